@@ -1,0 +1,71 @@
+/**
+ * Typed errors. Every failure a user can cause (a bad file, a bad option, bad text) surfaces as one of
+ * these, with a message that names the thing at fault (file, tensor, byte offset, token). Each has a
+ * stable `code` so programs can branch on it without parsing messages.
+ */
+export class WgbertError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A safetensors file (or shard index) is malformed. Names the file and, where known, the tensor and byte offset. */
+export class SafetensorsError extends WgbertError {
+  readonly file: string;
+  readonly tensor: string | undefined;
+  readonly offset: number | undefined;
+  constructor(file: string, message: string, where: { tensor?: string; offset?: number } = {}) {
+    const parts = [file];
+    if (where.tensor !== undefined) parts.push(`tensor '${where.tensor}'`);
+    if (where.offset !== undefined) parts.push(`byte ${where.offset}`);
+    super('SAFETENSORS', `${parts.join(', ')}: ${message}`);
+    this.file = file;
+    this.tensor = where.tensor;
+    this.offset = where.offset;
+  }
+}
+
+/** config.json is missing, malformed or asks for something we do not support. */
+export class ConfigError extends WgbertError {
+  constructor(message: string) {
+    super('CONFIG', message);
+  }
+}
+
+/** The checkpoint's tensors do not match what the config says BERT needs (missing / mis-shaped). */
+export class WeightsError extends WgbertError {
+  constructor(message: string) {
+    super('WEIGHTS', message);
+  }
+}
+
+/** Tokenizer files are missing or malformed, or an input cannot be tokenized. */
+export class TokenizerError extends WgbertError {
+  constructor(message: string) {
+    super('TOKENIZER', message);
+  }
+}
+
+/** A model folder, URL or file could not be found or read. */
+export class ModelNotFoundError extends WgbertError {
+  constructor(message: string) {
+    super('MODEL_NOT_FOUND', message);
+  }
+}
+
+/** The caller passed a bad argument or option. */
+export class InputError extends WgbertError {
+  constructor(message: string) {
+    super('INPUT', message);
+  }
+}
+
+/** WebGPU is unavailable, lost, or cannot satisfy the model's limits. */
+export class GpuError extends WgbertError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('GPU', message, options);
+  }
+}
