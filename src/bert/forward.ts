@@ -1,0 +1,39 @@
+/**
+ * The BERT forward pass for token classification, written once against `BertOps` so that every backend
+ * runs this same code. Shapes: B = batch, S = sequence length, H = hidden size, I = intermediate size,
+ * C = number of labels.
+ *
+ *   x = LayerNorm(word[ids] + position + tokenType)                     [B, S, H]
+ *   for each encoder layer:
+ *     q, k, v = x·Wqᵀ + bq, x·Wkᵀ + bk, x·Wvᵀ + bv                       [B, S, H] each
+ *     ctx     = softmax(q·kᵀ / √d + mask) · v   (per head, d = H / heads) [B, S, H]
+ *     x       = LayerNorm(ctx·Woᵀ + bo + x)                              [B, S, H]
+ *     h       = GELU(x·W1ᵀ + b1)                                         [B, S, I]
+ *     x       = LayerNorm(h·W2ᵀ + b2 + x)                                [B, S, H]
+ *   logits = x·Wcᵀ + bc                                                  [B, S, C]
+ *
+ * Dropout layers of the training graph are identities at inference and do not appear.
+ */
+import type { BertInput, BertOps, BertWeights, EncoderLayerWeights } from './ops.js';
+
+export function bertForward<T, W>(ops: BertOps<T, W>, w: BertWeights<W>, input: BertInput): T {
+  let x = ops.embeddings(input, w.embeddings); // [B, S, H]
+  for (const layer of w.layers) x = encoderLayer(ops, layer, x, input, w.numHeads);
+  return ops.linear(x, w.classifier); // [B, S, C]
+}
+
+/** One transformer encoder layer (post-LayerNorm, as in the original BERT). */
+export function encoderLayer<T, W>(
+  ops: BertOps<T, W>, layer: EncoderLayerWeights<W>, x: T, input: BertInput, numHeads: number,
+): T {
+  // Self-attention block
+  const q = ops.linear(x, layer.query); // [B, S, H]
+  const k = ops.linear(x, layer.key); // [B, S, H]
+  const v = ops.linear(x, layer.value); // [B, S, H]
+  const context = ops.attention(q, k, v, input, numHeads); // [B, S, H]
+  const attended = ops.layerNorm(ops.linear(context, layer.attentionOutput, { residual: x }), layer.attentionLayerNorm); // [B, S, H]
+
+  // Feed-forward block
+  const hidden = ops.linear(attended, layer.intermediate, { gelu: true }); // [B, S, I]
+  return ops.layerNorm(ops.linear(hidden, layer.output, { residual: attended }), layer.outputLayerNorm); // [B, S, H]
+}
