@@ -1,0 +1,40 @@
+/**
+ * Loading a BertForTokenClassification checkpoint from a model folder: config.json → BertConfig, the
+ * safetensors weights (single file or sharded) → float32 tensors → the `BertWeights` structure.
+ */
+import { ConfigError, ModelNotFoundError } from '../errors.js';
+import type { ModelSource } from '../io/source.js';
+import { loadCheckpoint } from '../tensor/checkpoint.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { parseBertConfig, type BertConfig } from './config.js';
+import type { BertWeights } from './ops.js';
+import { mapBertWeights } from './weightMap.js';
+
+export async function loadBertConfig(source: ModelSource): Promise<BertConfig> {
+  if (!(await source.exists('config.json'))) {
+    throw new ModelNotFoundError(`${source.name}: no config.json (is this a Hugging Face model folder?)`);
+  }
+  const text = await source.readText('config.json');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${source.name}/config.json: not valid JSON (${(e as Error).message})`);
+  }
+  return parseBertConfig(json, `${source.name}/config.json`);
+}
+
+export interface LoadedBert {
+  config: BertConfig;
+  weights: BertWeights<Tensor>;
+  /** Checkpoint tensors that BERT token classification does not use (pooler, position_ids, …). */
+  ignored: string[];
+}
+
+export async function loadBertWeights(source: ModelSource): Promise<LoadedBert> {
+  const config = await loadBertConfig(source);
+  const tensors = await loadCheckpoint(source);
+  let ignored: string[] = [];
+  const weights = mapBertWeights(tensors, config, (names) => (ignored = names));
+  return { config, weights, ignored };
+}
