@@ -13,7 +13,8 @@ export interface Encoding {
   typeIds: number[];
   /** Index of the word each token belongs to; null for special and padding tokens. */
   wordIds: (number | null)[];
-  /** 1 for special tokens ([CLS], [SEP], [PAD], added special tokens), 0 otherwise. */
+  /** 1 for the special tokens the tokenizer adds ([CLS], [SEP], [PAD]); 0 otherwise — also for a literal
+   *  "[MASK]" or "[SEP]" typed in the text, which Hugging Face's pipeline treats as an ordinary token. */
   specialTokensMask: number[];
   /** [start, end) in Unicode code points of the original text (Python's offset_mapping). Specials: [0, 0]. */
   offsets: [number, number][];

@@ -1,0 +1,121 @@
+/**
+ * Added tokens — Hugging Face's `AddedVocabulary` (Rust `tokenizers`, `tokenizer/added_vocabulary.rs`).
+ *
+ * The `added_tokens` of a tokenizer.json (for BERT: [PAD] [UNK] [CLS] [SEP] [MASK]) are found in the text
+ * BEFORE normalization and pre-tokenization, and each occurrence becomes exactly one token:
+ *   - tokens with `normalized: false` (all BERT special tokens) are matched on the RAW text, case-sensitively:
+ *     "The [MASK] sat" → "The ", [MASK], " sat"; they match even inside a word ("foo[MASK]bar" → foo [MASK] bar),
+ *     while "[mask]" or "[ MASK ]" are ordinary text (punctuation + word).
+ *   - tokens with `normalized: true` are matched on the normalized text of the remaining pieces (their own
+ *     content is normalized the same way first).
+ * Matching is leftmost-longest (the Aho-Corasick `LeftmostLongest` kind): scanning left to right, the first
+ * position where some added token occurs wins, and among tokens starting there the longest one; scanning
+ * resumes after the match. Options of an added token:
+ *   - `single_word`: only match when not preceded or followed by a word character (Unicode \w);
+ *   - `lstrip` / `rstrip`: the match swallows the whitespace on its left / right.
+ * Each occurrence forms its own "word" for word ids; in-text special tokens get special-tokens-mask 0, exactly
+ * like Hugging Face's fast tokenizer (only the [CLS]/[SEP] added by the post-processor are marked special).
+ */
+import { isWhitespace, isWordChar } from './unicode.js';
+
+export interface AddedToken {
+  id: number;
+  content: string;
+  singleWord: boolean;
+  lstrip: boolean;
+  rstrip: boolean;
+  normalized: boolean;
+  special: boolean;
+}
+
+/** One occurrence of an added token in a text: UTF-16 range [start, end) and the token. */
+export interface AddedTokenMatch {
+  start: number;
+  end: number;
+  token: AddedToken;
+}
+
+export class AddedTokenMatcher {
+  /** Patterns grouped by their first UTF-16 unit, longest first within a group. */
+  private readonly byFirstUnit = new Map<number, { pattern: string; token: AddedToken }[]>();
+
+  /**
+   * @param patterns the strings to look for and the added token each one stands for (for normalized tokens
+   *   the pattern is the normalized content).
+   */
+  constructor(patterns: { pattern: string; token: AddedToken }[]) {
+    for (const p of patterns) {
+      if (p.pattern.length === 0) continue;
+      const first = p.pattern.charCodeAt(0);
+      let group = this.byFirstUnit.get(first);
+      if (group === undefined) this.byFirstUnit.set(first, (group = []));
+      if (!group.some((g) => g.pattern === p.pattern)) group.push(p);
+    }
+    for (const group of this.byFirstUnit.values()) group.sort((a, b) => b.pattern.length - a.pattern.length);
+  }
+
+  get isEmpty(): boolean {
+    return this.byFirstUnit.size === 0;
+  }
+
+  /** All occurrences in `text[from, to)`, left to right, non-overlapping. */
+  findMatches(text: string, from: number, to: number): AddedTokenMatch[] {
+    const matches: AddedTokenMatch[] = [];
+    if (this.byFirstUnit.size === 0) return matches;
+    let previousEnd = from; // end of the last kept match (lstrip may not reach back past it)
+    for (let i = from; i < to; ) {
+      const group = this.byFirstUnit.get(text.charCodeAt(i));
+      let hit: { pattern: string; token: AddedToken } | undefined;
+      if (group !== undefined) {
+        for (const g of group) {
+          if (i + g.pattern.length <= to && text.startsWith(g.pattern, i)) {
+            hit = g;
+            break;
+          }
+        }
+      }
+      if (hit === undefined) {
+        i++;
+        continue;
+      }
+      let start = i;
+      let end = i + hit.pattern.length;
+      i = end; // the search resumes after this occurrence, whether it is kept or not
+      const t = hit.token;
+      if (t.singleWord) {
+        const before = start > from && isWordChar(codePointBefore(text, start));
+        const after = end < to && isWordChar(text.codePointAt(end)!);
+        if (before || after) continue;
+      }
+      if (t.lstrip) {
+        let s = start;
+        while (s > previousEnd) {
+          const cp = codePointBefore(text, s);
+          if (!isWhitespace(cp)) break;
+          s -= cp >= 0x10000 ? 2 : 1;
+        }
+        start = s;
+      }
+      if (t.rstrip) {
+        while (end < to) {
+          const cp = text.codePointAt(end)!;
+          if (!isWhitespace(cp)) break;
+          end += cp >= 0x10000 ? 2 : 1;
+        }
+        i = end;
+      }
+      matches.push({ start, end, token: t });
+      previousEnd = end;
+    }
+    return matches;
+  }
+}
+
+function codePointBefore(text: string, pos: number): number {
+  const c = text.charCodeAt(pos - 1);
+  if (c >= 0xdc00 && c <= 0xdfff && pos >= 2) {
+    const h = text.charCodeAt(pos - 2);
+    if (h >= 0xd800 && h <= 0xdbff) return 0x10000 + ((h - 0xd800) << 10) + (c - 0xdc00);
+  }
+  return c;
+}
