@@ -4,7 +4,9 @@
  *   1. `model.safetensors`: one file with every tensor;
  *   2. else `model.safetensors.index.json`: a sharded checkpoint. The index is
  *        { "metadata": { "total_size": … }, "weight_map": { "<tensor name>": "model-00001-of-00002.safetensors", … } }
- *      and each shard is an ordinary safetensors file holding its share of the tensors.
+ *      and each shard is an ordinary safetensors file holding its share of the tensors;
+ *   3. else `pytorch_model.bin` (or its sharded index): a torch.save checkpoint, read by torchBin.ts without
+ *      executing any pickle code.
  *
  * The index is untrusted input like the shards: it must be a JSON object with a `weight_map` object of
  * string file names; a shard name must be a plain file name in the same folder (no `/`, `\`, `..`), every
@@ -16,10 +18,10 @@ import { ModelNotFoundError, SafetensorsError } from '../errors.js';
 import type { ModelSource } from '../io/source.js';
 import { readSafetensors, readSafetensorsHeader } from './safetensors.js';
 import type { Tensor } from './tensor.js';
+import { PYTORCH_FILE, PYTORCH_INDEX_FILE, loadTorchBinCheckpoint } from './torchBin.js';
 
 export const SAFETENSORS_FILE = 'model.safetensors';
 export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
-const PYTORCH_FILE = 'pytorch_model.bin';
 
 /** All tensors of the model's checkpoint as float32 Tensors. */
 export async function loadCheckpoint(source: ModelSource): Promise<Map<string, Tensor>> {
@@ -27,6 +29,10 @@ export async function loadCheckpoint(source: ModelSource): Promise<Map<string, T
     return readSafetensors(await source.open(SAFETENSORS_FILE), filePath(source, SAFETENSORS_FILE));
   }
   if (await source.exists(SAFETENSORS_INDEX_FILE)) return loadSharded(source);
+  // No safetensors: a PyTorch checkpoint (torch.save zip + restricted unpickler, see torchBin.ts).
+  if ((await source.exists(PYTORCH_FILE)) || (await source.exists(PYTORCH_INDEX_FILE))) {
+    return loadTorchBinCheckpoint(source);
+  }
   throw await noCheckpointError(source);
 }
 
@@ -107,13 +113,9 @@ function isPlainFileName(name: string): boolean {
 }
 
 async function noCheckpointError(source: ModelSource): Promise<ModelNotFoundError> {
-  let message = `${source.name}: no model weights found (looked for ${SAFETENSORS_FILE} and ${SAFETENSORS_INDEX_FILE})`;
-  if (await source.exists(PYTORCH_FILE)) {
-    message +=
-      `; there is a ${PYTORCH_FILE}, but PyTorch .bin checkpoints are not supported yet ` +
-      '(convert it to safetensors, e.g. with the safetensors Python library)';
-  }
-  return new ModelNotFoundError(message);
+  return new ModelNotFoundError(
+    `${source.name}: no model weights found (looked for ${SAFETENSORS_FILE}, ${SAFETENSORS_INDEX_FILE}, ${PYTORCH_FILE} and ${PYTORCH_INDEX_FILE})`,
+  );
 }
 
 /** A file's name for messages: the source's folder / URL joined with the file name. */
