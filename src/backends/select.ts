@@ -1,0 +1,26 @@
+/**
+ * Picks a backend by name. 'auto' means WebGPU when an adapter exists, else the CPU. The WebGPU module is
+ * loaded only when asked for, so CPU-only use never touches GPU code.
+ */
+import { InputError } from '../errors.js';
+import type { Backend } from './backend.js';
+import { createCpuBackend } from './cpu.js';
+
+export type BackendOption = 'cpu' | 'webgpu' | 'auto';
+
+export interface BackendSelection {
+  backend?: BackendOption;
+  /** Weight storage on the GPU: 'f16' needs an adapter with 'shader-f16' (CPU always computes in f32). */
+  dtype?: 'f32' | 'f16';
+}
+
+export async function selectBackend(opts: BackendSelection = {}): Promise<Backend> {
+  const name = opts.backend ?? 'cpu';
+  if (name === 'cpu') return createCpuBackend();
+  if (name !== 'webgpu' && name !== 'auto') {
+    throw new InputError(`unknown backend "${String(name)}" (use cpu, webgpu or auto)`);
+  }
+  const webgpu = await import('./webgpu/backend.js');
+  if (name === 'auto' && !(await webgpu.webgpuAvailable())) return createCpuBackend();
+  return webgpu.createWebGpuBackend({ dtype: opts.dtype ?? 'f32' });
+}

@@ -1,0 +1,108 @@
+/**
+ * A loaded token-classification model: its config, its tokenizer and its weights prepared on a backend.
+ * This is the lower-level API (the seed's steps: load, tokenize, logits); `pipeline()` builds on it.
+ *
+ *   const model = await loadModel('weights/demo-ner');
+ *   const enc = model.tokenizer.encode('My name is Sylvain.');
+ *   const logits = await model.logits(enc);          // Tensor [1, S, C]
+ */
+import { InputError } from '../errors.js';
+import type { BackendName, ForwardResult, PreparedModel } from '../backends/backend.js';
+import { selectBackend, type BackendSelection } from '../backends/select.js';
+import { resolveModelSource } from '../io/platform.js';
+import type { ModelSource } from '../io/source.js';
+import { Tensor } from '../tensor/tensor.js';
+import { loadTokenizer } from '../tokenizer/load.js';
+import type { BertTokenizer } from '../tokenizer/bertTokenizer.js';
+import type { Encoding } from '../tokenizer/encoding.js';
+import type { BertConfig } from './config.js';
+import { loadBertWeights } from './load.js';
+import type { BertInput } from './ops.js';
+
+export interface LoadModelOptions extends BackendSelection {
+  /** Called with checkpoint tensors the model does not use (pooler, …); default: ignore silently. */
+  onIgnoredWeights?: (names: string[]) => void;
+}
+
+export class BertModel {
+  constructor(
+    readonly name: string,
+    readonly config: BertConfig,
+    readonly tokenizer: BertTokenizer,
+    private readonly prepared: PreparedModel,
+  ) {}
+
+  /** The backend that runs this model: 'cpu' or 'webgpu'. */
+  get backend(): BackendName {
+    return this.prepared.backend;
+  }
+
+  /** Label names by id. */
+  get labels(): string[] {
+    return this.config.labels;
+  }
+
+  /** Longest sequence (in tokens, specials included) the model accepts. */
+  get maxLength(): number {
+    return Math.min(this.config.maxPositions, this.tokenizer.modelMaxLength);
+  }
+
+  /** Runs the forward pass on a batch of encodings (right-padded to the longest). */
+  async forward(encodings: Encoding[], opts: { output?: 'logits' | 'probabilities' } = {}): Promise<ForwardResult> {
+    return this.prepared.forward(this.pack(encodings), opts);
+  }
+
+  /** Logits [B, S, C] for one encoding (B = 1) or a batch. */
+  async logits(encoded: Encoding | Encoding[]): Promise<Tensor> {
+    const list = Array.isArray(encoded) ? encoded : [encoded];
+    const r = await this.forward(list);
+    return new Tensor([r.batch, r.seq, r.numLabels], r.values);
+  }
+
+  /** Frees backend resources (GPU buffers). The model cannot be used afterwards. */
+  dispose(): void {
+    this.prepared.dispose();
+  }
+
+  /** Encodings → padded id / type / mask arrays, validated against the model's tables. */
+  pack(encodings: Encoding[]): BertInput {
+    if (encodings.length === 0) throw new InputError('empty batch: nothing to run');
+    const { vocabSize, typeVocabSize, maxPositions, padTokenId } = this.config;
+    const batch = encodings.length;
+    const seq = Math.max(...encodings.map((e) => e.ids.length));
+    if (seq > maxPositions) {
+      throw new InputError(`sequence of ${seq} tokens exceeds the model's ${maxPositions} positions (truncate or use a stride)`);
+    }
+    const inputIds = new Int32Array(batch * seq).fill(padTokenId);
+    const tokenTypeIds = new Int32Array(batch * seq);
+    const attentionMask = new Int32Array(batch * seq);
+    encodings.forEach((e, b) => {
+      for (let s = 0; s < e.ids.length; s++) {
+        const id = e.ids[s]!;
+        const type = e.typeIds[s] ?? 0;
+        if (!(id >= 0 && id < vocabSize)) {
+          throw new InputError(`token ${s} ("${e.tokens[s]}") has id ${id} outside the vocabulary (0…${vocabSize - 1})`);
+        }
+        if (!(type >= 0 && type < typeVocabSize)) {
+          throw new InputError(`token ${s} ("${e.tokens[s]}") has segment id ${type} outside 0…${typeVocabSize - 1}`);
+        }
+        inputIds[b * seq + s] = id;
+        tokenTypeIds[b * seq + s] = type;
+        attentionMask[b * seq + s] = e.attentionMask[s] ?? 1;
+      }
+    });
+    return { batch, seq, inputIds, tokenTypeIds, attentionMask };
+  }
+}
+
+export async function loadModel(model: string | ModelSource, opts: LoadModelOptions = {}): Promise<BertModel> {
+  const source = await resolveModelSource(model);
+  const [loaded, tokenizer] = await Promise.all([loadBertWeights(source), loadTokenizer(source)]);
+  if (loaded.ignored.length > 0) opts.onIgnoredWeights?.(loaded.ignored);
+  if (tokenizer.vocabSize > loaded.config.vocabSize) {
+    throw new InputError(`${source.name}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${loaded.config.vocabSize}`);
+  }
+  const backend = await selectBackend(opts);
+  const prepared = await backend.prepare(loaded.weights);
+  return new BertModel(source.name, loaded.config, tokenizer, prepared);
+}

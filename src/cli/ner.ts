@@ -1,0 +1,114 @@
+/**
+ * `wgbert ner|pos <text>`: entities (or POS tags) for a text, a file of texts, or standard input.
+ */
+import { readFile } from 'node:fs/promises';
+import { InputError } from '../errors.js';
+import { pipeline, type CallOptions, type Entity, type Task } from '../pipeline/pipeline.js';
+import type { AggregationStrategy } from '../pipeline/entities.js';
+import { DEFAULT_MODEL, backendOptions, parseCommon, readTextArg } from './main.js';
+import { renderProgress } from '../eval/progress.js';
+
+const AGGREGATIONS: AggregationStrategy[] = ['none', 'simple', 'first', 'average', 'max', 'word'];
+
+export async function runNer(task: Task, args: string[]): Promise<number> {
+  const { values, positionals } = parseCommon(args, {
+    aggregation: { type: 'string' },
+    'ignore-labels': { type: 'string' },
+    offsets: { type: 'string' },
+    stride: { type: 'string' },
+    input: { type: 'string' },
+    'batch-size': { type: 'string' },
+  });
+  const opts = callOptions(task, values);
+  const input = values.input as string | undefined;
+  if (input === undefined && positionals.length === 0) throw new InputError('no text given (pass the text, - for standard input, or --input FILE)');
+  const texts = input !== undefined ? await readInputFile(input) : [await readTextArg(positionals)];
+
+  const ner = await pipeline(task, { model: (values.model as string | undefined) ?? DEFAULT_MODEL, ...backendOptions(values) });
+  try {
+    if (input === undefined) {
+      const entities = await ner(texts[0]!, opts);
+      if (values.json) console.log(JSON.stringify({ backend: ner.backend, model: ner.model.name, entities }));
+      else printTable(entities, ner.backend, ner.model.name);
+      return 0;
+    }
+    // A file of texts: JSON lines out, a progress bar on a TTY (stderr).
+    const batch = opts.batchSize ?? 8;
+    const started = performance.now();
+    const tty = process.stderr.isTTY && !values.json;
+    for (let i = 0; i < texts.length; i += batch) {
+      const results = await ner(texts.slice(i, i + batch), opts);
+      for (const entities of results) console.log(JSON.stringify({ entities }));
+      if (tty) process.stderr.write(`\r${renderProgress({ done: Math.min(i + batch, texts.length), total: texts.length, elapsedMs: performance.now() - started, unit: 'texts' })}`);
+    }
+    if (tty) process.stderr.write('\n');
+    return 0;
+  } finally {
+    ner.dispose();
+  }
+}
+
+function callOptions(task: Task, values: Record<string, unknown>): CallOptions {
+  const o: CallOptions = {};
+  const agg = values.aggregation as string | undefined;
+  if (agg !== undefined) {
+    if (!AGGREGATIONS.includes(agg as AggregationStrategy)) throw new InputError(`--aggregation must be one of ${AGGREGATIONS.join(', ')}, got "${agg}"`);
+    o.aggregation = agg as AggregationStrategy;
+  } else if (task !== 'pos') {
+    o.aggregation = 'simple';
+  }
+  if (values['ignore-labels'] !== undefined) o.ignoreLabels = String(values['ignore-labels']).split(',').filter((s) => s !== '');
+  const offsets = values.offsets as string | undefined;
+  if (offsets !== undefined) {
+    if (offsets !== 'codepoint' && offsets !== 'utf16') throw new InputError(`--offsets must be codepoint or utf16, got "${offsets}"`);
+    o.offsets = offsets;
+  }
+  if (values.stride !== undefined) o.stride = positiveInt('--stride', values.stride as string, 0);
+  if (values['batch-size'] !== undefined) o.batchSize = positiveInt('--batch-size', values['batch-size'] as string, 1);
+  return o;
+}
+
+function positiveInt(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new InputError(`${name} must be an integer ≥ ${min}, got "${v}"`);
+  return n;
+}
+
+async function readInputFile(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new InputError(`cannot read --input file ${path}`);
+  }
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (!path.endsWith('.jsonl')) return lines;
+  return lines.map((l, i) => {
+    let v: unknown;
+    try {
+      v = JSON.parse(l);
+    } catch {
+      throw new InputError(`${path}:${i + 1}: not valid JSON`);
+    }
+    const t = (v as { text?: unknown } | null)?.text;
+    if (typeof t !== 'string') throw new InputError(`${path}:${i + 1}: expected {"text": "…"}`);
+    return t;
+  });
+}
+
+function printTable(entities: Entity[], backend: string, model: string): void {
+  console.log(`model ${model}, backend ${backend}: ${entities.length} result${entities.length === 1 ? '' : 's'}`);
+  if (entities.length === 0) return;
+  const rows = entities.map((e) => [
+    'entity_group' in e ? e.entity_group : e.entity,
+    e.word,
+    e.score.toFixed(4),
+    `${e.start}–${e.end}`,
+  ]);
+  const head = ['label', 'word', 'score', 'span'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
