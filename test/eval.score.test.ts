@@ -220,7 +220,7 @@ describe('evaluate', () => {
     expect(result.recall).toBe(4 / 6);
     expect(result.f1).toBe(prf(4, 1, 2).f1);
     expect(result.tokenAccuracy).toBe(10 / 12);
-    expect(result.perType).toEqual({
+    expect(result.perType).toMatchObject({
       LOC: { precision: 1, recall: 0.5, f1: prf(1, 0, 1).f1, support: 2 },
       MISC: { precision: 0, recall: 0, f1: 0, support: 1 },
       ORG: { precision: 0.5, recall: 1, f1: prf(1, 1, 0).f1, support: 1 },

@@ -17,7 +17,7 @@
 import { InputError } from '../errors.js';
 import type { LabeledSentence } from './conll.js';
 import { LINE_BREAK } from './conll.js';
-import { posAccuracy, scoreNer, type TypeScore } from './score.js';
+import { posAccuracy, scoreNer, type NerScore, type PosScore } from './score.js';
 
 export type { LabeledSentence } from './conll.js';
 
@@ -41,25 +41,12 @@ export interface EvaluateOptions {
   onProgress?: (progress: EvalProgress) => void;
 }
 
-export interface NerEvaluation {
-  precision: number;
-  recall: number;
-  f1: number;
-  tp: number;
-  fp: number;
-  fn: number;
-  tokenAccuracy: number;
-  perType: Record<string, { precision: number; recall: number; f1: number; support: number }>;
-  sentences: number;
-  words: number;
+/** The scores of a run (score.ts) together with the predictions that earned them. */
+export interface NerEvaluation extends NerScore {
   predictions: string[][];
 }
 
-export interface PosEvaluation {
-  accuracy: number;
-  correct: number;
-  words: number;
-  sentences: number;
+export interface PosEvaluation extends PosScore {
   predictions: string[][];
 }
 
@@ -105,23 +92,7 @@ export function summarizeNer(sentences: readonly LabeledSentence[], predictions:
     sentences.map((x) => x.labels),
     predictions,
   );
-  const perType: NerEvaluation['perType'] = {};
-  for (const [type, t] of Object.entries(s.perType) as [string, TypeScore][]) {
-    perType[type] = { precision: t.precision, recall: t.recall, f1: t.f1, support: t.support };
-  }
-  return {
-    precision: s.precision,
-    recall: s.recall,
-    f1: s.f1,
-    tp: s.tp,
-    fp: s.fp,
-    fn: s.fn,
-    tokenAccuracy: s.tokenAccuracy,
-    perType,
-    sentences: s.sentences,
-    words: s.words,
-    predictions,
-  };
+  return { ...s, predictions };
 }
 
 /** POS summary of given predictions against the gold labels of `sentences` (no model involved). */
