@@ -52,7 +52,13 @@ for (const name of ['ner-tiny-cased', 'pos-tiny-uncased', 'demo-ner']) {
     it('a batch equals calling one by one; UTF-16 offsets slice the JS string', async () => {
       const texts = hf!.entries.slice(0, 12).map((e) => e.text);
       const batched = await ner(texts, { aggregation: 'simple', batchSize: 5 });
-      for (let i = 0; i < texts.length; i++) expect(batched[i]).toEqual(await ner(texts[i]!, { aggregation: 'simple' }));
+      // Identical entities; scores equal to float32 rounding (a padded batch sums attention over a longer,
+      // masked row, as PyTorch does: the fixtures measure batched vs unbatched ≤ 7.6e-6 in logits).
+      for (let i = 0; i < texts.length; i++) {
+        const single = await ner(texts[i]!, { aggregation: 'simple' });
+        expect(batched[i]!.map(({ score: _s, ...rest }) => rest)).toEqual(single.map(({ score: _s, ...rest }) => rest));
+        batched[i]!.forEach((e, k) => expect(Math.abs(e.score - single[k]!.score)).toBeLessThan(1e-5));
+      }
       // The same entity in both offset systems: the UTF-16 slice of the JS string is exactly the code-point
       // slice (what Python's text[start:end] gives).
       let checked = 0;

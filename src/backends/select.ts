@@ -4,23 +4,28 @@
  */
 import { InputError } from '../errors.js';
 import type { Backend } from './backend.js';
-import { createCpuBackend } from './cpu.js';
+import { createFastCpuBackend } from './cpuFast/backend.js';
 
 export type BackendOption = 'cpu' | 'webgpu' | 'auto';
 
 export interface BackendSelection {
   backend?: BackendOption;
+  /** CPU threads (default: the cores available). */
+  threads?: number;
   /** Weight storage on the GPU: 'f16' needs an adapter with 'shader-f16' (CPU always computes in f32). */
   dtype?: 'f32' | 'f16';
 }
 
 export async function selectBackend(opts: BackendSelection = {}): Promise<Backend> {
   const name = opts.backend ?? 'cpu';
-  if (name === 'cpu') return createCpuBackend();
+  // The CPU backend: WebAssembly SIMD GEMMs on worker threads (falls back to the plain TS kernels when
+  // SIMD is missing); the plain kernels stay as the reference twins in src/kernels/cpu.
+  const cpu = () => createFastCpuBackend(opts.threads === undefined ? {} : { threads: opts.threads });
+  if (name === 'cpu') return cpu();
   if (name !== 'webgpu' && name !== 'auto') {
     throw new InputError(`unknown backend "${String(name)}" (use cpu, webgpu or auto)`);
   }
   const webgpu = await import('./webgpu/backend.js');
-  if (name === 'auto' && !(await webgpu.webgpuAvailable())) return createCpuBackend();
+  if (name === 'auto' && !(await webgpu.webgpuAvailable())) return cpu();
   return webgpu.createWebGpuBackend({ dtype: opts.dtype ?? 'f32' });
 }

@@ -1,0 +1,390 @@
+/**
+ * The fast CPU backend: the same forward pass (src/bert/forward.ts) through `BertOps` over tensors that
+ * live in one WebAssembly memory, computed by generated wasm SIMD kernels (src/kernels/wasm/) on a pool
+ * of threads sharing that memory (./pool.ts).
+ *
+ * Memory layout (byte addresses in the wasm memory):
+ *
+ *   [0, 1 KiB)          reserved (address 0 means "none" to the kernels)
+ *   weights             every linear layer's W packed into NR-column panels (gemm.ts), its bias padded
+ *                       to whole panels, LayerNorm γ/β. Written once by `prepare`. (The embedding
+ *                       tables stay in JavaScript: the gather runs on the main thread.)
+ *   activation slots    SLOTS equal slots of ⌈rows/MR⌉·MR × maxCols floats, handed out round-robin
+ *   packed A            the current linear layer's input, packed into MR-row panels (reused when the next
+ *                       linear reads the same tensor: Q, K and V share one packing)
+ *   scratch × threads   per-thread edge tiles and attention buffers
+ *   mask                B·S int32 attention mask
+ * The dynamic part is laid out again (and the memory grown) when a forward pass needs more rows.
+ *
+ * Activations are recycled round-robin: a tensor stays valid for SLOTS − 1 further allocations. BERT's
+ * layer needs at most 6 (the layer input is the residual of the 5th linear after it); each handle carries
+ * the allocation stamp of its slot and every op checks it, so reuse of a recycled tensor is an error,
+ * never silent garbage.
+ */
+import { Tensor } from '../../tensor/tensor.js';
+import { bertForward } from '../../bert/forward.js';
+import type { BertInput, BertOps, BertWeights, LayerNormWeights, LinearWeights } from '../../bert/ops.js';
+import { softmaxRows } from '../../kernels/cpu/softmax.js';
+import { InputError, WgbertError } from '../../errors.js';
+import { wasmFeatures } from '../../kernels/wasm/features.js';
+import { attentionScratchFloats, defaultKernelConfig, GEMM_GELU, gemmScratchFloats, type KernelConfig } from '../../kernels/wasm/kernels.js';
+import { nrOf } from '../../kernels/wasm/gemm.js';
+import { compileKernelModule } from '../../kernels/wasm/runtime.js';
+import type { Backend, PreparedModel } from '../backend.js';
+import { createCpuBackend } from '../cpu.js';
+import { ThreadPool } from './pool.js';
+import { defaultWorkerSpawner, type WorkerSpawner } from './spawner.js';
+
+export interface FastCpuOptions {
+  /** Threads (the calling thread included). Default: the cores available (the spawner's concurrency). */
+  threads?: number;
+  /** Use f32x4.relaxed_madd (FMA). Default: when the engine validates it. false forces mul + add. */
+  relaxed?: boolean;
+  /** Spawns worker threads (default: the registered one, e.g. src/node/workers.ts, else Web Workers). */
+  spawner?: WorkerSpawner;
+  /** Overrides of the kernel blocking (tuning, tests). */
+  kernel?: Partial<Omit<KernelConfig, 'relaxed' | 'shared'>>;
+}
+
+/** A weight in wasm memory (ptr) with its original tensor (shape; the embedding tables' data). */
+export interface FastWeight {
+  ptr: number;
+  tensor: Tensor;
+}
+
+/** An activation: rows × cols float32 at ptr, valid while its slot still carries `stamp`. */
+export interface FastTensor {
+  shape: readonly number[];
+  ptr: number;
+  slot: number;
+  stamp: number;
+}
+
+const SLOTS = 8;
+const PAGE = 65536;
+const align = (n: number, a = 64) => Math.ceil(n / a) * a;
+
+/** Why the fast backend is not used here (undefined when it can run). */
+export function fastCpuUnavailableReason(): string | undefined {
+  if (typeof WebAssembly !== 'object') return 'no WebAssembly';
+  if (!wasmFeatures().simd) return 'WebAssembly SIMD is not supported';
+  return undefined;
+}
+
+/**
+ * The fast CPU backend (name 'cpu'). Falls back to the plain CPU backend when WebAssembly SIMD is missing,
+ * and to one thread when shared memory or a thread spawner is missing.
+ */
+export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
+  if (fastCpuUnavailableReason() !== undefined) return createCpuBackend();
+  return {
+    name: 'cpu',
+    prepare: (weights) => FastModel.create(weights, opts),
+  };
+}
+
+class FastModel implements PreparedModel {
+  readonly backend = 'cpu' as const;
+  private f32!: Float32Array;
+  private i32!: Int32Array;
+  private weightsEnd = 0;
+  private layoutRows = -1;
+  private layoutSeq = -1;
+  private slotPtr: number[] = [];
+  private slotStamp: number[] = [];
+  private nextSlot = 0;
+  private stampCounter = 0;
+  private packedPtr = 0;
+  private packedOf: { ptr: number; stamp: number } | null = null;
+  private scratchBase = 0;
+  private scratchStride = 0;
+  private maskPtr = 0;
+  private disposed = false;
+  private readonly w: BertWeights<FastWeight>;
+  private readonly maxCols: number;
+  private readonly ops: BertOps<FastTensor, FastWeight>;
+  private readonly NR: number;
+  private readonly bits = new DataView(new ArrayBuffer(4));
+
+  /** The wasm memory and the threads; dropped by dispose() so that the memory can be collected. */
+  private live: { memory: WebAssembly.Memory; pool: ThreadPool } | null;
+
+  private constructor(memory: WebAssembly.Memory, pool: ThreadPool, private readonly cfg: KernelConfig, weights: BertWeights<Tensor>) {
+    this.live = { memory, pool };
+    this.NR = nrOf(cfg);
+    this.refreshViews();
+    this.w = this.uploadWeights(weights);
+    this.maxCols = Math.max(weights.hiddenSize, ...weights.layers.flatMap((l) => [l.intermediate.outFeatures, l.query.outFeatures, l.output.outFeatures]), weights.classifier.outFeatures);
+    this.ops = this.makeOps();
+  }
+
+  static async create(weights: BertWeights<Tensor>, opts: FastCpuOptions): Promise<FastModel> {
+    const features = wasmFeatures();
+    const relaxed = opts.relaxed ?? features.relaxed;
+    if (relaxed && !features.relaxed) throw new InputError('fast CPU backend: relaxed SIMD was asked for but this engine does not support it');
+    const spawner = opts.spawner ?? defaultWorkerSpawner();
+    let threads = Math.max(1, Math.floor(opts.threads ?? spawner?.concurrency() ?? 1));
+    if (!features.threads || spawner === undefined) threads = 1;
+    const shared = features.threads;
+    const cfg: KernelConfig = { ...defaultKernelConfig(relaxed, shared), ...opts.kernel };
+    const module = await compileKernelModule(cfg);
+    const bytes = weightBytes(weights, cfg) + 1024;
+    const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE) + 1, maximum: 65536, ...(shared ? { shared: true } : {}) });
+    const pool = await ThreadPool.create({ threads, memory, module, spawner });
+    return new FastModel(memory, pool, cfg, weights);
+  }
+
+  private get memory(): WebAssembly.Memory {
+    if (!this.live) throw new WgbertError('DISPOSED', 'this model was disposed; load it again');
+    return this.live.memory;
+  }
+
+  private get pool(): ThreadPool {
+    if (!this.live) throw new WgbertError('DISPOSED', 'this model was disposed; load it again');
+    return this.live.pool;
+  }
+
+  /** Threads this model runs on (1 where shared memory or a thread spawner is missing). */
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  private refreshViews(): void {
+    this.f32 = new Float32Array(this.memory.buffer);
+    this.i32 = new Int32Array(this.memory.buffer);
+  }
+
+  private floatBits(x: number): number {
+    this.bits.setFloat32(0, x, true);
+    return this.bits.getInt32(0, true);
+  }
+
+  // ---- weights ----
+
+  private uploadWeights(src: BertWeights<Tensor>): BertWeights<FastWeight> {
+    let top = 1024;
+    const alloc = (floats: number) => {
+      const p = top;
+      top = align(top + floats * 4);
+      return p;
+    };
+    const raw = (t: Tensor): FastWeight => {
+      const ptr = alloc(t.size);
+      this.f32.set(t.data, ptr / 4);
+      return { ptr, tensor: t };
+    };
+    const linear = (l: LinearWeights<Tensor>): LinearWeights<FastWeight> => {
+      const { inFeatures: K, outFeatures: N } = l;
+      const NR = this.NR;
+      const NP = Math.ceil(N / NR);
+      const wp = alloc(NP * NR * K);
+      packPanels(l.weight.data, N, K, NR, this.cfg.KC, this.f32, wp / 4);
+      const bp = alloc(NP * NR);
+      this.f32.fill(0, bp / 4, bp / 4 + NP * NR);
+      this.f32.set(l.bias.data, bp / 4);
+      return { ...l, weight: { ptr: wp, tensor: l.weight }, bias: { ptr: bp, tensor: l.bias } };
+    };
+    const ln = (l: LayerNormWeights<Tensor>): LayerNormWeights<FastWeight> => ({ ...l, gamma: raw(l.gamma), beta: raw(l.beta) });
+    const js = (t: Tensor): FastWeight => ({ ptr: 0, tensor: t });
+    const e = src.embeddings;
+    const out: BertWeights<FastWeight> = {
+      hiddenSize: src.hiddenSize,
+      numHeads: src.numHeads,
+      embeddings: { ...e, word: js(e.word), position: js(e.position), tokenType: js(e.tokenType), layerNorm: ln(e.layerNorm) },
+      layers: src.layers.map((l) => ({
+        query: linear(l.query), key: linear(l.key), value: linear(l.value), attentionOutput: linear(l.attentionOutput),
+        attentionLayerNorm: ln(l.attentionLayerNorm), intermediate: linear(l.intermediate), output: linear(l.output),
+        outputLayerNorm: ln(l.outputLayerNorm),
+      })),
+      classifier: linear(src.classifier),
+    };
+    this.weightsEnd = top;
+    return out;
+  }
+
+  // ---- activations ----
+
+  /** Lays out the dynamic region for B·S rows (grows the memory when needed). */
+  private layout(rows: number, seq: number): void {
+    if (rows <= this.layoutRows && seq === this.layoutSeq) return;
+    const { MR } = this.cfg;
+    const rowsPad = Math.ceil(rows / MR) * MR;
+    const H = this.w.hiddenSize;
+    const d = H / this.w.numHeads;
+    const maxK = this.maxCols;
+    let top = this.weightsEnd;
+    const take = (bytes: number) => {
+      const p = top;
+      top = align(top + bytes);
+      return p;
+    };
+    this.slotPtr = Array.from({ length: SLOTS }, () => take(rowsPad * this.maxCols * 4));
+    this.slotStamp = new Array<number>(SLOTS).fill(-1);
+    this.packedPtr = take(rowsPad * maxK * 4);
+    this.scratchStride = align(Math.max(gemmScratchFloats(this.cfg), attentionScratchFloats(this.cfg, seq, d)) * 4 + 256);
+    this.scratchBase = take(this.scratchStride * this.pool.threads);
+    this.maskPtr = take(rows * 4);
+    if (top > this.memory.buffer.byteLength) {
+      const pages = Math.ceil((top - this.memory.buffer.byteLength) / PAGE);
+      try {
+        this.memory.grow(pages);
+      } catch (e) {
+        throw new InputError(`fast CPU backend: ${rows} rows × ${seq} need ${(top / 2 ** 30).toFixed(2)} GiB of wasm memory, more than it can have (4 GiB); use smaller batches`);
+      }
+      this.refreshViews();
+    }
+    this.layoutRows = rows;
+    this.layoutSeq = seq;
+    this.packedOf = null;
+  }
+
+  private alloc(shape: readonly number[]): FastTensor {
+    const slot = this.nextSlot;
+    this.nextSlot = (slot + 1) % SLOTS;
+    const stamp = ++this.stampCounter;
+    this.slotStamp[slot] = stamp;
+    return { shape, ptr: this.slotPtr[slot]!, slot, stamp };
+  }
+
+  private check(t: FastTensor): FastTensor {
+    if (this.slotStamp[t.slot] !== t.stamp) {
+      throw new WgbertError('INTERNAL', `fast CPU backend: activation slot ${t.slot} was recycled while still in use (more than ${SLOTS - 1} live activations)`);
+    }
+    return t;
+  }
+
+  /** Packs x ([rows, K]) into MR-row panels, unless it is already the packed one. */
+  private packA(x: FastTensor, rows: number, K: number): number {
+    if (this.packedOf && this.packedOf.ptr === x.ptr && this.packedOf.stamp === x.stamp) return this.packedPtr;
+    const MP = Math.ceil(rows / this.cfg.MR);
+    this.pool.run('job_pack', MP, [x.ptr, K, rows, K, this.packedPtr]);
+    this.packedOf = { ptr: x.ptr, stamp: x.stamp };
+    return this.packedPtr;
+  }
+
+  private makeOps(): BertOps<FastTensor, FastWeight> {
+    const rowsOf = (t: FastTensor) => t.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const colsOf = (t: FastTensor) => t.shape[t.shape.length - 1]!;
+    return {
+      embeddings: (input, e) => {
+        const H = e.word.tensor.shape[1]!;
+        const { batch: B, seq: S } = input;
+        const out = this.alloc([B, S, H]);
+        const f32 = this.f32;
+        const word = e.word.tensor.data, pos = e.position.tensor.data, type = e.tokenType.tensor.data;
+        for (let b = 0; b < B; b++) {
+          for (let s = 0; s < S; s++) {
+            const id = input.inputIds[b * S + s]!, tt = input.tokenTypeIds[b * S + s]!;
+            if (!(id >= 0 && id < e.vocabSize)) throw new InputError(`input id ${id} at [${b}, ${s}] is outside the vocabulary (${e.vocabSize})`);
+            if (!(tt >= 0 && tt < e.typeVocabSize)) throw new InputError(`token type ${tt} at [${b}, ${s}] is outside 0…${e.typeVocabSize - 1}`);
+            const o = out.ptr / 4 + (b * S + s) * H, w = id * H, p = s * H, t = tt * H;
+            for (let c = 0; c < H; c++) f32[o + c] = word[w + c]! + pos[p + c]! + type[t + c]!;
+          }
+        }
+        this.layerNormJob(out, out, e.layerNorm);
+        return out;
+      },
+      // Each op allocates its output first and then checks its inputs: an input whose slot the output
+      // just took fails the check instead of being overwritten while it is read.
+      linear: (x, layer, epilogue = {}) => {
+        const M = rowsOf(x);
+        const { inFeatures: K, outFeatures: N } = layer;
+        if (colsOf(x) !== K) throw new WgbertError('INTERNAL', `linear: input has ${colsOf(x)} features, layer wants ${K}`);
+        const out = this.alloc([...x.shape.slice(0, -1), N]);
+        this.check(x);
+        const res = epilogue.residual ? this.check(epilogue.residual) : undefined;
+        const pA = this.packA(x, M, K);
+        const NP = Math.ceil(N / this.NR);
+        this.pool.run('job_gemm', NP, [
+          pA, layer.weight.ptr, layer.bias.ptr, out.ptr, M, N, K, epilogue.gelu ? GEMM_GELU : 0, res?.ptr ?? 0,
+          this.scratchBase, this.scratchStride,
+        ]);
+        return out;
+      },
+      layerNorm: (x, ln) => {
+        const out = this.alloc(x.shape);
+        this.check(x);
+        this.layerNormJob(x, out, ln);
+        return out;
+      },
+      attention: (q, k, v, input, numHeads) => {
+        const out = this.alloc(q.shape);
+        this.check(q); this.check(k); this.check(v);
+        const H = colsOf(q);
+        const { batch: B, seq: S } = input;
+        const scale = Math.fround(1 / Math.sqrt(H / numHeads));
+        this.pool.run('job_attention', B * numHeads, [
+          q.ptr, k.ptr, v.ptr, out.ptr, this.maskPtr, S, H, numHeads, this.floatBits(scale), this.scratchBase, this.scratchStride,
+        ]);
+        return out;
+      },
+    };
+  }
+
+  private layerNormJob(x: FastTensor, out: FastTensor, ln: LayerNormWeights<FastWeight>): void {
+    const rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const cols = x.shape[x.shape.length - 1]!;
+    this.pool.run('job_layernorm', rows, [x.ptr, out.ptr, cols, ln.gamma.ptr, ln.beta.ptr, this.floatBits(ln.eps)]);
+  }
+
+  async forward(input: BertInput, opts: { output?: 'logits' | 'probabilities' } = {}) {
+    if (this.disposed) throw new WgbertError('DISPOSED', 'this model was disposed; load it again');
+    const { batch: B, seq: S } = input;
+    if (S > this.w.embeddings.maxPositions) throw new InputError(`sequence length ${S} exceeds the model's ${this.w.embeddings.maxPositions} positions`);
+    this.layout(B * S, S);
+    this.i32.set(input.attentionMask.subarray(0, B * S), this.maskPtr / 4);
+    this.packedOf = null;
+    const logits = bertForward(this.ops, this.w, input);
+    this.check(logits);
+    const C = this.w.classifier.outFeatures;
+    const data = this.f32.slice(logits.ptr / 4, logits.ptr / 4 + B * S * C);
+    const values = opts.output === 'probabilities' ? softmaxRows(data, B * S, C) : data;
+    return { values, batch: B, seq: S, numLabels: C };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.live?.pool.dispose();
+    this.live = null;
+    this.f32 = new Float32Array(0);
+    this.i32 = new Int32Array(0);
+  }
+}
+
+/** Bytes of wasm memory the packed weights take. */
+function weightBytes(w: BertWeights<Tensor>, cfg: KernelConfig): number {
+  const NR = nrOf(cfg);
+  const lin = (l: LinearWeights<Tensor>) => align(Math.ceil(l.outFeatures / NR) * NR * l.inFeatures * 4) + align(Math.ceil(l.outFeatures / NR) * NR * 4);
+  const ln = (l: LayerNormWeights<Tensor>) => align(l.gamma.size * 4) + align(l.beta.size * 4);
+  let total = ln(w.embeddings.layerNorm) + lin(w.classifier);
+  for (const l of w.layers) {
+    total += lin(l.query) + lin(l.key) + lin(l.value) + lin(l.attentionOutput) + lin(l.intermediate) + lin(l.output);
+    total += ln(l.attentionLayerNorm) + ln(l.outputLayerNorm);
+  }
+  return total;
+}
+
+/**
+ * W [N, K] (torch layout) → NR-column panels of B = Wᵀ in the k-blocked layout of src/kernels/wasm/gemm.ts:
+ * element (panel p, k, lane j) = W[p·NR + j, k] at k0·NP·NR + p·kc·NR + (k − k0)·NR + j, zero past N.
+ * (The JavaScript twin of the wasm pack_b, used once per weight at prepare time.)
+ */
+export function packPanels(W: Float32Array, N: number, K: number, NR: number, KC: number, out: Float32Array, at: number): void {
+  const NP = Math.ceil(N / NR);
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = Math.min(KC, K - k0);
+    for (let p = 0; p < NP; p++) {
+      const base = at + k0 * NP * NR + p * kc * NR;
+      for (let j = 0; j < NR; j++) {
+        const n = p * NR + j;
+        if (n >= N) {
+          for (let k = 0; k < kc; k++) out[base + k * NR + j] = 0;
+          continue;
+        }
+        const row = n * K + k0;
+        for (let k = 0; k < kc; k++) out[base + k * NR + j] = W[row + k]!;
+      }
+    }
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Node's side of the thread seam (src/backends/cpuFast/spawner.ts): worker_threads running the pool's
+ * worker source with `eval: true` (no file to locate, works the same from src/ under tsx/vitest and from
+ * dist/). Workers are unref'd so that a forgotten `dispose()` does not keep the process alive.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { setWorkerSpawner, type WorkerSpawner } from '../backends/cpuFast/spawner.js';
+
+export function nodeWorkerSpawner(): WorkerSpawner {
+  return {
+    spawn(source) {
+      const glue = `${source}
+const { parentPort } = require('node:worker_threads');
+parentPort.once('message', (init) => wgbertWorkerMain(init, (m) => parentPort.postMessage(m)));
+`;
+      const worker = new Worker(glue, { eval: true });
+      worker.unref();
+      return {
+        postMessage: (m) => worker.postMessage(m),
+        onMessage: (l) => worker.on('message', l),
+        onError: (l) => worker.on('error', l),
+        terminate: () => void worker.terminate(),
+      };
+    },
+    concurrency: () => availableParallelism(),
+    mainThreadCanBlock: true,
+  };
+}
+
+/** Registers worker_threads as the default spawner of the fast CPU backend. */
+export function registerNodeWorkers(): void {
+  setWorkerSpawner(nodeWorkerSpawner());
+}
