@@ -12,7 +12,7 @@ export interface BackendSelection {
   backend?: BackendOption;
   /** CPU threads (default: the cores available). */
   threads?: number;
-  /** Weight storage on the GPU: 'f16' needs an adapter with 'shader-f16' (CPU always computes in f32). */
+  /** Weight storage on the GPU: 'f16' halves weight memory (packed halves, f32 arithmetic; any adapter). The CPU uses f32. */
   dtype?: 'f32' | 'f16';
 }
 
