@@ -96,3 +96,25 @@ describe('wgbert CLI', () => {
     }
   });
 });
+
+describe('wgbert CLI on WebGPU', async () => {
+  const { testGpu } = await import('./gpu.js');
+  const gpu = await testGpu();
+  it.skipIf(!gpu)('logits --backend webgpu --json reports the backend and matches the reference', async () => {
+    const r = await wgbert(['logits', COURSE, '--model', MODEL, '--backend', 'webgpu', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { backend: string; logits: number[][] };
+    expect(out.backend).toBe('webgpu');
+    const e = ref.entries.find((x) => x.text === COURSE)!;
+    let maxErr = 0;
+    out.logits.forEach((row, s) => row.forEach((v, c) => (maxErr = Math.max(maxErr, Math.abs(v - e.logits[s]![c]!)))));
+    console.log(`[cli] webgpu logits max|Δ| vs reference = ${maxErr.toExponential(2)}`);
+    expect(maxErr).toBeLessThanOrEqual(1e-3); // WGSL fp32 tolerance (fixtures README)
+  });
+  it.skipIf(!gpu)('ner --backend auto picks WebGPU when an adapter exists and says so', async () => {
+    const r = await wgbert(['ner', COURSE, '--model', MODEL, '--backend', 'auto', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).backend).toBe('webgpu');
+  });
+});

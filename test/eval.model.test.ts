@@ -43,3 +43,21 @@ describe.skipIf(!testb || !posDir)('eval pos: pos-tiny-uncased on eng.testb colu
     model.dispose();
   });
 });
+
+describe.skipIf(!testb || !nerDir)('eval conll2003 on WebGPU: ner-tiny-cased, first 240 sentences', async () => {
+  const { testGpu } = await import('./gpu.js');
+  const gpu = await testGpu();
+  it.skipIf(!gpu)('predicts every word as the reference (software adapter: a subset keeps CI short)', async () => {
+    const sentences = labeledSentences(parseConll(readFileSync(testb!, 'utf8'), { source: 'eng.testb' })).slice(0, 240);
+    const model = await loadModel(fsModelSource(nerDir!), { backend: 'webgpu' });
+    expect(model.backend).toBe('webgpu');
+    const t0 = performance.now();
+    const r = await evaluateNer({ sentences, predict: wordPredictor(model), batchSize: 16 });
+    const expected = parsePredictions(readFileSync(`${nerDir}/conll2003-testb.predictions.txt`, 'utf8'));
+    let diff = 0;
+    r.predictions.forEach((p, i) => p.forEach((l, j) => (diff += l === expected[i]![j] ? 0 : 1)));
+    console.log(`[eval] webgpu ner-tiny-cased: ${r.sentences} sentences, ${r.words} words, ${diff} differ, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    expect(diff).toBe(0);
+    model.dispose();
+  });
+});
