@@ -69,3 +69,19 @@ export class GpuError extends WgbertError {
     super('GPU', message, options);
   }
 }
+
+/**
+ * An untrusted JSON value (from config.json, a safetensors header, tokenizer.json…) rendered for an error
+ * message: never throws (JSON.stringify overflows the stack on values nested ~10,000 deep) and never long.
+ */
+export function jsonSnippet(value: unknown, max = 80): string {
+  if (typeof value !== 'string' && typeof value !== 'object') return String(value); // NaN, Infinity, undefined, symbols…
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(value);
+  } catch {
+    s = undefined;
+  }
+  if (s === undefined) s = Array.isArray(value) ? 'a (deeply nested) array' : value !== null && typeof value === 'object' ? 'a (deeply nested) object' : typeof value;
+  return s.length > max ? `${s.slice(0, max)}… (${s.length} characters)` : s;
+}

@@ -3,7 +3,7 @@
  * read; anything we cannot run faithfully (another activation, relative position embeddings) is refused
  * with a ConfigError that names the field, rather than silently computing something else.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, jsonSnippet } from '../errors.js';
 
 export interface BertConfig {
   vocabSize: number;
@@ -36,21 +36,21 @@ export function parseBertConfig(json: unknown, file = 'config.json'): BertConfig
     const v = c[key] ?? fallback;
     if (v === undefined) throw new ConfigError(`${file}: missing "${key}"`);
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
-      throw new ConfigError(`${file}: "${key}" must be an integer in [1, ${max}], got ${JSON.stringify(v)}`);
+      throw new ConfigError(`${file}: "${key}" must be an integer in [1, ${max}], got ${jsonSnippet(v)}`);
     }
     return v;
   };
 
   if (c.model_type !== undefined && c.model_type !== 'bert') {
-    throw new ConfigError(`${file}: model_type "${String(c.model_type)}" is not supported (only "bert")`);
+    throw new ConfigError(`${file}: model_type ${jsonSnippet(c.model_type)} is not supported (only "bert")`);
   }
   const act = c.hidden_act ?? 'gelu';
   if (typeof act !== 'string' || !ERF_GELU.has(act)) {
-    throw new ConfigError(`${file}: hidden_act ${JSON.stringify(act)} is not supported (only exact erf "gelu")`);
+    throw new ConfigError(`${file}: hidden_act ${jsonSnippet(act)} is not supported (only exact erf "gelu")`);
   }
   const pos = c.position_embedding_type ?? 'absolute';
   if (pos !== 'absolute') {
-    throw new ConfigError(`${file}: position_embedding_type ${JSON.stringify(pos)} is not supported (only "absolute")`);
+    throw new ConfigError(`${file}: position_embedding_type ${jsonSnippet(pos)} is not supported (only "absolute")`);
   }
 
   const hiddenSize = int('hidden_size', MAX_DIM);
@@ -60,15 +60,17 @@ export function parseBertConfig(json: unknown, file = 'config.json'): BertConfig
   }
   const eps = c.layer_norm_eps ?? 1e-12;
   if (typeof eps !== 'number' || !(eps > 0 && eps < 1)) {
-    throw new ConfigError(`${file}: "layer_norm_eps" must be a number in (0, 1), got ${JSON.stringify(eps)}`);
+    throw new ConfigError(`${file}: "layer_norm_eps" must be a number in (0, 1), got ${jsonSnippet(eps)}`);
   }
+  const vocabSize = int('vocab_size', MAX_VOCAB);
   const padTokenId = c.pad_token_id ?? 0;
-  if (typeof padTokenId !== 'number' || !Number.isInteger(padTokenId) || padTokenId < 0) {
-    throw new ConfigError(`${file}: "pad_token_id" must be a non-negative integer`);
+  // As torch's nn.Embedding(padding_idx=…) requires: a pad id outside the table would be gathered out of bounds.
+  if (typeof padTokenId !== 'number' || !Number.isInteger(padTokenId) || padTokenId < 0 || padTokenId >= vocabSize) {
+    throw new ConfigError(`${file}: "pad_token_id" must be an integer in [0, vocab_size ${vocabSize}), got ${jsonSnippet(padTokenId)}`);
   }
 
   return {
-    vocabSize: int('vocab_size', MAX_VOCAB),
+    vocabSize,
     hiddenSize,
     numLayers: int('num_hidden_layers', MAX_LAYERS),
     numHeads,
@@ -92,8 +94,9 @@ function parseLabels(c: Record<string, unknown>, file: string): string[] {
     const labels = new Array<string>(entries.length);
     for (const [k, v] of entries) {
       const id = Number(k);
-      if (!Number.isInteger(id) || id < 0 || id >= entries.length || typeof v !== 'string') {
-        throw new ConfigError(`${file}: "id2label" must map ids 0…${entries.length - 1} to strings; bad entry ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+      // Each id exactly once: "0" and "00" (or " 1") are the same id, which would leave another id without a label.
+      if (!Number.isInteger(id) || id < 0 || id >= entries.length || typeof v !== 'string' || labels[id] !== undefined) {
+        throw new ConfigError(`${file}: "id2label" must map each id 0…${entries.length - 1} once to a string; bad entry ${jsonSnippet(k)}: ${jsonSnippet(v)}`);
       }
       labels[id] = v;
     }

@@ -6,7 +6,7 @@
  *   const enc = model.tokenizer.encode('My name is Sylvain.');
  *   const logits = await model.logits(enc);          // Tensor [1, S, C]
  */
-import { InputError } from '../errors.js';
+import { InputError, jsonSnippet } from '../errors.js';
 import type { BackendName, ForwardResult, PreparedModel } from '../backends/backend.js';
 import { selectBackend, type BackendSelection } from '../backends/select.js';
 import { resolveModelSource } from '../io/platform.js';
@@ -19,7 +19,19 @@ import type { BertConfig } from './config.js';
 import { loadBertWeights } from './load.js';
 import type { BertInput } from './ops.js';
 
-export interface LoadModelOptions extends BackendSelection {
+/** Default cap on one forward pass's largest activation: 2^28 floats (1 GiB of float32). */
+export const DEFAULT_MAX_ACTIVATION_FLOATS = 2 ** 28;
+
+export interface BertModelLimits {
+  /**
+   * Cap on the largest activation tensor of one forward pass, batch × seq × max(hidden_size,
+   * intermediate_size) floats (default DEFAULT_MAX_ACTIVATION_FLOATS). A bigger batch is an InputError raised
+   * before anything is allocated, instead of an out-of-memory crash.
+   */
+  maxActivationFloats?: number;
+}
+
+export interface LoadModelOptions extends BackendSelection, BertModelLimits {
   /** Called with checkpoint tensors the model does not use (pooler, …); default: ignore silently. */
   onIgnoredWeights?: (names: string[]) => void;
 }
@@ -30,7 +42,13 @@ export class BertModel {
     readonly config: BertConfig,
     readonly tokenizer: BertTokenizer,
     private readonly prepared: PreparedModel,
-  ) {}
+    limits: BertModelLimits = {},
+  ) {
+    this.maxActivationFloats = activationLimit(limits);
+  }
+
+  /** See BertModelLimits. */
+  readonly maxActivationFloats: number;
 
   /** The backend that runs this model: 'cpu' or 'webgpu'. */
   get backend(): BackendName {
@@ -69,9 +87,17 @@ export class BertModel {
     if (encodings.length === 0) throw new InputError('empty batch: nothing to run');
     const { vocabSize, typeVocabSize, maxPositions, padTokenId } = this.config;
     const batch = encodings.length;
-    const seq = Math.max(...encodings.map((e) => e.ids.length));
+    let seq = 0; // (a loop: Math.max(...lengths) overflows the stack for batches of ~100k encodings)
+    for (const e of encodings) seq = Math.max(seq, e.ids.length);
     if (seq > maxPositions) {
       throw new InputError(`sequence of ${seq} tokens exceeds the model's ${maxPositions} positions (truncate or use a stride)`);
+    }
+    const widest = Math.max(this.config.hiddenSize, this.config.intermediateSize);
+    if (batch * seq * widest > this.maxActivationFloats) {
+      throw new InputError(
+        `a batch of ${batch} × ${seq} tokens needs ${batch} × ${seq} × ${widest} = ${batch * seq * widest} activation floats, ` +
+          `over the limit of ${this.maxActivationFloats} (maxActivationFloats): use a smaller batch`,
+      );
     }
     const inputIds = new Int32Array(batch * seq).fill(padTokenId);
     const tokenTypeIds = new Int32Array(batch * seq);
@@ -95,7 +121,14 @@ export class BertModel {
   }
 }
 
+function activationLimit(limits: BertModelLimits): number {
+  const max = limits.maxActivationFloats ?? DEFAULT_MAX_ACTIVATION_FLOATS;
+  if (typeof max !== 'number' || !(max >= 1)) throw new InputError(`maxActivationFloats must be a positive number, got ${jsonSnippet(max)}`);
+  return max;
+}
+
 export async function loadModel(model: string | ModelSource, opts: LoadModelOptions = {}): Promise<BertModel> {
+  activationLimit(opts); // a bad option fails before anything is loaded or allocated
   const source = await resolveModelSource(model);
   const [loaded, tokenizer] = await Promise.all([loadBertWeights(source), loadTokenizer(source)]);
   if (loaded.ignored.length > 0) opts.onIgnoredWeights?.(loaded.ignored);
@@ -104,5 +137,5 @@ export async function loadModel(model: string | ModelSource, opts: LoadModelOpti
   }
   const backend = await selectBackend(opts);
   const prepared = await backend.prepare(loaded.weights);
-  return new BertModel(source.name, loaded.config, tokenizer, prepared);
+  return new BertModel(source.name, loaded.config, tokenizer, prepared, opts);
 }

@@ -14,7 +14,7 @@
  * Problems with the index or a shard are SafetensorsErrors naming the file; a folder with neither file is a
  * ModelNotFoundError saying what was looked for.
  */
-import { ModelNotFoundError, SafetensorsError } from '../errors.js';
+import { ModelNotFoundError, SafetensorsError, jsonSnippet } from '../errors.js';
 import type { ModelSource } from '../io/source.js';
 import { readSafetensors, readSafetensorsHeader } from './safetensors.js';
 import type { Tensor } from './tensor.js';
@@ -97,7 +97,7 @@ function parseIndex(text: string, indexPath: string): Map<string, string[]> {
     if (typeof shard !== 'string' || !isPlainFileName(shard)) {
       throw new SafetensorsError(
         indexPath,
-        `weight_map entry ${JSON.stringify(shard)} must be a plain file name in the model folder (no '/', '\\', '..')`,
+        `weight_map entry ${jsonSnippet(shard)} must be a plain file name in the model folder (no '/', '\\', '..')`,
         { tensor: name },
       );
     }

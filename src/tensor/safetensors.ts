@@ -21,7 +21,7 @@
  * when 4-byte aligned; F16 / BF16 widen exactly (dtype.ts); F64 and integer types are converted to the
  * nearest float32 (exact for every value float32 can represent, e.g. integers up to 2^24).
  */
-import { SafetensorsError } from '../errors.js';
+import { SafetensorsError, jsonSnippet } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import { bf16ArrayToF32, f16ArrayToF32 } from './dtype.js';
 import { Tensor } from './tensor.js';
@@ -194,18 +194,18 @@ function validateEntry(
 
   const dtype = entry.dtype;
   if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_SIZES, dtype)) {
-    return fail(`unknown dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_SIZES).join(', ')})`);
+    return fail(`unknown dtype ${jsonSnippet(dtype)} (supported: ${Object.keys(DTYPE_SIZES).join(', ')})`);
   }
 
   const shape = entry.shape;
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    return fail(`shape must be an array of non-negative (safe) integers, got ${JSON.stringify(shape)}`);
+    return fail(`shape must be an array of non-negative (safe) integers, got ${jsonSnippet(shape)}`);
   }
 
   const offsets = entry.data_offsets;
   // Any integer is accepted here; the range check below bounds them by the data section (< 2^53).
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
-    return fail(`data_offsets must be [begin, end] with non-negative integers, got ${JSON.stringify(offsets)}`);
+    return fail(`data_offsets must be [begin, end] with non-negative integers, got ${jsonSnippet(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   const where = `data_offsets [${begin}, ${end}]`;
@@ -314,5 +314,5 @@ function describeJson(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${JSON.stringify(value)}`;
+  return `${typeof value} ${jsonSnippet(value)}`;
 }

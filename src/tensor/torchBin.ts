@@ -27,7 +27,7 @@
  * The pre-1.6 "legacy" format (a sequence of pickles followed by raw storages, not a ZIP) is recognised and
  * refused with a TorchBinError asking to re-save with torch >= 1.6.
  */
-import { ModelNotFoundError, SafetensorsError, WgbertError } from '../errors.js';
+import { ModelNotFoundError, SafetensorsError, WgbertError, jsonSnippet } from '../errors.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { PickleError, PickleGlobal, describe, unpickle } from './pickle.js';
 import { DTYPE_SIZES, toTensor, type SafetensorsDType } from './safetensors.js';
@@ -145,8 +145,18 @@ export async function readTorchBinHeader(src: ByteSource, file: string, opts: To
 
   // Locate every storage the pickle refers to.
   const storages = new Map<string, { entry: ZipEntry; begin: number; end: number }>();
+  const firstRef = new Map<string, StorageRef>();
   const locate = async (ref: StorageRef, tensor: string) => {
     let s = storages.get(ref.key);
+    // The entry's size was checked against the first reference only: later ones must describe the same storage.
+    const first = firstRef.get(ref.key);
+    if (first !== undefined && (first.dtype !== ref.dtype || first.numel !== ref.numel)) {
+      throw new TorchBinError(
+        file,
+        `storage '${ref.key}' is described as ${ref.numel} ${ref.dtype} elements here but as ${first.numel} ${first.dtype} elements before (corrupt or hostile checkpoint)`,
+        { tensor },
+      );
+    }
     if (s === undefined) {
       const e = entry(`data/${ref.key}`);
       if (e === undefined) throw new TorchBinError(file, `storage '${ref.key}' has no entry '${top}/data/${ref.key}' in the archive`, { tensor });
@@ -160,6 +170,7 @@ export async function readTorchBinHeader(src: ByteSource, file: string, opts: To
       }
       s = { entry: e, ...(await zipEntryRange(src, dir, e)) };
       storages.set(ref.key, s);
+      firstRef.set(ref.key, ref);
     }
     return s;
   };
@@ -275,7 +286,7 @@ export function parseWeightMap(text: string, indexPath: string): Map<string, str
   const shards = new Map<string, string[]>();
   for (const [name, shard] of Object.entries(weightMap)) {
     if (typeof shard !== 'string' || !isPlainFileName(shard)) {
-      throw new SafetensorsError(indexPath, `weight_map entry ${JSON.stringify(shard)} must be a plain file name`, { tensor: name });
+      throw new SafetensorsError(indexPath, `weight_map entry ${jsonSnippet(shard)} must be a plain file name`, { tensor: name });
     }
     const list = shards.get(shard) ?? [];
     list.push(name);

@@ -35,23 +35,34 @@ export interface AddedTokenMatch {
   token: AddedToken;
 }
 
+/** The patterns that start with one UTF-16 unit: looked up by exact string, one lookup per distinct length. */
+interface PatternGroup {
+  /** Distinct pattern lengths, longest first. */
+  lengths: number[];
+  byPattern: Map<string, { pattern: string; token: AddedToken }>;
+}
+
 export class AddedTokenMatcher {
-  /** Patterns grouped by their first UTF-16 unit, longest first within a group. */
-  private readonly byFirstUnit = new Map<number, { pattern: string; token: AddedToken }[]>();
+  /** Patterns grouped by their first UTF-16 unit. */
+  private readonly byFirstUnit = new Map<number, PatternGroup>();
 
   /**
    * @param patterns the strings to look for and the added token each one stands for (for normalized tokens
-   *   the pattern is the normalized content).
+   *   the pattern is the normalized content). The first of several identical patterns wins.
    */
   constructor(patterns: { pattern: string; token: AddedToken }[]) {
+    // (Hash lookups rather than a list scanned per position: a tokenizer with 100,000+ added tokens — or a
+    // hostile one — must neither take minutes to build nor make every text position cost 100,000 tests.)
     for (const p of patterns) {
       if (p.pattern.length === 0) continue;
       const first = p.pattern.charCodeAt(0);
       let group = this.byFirstUnit.get(first);
-      if (group === undefined) this.byFirstUnit.set(first, (group = []));
-      if (!group.some((g) => g.pattern === p.pattern)) group.push(p);
+      if (group === undefined) this.byFirstUnit.set(first, (group = { lengths: [], byPattern: new Map() }));
+      if (!group.byPattern.has(p.pattern)) group.byPattern.set(p.pattern, p);
     }
-    for (const group of this.byFirstUnit.values()) group.sort((a, b) => b.pattern.length - a.pattern.length);
+    for (const group of this.byFirstUnit.values()) {
+      group.lengths = [...new Set([...group.byPattern.keys()].map((k) => k.length))].sort((a, b) => b - a);
+    }
   }
 
   get isEmpty(): boolean {
@@ -67,11 +78,10 @@ export class AddedTokenMatcher {
       const group = this.byFirstUnit.get(text.charCodeAt(i));
       let hit: { pattern: string; token: AddedToken } | undefined;
       if (group !== undefined) {
-        for (const g of group) {
-          if (i + g.pattern.length <= to && text.startsWith(g.pattern, i)) {
-            hit = g;
-            break;
-          }
+        for (const length of group.lengths) {
+          if (i + length > to) continue;
+          hit = group.byPattern.get(text.slice(i, i + length));
+          if (hit !== undefined) break;
         }
       }
       if (hit === undefined) {

@@ -17,7 +17,7 @@
  * pad / mask tokens. With a tokenizer.json, its normalizer settings are used as they are (that is what the
  * Rust tokenizer does).
  */
-import { TokenizerError } from '../errors.js';
+import { TokenizerError, jsonSnippet } from '../errors.js';
 import type { AddedToken } from './addedTokens.js';
 import type { BertNormalizerOptions } from './normalizer.js';
 import type { SingleTemplate, TemplateToken } from './template.js';
@@ -79,14 +79,14 @@ function fail(file: string, field: string, message: string): never {
 function optBool(obj: Json, key: string, def: boolean, file: string, path: string): boolean {
   const v = obj[key];
   if (v === undefined) return def;
-  if (typeof v !== 'boolean') fail(file, `${path}${key}`, `must be true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') fail(file, `${path}${key}`, `must be true or false, got ${jsonSnippet(v)}`);
   return v;
 }
 
 function optString(obj: Json, key: string, def: string, file: string, path: string): string {
   const v = obj[key];
   if (v === undefined || v === null) return def;
-  if (typeof v !== 'string') fail(file, `${path}${key}`, `must be a string, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string') fail(file, `${path}${key}`, `must be a string, got ${jsonSnippet(v)}`);
   return v;
 }
 
@@ -136,7 +136,7 @@ export function readTokenizerConfig(config: unknown): TokenizerConfigFields {
   }
   const mml = config.model_max_length;
   if (mml !== undefined && mml !== null) {
-    if (typeof mml !== 'number' || !(mml > 0)) fail(CONFIG, 'model_max_length', `must be a positive number, got ${JSON.stringify(mml)}`);
+    if (typeof mml !== 'number' || !(mml > 0)) fail(CONFIG, 'model_max_length', `must be a positive number, got ${jsonSnippet(mml)}`);
     out.modelMaxLength = mml;
   }
   const names = [
@@ -202,20 +202,20 @@ export function specFromTokenizerJson(json: unknown, tokenizerConfig?: unknown):
   const model = json.model;
   if (!isObject(model)) fail(TJ, 'model', 'must be an object');
   if (model.type !== 'WordPiece') {
-    fail(TJ, 'model.type', `is ${JSON.stringify(model.type)}; only "WordPiece" (BERT) tokenizers are supported`);
+    fail(TJ, 'model.type', `is ${jsonSnippet(model.type)}; only "WordPiece" (BERT) tokenizers are supported`);
   }
   if (!isObject(model.vocab)) fail(TJ, 'model.vocab', 'must be an object mapping token strings to ids');
   const vocab = new Map<string, number>();
   for (const [token, id] of Object.entries(model.vocab)) {
-    if (!isId(id)) fail(TJ, 'model.vocab', `maps ${JSON.stringify(token)} to ${JSON.stringify(id)}, not a token id`);
+    if (!isId(id)) fail(TJ, 'model.vocab', `maps ${jsonSnippet(token)} to ${jsonSnippet(id)}, not a token id`);
     vocab.set(token, id);
   }
   if (vocab.size === 0) fail(TJ, 'model.vocab', 'is empty');
   const unkToken = optString(model, 'unk_token', '[UNK]', TJ, 'model.');
-  if (!vocab.has(unkToken)) fail(TJ, 'model.unk_token', `(${JSON.stringify(unkToken)}) is not in model.vocab`);
+  if (!vocab.has(unkToken)) fail(TJ, 'model.unk_token', `(${jsonSnippet(unkToken)}) is not in model.vocab`);
   const continuingSubwordPrefix = optString(model, 'continuing_subword_prefix', '##', TJ, 'model.');
   const mic = model.max_input_chars_per_word ?? 100;
-  if (!isId(mic) || mic === 0) fail(TJ, 'model.max_input_chars_per_word', `must be a positive integer, got ${JSON.stringify(mic)}`);
+  if (!isId(mic) || mic === 0) fail(TJ, 'model.max_input_chars_per_word', `must be a positive integer, got ${jsonSnippet(mic)}`);
 
   // normalizer -------------------------------------------------------------------------------------------
   let normalizer: NormalizerSettings | null = null;
@@ -223,7 +223,7 @@ export function specFromTokenizerJson(json: unknown, tokenizerConfig?: unknown):
   if (n !== undefined && n !== null) {
     if (!isObject(n)) fail(TJ, 'normalizer', 'must be an object or null');
     if (n.type !== 'BertNormalizer') {
-      fail(TJ, 'normalizer.type', `is ${JSON.stringify(n.type)}; only "BertNormalizer" is supported`);
+      fail(TJ, 'normalizer.type', `is ${jsonSnippet(n.type)}; only "BertNormalizer" is supported`);
     }
     const sa = n.strip_accents;
     if (sa !== undefined && sa !== null && typeof sa !== 'boolean') fail(TJ, 'normalizer.strip_accents', 'must be true, false or null');
@@ -241,7 +241,7 @@ export function specFromTokenizerJson(json: unknown, tokenizerConfig?: unknown):
   if (p !== undefined && p !== null) {
     if (!isObject(p)) fail(TJ, 'pre_tokenizer', 'must be an object or null');
     if (p.type !== 'BertPreTokenizer') {
-      fail(TJ, 'pre_tokenizer.type', `is ${JSON.stringify(p.type)}; only "BertPreTokenizer" is supported`);
+      fail(TJ, 'pre_tokenizer.type', `is ${jsonSnippet(p.type)}; only "BertPreTokenizer" is supported`);
     }
     preTokenizer = 'bert';
   }
@@ -262,7 +262,7 @@ export function specFromTokenizerJson(json: unknown, tokenizerConfig?: unknown):
     if (!isObject(pp)) fail(TJ, 'post_processor', 'must be an object or null');
     if (pp.type === 'TemplateProcessing') template = readTemplate(pp);
     else if (pp.type === 'BertProcessing') template = readBertProcessing(pp);
-    else fail(TJ, 'post_processor.type', `is ${JSON.stringify(pp.type)}; only "TemplateProcessing" and "BertProcessing" are supported`);
+    else fail(TJ, 'post_processor.type', `is ${jsonSnippet(pp.type)}; only "TemplateProcessing" and "BertProcessing" are supported`);
   }
 
   // decoder ----------------------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ export function specFromTokenizerJson(json: unknown, tokenizerConfig?: unknown):
   const d = json.decoder;
   if (d !== undefined && d !== null) {
     if (!isObject(d)) fail(TJ, 'decoder', 'must be an object or null');
-    if (d.type !== 'WordPiece') fail(TJ, 'decoder.type', `is ${JSON.stringify(d.type)}; only "WordPiece" is supported`);
+    if (d.type !== 'WordPiece') fail(TJ, 'decoder.type', `is ${jsonSnippet(d.type)}; only "WordPiece" is supported`);
     decoder = { prefix: optString(d, 'prefix', '##', TJ, 'decoder.'), cleanup: optBool(d, 'cleanup', true, TJ, 'decoder.') };
   }
 
@@ -363,12 +363,12 @@ export function specFromVocab(vocabText: string, tokenizerConfig?: unknown): Tok
   const sepToken = cfg.sepToken ?? '[SEP]';
   const padToken = cfg.padToken ?? '[PAD]';
   const maskToken = cfg.maskToken ?? '[MASK]';
-  if (!vocab.has(unkToken)) throw new TokenizerError(`vocab.txt: the unknown token ${JSON.stringify(unkToken)} is not in the vocabulary`);
+  if (!vocab.has(unkToken)) throw new TokenizerError(`vocab.txt: the unknown token ${jsonSnippet(unkToken)} is not in the vocabulary`);
 
   // Added tokens: those declared in added_tokens_decoder, plus every named special token (transformers adds
   // them as special, non-normalized tokens; a token missing from vocab.txt gets the next free id).
   const addedTokens: AddedToken[] = [...cfg.addedTokensDecoder];
-  let nextId = Math.max(lines.length, ...addedTokens.map((t) => t.id + 1));
+  let nextId = addedTokens.reduce((m, t) => Math.max(m, t.id + 1), lines.length); // (no spread: it overflows for ~100k tokens)
   for (const content of [unkToken, sepToken, padToken, clsToken, maskToken, ...cfg.additionalSpecialTokens]) {
     if (addedTokens.some((t) => t.content === content)) continue;
     const id = vocab.get(content) ?? nextId++;
@@ -376,7 +376,7 @@ export function specFromVocab(vocabText: string, tokenizerConfig?: unknown): Tok
   }
   const idOf = (token: string): number => {
     const id = addedTokens.find((t) => t.content === token)?.id ?? vocab.get(token);
-    if (id === undefined) throw new TokenizerError(`vocab.txt: special token ${JSON.stringify(token)} has no id`);
+    if (id === undefined) throw new TokenizerError(`vocab.txt: special token ${jsonSnippet(token)} has no id`);
     return id;
   };
   return {

@@ -25,6 +25,11 @@ export interface WordPieces {
 }
 
 const CACHE_LIMIT = 100_000;
+/**
+ * Longest word (UTF-16 units) the cache keeps. Natural words are far shorter; a longer one is split (or is a
+ * single [UNK]) without being remembered, so the cache holds at most CACHE_LIMIT × this many units.
+ */
+const MAX_CACHED_WORD = 64;
 
 export class WordPiece {
   /** Vocabulary entries that can start a word: every entry (Hugging Face looks the bare substring up in the whole vocab). */
@@ -68,9 +73,14 @@ export class WordPiece {
   tokenize(word: string): WordPieces {
     let result = this.cache.get(word);
     if (result === undefined) {
-      result = this.split(word);
+      if (word.length > MAX_CACHED_WORD) return this.split(word);
+      // `word` is usually a substring of the caller's text, which V8 represents as a view of the WHOLE text
+      // (a "sliced string", for 13+ units): cached as is, it (and the pieces sliced from it) would keep every
+      // input text alive until the cache is cleared. Key and pieces are made from a fresh copy instead.
+      const key = word.length >= 13 ? (' ' + word).slice(1) : word;
+      result = this.split(key);
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-      this.cache.set(word, result);
+      this.cache.set(key, result);
     }
     return result;
   }
