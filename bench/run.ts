@@ -183,6 +183,8 @@ async function wgbertEngine(backend: string, threads: number, weights: BertWeigh
       } catch { /* the backend reports what is missing */ }
       const { selectBackend } = await import('../src/backends/select.js');
       model = await (await selectBackend({ backend: 'webgpu' })).prepare(weights);
+      // Name the adapter next to the numbers: on a machine without a GPU this is a software rasterizer.
+      say(`webgpu adapter: ${(model as { adapterDescription?: string }).adapterDescription ?? 'unknown'}`);
     }
   } catch (e) {
     return `wgbert ${backend}: unavailable (${(e as Error).message.split('\n')[0]})`;

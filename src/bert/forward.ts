@@ -13,13 +13,25 @@
  *   logits = x·Wcᵀ + bc                                                  [B, S, C]
  *
  * Dropout layers of the training graph are identities at inference and do not appear.
+ *
+ * `observe`, if given, sees each stage's output under the name of the Hugging Face module that computes it
+ * ('bert.embeddings', 'bert.encoder.layer.0', …, 'classifier'), so a trace lines up with PyTorch forward
+ * hooks (src/bert/trace.ts, `wgbert logits --trace`). It only looks: the math is the same without it.
  */
 import type { BertInput, BertOps, BertWeights, EncoderLayerWeights } from './ops.js';
 
-export function bertForward<T, W>(ops: BertOps<T, W>, w: BertWeights<W>, input: BertInput): T {
+export type Observer<T> = (stage: string, x: T) => void;
+
+export function bertForward<T, W>(ops: BertOps<T, W>, w: BertWeights<W>, input: BertInput, observe?: Observer<T>): T {
   let x = ops.embeddings(input, w.embeddings); // [B, S, H]
-  for (const layer of w.layers) x = encoderLayer(ops, layer, x, input, w.numHeads);
-  return ops.linear(x, w.classifier); // [B, S, C]
+  observe?.('bert.embeddings', x);
+  for (const [i, layer] of w.layers.entries()) {
+    x = encoderLayer(ops, layer, x, input, w.numHeads); // [B, S, H]
+    observe?.(`bert.encoder.layer.${i}`, x);
+  }
+  const logits = ops.linear(x, w.classifier); // [B, S, C]
+  observe?.('classifier', logits);
+  return logits;
 }
 
 /** One transformer encoder layer (post-LayerNorm, as in the original BERT). */

@@ -38,6 +38,8 @@ Options:
   --input <file>           one text per line (.txt) or {"text": …} per line (.jsonl); JSON lines out
   --batch-size <n>         texts per forward pass (default 8)
   --json                   machine-readable output
+  --trace                  ner, pos, logits: each stage's shape, ms and first values, on the CPU backend
+                           (to stderr; under "trace" in the output with --json)
   -h, --help               this help
   -v, --version            version
 

@@ -7,6 +7,7 @@ import { pipeline, type CallOptions, type Entity, type Task } from '../pipeline/
 import type { AggregationStrategy } from '../pipeline/entities.js';
 import { DEFAULT_MODEL, backendOptions, parseCommon, readTextArg } from './main.js';
 import { renderProgress } from '../eval/progress.js';
+import { Trace, formatTrace, loadTracedModel } from '../bert/trace.js';
 
 const AGGREGATIONS: AggregationStrategy[] = ['none', 'simple', 'first', 'average', 'max', 'word'];
 
@@ -18,18 +19,26 @@ export async function runNer(task: Task, args: string[]): Promise<number> {
     stride: { type: 'string' },
     input: { type: 'string' },
     'batch-size': { type: 'string' },
+    trace: { type: 'boolean' },
   });
   const opts = callOptions(task, values);
   const input = values.input as string | undefined;
+  if (values.trace && input !== undefined) throw new InputError('--trace traces one text: give the text, not --input');
   if (input === undefined && positionals.length === 0) throw new InputError('no text given (pass the text, - for standard input, or --input FILE)');
   const texts = input !== undefined ? await readInputFile(input) : [await readTextArg(positionals)];
 
-  const ner = await pipeline(task, { model: (values.model as string | undefined) ?? DEFAULT_MODEL, ...backendOptions(values) });
+  const location = (values.model as string | undefined) ?? DEFAULT_MODEL;
+  // --trace: the CPU backend with every stage recorded (src/bert/trace.ts); to stderr, or under "trace" with --json.
+  const trace = values.trace ? new Trace() : undefined;
+  const model = trace ? await loadTracedModel(location, trace, backendOptions(values)) : location;
+  const ner = await pipeline(task, { model, ...backendOptions(values) });
   try {
     if (input === undefined) {
+      trace?.start();
       const entities = await ner(texts[0]!, opts);
-      if (values.json) console.log(JSON.stringify({ backend: ner.backend, model: ner.model.name, entities }));
+      if (values.json) console.log(JSON.stringify({ backend: ner.backend, model: ner.model.name, entities, ...(trace ? { trace: trace.stages } : {}) }));
       else printTable(entities, ner.backend, ner.model.name);
+      if (trace && !values.json) console.error(formatTrace(trace.stages));
       return 0;
     }
     // A file of texts: JSON lines out, a progress bar on a TTY (stderr).

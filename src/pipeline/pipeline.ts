@@ -8,8 +8,8 @@
  * Steps per text: tokenize (with offsets) → forward pass → softmax → HF's aggregation (./aggregate.ts).
  * Texts longer than the model's window are split into overlapping windows (see README "Long texts").
  */
-import { InputError } from '../errors.js';
-import { loadModel, type BertModel, type LoadModelOptions } from '../bert/model.js';
+import { InputError, jsonSnippet } from '../errors.js';
+import { BertModel, loadModel, type LoadModelOptions } from '../bert/model.js';
 import type { ModelSource } from '../io/source.js';
 import type { Encoding } from '../tokenizer/encoding.js';
 import { postprocessTokenClassification, postprocessWindows, type PostprocessOptions } from './aggregate.js';
@@ -21,8 +21,11 @@ export const TASKS: readonly Task[] = ['ner', 'token-classification', 'pos'];
 export type Entity = TokenEntity | GroupedEntity | WordEntity;
 
 export interface PipelineOptions extends LoadModelOptions {
-  /** A model folder, URL, hub repo id or ModelSource (default: DEFAULT_MODELS[task], as Hugging Face does). */
-  model?: string | ModelSource;
+  /**
+   * A model folder, URL, hub repo id or ModelSource (default: DEFAULT_MODELS[task], as Hugging Face does),
+   * or an already loaded BertModel (then the backend options do not apply).
+   */
+  model?: string | ModelSource | BertModel;
 }
 
 /**
@@ -48,7 +51,14 @@ export interface CallOptions extends PostprocessOptions {
    * models trained on short inputs, whose later position embeddings were never trained.
    */
   windowLength?: number;
+  /**
+   * Longest text accepted, in UTF-16 code units (`text.length`); default DEFAULT_MAX_TEXT_LENGTH (1,000,000).
+   * A longer text is an InputError naming its index and length, raised before any work. `Infinity` disables it.
+   */
+  maxTextLength?: number;
 }
+
+export const DEFAULT_MAX_TEXT_LENGTH = 1_000_000;
 
 export interface TokenClassificationPipeline {
   (text: string, opts?: CallOptions): Promise<Entity[]>;
@@ -62,7 +72,7 @@ export interface TokenClassificationPipeline {
 
 export async function pipeline(task: Task, opts: PipelineOptions = {}): Promise<TokenClassificationPipeline> {
   if (!TASKS.includes(task)) throw new InputError(`unknown task "${String(task)}" (use ${TASKS.join(', ')})`);
-  const model = await loadModel(opts.model ?? DEFAULT_MODELS[task], opts);
+  const model = opts.model instanceof BertModel ? opts.model : await loadModel(opts.model ?? DEFAULT_MODELS[task], opts);
   const defaults: CallOptions = task === 'pos' ? { aggregation: 'word', ignoreLabels: [] } : {};
 
   const run = async (input: string | string[], callOpts: CallOptions = {}): Promise<Entity[] | Entity[][]> => {
@@ -83,8 +93,13 @@ export async function pipeline(task: Task, opts: PipelineOptions = {}): Promise<
 export async function classifyMany(model: BertModel, texts: string[], opts: CallOptions): Promise<Entity[][]> {
   const batchSize = opts.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be a positive integer, got ${batchSize}`);
+  const maxTextLength = opts.maxTextLength ?? DEFAULT_MAX_TEXT_LENGTH;
+  if (typeof maxTextLength !== 'number' || !(maxTextLength >= 0)) throw new InputError(`maxTextLength must be a non-negative number, got ${jsonSnippet(maxTextLength)}`);
   texts.forEach((t, i) => {
     if (typeof t !== 'string') throw new InputError(`text ${i} is not a string (${typeof t})`);
+    if (t.length > maxTextLength) {
+      throw new InputError(`text ${i} has ${t.length} characters (UTF-16 units), over the limit of ${maxTextLength} (maxTextLength: split it, or raise the limit)`);
+    }
   });
 
   // 1. Tokenize every text into one or more windows of at most maxLength tokens.

@@ -1,0 +1,125 @@
+/**
+ * Tracing a forward pass: for every stage, its output's shape, the time it took and its first values, so a
+ * learner can follow the numbers through the model and diff them against PyTorch (docs/walkthrough.md has
+ * the Python side, with forward hooks on the same modules).
+ *
+ *   stage                  output                         what computes it
+ *   tokenize               input_ids [B, S]               BertTokenizer.encode + BertModel.pack
+ *   bert.embeddings        [B, S, H]                      ops.embeddings        (forward.ts, bertForward)
+ *   bert.encoder.layer.N   [B, S, H]                      encoderLayer          (forward.ts)
+ *   classifier             logits [B, S, C]               ops.linear            (forward.ts, bertForward)
+ *
+ * Stage names are Hugging Face's module names (`model.get_submodule(name)` in PyTorch). A stage's time runs
+ * from the end of the previous stage to the end of this one; 'tokenize' runs from `trace.start()` to the
+ * moment the packed ids reach the forward pass. "First values" are the first numbers of the output in
+ * row-major order, i.e. `x.flatten()[:n]` in PyTorch: the first features of the first token ([CLS]).
+ *
+ * A trace always runs the CPU backend's ops (src/backends/cpu.ts, the plain kernels of src/kernels/cpu);
+ * asking for WebGPU as well is refused rather than silently replaced. There each op runs to completion before the next starts and returns a
+ * float32 Tensor, so the clock between two observations is that stage's time and the values can be read on
+ * the spot. The WebGPU backend records a whole pass into one command encoder and reads back only the
+ * logits: reading every stage back would mean a submit-and-wait per stage, a different program from the one
+ * it runs. Its kernels are tested against these CPU kernels, so the CPU trace is what they must match.
+ */
+import { InputError } from '../errors.js';
+import type { PreparedModel } from '../backends/backend.js';
+import { cpuOps } from '../backends/cpu.js';
+import { softmaxRows } from '../kernels/cpu/softmax.js';
+import { resolveModelSource } from '../io/platform.js';
+import type { ModelSource } from '../io/source.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { loadTokenizer } from '../tokenizer/load.js';
+import { bertForward, type Observer } from './forward.js';
+import { loadBertWeights } from './load.js';
+import { BertModel } from './model.js';
+
+export interface TraceStage {
+  /** 'tokenize', or the Hugging Face module name: 'bert.embeddings', 'bert.encoder.layer.0', …, 'classifier'. */
+  stage: string;
+  /** The output's shape: [B, S] for tokenize, [B, S, H] or [B, S, C] after. */
+  shape: number[];
+  /** Milliseconds since the previous stage ended. */
+  ms: number;
+  /** The output's first values in row-major order (token ids for tokenize). */
+  first: number[];
+  /** Mean of |x| over the whole output, a one-number checksum of everything `first` does not show (not for ids). */
+  meanAbs?: number;
+}
+
+export class Trace {
+  readonly stages: TraceStage[] = [];
+  private last = performance.now();
+
+  /** @param count how many first values to keep per stage */
+  constructor(readonly count = 6) {}
+
+  /** Starts the clock: call it just before tokenizing. */
+  start(): void {
+    this.last = performance.now();
+  }
+
+  /** Records one stage; the time spent here summarising is not charged to the next stage. */
+  record(stage: string, shape: readonly number[], values: Float32Array | Int32Array): void {
+    const ms = Math.round((performance.now() - this.last) * 1000) / 1000;
+    const s: TraceStage = { stage, shape: [...shape], ms, first: Array.from(values.subarray(0, this.count)) };
+    if (values instanceof Float32Array) {
+      let sum = 0;
+      for (let i = 0; i < values.length; i++) sum += Math.abs(values[i]!);
+      s.meanAbs = sum / values.length;
+    }
+    this.stages.push(s);
+    this.last = performance.now();
+  }
+
+  /** The observer to hand to `bertForward`. */
+  readonly observe: Observer<Tensor> = (stage, x) => this.record(stage, x.shape, x.data);
+}
+
+/**
+ * Loads a model like `loadModel`, but on a backend whose every forward pass runs the CPU ops with `trace`
+ * observing: tokenize, embeddings, each layer, classifier are recorded, one block per pass.
+ */
+export async function loadTracedModel(
+  model: string | ModelSource, trace: Trace, opts: { backend?: string } = {},
+): Promise<BertModel> {
+  if (opts.backend === 'webgpu') {
+    throw new InputError('--trace runs the CPU backend (it reads every stage back as it goes); use --backend cpu or leave it out');
+  }
+  const source = await resolveModelSource(model);
+  const [{ config, weights }, tokenizer] = await Promise.all([loadBertWeights(source), loadTokenizer(source)]);
+  if (tokenizer.vocabSize > config.vocabSize) {
+    throw new InputError(`${source.name}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${config.vocabSize}`);
+  }
+  const C = weights.classifier.outFeatures;
+  const traced: PreparedModel = {
+    backend: 'cpu',
+    async forward(input, opts = {}) {
+      trace.record('tokenize', [input.batch, input.seq], input.inputIds);
+      const logits = bertForward(cpuOps, weights, input, trace.observe);
+      const values = opts.output === 'probabilities' ? softmaxRows(logits.data, input.batch * input.seq, C) : logits.data;
+      return { values, batch: input.batch, seq: input.seq, numLabels: C };
+    },
+    dispose() {},
+  };
+  return new BertModel(source.name, config, tokenizer, traced);
+}
+
+/**
+ * The trace as a table, one line per stage: name, shape, milliseconds, first values and mean |x|, floats
+ * with `digits` decimals (4, as PyTorch prints). `times: false` leaves the ms column out (for docs and diffs).
+ */
+export function formatTrace(stages: readonly TraceStage[], opts: { times?: boolean; digits?: number } = {}): string {
+  const { times = true, digits = 4 } = opts;
+  const rows = stages.map((s) => [
+    s.stage,
+    `[${s.shape.join(', ')}]`,
+    ...(times ? [s.ms.toFixed(2)] : []),
+    s.first.map((v) => (s.meanAbs === undefined ? String(v) : v.toFixed(digits).padStart(digits + 3))).join(' '),
+    s.meanAbs === undefined ? '-' : s.meanAbs.toFixed(digits),
+  ]);
+  const head = ['stage', 'shape', ...(times ? ['ms'] : []), 'first values', 'mean|x|'];
+  const right = new Set(times ? [2] : []);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}
