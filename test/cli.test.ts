@@ -73,6 +73,32 @@ describe('wgbert CLI', () => {
     expect(maxErr).toBeLessThanOrEqual(1e-4);
   });
 
+  it('--input file.jsonl writes one JSON line per text, equal to single calls; --offsets utf16, --ignore-labels, --stride', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wgbert-input-'));
+    const texts = [COURSE, 'Angela Merkel met Emmanuel Macron in Berlin.', 'Émile Zola 👩‍💻 lived in Paris.'];
+    writeFileSync(join(dir, 'in.jsonl'), texts.map((text) => JSON.stringify({ text })).join('\n') + '\n');
+    writeFileSync(join(dir, 'in.txt'), texts.join('\n') + '\n');
+    const args = ['--model', MODEL, '--aggregation', 'first', '--offsets', 'utf16', '--ignore-labels', 'O,MISC', '--stride', '16'];
+    const fromJsonl = await wgbert(['ner', '--input', join(dir, 'in.jsonl'), ...args]);
+    const fromTxt = await wgbert(['ner', '--input', join(dir, 'in.txt'), ...args]);
+    expect(fromJsonl.code, fromJsonl.stderr).toBe(0);
+    expect(fromTxt.stdout).toBe(fromJsonl.stdout);
+    const lines = fromJsonl.stdout.trim().split('\n').map((l) => JSON.parse(l) as { entities: { entity_group: string; word: string; start: number; end: number }[] });
+    expect(lines.length).toBe(texts.length);
+    for (let i = 0; i < texts.length; i++) {
+      const single = await wgbert(['ner', texts[i]!, ...args, '--json']);
+      // Same entities as one call per text; scores equal up to float32 rounding (batches are padded).
+      const one = JSON.parse(single.stdout).entities as { score: number }[];
+      const noScore = (es: object[]) => es.map((e) => ({ ...e, score: undefined }));
+      expect(noScore(lines[i]!.entities)).toEqual(noScore(one));
+      lines[i]!.entities.forEach((e, k) => expect(Math.abs((e as unknown as { score: number }).score - one[k]!.score)).toBeLessThan(1e-5));
+      for (const e of lines[i]!.entities) {
+        expect(e.entity_group).not.toBe('MISC');
+        expect(texts[i]!.slice(e.start, e.end).length).toBeGreaterThan(0); // UTF-16 indices slice the JS string
+      }
+    }
+  });
+
   it('bad input gives one error line and exit code 1', async () => {
     const cases: [string[], RegExp][] = [
       [['ner', 'x', '--model', join(REPO_ROOT, 'no-such-model')], /no-such-model/],
