@@ -17,6 +17,10 @@ export interface ForwardResult {
 }
 
 export interface PreparedModel {
+  /**
+   * The backend running the model now. It may change over the model's life: a WebGPU model prepared with
+   * `fallback: 'cpu'` reads 'cpu' after a device loss (implementations may use a getter).
+   */
   readonly backend: BackendName;
   /** Runs the forward pass. `output: 'probabilities'` applies the label softmax on the backend. */
   forward(input: BertInput, opts?: { output?: 'logits' | 'probabilities' }): Promise<ForwardResult>;

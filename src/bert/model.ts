@@ -50,7 +50,7 @@ export class BertModel {
   /** See BertModelLimits. */
   readonly maxActivationFloats: number;
 
-  /** The backend that runs this model: 'cpu' or 'webgpu'. */
+  /** The backend that runs this model now: 'cpu' or 'webgpu' ('cpu' after a `fallback: 'cpu'` device loss). */
   get backend(): BackendName {
     return this.prepared.backend;
   }

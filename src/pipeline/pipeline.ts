@@ -65,7 +65,7 @@ export interface TokenClassificationPipeline {
   (texts: string[], opts?: CallOptions): Promise<Entity[][]>;
   readonly task: Task;
   readonly model: BertModel;
-  /** The backend that runs the model: 'cpu' or 'webgpu'. */
+  /** The backend that runs the model now: 'cpu' or 'webgpu' (reads model.backend, so it follows a CPU fallback). */
   readonly backend: 'cpu' | 'webgpu';
   dispose(): void;
 }
@@ -81,12 +81,10 @@ export async function pipeline(task: Task, opts: PipelineOptions = {}): Promise<
     if (typeof input !== 'string') throw new InputError(`expected a string or an array of strings, got ${typeof input}`);
     return (await classifyMany(model, [input], o))[0]!;
   };
-  return Object.assign(run, {
-    task,
-    model,
-    backend: model.backend,
-    dispose: () => model.dispose(),
-  }) as TokenClassificationPipeline;
+  const ner = Object.assign(run, { task, model, dispose: () => model.dispose() });
+  // A getter, not a copy: the backend can change after creation (fallback: 'cpu' after a GPU device loss).
+  Object.defineProperty(ner, 'backend', { get: () => model.backend, enumerable: true });
+  return ner as TokenClassificationPipeline;
 }
 
 /** Classifies texts in batches; each text may span several windows. Results keep the input order. */

@@ -16,11 +16,13 @@
  *
  * Failures are typed: no adapter / GPU validation or out-of-memory errors → GpuError; bad input ids →
  * InputError; use after dispose() → WgbertError with code 'DISPOSED'. A lost device fails the forwards
- * pending on it (GpuError "…device was lost…") and the next forward reopens a device (see prepareWebGpu).
+ * pending on it (GpuError "…device was lost…") and the next forward reopens a device — or, with
+ * `fallback: 'cpu'`, continues on the CPU (see prepareWebGpu).
  */
-import type { Backend, ForwardResult, PreparedModel } from '../backend.js';
+import type { Backend, BackendName, ForwardResult, PreparedModel } from '../backend.js';
 import type { BertInput, BertWeights, LayerNormWeights, LinearWeights } from '../../bert/ops.js';
 import { bertForward } from '../../bert/forward.js';
+import { createFastCpuBackend } from '../cpuFast/backend.js';
 import { GpuError, InputError, WgbertError } from '../../errors.js';
 import { f32ArrayToF16 } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -44,16 +46,25 @@ export interface WebGpuBackendOptions {
   maxWeightBindingBytes?: number;
   /** Attention kernel: 'auto' (fused when the head size allows, default), 'fused' or 'unfused'. */
   attention?: AttentionKernel;
+  /**
+   * What to do when the GPU device is lost: by default the next forward opens a new device; with 'cpu' the
+   * model moves to the CPU backend (prepared from the kept host weights) and stays there — `backend` then
+   * reads 'cpu' and no GPU device is opened again.
+   */
+  fallback?: 'cpu';
+  /** CPU threads of the `fallback: 'cpu'` model (default: the cores available). */
+  cpuThreads?: number;
 }
 
 /** What a WebGPU-prepared model adds to PreparedModel (for logs, tests and benchmarks). */
 export interface WebGpuPreparedModel extends PreparedModel {
-  readonly backend: 'webgpu';
-  /** Weight storage actually used. */
+  /** 'webgpu'; 'cpu' once a device loss moved the model to the CPU (`fallback: 'cpu'`). */
+  readonly backend: BackendName;
+  /** Weight storage actually used on the GPU. */
   readonly dtype: WeightDtype;
-  /** The adapter, in words. */
+  /** The adapter, in words (after a CPU fallback: the last one used). */
   readonly adapterDescription: string;
-  /** The runtime (pipeline, buffer caches); for tests and diagnostics. */
+  /** The runtime (pipeline, buffer caches); for tests and diagnostics (after a CPU fallback: the last one, destroyed). */
   readonly runtime: GpuRuntime;
   forward(input: BertInput, opts?: { output?: 'logits' | 'probabilities' }): Promise<WebGpuForwardResult>;
 }
@@ -101,16 +112,29 @@ async function openSession(weights: BertWeights<Tensor>, dtype: WeightDtype, opt
 /**
  * Device loss (a driver reset, a browser evicting the tab's GPU work, `device.destroy()`): forwards
  * pending at the loss reject with a GpuError saying so; the next forward opens a new device and uploads
- * the weights again, then answers as before. That needs the host copy of the weights, which the prepared
- * model therefore keeps (released by dispose()); a failed reopen rejects that call with a GpuError and
- * the one after it tries again.
+ * the weights again, then answers as before — or, with `fallback: 'cpu'`, prepares the CPU backend from
+ * the same weights and answers on the CPU from then on. Either needs the host copy of the weights, which
+ * the prepared model therefore keeps (released by dispose(), or once on the CPU); a failed reopen or
+ * fallback rejects that call with its error and the one after it tries again.
+ *
+ * Where forwards run — a small state machine:
+ *   gpu       `session` is live: forwards run on it.
+ *   lost      `session.rt.lostReason` is set (WebGPU reported the loss). The next forward starts the
+ *             switch, which concurrent forwards share (`switching`): a new session, or `cpuModel`.
+ *             A failed switch leaves the state 'lost', so the forward after it tries again.
+ *   cpu       `cpuModel` is set (fallback 'cpu' only): every later forward runs on it; final.
+ *   disposed  everything released; forwards reject with DISPOSED.
  */
 export async function prepareWebGpu(weights: BertWeights<Tensor>, opts: WebGpuBackendOptions = {}): Promise<WebGpuPreparedModel> {
   const dtype: WeightDtype = opts.dtype ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16') throw new InputError(`unknown WebGPU dtype "${String(dtype)}" (use f32 or f16)`);
+  if (opts.fallback !== undefined && opts.fallback !== 'cpu') {
+    throw new InputError(`unknown fallback "${String(opts.fallback)}" (use cpu, or leave it out to reopen the GPU)`);
+  }
   let hostWeights: BertWeights<Tensor> | undefined = weights;
   let session = await openSession(weights, dtype, opts);
-  let reopening: Promise<Session> | undefined;
+  let cpuModel: PreparedModel | undefined;
+  let switching: Promise<Target> | undefined;
   const config = {
     vocab: weights.embeddings.vocabSize,
     types: weights.embeddings.typeVocabSize,
@@ -121,28 +145,44 @@ export async function prepareWebGpu(weights: BertWeights<Tensor>, opts: WebGpuBa
 
   const disposedError = () => new WgbertError('DISPOSED', 'this model was disposed; load it again');
 
-  /** The current session; after a device loss, a new one (shared by concurrent callers). */
-  async function liveSession(): Promise<Session> {
-    if (session.rt.lostReason === undefined) return session;
-    reopening ??= (async () => {
-      try {
-        session.rt.destroy();
-        const next = await openSession(hostWeights!, dtype, opts);
-        if (disposed) {
-          next.rt.destroy();
-          throw disposedError();
-        }
-        session = next;
-        return next;
-      } finally {
-        reopening = undefined;
+  type Target = { gpu: Session } | { cpu: PreparedModel };
+
+  /** Where the next forward runs; after a device loss, switches first (see the state machine above). */
+  function current(): Promise<Target> {
+    if (cpuModel) return Promise.resolve({ cpu: cpuModel });
+    if (session.rt.lostReason === undefined) return Promise.resolve({ gpu: session });
+    switching ??= leaveLostDevice().finally(() => {
+      switching = undefined;
+    });
+    return switching;
+  }
+
+  /** lost → gpu (a new device, weights uploaded again) or, with fallback 'cpu', lost → cpu. */
+  async function leaveLostDevice(): Promise<Target> {
+    session.rt.destroy(); // frees what the lost device still held (idempotent)
+    if (opts.fallback === 'cpu') {
+      const cpu = await createFastCpuBackend(opts.cpuThreads === undefined ? {} : { threads: opts.cpuThreads }).prepare(hostWeights!);
+      if (disposed) {
+        cpu.dispose();
+        throw disposedError();
       }
-    })();
-    return reopening;
+      cpuModel = cpu;
+      hostWeights = undefined; // no longer needed here: no GPU device is opened again
+      return { cpu };
+    }
+    const next = await openSession(hostWeights!, dtype, opts);
+    if (disposed) {
+      next.rt.destroy();
+      throw disposedError();
+    }
+    session = next;
+    return { gpu: next };
   }
 
   return {
-    backend: 'webgpu',
+    get backend(): BackendName {
+      return cpuModel ? 'cpu' : 'webgpu';
+    },
     dtype,
     get adapterDescription() {
       return session.description;
@@ -154,68 +194,16 @@ export async function prepareWebGpu(weights: BertWeights<Tensor>, opts: WebGpuBa
     async forward(input, fopts = {}) {
       if (disposed) throw disposedError();
       validateInput(input, config);
-      const { rt, weights: gpuWeights } = await liveSession();
-      if (disposed) throw disposedError();
-      rt.check();
-      const device = rt.device;
-      const probabilities = fopts.output === 'probabilities';
-      const rows = input.batch * input.seq;
-      const C = config.labels;
-      rt.trimCaches();
-
-      device.pushErrorScope('out-of-memory');
-      device.pushErrorScope('validation');
-      const rec = new GpuRecorder(rt, { attention: opts.attention ?? 'auto', releaseAtLayerNorm: true });
-      let staging: GPUBuffer | undefined;
-      const valuesBytes = rows * C * 4;
-      try {
-        const logits = bertForward(createWebGpuOps(rec), gpuWeights, input);
-        let copies: GPUBuffer[] = [logits.buffer];
-        if (probabilities) {
-          const probs = rec.scratch(valuesBytes);
-          const labels = rec.scratch(rows * 4);
-          recordSoftmax(rt, rec.pass, { x: rec.use(logits), probs, labels, rows, cols: C });
-          copies = [probs, labels];
-        }
-        rec.endPass();
-        staging = rt.acquire(valuesBytes + (probabilities ? rows * 4 : 0), BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'readback');
-        rec.encoder.copyBufferToBuffer(copies[0]!, 0, staging, 0, valuesBytes);
-        if (probabilities) rec.encoder.copyBufferToBuffer(copies[1]!, 0, staging, valuesBytes, rows * 4);
-        device.queue.submit([rec.encoder.finish()]);
-      } catch (e) {
-        // Nothing was submitted: undo the recording and the error scopes, and report the first error.
-        rec.releaseAll();
-        if (staging) rt.release(staging);
-        device.popErrorScope().catch(() => null);
-        device.popErrorScope().catch(() => null);
-        throw e;
-      }
-      rec.releaseAll(); // safe right after submit: later work is ordered after this pass
-      const validation = device.popErrorScope();
-      const oom = device.popErrorScope();
-      try {
-        const [vErr, mErr] = await Promise.all([validation, oom]);
-        if (mErr) throw new GpuError(`out of GPU memory during the forward pass (batch ${input.batch} × ${input.seq}): ${mErr.message}`);
-        if (vErr) throw new GpuError(`WebGPU rejected the forward pass: ${vErr.message}`);
-        await staging!.mapAsync(BufferUsage.MAP_READ);
-        const bytes = staging!.getMappedRange().slice(0);
-        staging!.unmap();
-        const result: WebGpuForwardResult = {
-          values: new Float32Array(bytes, 0, rows * C),
-          batch: input.batch, seq: input.seq, numLabels: C,
-        };
-        if (probabilities) result.labels = new Int32Array(bytes, valuesBytes, rows);
-        return result;
-      } catch (e) {
+      for (let attempt = 0; ; attempt++) {
+        const target = await current();
         if (disposed) throw disposedError();
-        if (e instanceof WgbertError) throw e;
-        const lost = await rt.lostWithin(500);
-        if (lost !== undefined) throw new GpuError(`the GPU device was lost during the forward pass (${lost})`, { cause: e });
-        throw new GpuError(`the forward pass failed on the GPU: ${(e as Error)?.message ?? String(e)}`, { cause: e });
-      } finally {
-        if (staging && !rt.isDestroyed) rt.release(staging);
-        // Keep the pool near this pass's needs: drop idle buffers beyond what it used at its peak.
-        if (!rt.isDestroyed) rt.trimPool(Math.max(rec.peakBytes, 64 * 2 ** 20));
+        if ('cpu' in target) return forwardOnCpu(target.cpu, input, fopts);
+        // The loss was reported after this forward picked the session up (a call in the same tick as the
+        // loss): nothing of it reached the GPU, so it is not "pending at the loss" — switch and run it again,
+        // once. Past this check the pass is recorded and submitted synchronously, so a loss reported later
+        // fails it as pending (GpuError "…lost during the forward pass").
+        if (target.gpu.rt.lostReason !== undefined && attempt === 0) continue;
+        return forwardOnGpu(target.gpu, input, fopts);
       }
     },
 
@@ -224,8 +212,93 @@ export async function prepareWebGpu(weights: BertWeights<Tensor>, opts: WebGpuBa
       disposed = true;
       hostWeights = undefined;
       session.rt.destroy();
+      cpuModel?.dispose();
+      cpuModel = undefined;
     },
   };
+
+  /** One forward pass on a session: recorded and submitted synchronously (no await before submit). */
+  async function forwardOnGpu(s: Session, input: BertInput, fopts: { output?: 'logits' | 'probabilities' }): Promise<WebGpuForwardResult> {
+    const { rt, weights: gpuWeights } = s;
+    rt.check();
+    const device = rt.device;
+    const probabilities = fopts.output === 'probabilities';
+    const rows = input.batch * input.seq;
+    const C = config.labels;
+    rt.trimCaches();
+
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const rec = new GpuRecorder(rt, { attention: opts.attention ?? 'auto', releaseAtLayerNorm: true });
+    let staging: GPUBuffer | undefined;
+    const valuesBytes = rows * C * 4;
+    try {
+      const logits = bertForward(createWebGpuOps(rec), gpuWeights, input);
+      let copies: GPUBuffer[] = [logits.buffer];
+      if (probabilities) {
+        const probs = rec.scratch(valuesBytes);
+        const labels = rec.scratch(rows * 4);
+        recordSoftmax(rt, rec.pass, { x: rec.use(logits), probs, labels, rows, cols: C });
+        copies = [probs, labels];
+      }
+      rec.endPass();
+      staging = rt.acquire(valuesBytes + (probabilities ? rows * 4 : 0), BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'readback');
+      rec.encoder.copyBufferToBuffer(copies[0]!, 0, staging, 0, valuesBytes);
+      if (probabilities) rec.encoder.copyBufferToBuffer(copies[1]!, 0, staging, valuesBytes, rows * 4);
+      device.queue.submit([rec.encoder.finish()]);
+    } catch (e) {
+      // Nothing was submitted: undo the recording and the error scopes, and report the first error.
+      rec.releaseAll();
+      if (staging) rt.release(staging);
+      device.popErrorScope().catch(() => null);
+      device.popErrorScope().catch(() => null);
+      throw e;
+    }
+    rec.releaseAll(); // safe right after submit: later work is ordered after this pass
+    const validation = device.popErrorScope();
+    const oom = device.popErrorScope();
+    try {
+      const [vErr, mErr] = await Promise.all([validation, oom]);
+      if (mErr) throw new GpuError(`out of GPU memory during the forward pass (batch ${input.batch} × ${input.seq}): ${mErr.message}`);
+      if (vErr) throw new GpuError(`WebGPU rejected the forward pass: ${vErr.message}`);
+      await staging!.mapAsync(BufferUsage.MAP_READ);
+      const bytes = staging!.getMappedRange().slice(0);
+      staging!.unmap();
+      const result: WebGpuForwardResult = {
+        values: new Float32Array(bytes, 0, rows * C),
+        batch: input.batch, seq: input.seq, numLabels: C,
+      };
+      if (probabilities) result.labels = new Int32Array(bytes, valuesBytes, rows);
+      return result;
+    } catch (e) {
+      if (disposed) throw disposedError();
+      if (e instanceof WgbertError) throw e;
+      const lost = await rt.lostWithin(500);
+      if (lost !== undefined) throw new GpuError(`the GPU device was lost during the forward pass (${lost})`, { cause: e });
+      throw new GpuError(`the forward pass failed on the GPU: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    } finally {
+      if (staging && !rt.isDestroyed) rt.release(staging);
+      // Keep the pool near this pass's needs: drop idle buffers beyond what it used at its peak.
+      if (!rt.isDestroyed) rt.trimPool(Math.max(rec.peakBytes, 64 * 2 ** 20));
+    }
+  }
+}
+
+/** A forward on the CPU fallback, with the GPU path's `labels` (argmax, ties → lowest) for 'probabilities'. */
+async function forwardOnCpu(cpu: PreparedModel, input: BertInput, fopts: { output?: 'logits' | 'probabilities' }): Promise<WebGpuForwardResult> {
+  const r: WebGpuForwardResult = await cpu.forward(input, fopts);
+  if (fopts.output === 'probabilities') {
+    const rows = r.batch * r.seq;
+    const C = r.numLabels;
+    const labels = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) {
+      let best = 0;
+      for (let c = 1; c < C; c++) if (r.values[i * C + c]! > r.values[i * C + best]!) best = c;
+      labels[i] = best;
+    }
+    r.labels = labels;
+  }
+  return r;
 }
 
 /** Ids, types and lengths checked on the CPU: a bad id would read outside a table on the GPU. */
