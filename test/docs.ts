@@ -100,7 +100,7 @@ export async function runDoc(markdown: string, page: string): Promise<DocRun> {
   const file = join(dir, `${page.replace(/[^\w.-]/g, '_')}.doctest.ts`);
   writeFileSync(file, buildModule(snippets, page));
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', file], { cwd: REPO_ROOT, timeout: 300_000, maxBuffer: 64 << 20 },
+    execFile(process.execPath, ['--import', 'tsx', file], { cwd: REPO_ROOT, timeout: 90_000, maxBuffer: 64 << 20 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
   });
   // stdout = [anything before] marker0 out0 marker1 out1 …

@@ -1,7 +1,7 @@
 /**
  * Node's side of the thread seam (src/backends/cpuFast/spawner.ts): worker_threads running the pool's
  * worker source with `eval: true` (no file to locate, works the same from src/ under tsx/vitest and from
- * dist/). Workers are unref'd so that a forgotten `dispose()` does not keep the process alive.
+ * dist/). Workers are unref'd once started, so that a forgotten `dispose()` does not keep the process alive.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -15,10 +15,16 @@ const { parentPort } = require('node:worker_threads');
 parentPort.once('message', (init) => wgbertWorkerMain(init, (m) => parentPort.postMessage(m)));
 `;
       const worker = new Worker(glue, { eval: true });
-      worker.unref();
       return {
         postMessage: (m) => worker.postMessage(m),
-        onMessage: (l) => worker.on('message', l),
+        // Messages only carry the start-up handshake (jobs go through Atomics on shared memory). The worker
+        // stays referenced until it has answered, then is unref'd so that a forgotten dispose() does not keep
+        // the process alive. (Attaching a 'message' listener re-refs it, hence the unref on arrival.)
+        onMessage: (l) =>
+          worker.on('message', (m) => {
+            worker.unref();
+            l(m);
+          }),
         onError: (l) => worker.on('error', l),
         terminate: () => void worker.terminate(),
       };
