@@ -5,6 +5,7 @@
  * (threads 1 and 2 give bit-identical results).
  */
 import '../src/node/wasmFlags.js';
+import { rng } from './helpers.js';
 import { describe, expect, it } from 'vitest';
 import { sleb, uleb } from '../src/kernels/wasm/builder.js';
 import { wasmFeatures } from '../src/kernels/wasm/features.js';
@@ -23,17 +24,6 @@ const features = wasmFeatures();
 const SIZES = [1, 3, 17, 64, 127, 128, 130];
 const paths = [false, ...(features.relaxed ? [true] : [])];
 
-/** A deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomArray(n: number, rand: () => number, scale = 1): Float32Array {
   const a = new Float32Array(n);

@@ -4,6 +4,7 @@
  * verification, typed errors for 404 / 401, redirects, and offline mode.
  */
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { rejects } from './helpers.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -54,17 +55,6 @@ function opts(extra: DownloadOptions = {}): DownloadOptions {
   return { endpoint: hub.url, cacheDir: tempCache(), env: {}, timeoutMs: 10_000, ...extra };
 }
 
-async function rejects<T extends Error>(p: Promise<unknown>, type: new (...a: any[]) => T, pattern: RegExp): Promise<T> {
-  let error: unknown;
-  try {
-    await p;
-  } catch (e) {
-    error = e;
-  }
-  expect(error, `expected ${type.name}`).toBeInstanceOf(type);
-  expect((error as Error).message).toMatch(pattern);
-  return error as T;
-}
 
 beforeAll(async () => {
   const files = Object.fromEntries(DEMO_FILES.map((f) => [f, read(demoDir, f)]));

@@ -12,6 +12,7 @@
  *   reproduce the scores Hugging Face publishes in its course and docs to 1e-4.
  */
 import { mkdtempSync, readFileSync, rmSync, copyFileSync } from 'node:fs';
+import { rejects } from './helpers.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -282,18 +283,6 @@ function torchZip(
 
 const u8 = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-/** Expects the promise to reject with an error of `type` whose message matches `pattern`. */
-async function rejects(p: Promise<unknown>, type: new (...a: any[]) => Error, pattern: RegExp): Promise<Error> {
-  let error: unknown;
-  try {
-    await p;
-  } catch (e) {
-    error = e;
-  }
-  expect(error, `expected ${type.name}`).toBeInstanceOf(type);
-  expect((error as Error).message).toMatch(pattern);
-  return error as Error;
-}
 
 function bitsEqual(a: Tensor, b: Tensor): boolean {
   if (a.shape.join() !== b.shape.join() || a.data.length !== b.data.length) return false;

@@ -10,6 +10,7 @@
  * representative subset (ragged and aligned in each dimension) to keep SwiftShader runs short.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rng } from './helpers.js';
 import { testGpu } from './gpu.js';
 import { requestGpuDevice } from '../src/backends/webgpu/device.js';
 import { GpuRuntime } from '../src/backends/webgpu/runtime.js';
@@ -35,17 +36,6 @@ const gpu = await testGpu();
 const SEED = Number(process.env.WGBERT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const SIZES = [1, 3, 17, 64, 127, 128, 130];
 
-/** mulberry32: a small deterministic PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uniform(rand: () => number, n: number, lo = -1, hi = 1): Float32Array {
   const a = new Float32Array(n);
