@@ -71,7 +71,7 @@ import {
   type WordEntity,
 } from './entities.js';
 import { aggregateOverlappingEntities } from './overlap.js';
-import { argmax, maxOf, mean, softmaxRows } from './softmax.js';
+import { argmax, maxOf, mean, scoreRows } from './softmax.js';
 
 export type { AggregationStrategy, GroupedEntity, PostprocessOptions, TokenEntity, WordEntity } from './entities.js';
 export { aggregateOverlappingEntities } from './overlap.js';
@@ -394,7 +394,7 @@ export function postprocessInternal(
       `logits have ${logits.length} values, expected ${numTokens} tokens × ${numLabels} labels = ${numTokens * numLabels}`,
     );
   }
-  const scores = softmaxRows(logits, numLabels, numTokens);
+  const scores = scoreRows(logits, numLabels, numTokens);
   const gather: GatherArgs = { text: args.text, encoding, scores };
   if (args.unkToken !== undefined) gather.unkToken = args.unkToken;
   const pre = gatherPreEntities(gather);
