@@ -18,14 +18,22 @@ export class SafetensorsError extends WgbertError {
   readonly tensor: string | undefined;
   readonly offset: number | undefined;
   constructor(file: string, message: string, where: { tensor?: string; offset?: number } = {}) {
-    const parts = [file];
-    if (where.tensor !== undefined) parts.push(`tensor '${where.tensor}'`);
-    if (where.offset !== undefined) parts.push(`byte ${where.offset}`);
-    super('SAFETENSORS', `${parts.join(', ')}: ${message}`);
+    super('SAFETENSORS', `${placeInFile(file, { kind: 'tensor', name: where.tensor, offset: where.offset })}: ${message}`);
     this.file = file;
     this.tensor = where.tensor;
     this.offset = where.offset;
   }
+}
+
+/**
+ * Where in a file a problem is, for the messages of the file-format errors: "model.safetensors, tensor 'x',
+ * byte 120". `name` is labelled by `kind` (tensor, entry, …); parts that are undefined are left out.
+ */
+export function placeInFile(file: string, where: { kind?: string; name?: string | undefined; offset?: number | undefined } = {}): string {
+  const parts = [file];
+  if (where.name !== undefined) parts.push(`${where.kind ?? 'item'} '${where.name}'`);
+  if (where.offset !== undefined) parts.push(`byte ${where.offset}`);
+  return parts.join(', ');
 }
 
 /** config.json is missing, malformed or asks for something we do not support. */

@@ -17,24 +17,22 @@
 import { InputError } from '../errors.js';
 import { chunks, iob1ToIob2, type Chunk } from './iob.js';
 
-export interface TypeScore {
+/** Entity-level counts and the micro scores computed from them. */
+export interface EntityScores {
   precision: number;
   recall: number;
   f1: number;
   tp: number;
   fp: number;
   fn: number;
+}
+
+export interface TypeScore extends EntityScores {
   /** Number of gold entities of this type. */
   support: number;
 }
 
-export interface NerScore {
-  precision: number;
-  recall: number;
-  f1: number;
-  tp: number;
-  fp: number;
-  fn: number;
+export interface NerScore extends EntityScores {
   /** Words whose prediction equals the IOB2 gold tag, divided by all words. */
   tokenAccuracy: number;
   correctTokens: number;

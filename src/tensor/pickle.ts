@@ -34,14 +34,14 @@
  * bytes → Uint8Array, list → array, tuple → frozen array, dict → Map, allowed globals → PickleGlobal,
  * and whatever the allowlist's functions and the persistent-id hook return.
  */
-import { WgbertError } from '../errors.js';
+import { WgbertError, placeInFile } from '../errors.js';
 
 /** A pickle is malformed, hostile, or uses something we do not support. Names the file and byte offset. */
 export class PickleError extends WgbertError {
   readonly file: string;
   readonly offset: number | undefined;
   constructor(file: string, message: string, offset?: number) {
-    super('PICKLE', `${file}${offset === undefined ? '' : `, byte ${offset}`}: ${message}`);
+    super('PICKLE', `${placeInFile(file, { offset })}: ${message}`);
     this.file = file;
     this.offset = offset;
   }

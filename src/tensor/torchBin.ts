@@ -27,7 +27,7 @@
  * The pre-1.6 "legacy" format (a sequence of pickles followed by raw storages, not a ZIP) is recognised and
  * refused with a TorchBinError asking to re-save with torch >= 1.6.
  */
-import { ModelNotFoundError, SafetensorsError, WgbertError, jsonSnippet } from '../errors.js';
+import { ModelNotFoundError, SafetensorsError, WgbertError, jsonSnippet, placeInFile } from '../errors.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { PickleError, PickleGlobal, describe, unpickle } from './pickle.js';
 import { DTYPE_SIZES, toTensor, type SafetensorsDType } from './safetensors.js';
@@ -42,7 +42,7 @@ export class TorchBinError extends WgbertError {
   readonly file: string;
   readonly tensor: string | undefined;
   constructor(file: string, message: string, where: { tensor?: string } = {}) {
-    super('TORCH_BIN', `${file}${where.tensor === undefined ? '' : `, tensor '${where.tensor}'`}: ${message}`);
+    super('TORCH_BIN', `${placeInFile(file, { kind: 'tensor', name: where.tensor })}: ${message}`);
     this.file = file;
     this.tensor = where.tensor;
   }

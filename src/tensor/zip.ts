@@ -30,7 +30,7 @@
  * The archive is untrusted input: the comment length, entry counts, name lengths, offsets and sizes are all
  * checked against the file size (and limits) before anything they point at is read.
  */
-import { WgbertError } from '../errors.js';
+import { WgbertError, placeInFile } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 
 /** A ZIP archive is malformed or uses a feature we do not support. Names the file and, where known, the entry. */
@@ -39,10 +39,7 @@ export class ZipError extends WgbertError {
   readonly entry: string | undefined;
   readonly offset: number | undefined;
   constructor(file: string, message: string, where: { entry?: string; offset?: number } = {}) {
-    const parts = [file];
-    if (where.entry !== undefined) parts.push(`entry '${where.entry}'`);
-    if (where.offset !== undefined) parts.push(`byte ${where.offset}`);
-    super('ZIP', `${parts.join(', ')}: ${message}`);
+    super('ZIP', `${placeInFile(file, { kind: 'entry', name: where.entry, offset: where.offset })}: ${message}`);
     this.file = file;
     this.entry = where.entry;
     this.offset = where.offset;
