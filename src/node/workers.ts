@@ -14,7 +14,10 @@ export function nodeWorkerSpawner(): WorkerSpawner {
 const { parentPort } = require('node:worker_threads');
 parentPort.once('message', (init) => wgbertWorkerMain(init, (m) => parentPort.postMessage(m)));
 `;
-      const worker = new Worker(glue, { eval: true });
+      // The glue is a CommonJS script: drop a parent's --input-type=module (`node --input-type=module -e …`),
+      // which workers inherit with the rest of execArgv and which would make `require` undefined.
+      const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+      const worker = new Worker(glue, { eval: true, execArgv });
       return {
         postMessage: (m) => worker.postMessage(m),
         // Messages only carry the start-up handshake (jobs go through Atomics on shared memory). The worker

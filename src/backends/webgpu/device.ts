@@ -16,7 +16,7 @@ import { GpuError } from '../../errors.js';
 export type GpuProvider = () => GPU | Promise<GPU>;
 
 let provider: GpuProvider | undefined;
-let providedGpu: Promise<GPU | undefined> | undefined;
+let providedGpu: Promise<GPU | Error> | undefined;
 
 /** Registers where `GPU` objects come from (e.g. Dawn in Node). Replaces any earlier provider. */
 export function setGpuProvider(p: GpuProvider | undefined): void {
@@ -24,20 +24,30 @@ export function setGpuProvider(p: GpuProvider | undefined): void {
   providedGpu = undefined;
 }
 
-/** The registered provider's GPU, else navigator.gpu, else undefined. Never throws. */
-export async function getGpu(): Promise<GPU | undefined> {
+/**
+ * The registered provider's GPU, else navigator.gpu, else the reason there is none (an Error: the provider's
+ * own, e.g. "install the optional package webgpu"). Never throws and never prints: `backend: 'auto'` falls
+ * back to the CPU quietly, and `backend: 'webgpu'` reports the reason in its GpuError.
+ */
+export async function findGpu(): Promise<GPU | Error> {
+  let reason: Error | undefined;
   if (provider !== undefined) {
+    const p = provider;
     providedGpu ??= Promise.resolve()
-      .then(() => provider!())
-      .catch((e: unknown) => {
-        console.warn(`[wgbert] the registered WebGPU provider failed: ${(e as Error)?.message ?? String(e)}`);
-        return undefined;
-      });
+      .then(() => p())
+      .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
     const gpu = await providedGpu;
-    if (gpu !== undefined) return gpu;
+    if (!(gpu instanceof Error)) return gpu;
+    reason = gpu;
   }
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  return nav?.gpu ?? undefined;
+  return nav?.gpu ?? reason ?? new Error('no navigator.gpu in this environment (a browser without WebGPU, or a secure context is needed)');
+}
+
+/** The registered provider's GPU, else navigator.gpu, else undefined. Never throws. */
+export async function getGpu(): Promise<GPU | undefined> {
+  const gpu = await findGpu();
+  return gpu instanceof Error ? undefined : gpu;
 }
 
 /** True when a WebGPU adapter can be obtained (registered provider or navigator.gpu). */
@@ -75,12 +85,9 @@ export interface GpuDeviceInfo {
 }
 
 export async function requestGpuDevice(req: GpuDeviceRequest = {}): Promise<GpuDeviceInfo> {
-  const gpu = req.gpu ?? (await getGpu());
-  if (gpu === undefined) {
-    throw new GpuError(
-      'WebGPU is not available: no navigator.gpu and no registered provider ' +
-        "(in Node, call registerDawn() from 'wgbert/node' first, or use the CPU backend)",
-    );
+  const gpu = req.gpu ?? (await findGpu());
+  if (gpu instanceof Error) {
+    throw new GpuError(`WebGPU is not available: ${gpu.message}; or use the CPU backend (backend: 'cpu')`, { cause: gpu });
   }
   let adapter: GPUAdapter | null;
   try {
