@@ -2,18 +2,23 @@
  * Typed errors. Every failure a user can cause (a bad file, a bad option, bad text) surfaces as one of
  * these, with a message that names the thing at fault (file, tensor, byte offset, token). Each has a
  * stable `code` so programs can branch on it without parsing messages.
+ *
+ * Each class states its `name` as a string literal (not `new.target.name`): minifiers rename classes, and
+ * `err.name` must still read 'InputError' in a production bundle. A new subclass must do the same
+ * (test/browser.bundle.test.ts checks every exported one, minified too).
  */
 export class WgbertError extends Error {
+  override readonly name: string = 'WgbertError';
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
     this.code = code;
   }
 }
 
 /** A safetensors file (or shard index) is malformed. Names the file and, where known, the tensor and byte offset. */
 export class SafetensorsError extends WgbertError {
+  override readonly name: string = 'SafetensorsError';
   readonly file: string;
   readonly tensor: string | undefined;
   readonly offset: number | undefined;
@@ -38,6 +43,7 @@ export function placeInFile(file: string, where: { kind?: string; name?: string 
 
 /** config.json is missing, malformed or asks for something we do not support. */
 export class ConfigError extends WgbertError {
+  override readonly name: string = 'ConfigError';
   constructor(message: string) {
     super('CONFIG', message);
   }
@@ -45,6 +51,7 @@ export class ConfigError extends WgbertError {
 
 /** The checkpoint's tensors do not match what the config says BERT needs (missing / mis-shaped). */
 export class WeightsError extends WgbertError {
+  override readonly name: string = 'WeightsError';
   constructor(message: string) {
     super('WEIGHTS', message);
   }
@@ -52,6 +59,7 @@ export class WeightsError extends WgbertError {
 
 /** Tokenizer files are missing or malformed, or an input cannot be tokenized. */
 export class TokenizerError extends WgbertError {
+  override readonly name: string = 'TokenizerError';
   constructor(message: string) {
     super('TOKENIZER', message);
   }
@@ -59,6 +67,7 @@ export class TokenizerError extends WgbertError {
 
 /** A model folder, URL or file could not be found or read. */
 export class ModelNotFoundError extends WgbertError {
+  override readonly name: string = 'ModelNotFoundError';
   constructor(message: string) {
     super('MODEL_NOT_FOUND', message);
   }
@@ -66,6 +75,7 @@ export class ModelNotFoundError extends WgbertError {
 
 /** The caller passed a bad argument or option. */
 export class InputError extends WgbertError {
+  override readonly name: string = 'InputError';
   constructor(message: string) {
     super('INPUT', message);
   }
@@ -73,6 +83,7 @@ export class InputError extends WgbertError {
 
 /** WebGPU is unavailable, lost, or cannot satisfy the model's limits. */
 export class GpuError extends WgbertError {
+  override readonly name: string = 'GpuError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('GPU', message, options);
   }

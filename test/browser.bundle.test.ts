@@ -5,6 +5,8 @@
  *   1. the config's guard plugin errors on such an import during resolution (naming the importer),
  *   2. a recording plugin lists every import the bundler resolved, and
  *   3. the emitted code is scanned for Node-only imports, require() and Vite's browser-external shims.
+ * And error class names must survive minification: a minified build (as production bundlers make) still
+ * says `err.name === 'InputError'`; every exported WgbertError subclass names itself by its class name.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { build, type Plugin } from 'vite';
 import { REPO_ROOT } from './fixtures.js';
 import { isNodeOnlyImport, noNodeImports } from '../vite.browser.config.js';
+import * as core from '../src/index.js';
+import * as nodeEntry from '../src/node.js';
+import * as hub from '../src/node/hub/index.js';
+import * as torchBin from '../src/tensor/torchBin.js';
+import * as pickle from '../src/tensor/pickle.js';
+import * as zip from '../src/tensor/zip.js';
 
 const CONFIG = join(REPO_ROOT, 'vite.browser.config.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'wgbert-bundle-'));
@@ -91,5 +99,59 @@ describe('browser bundle (src/browser.ts through Vite)', () => {
         build: { outDir: dir, lib: { entry, formats: ['es'], fileName: 'bad' }, ssr: false, rolldownOptions: { platform: 'browser' } },
       }),
     ).rejects.toThrow(/imports "node:fs"/);
+  });
+});
+
+/** The error classes a module exports (WgbertError and its subclasses), by export name. */
+function errorClasses(mod: Record<string, unknown>, base: Function): [string, new (...args: unknown[]) => Error][] {
+  return Object.entries(mod).filter(
+    (e): e is [string, new (...args: unknown[]) => Error] => typeof e[1] === 'function' && (e[1] === base || e[1].prototype instanceof base),
+  );
+}
+
+// Every constructor takes strings in its first places (file / repo id / message…); extra arguments are ignored.
+const ARGS = ['x', 'y', 'z', 'w', 'v'];
+
+describe('error names', () => {
+  it('every exported WgbertError subclass has name equal to its class name', () => {
+    const seen = new Set<string>();
+    for (const mod of [core, nodeEntry, hub, torchBin, pickle, zip] as Record<string, unknown>[]) {
+      for (const [exported, Cls] of errorClasses(mod, core.WgbertError)) {
+        expect(Cls.name, exported).toBe(exported);
+        const e = new Cls(...ARGS);
+        expect(e.name, exported).toBe(exported);
+        expect(e).toBeInstanceOf(core.WgbertError);
+        expect(String(e), exported).toMatch(new RegExp(`^${exported}: `));
+        seen.add(exported);
+      }
+    }
+    // The ones that exist today (a new subclass is checked automatically once exported).
+    for (const n of ['WgbertError', 'SafetensorsError', 'ConfigError', 'WeightsError', 'TokenizerError', 'ModelNotFoundError', 'InputError', 'GpuError',
+      'HubError', 'HubAuthError', 'HubNotFoundError', 'HubOfflineError', 'HubIntegrityError', 'NetworkError', 'TorchBinError', 'PickleError', 'ZipError']) {
+      expect(seen, n).toContain(n);
+    }
+    // The Node entry exports the hub's errors (to catch what downloadModel throws).
+    for (const n of ['HubError', 'HubAuthError', 'HubNotFoundError', 'HubOfflineError', 'HubIntegrityError', 'NetworkError']) expect(typeof (nodeEntry as Record<string, unknown>)[n], n).toBe('function');
+  });
+
+  it('survive a minified browser bundle', async () => {
+    // dist/browser/wgbert.js is built unminified (vite.browser.config.ts: minify false), so build a minified copy.
+    const outDir = join(tmp, 'min');
+    await build({ configFile: CONFIG, logLevel: 'silent', build: { outDir, emptyOutDir: true, sourcemap: false, ssr: false, minify: true } });
+    const mod = (await import(pathToFileURL(join(outDir, 'wgbert.js')).href)) as Record<string, unknown>;
+    const Base = mod.WgbertError as Function;
+    const classes = errorClasses(mod, Base);
+    expect(classes.map(([n]) => n).sort()).toEqual(errorClasses(core as Record<string, unknown>, core.WgbertError).map(([n]) => n).sort());
+    // The minifier did rename the classes (else this test would prove nothing) …
+    expect(classes.filter(([exported, Cls]) => Cls.name !== exported).length).toBeGreaterThan(0);
+    // … and every error still says its real name.
+    for (const [exported, Cls] of classes) {
+      const e = new Cls(...ARGS);
+      expect(e.name, exported).toBe(exported);
+      expect(e).toBeInstanceOf(Base);
+    }
+    const input = new (mod.InputError as new (m: string) => Error)('x');
+    expect(input.name).toBe('InputError');
+    expect(String(input)).toBe('InputError: x');
   });
 });

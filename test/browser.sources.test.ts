@@ -1,11 +1,18 @@
 /**
  * The browser's model sources, run in Node: urlModelSource over a fake fetch (and a fake Cache API), and
  * fileListModelSource over File objects. Both then load the shipped demo model and must give the same entities
- * as the Node file-system source.
+ * as the Node file-system source. And the browser entry's resolver (src/browser.ts): which strings are URLs
+ * (page-relative or absolute) and which are hub repo ids, fetched from `<hubEndpoint>/<org>/<name>/resolve/<rev>/`
+ * (a fake fetch, and the local mock hub of test/hub.server.ts).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import '../src/browser.js'; // registers the browser's resolver (URLs and hub repo ids over fetch)
+import { resolveModelSource, type ResolveOptions } from '../src/io/platform.js';
+import { DEFAULT_HUB_ENDPOINT } from '../src/io/repoId.js';
+import { DEFAULT_ENDPOINT } from '../src/node/hub/index.js';
+import { MockHub } from './hub.server.js';
 import { InputError, ModelNotFoundError, pipeline } from '../src/index.js';
 import { fsModelSource } from '../src/node/fsSource.js';
 import { urlModelSource, clearModelCache, type DownloadProgress } from '../src/io/urlSource.js';
@@ -201,5 +208,98 @@ describe('browser sources load the demo model', () => {
 
     const viaFiles = await pipeline('ner', { model: fileListModelSource(Object.entries(files).map(([n, b]) => fileOf(b, `demo-ner/${n}`))), backend: 'cpu' });
     expect(await viaFiles(TEXT, { aggregation: 'simple', offsets: 'utf16' })).toEqual(expected);
+  });
+});
+
+describe('browser resolver: URLs stay URLs, org/name goes to the hub', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  /** Stubs the page (location.href) and fetch; returns the URLs fetched. */
+  function page(href: string, files: Record<string, string> = {}): string[] {
+    const urls: string[] = [];
+    vi.stubGlobal('location', { href });
+    vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = String(input);
+      urls.push(`${init?.method ?? 'GET'} ${url}`);
+      const name = Object.keys(files).find((f) => url.endsWith(`/${f}`));
+      if (name === undefined) return new Response('not found', { status: 404 });
+      const body = new TextEncoder().encode(files[name]!);
+      return new Response(init?.method === 'HEAD' ? null : body, { status: 200, headers: { 'content-length': String(body.byteLength) } });
+    });
+    return urls;
+  }
+  const nameOf = async (location: string, opts: ResolveOptions = {}) => (await resolveModelSource(location, opts)).name;
+
+  it('maps each kind of string to the folder it names', async () => {
+    page('https://app.example/app/index.html');
+    // URLs and paths on the page's site: relative to the page, as before.
+    expect(await nameOf('./models/x/')).toBe('https://app.example/app/models/x/');
+    expect(await nameOf('./models/x')).toBe('https://app.example/app/models/x/');
+    expect(await nameOf('/models/x/')).toBe('https://app.example/models/x/');
+    expect(await nameOf('/models/x')).toBe('https://app.example/models/x/');
+    expect(await nameOf('../models/x')).toBe('https://app.example/models/x/');
+    expect(await nameOf('models/x/')).toBe('https://app.example/app/models/x/'); // a trailing '/' makes it a path
+    expect(await nameOf('https://cdn.example/m/ner')).toBe('https://cdn.example/m/ner/');
+    expect(await nameOf('demo-ner')).toBe('https://app.example/app/demo-ner/'); // not org/name: a path
+    expect(await nameOf('a/b/c')).toBe('https://app.example/app/a/b/c/');
+    // org/name: the hub (its default endpoint is the Node client's, defined once), revision main.
+    expect(DEFAULT_HUB_ENDPOINT).toBe('https://huggingface.co');
+    expect(DEFAULT_ENDPOINT).toBe(DEFAULT_HUB_ENDPOINT);
+    expect(await nameOf('org/name')).toBe('https://huggingface.co/org/name/resolve/main/');
+    expect(await nameOf('dbmdz/bert-large-cased-finetuned-conll03-english')).toBe(
+      'https://huggingface.co/dbmdz/bert-large-cased-finetuned-conll03-english/resolve/main/',
+    );
+    // hubEndpoint and revision (URL-encoded as huggingface_hub does); they do not touch URLs.
+    expect(await nameOf('org/name', { hubEndpoint: 'https://mirror.example/hf/', revision: 'refs/pr/1' })).toBe('https://mirror.example/hf/org/name/resolve/refs%2Fpr%2F1/');
+    expect(await nameOf('org/name', { revision: 'v1.0' })).toBe('https://huggingface.co/org/name/resolve/v1.0/');
+    expect(await nameOf('/models/x/', { hubEndpoint: 'https://mirror.example' })).toBe('https://app.example/models/x/');
+    await expect(resolveModelSource('org/name', { revision: '../x' })).rejects.toThrow(InputError);
+    await expect(resolveModelSource('org/name', { revision: '' })).rejects.toThrow(/revision/);
+  });
+
+  it('fetches a repo id\'s files from <endpoint>/<org>/<name>/resolve/<revision>/ and passes progress on', async () => {
+    const urls = page('https://app.example/', { 'config.json': '{"a":1}' });
+    const progress: Parameters<NonNullable<ResolveOptions['onProgress']>>[0][] = [];
+    const src = await resolveModelSource('org/name', { onProgress: (p) => progress.push(p) });
+    expect(await src.exists('config.json')).toBe(true);
+    expect(await src.exists('tokenizer.json')).toBe(false);
+    expect(await src.readText('config.json')).toBe('{"a":1}');
+    expect(urls).toEqual([
+      'HEAD https://huggingface.co/org/name/resolve/main/config.json',
+      'HEAD https://huggingface.co/org/name/resolve/main/tokenizer.json',
+      'GET https://huggingface.co/org/name/resolve/main/config.json',
+    ]);
+    expect(progress.at(-1)).toEqual({ file: 'config.json', loaded: 7, total: 7, done: true });
+    expect(progress.slice(0, -1).every((p) => !p.done)).toBe(true);
+
+    const local = page('https://app.example/app/', { 'config.json': '{}' });
+    await (await resolveModelSource('./models/org/name/')).readText('config.json');
+    expect(local).toEqual(['GET https://app.example/app/models/org/name/config.json']);
+  });
+
+  describe('against the mock hub', () => {
+    const hub = new MockHub();
+    const REPO = 'wgbert-test/demo-ner';
+    beforeAll(async () => {
+      hub.addRepo(REPO, folderBytes(MODEL_DIR));
+      await hub.start();
+    });
+    afterAll(() => hub.close());
+
+    it('loads org/name through the hub\'s resolve URLs (LFS redirects followed) and gives the file-system entities', async () => {
+      const source = await resolveModelSource(REPO, { hubEndpoint: hub.url });
+      expect(source.name).toBe(`${hub.url}/${REPO}/resolve/main/`);
+      const viaHub = await pipeline('ner', { model: source, backend: 'cpu' });
+      const reference = await pipeline('ner', { model: fsModelSource(MODEL_DIR), backend: 'cpu' });
+      expect(await viaHub(TEXT, { aggregation: 'simple' })).toEqual(await reference(TEXT, { aggregation: 'simple' }));
+      const paths = hub.requests.map((r) => r.path);
+      expect(paths).toContain(`/${REPO}/resolve/main/config.json`);
+      expect(paths).toContain(`/${REPO}/resolve/main/model.safetensors`);
+      expect(paths.some((p) => p.startsWith('/cdn/'))).toBe(true); // the weights came through the LFS redirect
+      viaHub.dispose();
+      reference.dispose();
+    });
   });
 });

@@ -1,21 +1,26 @@
 /**
  * The `wgbert` command as a user runs it: the real bin/wgbert.js over the compiled dist/ (`npm test`
- * builds it first), on the shipped weights/demo-ner model.
+ * builds it first), on the shipped weights/demo-ner model, and on hub repo ids served by the local mock hub
+ * (test/hub.server.ts) through HF_ENDPOINT.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './fixtures.js';
+import { MockHub } from './hub.server.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'wgbert.js');
 const MODEL = join(REPO_ROOT, 'weights', 'demo-ner');
 const COURSE = 'My name is Sylvain and I work at Hugging Face in Brooklyn.';
 
-function wgbert(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs the CLI; `env` entries are added to (undefined: removed from) this process's environment. */
+function wgbert(args: string[], stdin?: string, env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, timeout: 120_000 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, timeout: 120_000, env: childEnv }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
     if (stdin !== undefined) child.stdin!.end(stdin);
@@ -120,6 +125,162 @@ describe('wgbert CLI', () => {
       expect(lines[0]).toMatch(/^wgbert: error: /);
       expect(lines[0]).toMatch(msg);
     }
+  });
+});
+
+describe('wgbert CLI: --help, option errors, --dtype', () => {
+  // Each subcommand's usage starts with its own "Usage: wgbert <command>" line.
+  const commands: [string[], RegExp][] = [
+    [['ner'], /^Usage: wgbert ner <text\|->/],
+    [['pos'], /^Usage: wgbert pos <text\|->[\s\S]*vblagoje\/bert-english-uncased-finetuned-pos/],
+    [['token-classification'], /^Usage: wgbert token-classification <text\|->/],
+    [['logits'], /^Usage: wgbert logits <text\|->/],
+    [['eval'], /^Usage: wgbert eval conll2003\|pos/],
+    [['eval', 'conll2003'], /^Usage: wgbert eval conll2003 --data[\s\S]*conlleval/],
+    [['eval', 'pos'], /^Usage: wgbert eval pos --data[\s\S]*--column/],
+    [['download'], /^Usage: wgbert download <repo-id>/],
+    [['convert'], /^Usage: wgbert convert <model-dir>/],
+  ];
+
+  it('--help and -h on every subcommand print its usage on stdout and exit 0', async () => {
+    const runs = commands.flatMap(([cmd, usage]) => [
+      { args: [...cmd, '--help'], usage },
+      { args: [...cmd, '-h'], usage },
+    ]);
+    // Help wins over everything else on the line, even an unknown option or a missing text.
+    runs.push({ args: ['ner', '--bogus', 'x', '--model', 'nowhere', '-h'], usage: commands[0]![1] });
+    const results = await Promise.all(runs.map((r) => wgbert(r.args)));
+    results.forEach((r, i) => {
+      const { args, usage } = runs[i]!;
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stderr, args.join(' ')).toBe('');
+      expect(r.stdout, args.join(' ')).toMatch(usage);
+      expect(r.stdout, args.join(' ')).toMatch(/-h, --help/);
+    });
+    // The model-running commands document --dtype with transformers.js's names, without the old 'shader-f16' claim.
+    for (const r of results.slice(0, 8)) {
+      expect(r.stdout).toMatch(/--dtype <name> .*fp32 \(default\) \| fp16/);
+      expect(r.stdout).not.toMatch(/shader-f16/);
+    }
+    const top = await wgbert(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/wgbert <command> --help/);
+    expect(top.stdout).not.toMatch(/shader-f16/);
+  });
+
+  it('parseArgs errors read as one clean line naming the option and the command', async () => {
+    const cases: [string[], string][] = [
+      [['ner', 'x', '--foo'], 'unknown option --foo for "wgbert ner" (see wgbert ner --help)'],
+      [['pos', 'x', '-z'], 'unknown option -z for "wgbert pos" (see wgbert pos --help)'],
+      [['logits', 'x', '--foo=1'], 'unknown option --foo for "wgbert logits" (see wgbert logits --help)'],
+      [['eval', 'pos', '--foo'], 'unknown option --foo for "wgbert eval pos" (see wgbert eval pos --help)'],
+      [['download', 'org/name', '--foo'], 'unknown option --foo for "wgbert download" (see wgbert download --help)'],
+      [['convert', 'dir', '--foo'], 'unknown option --foo for "wgbert convert" (see wgbert convert --help)'],
+      [['ner', 'x', '--model'], 'option --model of "wgbert ner" needs a value (see wgbert ner --help)'],
+      [['ner', 'x', '--json=yes'], 'option --json of "wgbert ner" takes no value (see wgbert ner --help)'],
+    ];
+    const results = await Promise.all(cases.map(([args]) => wgbert(args)));
+    results.forEach((r, i) => {
+      const [args, line] = cases[i]!;
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toBe(`wgbert: error: ${line}\n`);
+    });
+  });
+
+  it('--dtype takes fp32 | fp16 (f32 / f16 aliases); q8 and q4 are not implemented yet', async () => {
+    const [q8, q4, bad, backend, fp32, f32] = await Promise.all([
+      wgbert(['ner', 'x', '--dtype', 'q8']),
+      wgbert(['logits', 'x', '--dtype', 'q4']),
+      wgbert(['ner', 'x', '--dtype', 'f64']),
+      wgbert(['ner', 'x', '--backend', 'gpu']),
+      wgbert(['ner', COURSE, '--dtype', 'fp32', '--json']),
+      wgbert(['ner', COURSE, '--dtype', 'f32', '--json']),
+    ]);
+    expect(q8.code).toBe(1);
+    expect(q8.stderr).toMatch(/^wgbert: error: --dtype "q8" is not implemented yet/);
+    expect(q4.stderr).toMatch(/^wgbert: error: --dtype "q4" is not implemented yet/);
+    expect(bad.stderr).toMatch(/^wgbert: error: --dtype must be one of fp32, fp16, q8, q4, f32, f16, got "f64"/);
+    expect(backend.stderr).toMatch(/^wgbert: error: --backend must be one of cpu, webgpu, auto, got "gpu"/);
+    expect(fp32.code, fp32.stderr).toBe(0);
+    expect(f32.code, f32.stderr).toBe(0);
+    expect(JSON.parse(fp32.stdout).entities).toEqual(JSON.parse(f32.stdout).entities);
+  });
+});
+
+describe('wgbert pos: the default model comes from the hub', () => {
+  const POS_DEFAULT = 'vblagoje/bert-english-uncased-finetuned-pos';
+  const hub = new MockHub();
+  const temps: string[] = [];
+  const tempDir = () => {
+    const d = mkdtempSync(join(tmpdir(), 'wgbert-cli-hub-'));
+    temps.push(d);
+    return d;
+  };
+  beforeAll(async () => {
+    const files = Object.fromEntries(
+      ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json', 'model.safetensors'].map((f) => [f, readFileSync(join(MODEL, f))]),
+    );
+    hub.addRepo('wgbert-test/demo-ner', files);
+    hub.addRepo(POS_DEFAULT, files); // a stand-in: the demo weights under the default POS model's name
+    await hub.start();
+  });
+  afterAll(async () => {
+    await hub.close();
+    for (const d of temps) rmSync(d, { recursive: true, force: true });
+  });
+  /** The CLI against the mock hub with a fresh (or given) cache and no HF_* from the real environment. */
+  const hubEnv = (cache: string, extra: Record<string, string | undefined> = {}) => ({
+    HF_ENDPOINT: hub.url,
+    HF_HUB_CACHE: cache,
+    HF_HOME: undefined,
+    HF_TOKEN: undefined,
+    HF_HUB_OFFLINE: undefined,
+    ...extra,
+  });
+
+  it('offline with an empty cache: pos without --model fails naming the default model (no NER output)', async () => {
+    const r = await wgbert(['pos', 'The cat sat on the mat.'], undefined, hubEnv(tempDir(), { HF_HUB_OFFLINE: '1' }));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.length, r.stderr).toBe(1);
+    expect(lines[0]).toMatch(/^wgbert: error: pos: its default model vblagoje\/bert-english-uncased-finetuned-pos \(Hugging Face hub\) is not available: offline mode is on/);
+    expect(lines[0]).toMatch(/--model/);
+  });
+
+  it('pos without --model downloads the default once, with one note on stderr the first time only', async () => {
+    const cache = tempDir();
+    const first = await wgbert(['pos', 'The cat sat.', '--json'], undefined, hubEnv(cache));
+    expect(first.code, first.stderr).toBe(0);
+    const notes = first.stderr.trim().split('\n');
+    expect(notes.length, first.stderr).toBe(1);
+    expect(notes[0]).toMatch(/^wgbert: note: pos without --model uses vblagoje\/bert-english-uncased-finetuned-pos .*downloaded once from the Hugging Face hub/);
+    expect(notes[0]).toContain(cache);
+    const out = JSON.parse(first.stdout) as { model: string; entities: { word: string }[] };
+    expect(out.model).toContain('models--vblagoje--bert-english-uncased-finetuned-pos');
+    expect(out.entities.map((e) => e.word)).toEqual(['The', 'cat', 'sat', '.']);
+    expect(hub.requests.some((q) => q.path === `/${POS_DEFAULT}/resolve/main/config.json`)).toBe(true);
+
+    // In the cache now: no note, and offline works too.
+    const again = await wgbert(['pos', 'The cat sat.', '--json'], undefined, hubEnv(cache));
+    expect(again.stderr).toBe('');
+    expect(JSON.parse(again.stdout)).toEqual(out);
+    const offline = await wgbert(['pos', 'The cat sat.', '--json'], undefined, hubEnv(cache, { HF_HUB_OFFLINE: '1' }));
+    expect(offline.stderr).toBe('');
+    expect(JSON.parse(offline.stdout)).toEqual(out);
+  });
+
+  it('pos and ner --model <org/name> load a hub repo as before; ner without --model stays on the shipped model', async () => {
+    const cache = tempDir();
+    const pos = await wgbert(['pos', 'The cat sat.', '--model', 'wgbert-test/demo-ner', '--json'], undefined, hubEnv(cache));
+    expect(pos.code, pos.stderr).toBe(0);
+    expect(pos.stderr).toBe('');
+    expect(JSON.parse(pos.stdout).model).toContain('models--wgbert-test--demo-ner');
+    const ner = await wgbert(['ner', COURSE, '--model', 'wgbert-test/demo-ner', '--json'], undefined, hubEnv(cache, { HF_HUB_OFFLINE: '1' }));
+    expect(ner.code, ner.stderr).toBe(0);
+    const local = await wgbert(['ner', COURSE, '--json'], undefined, hubEnv(tempDir(), { HF_HUB_OFFLINE: '1' }));
+    expect(local.code, local.stderr).toBe(0);
+    expect(JSON.parse(ner.stdout).entities).toEqual(JSON.parse(local.stdout).entities);
   });
 });
 

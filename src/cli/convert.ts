@@ -9,7 +9,7 @@
  */
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommand } from './args.js';
 import { InputError, ModelNotFoundError } from '../errors.js';
 import { fsModelSource } from '../node/fsSource.js';
 import { DTYPE_SIZES, type SafetensorsDType } from '../tensor/safetensors.js';
@@ -28,21 +28,13 @@ Options:
   -h, --help           this help`;
 
 export async function runConvert(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      dtype: { type: 'string' },
-      force: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const parsed = parseCommand({ name: 'wgbert convert', usage: CONVERT_USAGE }, args, {
+    dtype: { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
   });
-  if (values.help) {
-    console.log(CONVERT_USAGE);
-    return 0;
-  }
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new InputError(`convert: expected one model folder, got ${positionals.length}`);
   const dtype = values.dtype ?? 'keep';
   if (dtype !== 'keep' && dtype !== 'f32') throw new InputError(`--dtype must be keep or f32, got "${dtype}"`);

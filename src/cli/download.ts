@@ -6,7 +6,7 @@
  * A progress bar is drawn on standard error when it is a terminal. HF_TOKEN, HF_ENDPOINT, HF_HUB_OFFLINE
  * and HF_HUB_CACHE / HF_HOME are honoured.
  */
-import { parseArgs } from 'node:util';
+import { parseCommand } from './args.js';
 import { InputError } from '../errors.js';
 import { downloadSnapshot } from '../node/hub/index.js';
 import { downloadProgressBar } from '../node/hub/progress.js';
@@ -26,22 +26,14 @@ Options:
 Environment: HF_TOKEN (private / gated repos), HF_ENDPOINT (mirror), HF_HUB_OFFLINE, HF_HUB_CACHE, HF_HOME.`;
 
 export async function runDownload(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      revision: { type: 'string' },
-      'cache-dir': { type: 'string' },
-      offline: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const parsed = parseCommand({ name: 'wgbert download', usage: DOWNLOAD_USAGE }, args, {
+    revision: { type: 'string' },
+    'cache-dir': { type: 'string' },
+    offline: { type: 'boolean' },
+    json: { type: 'boolean' },
   });
-  if (values.help) {
-    console.log(DOWNLOAD_USAGE);
-    return 0;
-  }
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) {
     throw new InputError(`download: expected one repository id (e.g. dbmdz/bert-large-cased-finetuned-conll03-english), got ${positionals.length}`);
   }

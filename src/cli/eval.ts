@@ -1,5 +1,6 @@
 /**
- * `wgbert eval conll2003|pos`: accuracy of a model on a standard corpus, in one command.
+ * `wgbert eval conll2003|pos`: accuracy of a model on a standard corpus, in one command. Without --model,
+ * conll2003 uses the shipped demo NER model and pos the hub's POS model (./defaultModel.ts).
  *
  *   wgbert eval conll2003 --model DIR --data eng.testb [--backend cpu|webgpu|auto] [--batch-size N] [--predictions out.txt] [--json]
  *   wgbert eval pos --model DIR --data file.conllu --column upos|xpos
@@ -13,30 +14,69 @@ import { conlluLabeled, parseConllu } from '../eval/conllu.js';
 import { evaluateNer, evaluatePos, formatPredictions, type EvalProgress } from '../eval/evaluate.js';
 import { renderProgress } from '../eval/progress.js';
 import { wordPredictor } from '../eval/wordPredictor.js';
-import { DEFAULT_MODEL, backendOptions, parseCommon } from './main.js';
+import { MODEL_OPTIONS_USAGE, backendOptions, parseModelCommand, wantsHelp, type Command } from './args.js';
+import { withModel } from './defaultModel.js';
+import { DEFAULT_MODELS } from '../pipeline/pipeline.js';
 
-export const EVAL_HELP = `wgbert eval conll2003 --data <eng.testb> [--model DIR] [--backend cpu|webgpu|auto] [--batch-size N] [--predictions FILE] [--json]
-wgbert eval pos --data <file.conllu|conll file> --column upos|xpos|2 [--model DIR] [...]
+const EVAL_OPTIONS_USAGE = `Options:
+  --data <file>            the corpus file (required)
+${MODEL_OPTIONS_USAGE}
+  --batch-size <n>         sentences per forward pass (default 1)
+  --predictions <file>     write the predicted labels: one line per sentence, one label per word
+  -h, --help               this help`;
 
-CoNLL-2003 protocol: sentences split at blank lines (-DOCSTART- dropped); each sentence is encoded as
-pre-split words; a word's prediction is the label of its first sub-token; gold IOB1 tags are converted to
-IOB2; entities are chunked as conlleval does; micro precision / recall / F1 over exact (span, type)
-matches, plus per-type scores and token accuracy. POS: word accuracy with the same first-sub-token rule.`;
+export const EVAL_CONLL_USAGE = `Usage: wgbert eval conll2003 --data <eng.testb> [options]
+
+Entity precision / recall / F1 on CoNLL-2003 (conlleval's rules). Without --model: the demo NER model
+shipped in this package (weights/demo-ner).
+
+Protocol: sentences split at blank lines (-DOCSTART- dropped); each sentence is encoded as pre-split words; a
+word's prediction is the label of its first sub-token; gold IOB1 tags are converted to IOB2; entities are
+chunked as conlleval does; micro precision / recall / F1 over exact (span, type) matches, plus per-type
+scores and token accuracy.
+
+${EVAL_OPTIONS_USAGE}`;
+
+export const EVAL_POS_USAGE = `Usage: wgbert eval pos --data <file.conllu | CoNLL file> --column upos|xpos|<n> [options]
+
+Part-of-speech accuracy per word (a word's prediction is the label of its first sub-token). Without --model:
+${DEFAULT_MODELS.pos} from the Hugging Face hub (downloaded once into the hub cache).
+
+  --column upos|xpos       the tag column of a CoNLL-U file (.conllu)
+  --column <n>             1-based tag column of a CoNLL file (CoNLL-2003's POS tags: --column 2)
+
+${EVAL_OPTIONS_USAGE}`;
+
+export const EVAL_USAGE = `Usage: wgbert eval conll2003|pos --data <file> [options]
+
+  wgbert eval conll2003 --data eng.testb [--model DIR] [--backend cpu|webgpu|auto] [--batch-size N] [--predictions FILE] [--json]
+  wgbert eval pos --data file.conllu --column upos|xpos [--model DIR] [...]
+  wgbert eval pos --data eng.testb --column 2      (CoNLL-2003's POS column)
+
+wgbert eval conll2003 --help and wgbert eval pos --help give each corpus's protocol and options.
+
+  -h, --help               this help`;
 
 export async function runEval(args: string[]): Promise<number> {
   const [corpus, ...rest] = args;
-  if (corpus === '--help' || corpus === '-h') {
-    console.log(EVAL_HELP);
-    return 0;
+  if (corpus !== 'conll2003' && corpus !== 'pos') {
+    if (wantsHelp(args)) {
+      console.log(EVAL_USAGE);
+      return 0;
+    }
+    throw new InputError(`eval needs a corpus: conll2003 or pos${corpus === undefined ? '' : `, got "${corpus}"`} (see wgbert eval --help)`);
   }
-  if (corpus !== 'conll2003' && corpus !== 'pos') throw new InputError(`eval needs a corpus: conll2003 or pos (see wgbert eval --help)`);
-  const { values, positionals } = parseCommon(rest, {
+  const cmd: Command = { name: `wgbert eval ${corpus}`, usage: corpus === 'conll2003' ? EVAL_CONLL_USAGE : EVAL_POS_USAGE };
+  const parsed = parseModelCommand(cmd, rest, {
     data: { type: 'string' },
     column: { type: 'string' },
     'batch-size': { type: 'string' },
     predictions: { type: 'string' },
   });
-  if (positionals.length > 0) throw new InputError(`unexpected argument "${positionals[0]}"`);
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
+  if (positionals.length > 0) throw new InputError(`unexpected argument "${positionals[0]}" for "${cmd.name}" (see ${cmd.name} --help)`);
+  const backend = backendOptions(values);
   const data = values.data as string | undefined;
   if (data === undefined) throw new InputError('--data <file> is required');
   const batchSize = values['batch-size'] === undefined ? 1 : Number(values['batch-size']);
@@ -50,7 +90,7 @@ export async function runEval(args: string[]): Promise<number> {
   }
   const sentences = corpus === 'conll2003' ? labeledSentences(parseConll(text, { source: data }), -1, data) : posSentences(text, data, values.column as string | undefined);
 
-  const model = await loadModel((values.model as string | undefined) ?? DEFAULT_MODEL, backendOptions(values));
+  const model = await withModel(corpus === 'pos' ? 'pos' : 'ner', `eval ${corpus}`, values.model as string | undefined, (location) => loadModel(location, backend));
   try {
     const tty = process.stderr.isTTY && !values.json;
     const started = performance.now();

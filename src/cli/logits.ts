@@ -5,15 +5,34 @@
  */
 import { loadModel } from '../bert/model.js';
 import { Trace, formatTrace, loadTracedModel } from '../bert/trace.js';
-import { DEFAULT_MODEL, backendOptions, parseCommon, readTextArg } from './main.js';
+import { MODEL_OPTIONS_USAGE, backendOptions, parseModelCommand, readTextArg, type Command } from './args.js';
+import { DEFAULT_MODEL } from './defaultModel.js';
+
+export const LOGITS_USAGE = `Usage: wgbert logits <text|-> [options]
+
+Tokenizes the text and prints, per token: index, token, id, the arg-max label and the logits [S][C]
+(the raw classifier outputs, before softmax). Text '-' reads standard input. Without --model: the demo NER
+model shipped in this package (weights/demo-ner).
+
+Options:
+${MODEL_OPTIONS_USAGE}
+                           ({backend, model, labels, tokens, input_ids, offsets, logits})
+  --trace                  each stage's shape, ms and first values, on the CPU backend
+                           (to stderr; under "trace" in the output with --json)
+  -h, --help               this help`;
+
+const COMMAND: Command = { name: 'wgbert logits', usage: LOGITS_USAGE };
 
 export async function runLogits(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommon(args, { trace: { type: 'boolean' } });
+  const parsed = parseModelCommand(COMMAND, args, { trace: { type: 'boolean' } });
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
+  const backend = backendOptions(values);
   const text = await readTextArg(positionals);
   const location = (values.model as string | undefined) ?? DEFAULT_MODEL;
   // --trace: the CPU backend with every stage recorded (src/bert/trace.ts); to stderr, or under "trace" with --json.
   const trace = values.trace ? new Trace() : undefined;
-  const model = trace ? await loadTracedModel(location, trace, backendOptions(values)) : await loadModel(location, backendOptions(values));
+  const model = trace ? await loadTracedModel(location, trace, backend) : await loadModel(location, backend);
   try {
     trace?.start();
     const enc = model.tokenizer.encode(text, { truncation: true, maxLength: model.maxLength });

@@ -1,18 +1,50 @@
 /**
- * `wgbert ner|pos <text>`: entities (or POS tags) for a text, a file of texts, or standard input.
+ * `wgbert ner|pos|token-classification <text>`: entities (or POS tags) for a text, a file of texts, or
+ * standard input. Without --model, ner uses the shipped demo NER model and pos the hub's POS model
+ * (./defaultModel.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
-import { pipeline, type CallOptions, type Entity, type Task } from '../pipeline/pipeline.js';
+import { DEFAULT_MODELS, pipeline, type CallOptions, type Entity, type Task } from '../pipeline/pipeline.js';
 import type { AggregationStrategy } from '../pipeline/entities.js';
-import { DEFAULT_MODEL, backendOptions, parseCommon, readTextArg } from './main.js';
+import { MODEL_OPTIONS_USAGE, backendOptions, parseModelCommand, readTextArg, type Command } from './args.js';
+import { withModel } from './defaultModel.js';
 import { renderProgress } from '../eval/progress.js';
 import { Trace, formatTrace, loadTracedModel } from '../bert/trace.js';
 
 const AGGREGATIONS: AggregationStrategy[] = ['none', 'simple', 'first', 'average', 'max', 'word'];
 
+/** Usage of `wgbert ner`, `wgbert pos` and `wgbert token-classification`. */
+export function nerUsage(task: Task): string {
+  const what =
+    task === 'pos'
+      ? `Part-of-speech tags, one per word (aggregation 'word', no label dropped), as Hugging Face's
+token-classification pipeline gives them. Without --model: ${DEFAULT_MODELS.pos}
+from the Hugging Face hub (downloaded once into the hub cache).`
+      : `Named entities, as Hugging Face's pipeline("${task}") returns them (aggregation 'simple' by default).
+Without --model: the demo NER model shipped in this package (weights/demo-ner), offline.`;
+  return `Usage: wgbert ${task} <text|-> [options]
+       wgbert ${task} --input <file> [options]
+
+${what}
+Text '-' reads standard input.
+
+Options:
+${MODEL_OPTIONS_USAGE}
+  --aggregation <name>     none | simple | first | average | max | word (default ${task === 'pos' ? 'word' : 'simple'})
+  --ignore-labels <a,b>    labels to drop (default ${task === 'pos' ? 'none' : 'O'})
+  --offsets <kind>         codepoint (default, like Python) | utf16 (JS string indices)
+  --stride <n>             window overlap in tokens for long texts (default a quarter of the window)
+  --input <file>           one text per line (.txt) or {"text": …} per line (.jsonl); JSON lines out
+  --batch-size <n>         texts per forward pass (default 8)
+  --trace                  each stage's shape, ms and first values, on the CPU backend
+                           (to stderr; under "trace" in the output with --json)
+  -h, --help               this help`;
+}
+
 export async function runNer(task: Task, args: string[]): Promise<number> {
-  const { values, positionals } = parseCommon(args, {
+  const cmd: Command = { name: `wgbert ${task}`, usage: nerUsage(task) };
+  const parsed = parseModelCommand(cmd, args, {
     aggregation: { type: 'string' },
     'ignore-labels': { type: 'string' },
     offsets: { type: 'string' },
@@ -21,17 +53,20 @@ export async function runNer(task: Task, args: string[]): Promise<number> {
     'batch-size': { type: 'string' },
     trace: { type: 'boolean' },
   });
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
   const opts = callOptions(task, values);
+  const backend = backendOptions(values);
   const input = values.input as string | undefined;
   if (values.trace && input !== undefined) throw new InputError('--trace traces one text: give the text, not --input');
   if (input === undefined && positionals.length === 0) throw new InputError('no text given (pass the text, - for standard input, or --input FILE)');
   const texts = input !== undefined ? await readInputFile(input) : [await readTextArg(positionals)];
 
-  const location = (values.model as string | undefined) ?? DEFAULT_MODEL;
   // --trace: the CPU backend with every stage recorded (src/bert/trace.ts); to stderr, or under "trace" with --json.
   const trace = values.trace ? new Trace() : undefined;
-  const model = trace ? await loadTracedModel(location, trace, backendOptions(values)) : location;
-  const ner = await pipeline(task, { model, ...backendOptions(values) });
+  const ner = await withModel(task === 'pos' ? 'pos' : 'ner', task, values.model as string | undefined, async (location) =>
+    pipeline(task, { model: trace ? await loadTracedModel(location, trace, backend) : location, ...backend }),
+  );
   try {
     if (input === undefined) {
       trace?.start();
@@ -116,7 +151,7 @@ function printTable(entities: Entity[], backend: string, model: string): void {
   ]);
   const head = ['label', 'word', 'score', 'span'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   console.log(line(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));

@@ -38,6 +38,7 @@ import { WgbertError, placeInFile } from '../errors.js';
 
 /** A pickle is malformed, hostile, or uses something we do not support. Names the file and byte offset. */
 export class PickleError extends WgbertError {
+  override readonly name: string = 'PickleError';
   readonly file: string;
   readonly offset: number | undefined;
   constructor(file: string, message: string, offset?: number) {

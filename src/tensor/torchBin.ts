@@ -39,6 +39,7 @@ export const PYTORCH_INDEX_FILE = 'pytorch_model.bin.index.json';
 
 /** A PyTorch checkpoint is malformed or uses something we do not support. Names the file and, where known, the tensor. */
 export class TorchBinError extends WgbertError {
+  override readonly name: string = 'TorchBinError';
   readonly file: string;
   readonly tensor: string | undefined;
   constructor(file: string, message: string, where: { tensor?: string } = {}) {

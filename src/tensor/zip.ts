@@ -35,6 +35,7 @@ import type { ByteSource } from '../io/source.js';
 
 /** A ZIP archive is malformed or uses a feature we do not support. Names the file and, where known, the entry. */
 export class ZipError extends WgbertError {
+  override readonly name: string = 'ZipError';
   readonly file: string;
   readonly entry: string | undefined;
   readonly offset: number | undefined;

@@ -23,12 +23,14 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, truncate } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../../errors.js';
+import { DEFAULT_HUB_ENDPOINT, checkRevision, isValidRepoId } from '../../io/repoId.js';
 import { parseWeightMap } from '../../tensor/torchBin.js';
 import { RepoCache, defaultHubCache, fileSize, isCommitHash, isFile, type Env } from './cache.js';
 import { HubError, HubIntegrityError, HubNotFoundError, HubOfflineError } from './errors.js';
 import { NetworkError, fetchMetadata, httpError, openDownload, resolveUrl, type FileMetadata, type RequestContext } from './http.js';
 
-export const DEFAULT_ENDPOINT = 'https://huggingface.co';
+/** The hub's default address (one definition, shared with the browser: src/io/repoId.ts). */
+export const DEFAULT_ENDPOINT = DEFAULT_HUB_ENDPOINT;
 export const CONFIG_FILE = 'config.json';
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json'] as const;
 /** Weight files in order of preference; index files list shards. */
@@ -96,7 +98,7 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
   const env = opts.env ?? process.env;
   const revision = opts.revision ?? 'main';
   validateRepoId(repoId);
-  validateRevision(revision);
+  checkRevision(revision);
   const cacheDir = resolve(opts.cacheDir ?? defaultHubCache(env));
   const cache = new RepoCache(cacheDir, repoId);
   const offline = opts.offline ?? isTrue(env.HF_HUB_OFFLINE);
@@ -433,35 +435,9 @@ export async function fromCache(cache: RepoCache, revision: string, why: string)
 
 // ---------------------------------------------------------------- validation
 
-/**
- * Hub repository ids: "name" or "namespace/name", each part made of letters, digits, '-', '_' and '.',
- * not starting or ending with '-' or '.', no '--' or '..', at most 96 characters.
- */
-export function isValidRepoId(repoId: string): boolean {
-  const parts = repoId.split('/');
-  if (parts.length < 1 || parts.length > 2) return false;
-  return parts.every(
-    (p) => p.length > 0 && p.length <= 96 && /^[A-Za-z0-9](?:[\w.-]*[A-Za-z0-9_])?$/.test(p) && !p.includes('--') && !p.includes('..'),
-  );
-}
-
 function validateRepoId(repoId: string): void {
   if (typeof repoId !== 'string' || !isValidRepoId(repoId)) {
     throw new InputError(`invalid hub repository id ${JSON.stringify(repoId)} (expected "name" or "org/name")`);
-  }
-}
-
-function validateRevision(revision: string): void {
-  if (
-    typeof revision !== 'string' ||
-    revision.length === 0 ||
-    revision.length > 256 ||
-    revision.startsWith('/') ||
-    revision.endsWith('/') ||
-    revision.split('/').some((p) => p === '' || p === '.' || p === '..') ||
-    /[\\\0\s]/.test(revision)
-  ) {
-    throw new InputError(`invalid revision ${JSON.stringify(revision)} (a branch, tag or commit hash)`);
   }
 }
 

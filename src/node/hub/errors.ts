@@ -6,6 +6,7 @@ import { ModelNotFoundError, WgbertError } from '../../errors.js';
 
 /** The hub could not be reached, answered something we cannot use, or a download failed. */
 export class HubError extends WgbertError {
+  override readonly name: string = 'HubError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('HUB', message, options);
   }
@@ -13,6 +14,7 @@ export class HubError extends WgbertError {
 
 /** 401 / 403: the repository is private or gated, or the token is wrong. */
 export class HubAuthError extends WgbertError {
+  override readonly name: string = 'HubAuthError';
   readonly repoId: string;
   readonly status: number;
   constructor(repoId: string, status: number, message: string) {
@@ -24,6 +26,7 @@ export class HubAuthError extends WgbertError {
 
 /** The repository, revision or file does not exist on the hub (404). */
 export class HubNotFoundError extends ModelNotFoundError {
+  override readonly name: string = 'HubNotFoundError';
   readonly repoId: string;
   readonly revision: string;
   readonly file: string | undefined;
@@ -39,6 +42,7 @@ export class HubNotFoundError extends ModelNotFoundError {
 
 /** Offline (HF_HUB_OFFLINE=1, --offline, or the hub unreachable) and the cache lacks what the model needs. */
 export class HubOfflineError extends ModelNotFoundError {
+  override readonly name: string = 'HubOfflineError';
   readonly repoId: string;
   readonly missing: string[];
   constructor(repoId: string, missing: string[], message: string) {
@@ -50,6 +54,7 @@ export class HubOfflineError extends ModelNotFoundError {
 
 /** A downloaded file does not match its size or its SHA-256 (the hub's ETag for LFS files); it was deleted. */
 export class HubIntegrityError extends WgbertError {
+  override readonly name: string = 'HubIntegrityError';
   readonly file: string;
   constructor(file: string, message: string) {
     super('HUB_INTEGRITY', message);

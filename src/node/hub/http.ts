@@ -17,10 +17,13 @@
  * Network failures (refused connection, DNS, timeouts, a connection cut mid-body) become `NetworkError`s so
  * the caller can tell them from HTTP answers (resume, or fall back to the cache).
  */
+import { hubResolveBase } from '../../io/repoId.js';
 import { HubAuthError, HubError, HubNotFoundError } from './errors.js';
 
 /** A failure to talk to the server at all (as opposed to an HTTP error answer). */
-export class NetworkError extends HubError {}
+export class NetworkError extends HubError {
+  override readonly name: string = 'NetworkError';
+}
 
 export interface RequestContext {
   repoId: string;
@@ -47,8 +50,7 @@ export interface FileMetadata {
 
 /** URL of a file at a revision: <endpoint>/<repo>/resolve/<revision>/<file>. */
 export function resolveUrl(endpoint: string, repoId: string, revision: string, file: string): string {
-  const path = file.split('/').map(encodeURIComponent).join('/');
-  return `${endpoint}/${repoId}/resolve/${encodeURIComponent(revision)}/${path}`;
+  return hubResolveBase(endpoint, repoId, revision) + file.split('/').map(encodeURIComponent).join('/');
 }
 
 /** HEAD a file; `{ missing: true }` for a 404 on the file itself (with the commit, when the hub sent it). */

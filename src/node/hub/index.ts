@@ -10,13 +10,13 @@
  */
 import type { ModelSource } from '../../io/source.js';
 import { fsModelSource } from '../fsSource.js';
-import { downloadModel, isValidRepoId, type DownloadOptions } from './download.js';
+import { RepoCache, defaultHubCache } from './cache.js';
+import { downloadModel, fromCache, type DownloadOptions } from './download.js';
 
 export {
   downloadModel,
   downloadSnapshot,
   fromCache,
-  isValidRepoId,
   isTrue,
   DEFAULT_ENDPOINT,
   CONFIG_FILE,
@@ -27,18 +27,25 @@ export type { DownloadOptions, DownloadProgress, FileResult, SnapshotResult } fr
 export { defaultHubCache, hfHome, repoFolderName, isCommitHash, RepoCache } from './cache.js';
 export { HubError, HubAuthError, HubNotFoundError, HubOfflineError, HubIntegrityError } from './errors.js';
 export { NetworkError, resolveUrl, normalizeEtag } from './http.js';
-
-/**
- * Whether a model string looks like a hub repository id ("org/name") rather than a path. The resolver
- * should check for a local folder first: "weights/demo-ner" has the same shape. Bare names ("gpt2") are
- * not treated as repo ids here (too easily a mistyped folder); pass them to downloadModel directly.
- */
-export function looksLikeRepoId(s: string): boolean {
-  if (typeof s !== 'string' || s.includes('\\') || s.includes(':')) return false;
-  return s.split('/').length === 2 && isValidRepoId(s);
-}
+// Platform-neutral (shared with the browser's resolver).
+export { looksLikeRepoId, isValidRepoId, isValidRevision, DEFAULT_HUB_ENDPOINT } from '../../io/repoId.js';
 
 /** Downloads (or finds in the cache) a hub model and opens its snapshot folder as a ModelSource. */
 export async function resolveHubModel(repoId: string, opts: DownloadOptions = {}): Promise<ModelSource> {
   return fsModelSource(await downloadModel(repoId, opts));
 }
+
+/**
+ * Whether the cache already holds a complete snapshot of `repoId` at `revision` (config, tokenizer, weights).
+ * Reads the cache only (a few file checks, no request): for "downloaded once" notes before a download.
+ */
+export async function isCached(repoId: string, opts: Pick<DownloadOptions, 'revision' | 'cacheDir' | 'env'> = {}): Promise<boolean> {
+  const cacheDir = opts.cacheDir ?? defaultHubCache(opts.env ?? process.env);
+  try {
+    await fromCache(new RepoCache(cacheDir, repoId), opts.revision ?? 'main', 'cache check');
+    return true;
+  } catch {
+    return false; // not there, incomplete, or unreadable: a download (or its error) will say more
+  }
+}
+
