@@ -4,10 +4,16 @@
  * Node users get file-system model loading and Dawn WebGPU through the package's "node" export (src/node.ts).
  */
 export { pipeline, TASKS, DEFAULT_MODELS } from './pipeline/pipeline.js';
-export type { Task, Entity, PipelineOptions, CallOptions, TokenClassificationPipeline } from './pipeline/pipeline.js';
-export type { AggregationStrategy, TokenEntity, GroupedEntity, WordEntity } from './pipeline/entities.js';
+export type {
+  Task, Entity, PipelineOptions, CallOptions, ModelArgument, TokenClassificationPipeline, DefaultStrategy, StrategyOf, EntitiesFor,
+} from './pipeline/pipeline.js';
+export type { AggregationStrategy, EntityOf, TokenEntity, GroupedEntity, WordEntity } from './pipeline/entities.js';
 export { loadModel, BertModel } from './bert/model.js';
-export type { LoadModelOptions } from './bert/model.js';
+export type { LoadModelOptions, ModelDtype } from './bert/model.js';
+export type { BackendOption, DtypeOption } from './backends/select.js';
+export type {
+  ProgressInfo, ProgressCallback, InitiateProgressInfo, DownloadProgressInfo, ProgressStatusInfo, DoneProgressInfo, ReadyProgressInfo,
+} from './io/progress.js';
 export type { BertConfig } from './bert/config.js';
 export { BertTokenizer } from './tokenizer/bertTokenizer.js';
 export { loadTokenizer } from './tokenizer/load.js';
@@ -17,4 +23,10 @@ export { readSafetensors, readSafetensorsHeader } from './tensor/safetensors.js'
 export { setModelResolver } from './io/platform.js';
 export type { ModelSource, ByteSource } from './io/source.js';
 export { bytesSource } from './io/source.js';
+// Web sources use only fetch, the Cache API and Blob: every entry has them (a bundler's type resolution sees
+// this entry's types, whatever the runtime picks).
+export { urlModelSource, clearModelCache, MODEL_CACHE_NAME } from './io/urlSource.js';
+export type { UrlSourceOptions, DownloadProgress } from './io/urlSource.js';
+export { fileListModelSource, filesFromDataTransfer, blobByteSource } from './io/fileListSource.js';
+export type { FileLike } from './io/fileListSource.js';
 export * from './errors.js';

@@ -1,12 +1,61 @@
 /**
  * Picks a backend by name. 'auto' means WebGPU when an adapter exists, else the CPU. The WebGPU module is
- * loaded only when asked for, so CPU-only use never touches GPU code.
+ * loaded only when asked for, so CPU-only use never touches GPU code. Also here: the parsers of a user's
+ * backend, dtype and thread count (parseBackend, parseDtype, parseThreads), shared by the API and the CLI.
  */
-import { InputError } from '../errors.js';
+import { InputError, jsonSnippet } from '../errors.js';
 import type { Backend } from './backend.js';
 import { createFastCpuBackend } from './cpuFast/backend.js';
+import { defaultWorkerSpawner } from './cpuFast/spawner.js';
 
 export type BackendOption = 'cpu' | 'webgpu' | 'auto';
+export const BACKENDS: readonly BackendOption[] = ['cpu', 'webgpu', 'auto'];
+
+/**
+ * Weight dtypes by transformers.js's names ('fp32', 'fp16', 'q8', 'q4'), plus our older names 'f32' / 'f16'.
+ * 'q8' and 'q4' are known names that are not implemented yet: asking for them is an InputError that says so.
+ */
+export type DtypeOption = 'fp32' | 'fp16' | 'q8' | 'q4' | 'f32' | 'f16';
+export const DTYPES: readonly DtypeOption[] = ['fp32', 'fp16', 'q8', 'q4', 'f32', 'f16'];
+const IMPLEMENTED_DTYPES: Partial<Record<DtypeOption, 'f32' | 'f16'>> = { fp32: 'f32', f32: 'f32', fp16: 'f16', f16: 'f16' };
+
+/** A user's backend name, checked: `option` names the option in the error ('backend', 'device', '--backend'). */
+export function parseBackend(value: unknown, option = 'backend'): BackendOption {
+  if (BACKENDS.includes(value as BackendOption)) return value as BackendOption;
+  throw new InputError(`${option} must be one of ${BACKENDS.join(', ')}, got ${jsonSnippet(value)}`);
+}
+
+/** A user's dtype, checked and mapped to the storage the backends implement ('f32' | 'f16'). */
+export function parseDtype(value: unknown, option = 'dtype'): 'f32' | 'f16' {
+  const known = DTYPES.includes(value as DtypeOption);
+  const storage = known ? IMPLEMENTED_DTYPES[value as DtypeOption] : undefined;
+  if (storage !== undefined) return storage;
+  if (known) throw new InputError(`${option} ${jsonSnippet(value)} is not implemented yet (use fp32 or fp16)`);
+  throw new InputError(`${option} must be one of ${DTYPES.join(', ')}, got ${jsonSnippet(value)}`);
+}
+
+/** The most threads accepted where the environment reports no core count. */
+export const MAX_THREADS_WITHOUT_CORE_COUNT = 256;
+
+/**
+ * The cores this environment reports: the registered worker spawner's count (Node: os.availableParallelism(),
+ * registered by the Node entry), else `navigator.hardwareConcurrency`; undefined when neither is known.
+ */
+export function availableCores(): number | undefined {
+  const fromSpawner = defaultWorkerSpawner()?.concurrency();
+  const fromNavigator = typeof navigator === 'object' && navigator !== null ? navigator.hardwareConcurrency : undefined;
+  for (const n of [fromSpawner, fromNavigator]) if (typeof n === 'number' && Number.isInteger(n) && n >= 1) return n;
+  return undefined;
+}
+
+/** A user's thread count, checked: an integer from 1 to the cores available (1 to 256 where no count is known). */
+export function parseThreads(value: unknown, option = 'threads'): number {
+  const cores = availableCores();
+  const max = cores ?? MAX_THREADS_WITHOUT_CORE_COUNT;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= max) return value;
+  const why = cores === undefined ? 'no core count is known here' : `the cores this environment reports`;
+  throw new InputError(`${option} must be an integer from 1 to ${max} (${why}), got ${jsonSnippet(value)}`);
+}
 
 export interface BackendSelection {
   backend?: BackendOption;

@@ -8,8 +8,9 @@
  */
 import { InputError, jsonSnippet } from '../errors.js';
 import type { BackendName, ForwardResult, PreparedModel } from '../backends/backend.js';
-import { selectBackend, type BackendSelection } from '../backends/select.js';
-import { resolveModelSource } from '../io/platform.js';
+import { selectBackend } from '../backends/select.js';
+import { resolveModelSource, type ResolveOptions } from '../io/platform.js';
+import { LoadProgress } from '../io/progress.js';
 import type { ModelSource } from '../io/source.js';
 import { Tensor } from '../tensor/tensor.js';
 import { loadTokenizer } from '../tokenizer/load.js';
@@ -17,24 +18,14 @@ import type { BertTokenizer } from '../tokenizer/bertTokenizer.js';
 import type { Encoding } from '../tokenizer/encoding.js';
 import type { BertConfig } from './config.js';
 import { loadBertWeights } from './load.js';
+import { checkActivationLimit, checkLoadOptions, type BertModelLimits, type LoadModelOptions } from './loadOptions.js';
 import type { BertInput } from './ops.js';
 
-/** Default cap on one forward pass's largest activation: 2^28 floats (1 GiB of float32). */
-export const DEFAULT_MAX_ACTIVATION_FLOATS = 2 ** 28;
+export { DEFAULT_MAX_ACTIVATION_FLOATS } from './loadOptions.js';
+export type { BertModelLimits, LoadModelOptions } from './loadOptions.js';
 
-export interface BertModelLimits {
-  /**
-   * Cap on the largest activation tensor of one forward pass, batch × seq × max(hidden_size,
-   * intermediate_size) floats (default DEFAULT_MAX_ACTIVATION_FLOATS). A bigger batch is an InputError raised
-   * before anything is allocated, instead of an out-of-memory crash.
-   */
-  maxActivationFloats?: number;
-}
-
-export interface LoadModelOptions extends BackendSelection, BertModelLimits {
-  /** Called with checkpoint tensors the model does not use (pooler, …); default: ignore silently. */
-  onIgnoredWeights?: (names: string[]) => void;
-}
+/** The weight dtype in effect, by transformers.js's names. */
+export type ModelDtype = 'fp32' | 'fp16';
 
 export class BertModel {
   constructor(
@@ -44,7 +35,7 @@ export class BertModel {
     private readonly prepared: PreparedModel,
     limits: BertModelLimits = {},
   ) {
-    this.maxActivationFloats = activationLimit(limits);
+    this.maxActivationFloats = checkActivationLimit(limits);
   }
 
   /** See BertModelLimits. */
@@ -53,6 +44,16 @@ export class BertModel {
   /** The backend that runs this model now: 'cpu' or 'webgpu' ('cpu' after a `fallback: 'cpu'` device loss). */
   get backend(): BackendName {
     return this.prepared.backend;
+  }
+
+  /**
+   * The weight dtype in effect: 'fp16' for a WebGPU model prepared with fp16 weights, else 'fp32' (the CPU
+   * backend stores and computes in fp32; a model moved to the CPU by `fallback: 'cpu'` reads 'fp32').
+   */
+  get dtype(): ModelDtype {
+    // The WebGPU backend's prepared model says its storage (WebGpuPreparedModel.dtype); others have none.
+    const storage = (this.prepared as Partial<{ dtype: unknown }>).dtype;
+    return this.backend === 'webgpu' && storage === 'f16' ? 'fp16' : 'fp32';
   }
 
   /** Label names by id. */
@@ -121,21 +122,32 @@ export class BertModel {
   }
 }
 
-function activationLimit(limits: BertModelLimits): number {
-  const max = limits.maxActivationFloats ?? DEFAULT_MAX_ACTIVATION_FLOATS;
-  if (typeof max !== 'number' || !(max >= 1)) throw new InputError(`maxActivationFloats must be a positive number, got ${jsonSnippet(max)}`);
-  return max;
-}
-
+/**
+ * Loads a model: a folder, URL or hub repo id (through the environment's resolver) or a ModelSource.
+ * Options are checked first (src/bert/loadOptions.ts): a bad option fails before anything is read.
+ */
 export async function loadModel(model: string | ModelSource, opts: LoadModelOptions = {}): Promise<BertModel> {
-  activationLimit(opts); // a bad option fails before anything is loaded or allocated
-  const source = await resolveModelSource(model);
+  const checked = checkLoadOptions(opts, 'loadModel()');
+  checkModelArgument(model);
+  const progress = checked.progress && new LoadProgress(typeof model === 'string' ? model : model.name, checked.progress);
+  const resolveOpts: ResolveOptions = { ...checked.resolve, ...(progress ? { onProgress: progress.onDownload } : {}) };
+  const resolved = await resolveModelSource(model, resolveOpts);
+  const source = progress ? progress.wrap(resolved) : resolved;
   const [loaded, tokenizer] = await Promise.all([loadBertWeights(source), loadTokenizer(source)]);
-  if (loaded.ignored.length > 0) opts.onIgnoredWeights?.(loaded.ignored);
+  progress?.finish();
+  if (loaded.ignored.length > 0) checked.onIgnoredWeights?.(loaded.ignored);
   if (tokenizer.vocabSize > loaded.config.vocabSize) {
     throw new InputError(`${source.name}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${loaded.config.vocabSize}`);
   }
-  const backend = await selectBackend(opts);
+  const backend = await selectBackend(checked.selection);
   const prepared = await backend.prepare(loaded.weights);
-  return new BertModel(source.name, loaded.config, tokenizer, prepared, opts);
+  return new BertModel(source.name, loaded.config, tokenizer, prepared, checked.limits);
+}
+
+/** A model location: a non-empty string, or an object with ModelSource's methods. */
+function checkModelArgument(model: unknown): asserts model is string | ModelSource {
+  if (typeof model === 'string' && model !== '') return;
+  const source = model as Partial<ModelSource> | null;
+  if (typeof source === 'object' && source !== null && typeof source.open === 'function' && typeof source.readText === 'function' && typeof source.exists === 'function') return;
+  throw new InputError(`model must be a folder, URL or hub repo id (a non-empty string), or a ModelSource; got ${jsonSnippet(model)}`);
 }

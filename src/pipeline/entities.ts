@@ -20,6 +20,12 @@ export type AggregationStrategy = 'none' | 'simple' | 'first' | 'average' | 'max
 
 export const AGGREGATION_STRATEGIES: readonly AggregationStrategy[] = ['none', 'simple', 'first', 'average', 'max', 'word'];
 
+/**
+ * The entity type a strategy gives: 'none' → TokenEntity, 'word' → WordEntity, 'simple' | 'first' |
+ * 'average' | 'max' → GroupedEntity. A union of strategies gives the union of their types.
+ */
+export type EntityOf<S extends AggregationStrategy> = S extends 'none' ? TokenEntity : S extends 'word' ? WordEntity : GroupedEntity;
+
 /** `aggregation: 'none'`: one entry per token. */
 export interface TokenEntity {
   entity: string;
@@ -52,7 +58,7 @@ export interface PostprocessOptions {
   /** Default 'none' (as in HF). */
   aggregation?: AggregationStrategy;
   /** Labels (for 'none'/'word') or entity groups (for the grouping strategies) to drop. Default ['O']. */
-  ignoreLabels?: string[];
+  ignoreLabels?: readonly string[];
   /** 'codepoint' (default, Python's indices) or 'utf16' (JS string indices). */
   offsets?: 'codepoint' | 'utf16';
 }

@@ -1,32 +1,25 @@
 /**
  * The user-facing API, shaped like Hugging Face's / transformers.js's `pipeline()`:
  *
- *   const ner = await pipeline('ner', { model: 'weights/demo-ner' });
+ *   const ner = await pipeline('ner', 'weights/demo-ner');            // or pipeline('ner', { model: … })
  *   await ner('My name is Sylvain and I work at Hugging Face in Brooklyn.', { aggregation: 'simple' });
  *   // → [{ entity_group: 'PER', score: 0.99, word: 'Sylvain', start: 11, end: 18 }, …]
  *
  * Steps per text: tokenize (with offsets) → forward pass → softmax → HF's aggregation (./aggregate.ts).
  * Texts longer than the model's window are split into overlapping windows (see README "Long texts").
+ * Arguments and options are checked in ./options.ts; results are typed by strategy (EntitiesFor below).
  */
-import { InputError, jsonSnippet } from '../errors.js';
+import { InputError } from '../errors.js';
 import { BertModel, loadModel, type LoadModelOptions } from '../bert/model.js';
-import type { ModelSource } from '../io/source.js';
 import type { Encoding } from '../tokenizer/encoding.js';
-import { postprocessTokenClassification, postprocessWindows, type PostprocessOptions } from './aggregate.js';
-import type { GroupedEntity, TokenEntity, WordEntity } from './entities.js';
+import { postprocessTokenClassification, postprocessWindows } from './aggregate.js';
+import type { AggregationStrategy, EntityOf, GroupedEntity, TokenEntity, WordEntity } from './entities.js';
+import { checkCallOptions, checkPipelineArguments, type CallOptions, type CheckedCallOptions, type ModelArgument, type PipelineOptions, type Task } from './options.js';
 
-export type Task = 'ner' | 'token-classification' | 'pos';
-export const TASKS: readonly Task[] = ['ner', 'token-classification', 'pos'];
+export { TASKS, DEFAULT_MAX_TEXT_LENGTH } from './options.js';
+export type { Task, CallOptions, PipelineOptions, ModelArgument } from './options.js';
 
 export type Entity = TokenEntity | GroupedEntity | WordEntity;
-
-export interface PipelineOptions extends LoadModelOptions {
-  /**
-   * A model folder, URL, hub repo id or ModelSource (default: DEFAULT_MODELS[task], as Hugging Face does),
-   * or an already loaded BertModel (then the backend options do not apply).
-   */
-  model?: string | ModelSource | BertModel;
-}
 
 /**
  * The model used when none is given: Hugging Face's default for token classification, and for 'pos' the
@@ -38,78 +31,87 @@ export const DEFAULT_MODELS: Record<Task, string> = {
   pos: 'vblagoje/bert-english-uncased-finetuned-pos',
 };
 
-export interface CallOptions extends PostprocessOptions {
-  /**
-   * Overlap, in tokens, between windows of a text longer than the model accepts (HF's `stride`).
-   * Default: a quarter of the window. Long texts are never silently truncated.
-   */
-  stride?: number;
-  /** Texts per forward pass when called with an array (default 8). */
-  batchSize?: number;
-  /**
-   * Window length in tokens for long texts (default: the model's maximum, usually 512). Smaller windows help
-   * models trained on short inputs, whose later position embeddings were never trained.
-   */
-  windowLength?: number;
-  /**
-   * Longest text accepted, in UTF-16 code units (`text.length`); default DEFAULT_MAX_TEXT_LENGTH (1,000,000).
-   * A longer text is an InputError naming its index and length, raised before any work. `Infinity` disables it.
-   */
-  maxTextLength?: number;
-}
+/** A task's strategy when a call names none: 'word' for pos, 'none' (as in HF) for ner / token-classification. */
+export type DefaultStrategy<T extends Task> = T extends 'pos' ? 'word' : 'none';
 
-export const DEFAULT_MAX_TEXT_LENGTH = 1_000_000;
+/**
+ * The value of option K in a call's options type O: its type when surely given, that plus `Else` when it
+ * may be absent (an optional key, or one that may be undefined), `Else` when O has no such key.
+ */
+type OptionValue<O, K extends string, Else> = K extends keyof O
+  ? undefined extends O[K]
+    ? Exclude<O[K], undefined> | Else
+    : O[K]
+  : Else;
 
-export interface TokenClassificationPipeline {
-  (text: string, opts?: CallOptions): Promise<Entity[]>;
-  (texts: string[], opts?: CallOptions): Promise<Entity[][]>;
-  readonly task: Task;
+/** The strategy a call with options O runs on a pipeline whose default is D (`aggregation`, else `aggregation_strategy`, else D). */
+export type StrategyOf<O, D extends AggregationStrategy> = Extract<OptionValue<O, 'aggregation', OptionValue<O, 'aggregation_strategy', D>>, AggregationStrategy>;
+
+/** What a call returns: entities of the strategy's type, one array per text for an array input. */
+export type EntitiesFor<I, S extends AggregationStrategy> = I extends string ? EntityOf<S>[] : EntityOf<S>[][];
+
+/**
+ * A token-classification pipeline for task T. Its result type follows the call's strategy:
+ * `{ aggregation: 'simple' }` → GroupedEntity[], 'none' → TokenEntity[], 'word' → WordEntity[], none given →
+ * the task's default (ner: TokenEntity[], pos: WordEntity[]); an array of texts → an array of those.
+ */
+export interface TokenClassificationPipeline<T extends Task = Task> {
+  <I extends string | readonly string[], const O extends CallOptions = {}>(input: I, opts?: O): Promise<EntitiesFor<I, StrategyOf<O, DefaultStrategy<T>>>>;
+  readonly task: T;
   readonly model: BertModel;
   /** The backend that runs the model now: 'cpu' or 'webgpu' (reads model.backend, so it follows a CPU fallback). */
   readonly backend: 'cpu' | 'webgpu';
   dispose(): void;
 }
 
-export async function pipeline(task: Task, opts: PipelineOptions = {}): Promise<TokenClassificationPipeline> {
-  if (!TASKS.includes(task)) throw new InputError(`unknown task "${String(task)}" (use ${TASKS.join(', ')})`);
-  const model = opts.model instanceof BertModel ? opts.model : await loadModel(opts.model ?? DEFAULT_MODELS[task], opts);
-  const defaults: CallOptions = task === 'pos' ? { aggregation: 'word', ignoreLabels: [] } : {};
+/**
+ * `pipeline(task, model?, options?)` as transformers.js has it, or `pipeline(task, { model, …options })`.
+ * `model`: a folder, URL, hub repo id, ModelSource or loaded BertModel; default DEFAULT_MODELS[task]. Given
+ * positionally, the options are loadModel()'s (no `model` key: giving the model twice is an error).
+ * With `progress_callback`, loading reports transformers.js's events, ending with `{ status: 'ready', task, model }`.
+ */
+export function pipeline<T extends Task>(task: T, options?: PipelineOptions): Promise<TokenClassificationPipeline<T>>;
+export function pipeline<T extends Task>(task: T, model?: ModelArgument, options?: LoadModelOptions): Promise<TokenClassificationPipeline<T>>;
+export async function pipeline<T extends Task>(task: T, modelOrOptions?: ModelArgument | PipelineOptions, options?: LoadModelOptions): Promise<TokenClassificationPipeline<T>> {
+  const args = checkPipelineArguments(task, modelOrOptions, options);
+  const given = args.model ?? DEFAULT_MODELS[task];
+  const model = given instanceof BertModel ? given : await loadModel(given, args.loadOptions);
+  args.checked.progress?.({ status: 'ready', task, model: typeof given === 'string' ? given : model.name });
 
-  const run = async (input: string | string[], callOpts: CallOptions = {}): Promise<Entity[] | Entity[][]> => {
-    const o = { ...defaults, ...callOpts };
-    if (Array.isArray(input)) return classifyMany(model, input, o);
+  const run = async (input: unknown, callOpts?: CallOptions): Promise<Entity[] | Entity[][]> => {
+    if (Array.isArray(input)) return classifyMany(model, input, callOpts, task);
     if (typeof input !== 'string') throw new InputError(`expected a string or an array of strings, got ${typeof input}`);
-    return (await classifyMany(model, [input], o))[0]!;
+    return (await classifyMany(model, [input], callOpts, task))[0]!;
   };
   const ner = Object.assign(run, { task, model, dispose: () => model.dispose() });
   // A getter, not a copy: the backend can change after creation (fallback: 'cpu' after a GPU device loss).
   Object.defineProperty(ner, 'backend', { get: () => model.backend, enumerable: true });
-  return ner as TokenClassificationPipeline;
+  return ner as unknown as TokenClassificationPipeline<T>;
 }
 
-/** Classifies texts in batches; each text may span several windows. Results keep the input order. */
-export async function classifyMany(model: BertModel, texts: string[], opts: CallOptions): Promise<Entity[][]> {
-  const batchSize = opts.batchSize ?? 8;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be a positive integer, got ${batchSize}`);
-  const maxTextLength = opts.maxTextLength ?? DEFAULT_MAX_TEXT_LENGTH;
-  if (typeof maxTextLength !== 'number' || !(maxTextLength >= 0)) throw new InputError(`maxTextLength must be a non-negative number, got ${jsonSnippet(maxTextLength)}`);
+/**
+ * Classifies texts in batches; each text may span several windows. Results keep the input order. `opts`
+ * are a call's options (checked here, the task's defaults filled in).
+ */
+export async function classifyMany(model: BertModel, texts: readonly string[], callOpts?: CallOptions, task: Task = 'ner'): Promise<Entity[][]> {
+  const opts = checkCallOptions(callOpts, task, model.maxLength);
   texts.forEach((t, i) => {
     if (typeof t !== 'string') throw new InputError(`text ${i} is not a string (${typeof t})`);
-    if (t.length > maxTextLength) {
-      throw new InputError(`text ${i} has ${t.length} characters (UTF-16 units), over the limit of ${maxTextLength} (maxTextLength: split it, or raise the limit)`);
+    if (t.length > opts.maxTextLength) {
+      throw new InputError(`text ${i} has ${t.length} characters (UTF-16 units), over the limit of ${opts.maxTextLength} (maxTextLength: split it, or raise the limit)`);
     }
   });
 
-  // 1. Tokenize every text into one or more windows of at most maxLength tokens.
-  const windows = texts.map((text) => encodeWindows(model, text, opts.stride, opts.windowLength));
+  // 1. Tokenize every text into one or more windows of at most windowLength tokens.
+  const windows = texts.map((text) => encodeWindows(model, text, opts));
   const flat: { text: number; encoding: Encoding }[] = [];
   windows.forEach((ws, t) => ws.forEach((encoding) => flat.push({ text: t, encoding })));
 
   // 2. Forward passes, batchSize windows at a time → per-window probabilities [S, C].
   const C = model.labels.length;
   const logitsPerWindow: Float32Array[] = new Array(flat.length);
-  for (let i = 0; i < flat.length; i += batchSize) {
-    const chunk = flat.slice(i, i + batchSize);
+  for (let i = 0; i < flat.length; i += opts.batchSize) {
+    const chunk = flat.slice(i, i + opts.batchSize);
     const r = await model.forward(chunk.map((w) => w.encoding));
     chunk.forEach((w, b) => {
       const n = w.encoding.ids.length;
@@ -118,6 +120,7 @@ export async function classifyMany(model: BertModel, texts: string[], opts: Call
   }
 
   // 3. HF's post-processing per text.
+  const post = { aggregation: opts.aggregation, ignoreLabels: opts.ignoreLabels, offsets: opts.offsets };
   const tokensToString = (tokens: string[]) => model.tokenizer.convertTokensToString(tokens);
   let w = 0;
   return texts.map((text, t) => {
@@ -125,29 +128,23 @@ export async function classifyMany(model: BertModel, texts: string[], opts: Call
     const logits = logitsPerWindow.slice(w, w + encs.length);
     w += encs.length;
     if (encs.length === 1) {
-      return postprocessTokenClassification({ text, encoding: encs[0]!, logits: logits[0]!, id2label: model.labels, tokensToString }, opts) as Entity[];
+      return postprocessTokenClassification({ text, encoding: encs[0]!, logits: logits[0]!, id2label: model.labels, tokensToString }, post) as Entity[];
     }
     // With a stride the user asked for, 'none' raises as in HF; for our automatic windowing of a long text
     // (where HF would silently truncate) per-token results are kept, overlaps resolved.
     return postprocessWindows(
       encs.map((encoding, i) => ({ text, encoding, logits: logits[i]!, id2label: model.labels, tokensToString })),
-      { ...opts, tokenLevelWindows: opts.stride === undefined },
+      { ...post, tokenLevelWindows: opts.stride === undefined },
     ) as Entity[];
   });
 }
 
-/** One encoding when the text fits the model, else overlapping windows (HF's return_overflowing_tokens). */
-function encodeWindows(model: BertModel, text: string, stride?: number, windowLength?: number): Encoding[] {
-  const maxLength = windowLength ?? model.maxLength;
-  if (!Number.isInteger(maxLength) || maxLength < 4 || maxLength > model.maxLength) {
-    throw new InputError(`windowLength must be an integer in [4, ${model.maxLength}], got ${maxLength}`);
-  }
+/** One encoding when the text fits the window, else overlapping windows (HF's return_overflowing_tokens). */
+function encodeWindows(model: BertModel, text: string, opts: CheckedCallOptions): Encoding[] {
+  const maxLength = opts.windowLength;
   const full = model.tokenizer.encode(text);
-  if (full.ids.length <= maxLength && stride === undefined) return [full];
-  const s = stride ?? Math.floor((maxLength - 2) / 4);
-  if (!Number.isInteger(s) || s < 0 || s >= maxLength - 2) {
-    throw new InputError(`stride must be an integer in [0, ${maxLength - 3}] for a window of ${maxLength} tokens, got ${s}`);
-  }
-  const first = model.tokenizer.encode(text, { truncation: true, maxLength, stride: s });
+  if (full.ids.length <= maxLength && opts.stride === undefined) return [full];
+  const stride = opts.stride ?? Math.floor((maxLength - 2) / 4);
+  const first = model.tokenizer.encode(text, { truncation: true, maxLength, stride });
   return [first, ...first.overflowing];
 }
