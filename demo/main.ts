@@ -9,8 +9,8 @@
  *
  * Timings: the steps `pipeline()` runs are timed one by one through the lower-level API — the tokenizer
  * (`model.tokenizer.encode`), the forward pass (`model.forward`), and Hugging Face's post-processing — so the
- * numbers add up to one pipeline call. A text longer than the model's window goes through `pipeline()` itself
- * (several overlapping windows) and only its total time is shown.
+ * numbers add up to one pipeline call. Each line of the text is its own input (./lines.ts); a line longer than
+ * the model's window goes through `pipeline()` itself (overlapping windows) and only the total time is shown.
  */
 import {
   fileListModelSource,
@@ -24,6 +24,8 @@ import {
   type TokenClassificationPipeline,
 } from '../src/browser.js';
 import { postprocessTokenClassification } from '../src/pipeline/aggregate.js';
+import { shiftEntities, splitLines } from './lines.js';
+import { SAMPLE_INVOICE } from './sample.js';
 
 type Task = 'ner' | 'pos';
 type BackendName = 'webgpu' | 'cpu';
@@ -36,7 +38,8 @@ interface Timings {
   postprocess?: number;
   total: number;
   tokens: number;
-  windows: number;
+  /** Non-blank lines, each classified as its own text. */
+  lines: number;
 }
 
 interface DemoResult {
@@ -60,15 +63,6 @@ declare global {
     __wgbert?: DemoResult;
   }
 }
-
-const SAMPLE_INVOICE = [
-  'Invoice INV-2024-001 from Acme Corporation, Berlin, dated 12 March 2024, billed to Jane Smith, London.',
-  'Ship to: Northwind Traders Ltd., 14 King Street, Manchester, United Kingdom.',
-  'Order placed by Michael Weber of the Acme sales office in Munich for 40 Contoso office chairs and 12 Fabrikam desks.',
-  'Delivered by DHL Express from Hamburg on 18 March 2024.',
-  'Please pay EUR 12,480.00 within 30 days to Deutsche Bank, Frankfurt, quoting the invoice number.',
-  'Questions about this invoice: contact Maria Garcia at the Acme office in Madrid.',
-].join('\n');
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -270,35 +264,36 @@ async function classify(text: string): Promise<{ entities: Entity[]; timings: Ti
   const { pipe, loadMs, downloads } = await loadPipeline();
   const model = pipe.model;
   const opts = { aggregation: state.aggregation, offsets: 'utf16' as const, ignoreLabels: state.task === 'pos' ? [] : ['O'] };
+  const lines = splitLines(text);
   const t0 = performance.now();
-  const encoding = model.tokenizer.encode(text);
+  const encodings = lines.map((line) => model.tokenizer.encode(line.text));
   const t1 = performance.now();
-  if (encoding.ids.length > model.maxLength) {
-    // Longer than one window: the pipeline splits it into overlapping windows and merges the results.
-    const entities = await pipe(text, opts);
-    const total = performance.now() - t0;
-    return { entities, backend: pipe.backend, loadMs, downloads, timings: { total, tokens: encoding.ids.length, windows: Math.ceil(encoding.ids.length / model.maxLength) } };
+  const tokens = encodings.reduce((n, e) => n + e.ids.length, 0);
+  if (lines.length === 0) return { entities: [], backend: pipe.backend, loadMs, downloads, timings: { total: t1 - t0, tokens, lines: 0 } };
+  if (encodings.some((e) => e.ids.length > model.maxLength)) {
+    // A line longer than one window: the pipeline splits it into overlapping windows and merges the results.
+    const perLine = await pipe(lines.map((line) => line.text), { ...opts, batchSize: lines.length });
+    const entities = perLine.flatMap((es, i) => shiftEntities(es, lines[i]!.start));
+    return { entities, backend: pipe.backend, loadMs, downloads, timings: { total: performance.now() - t0, tokens, lines: lines.length } };
   }
-  const r = await model.forward([encoding]);
+  // One forward pass over all lines (right-padded to the longest), as the pipeline batches them.
+  const r = await model.forward(encodings);
   const t2 = performance.now();
   const C = model.labels.length;
-  const entities = postprocessTokenClassification(
-    {
-      text,
-      encoding,
-      logits: r.values.subarray(0, encoding.ids.length * C),
-      id2label: model.labels,
-      tokensToString: (tokens) => model.tokenizer.convertTokensToString(tokens),
-    },
-    opts,
-  ) as Entity[];
+  const entities = lines.flatMap((line, b) => {
+    const encoding = encodings[b]!;
+    const logits = r.values.subarray(b * r.seq * C, (b * r.seq + encoding.ids.length) * C);
+    const tokensToString = (t: string[]) => model.tokenizer.convertTokensToString(t);
+    const found = postprocessTokenClassification({ text: line.text, encoding, logits, id2label: model.labels, tokensToString }, opts) as Entity[];
+    return shiftEntities(found, line.start);
+  });
   const t3 = performance.now();
   return {
     entities,
     backend: pipe.backend,
     loadMs,
     downloads,
-    timings: { tokenize: t1 - t0, forward: t2 - t1, postprocess: t3 - t2, total: t3 - t0, tokens: encoding.ids.length, windows: 1 },
+    timings: { tokenize: t1 - t0, forward: t2 - t1, postprocess: t3 - t2, total: t3 - t0, tokens, lines: lines.length },
   };
 }
 
@@ -377,7 +372,7 @@ function renderTimings(t: Timings, backend: BackendName, loadMs: number): void {
     ['forward', ms(t.forward)],
     ['post-process', ms(t.postprocess)],
     ['total', ms(t.total)],
-    ['tokens', t.windows > 1 ? `${t.tokens} in ${t.windows} windows` : String(t.tokens)],
+    ['tokens', `${t.tokens} in ${t.lines} line${t.lines === 1 ? '' : 's'}`],
   ];
   ui.timings.replaceChildren(
     ...items.flatMap(([k, v]) => {
