@@ -267,9 +267,10 @@ describe.skipIf(testb === undefined || loaded.length === 0)('pre-split words (is
 
 // ---------------------------------------------------------------------------------------------------------
 
+// vitest still runs a skipped describe's body to collect its tests: nothing in it may assume the fixtures.
 describe.skipIf(cased === undefined || uncased === undefined)('tokenizer behaviour', () => {
-  const tok = cased!.fromJson;
-  const lower = uncased!.fromJson;
+  const tok = cased?.fromJson as BertTokenizer;
+  const lower = uncased?.fromJson as BertTokenizer;
 
   it('exposes the configuration and special token ids', () => {
     expect(tok.config).toMatchObject({
@@ -345,10 +346,10 @@ describe.skipIf(cased === undefined || uncased === undefined)('tokenizer behavio
 });
 
 describe.skipIf(cased === undefined || testb === undefined)('truncation with stride', () => {
-  const tok = cased!.fromJson;
+  const tok = cased?.fromJson as BertTokenizer;
   const text = conllSentences(testb ?? '').slice(0, 12).map((s) => s.join(' ')).join(' ');
-  const full = tok.encode(text);
-  const content = full.ids.slice(1, -1);
+  const full = tok?.encode(text) as Encoding; // undefined while a missing fixture skips the suite
+  const content = full?.ids.slice(1, -1);
 
   for (const [maxLength, stride] of [
     [16, 4],
