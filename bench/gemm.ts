@@ -5,9 +5,14 @@
  * does with weights). Also the micro-kernel alone on L1-resident panels: the ceiling.
  *
  *   npx tsx bench/gemm.ts [--shape 1024,1024,4096] [--runs 7] [--json out.json]
+ *
+ * --json writes bench/record.ts records, one per path and measurement: model `gemm-MxKxN-<path>` (the whole
+ * GEMM: seq = M rows, tokensPerS = rows/s of that K→N linear layer) and `gemm-micro-MRxNR-kc256-<path>` (one
+ * try = 20000 micro-kernel calls), engine wgbert, backend cpu, one thread.
  */
 import '../src/node/wasmFlags.js';
 import { writeFileSync } from 'node:fs';
+import { cpuInfo, num, type BenchRecord } from './record.js';
 import { wasmFeatures } from '../src/kernels/wasm/features.js';
 import { defaultKernelConfig, gemmScratchFloats, type KernelConfig } from '../src/kernels/wasm/kernels.js';
 import { nrOf } from '../src/kernels/wasm/gemm.js';
@@ -22,7 +27,20 @@ const [M, K, N] = arg('--shape', '1024,1024,4096').split(',').map(Number) as [nu
 const runs = Number(arg('--runs', '7'));
 const jsonFile = args.includes('--json') ? arg('--json', 'gemm.json') : undefined;
 
-interface Result { path: string; config: KernelConfig; best_gflops: number; median_gflops: number; micro_gflops: number }
+interface Result {
+  path: string;
+  /** short name of the path for the records */
+  tag: 'fma' | 'mul-add';
+  config: KernelConfig;
+  best_gflops: number;
+  median_gflops: number;
+  micro_gflops: number;
+  /** ms per timed GEMM run, sorted */
+  times: number[];
+  /** ms per micro-kernel try (20000 calls of 2·MR·NR·256 flops), and the flops of one try */
+  microTimes: number[];
+  microFlops: number;
+}
 
 function bench(relaxed: boolean): Result {
   const cfg = defaultKernelConfig(relaxed, false);
@@ -50,19 +68,28 @@ function bench(relaxed: boolean): Result {
   }
   // micro-kernel alone: one MR×NR tile over kc = 256 on the first (L1-resident) panels
   let micro = 0;
+  const n = 20000;
+  const microFlops = 2 * MR * NR * 256 * n;
+  const microTimes: number[] = [];
   for (let r = 0; r < 5; r++) {
-    const n = 20000;
     const t0 = performance.now();
     for (let i = 0; i < n; i++) ex.micro(pAp, pBp, 256, pC, N, 0, 2);
-    micro = Math.max(micro, (2 * MR * NR * 256 * n) / ((performance.now() - t0) * 1e6));
+    const ms = performance.now() - t0;
+    microTimes.push(ms);
+    micro = Math.max(micro, microFlops / (ms * 1e6));
   }
+  microTimes.sort((a, b) => a - b);
   times.sort((a, b) => a - b);
   return {
     path: relaxed ? 'relaxed SIMD (f32x4.relaxed_madd, FMA)' : 'SIMD128 (f32x4.mul + f32x4.add)',
+    tag: relaxed ? 'fma' : 'mul-add',
     config: cfg,
     best_gflops: flops / (times[0]! * 1e6),
     median_gflops: flops / (times[times.length >> 1]! * 1e6),
     micro_gflops: micro,
+    times,
+    microTimes,
+    microFlops,
   };
 }
 
@@ -73,10 +100,23 @@ if (!features.simd) {
 }
 const results = [...(features.relaxed ? [bench(true)] : []), bench(false)];
 if (!features.relaxed) console.log('(relaxed SIMD is not available in this engine: FMA path skipped)');
-console.log(`\nGEMM M=${M} K=${K} N=${N} (${((2 * M * N * K) / 1e9).toFixed(2)} GFLOP), one thread, ${runs} runs\n`);
+console.log(`\nGEMM M=${M} K=${K} N=${N} (${((2 * M * N * K) / 1e9).toFixed(2)} GFLOP), one thread, ${runs} runs; ${cpuInfo().model}, ${cpuInfo().simd}\n`);
 console.log('| path | register block | KC | best GFLOP/s | median GFLOP/s | micro-kernel GFLOP/s |');
 console.log('|---|---|---:|---:|---:|---:|');
 for (const r of results) {
   console.log(`| ${r.path} | ${r.config.MR}×${4 * r.config.NV} | ${r.config.KC} | ${r.best_gflops.toFixed(1)} | ${r.median_gflops.toFixed(1)} | ${r.micro_gflops.toFixed(1)} |`);
 }
-if (jsonFile) writeFileSync(jsonFile, JSON.stringify(results.map(({ config, ...r }) => ({ ...r, MR: config.MR, NR: 4 * config.NV, KC: config.KC, M, K, N })), null, 2) + '\n');
+const mid = (a: number[]) => a[a.length >> 1]!;
+const record = (model: string, seq: number, times: number[], flops: number, tokens: number | null): BenchRecord => ({
+  engine: 'wgbert', backend: 'cpu', dtype: 'fp32', model, threads: 1, batch: 1, seq,
+  median_ms: num(mid(times), 3)!, min_ms: num(times[0]!, 3)!, max_ms: num(times[times.length - 1]!, 3)!, runs: times.length,
+  gflops: num(flops / (mid(times) * 1e6), 2)!, tokensPerS: tokens === null ? null : num(tokens / (mid(times) / 1000), 0),
+  maxDiff: null, ratio: null, cpu: cpuInfo(), adapter: null,
+});
+if (jsonFile) {
+  const records = results.flatMap((r) => [
+    record(`gemm-${M}x${K}x${N}-${r.tag}`, M, r.times, 2 * M * N * K, M),
+    record(`gemm-micro-${r.config.MR}x${4 * r.config.NV}-kc256-${r.tag}`, r.config.MR, r.microTimes, r.microFlops, null),
+  ]);
+  writeFileSync(jsonFile, JSON.stringify(records, null, 2) + '\n');
+}

@@ -1,24 +1,32 @@
 /**
- * wgbert benchmark (`npm run bench -- …`): forward-pass latency of wgbert's backends against
- * onnxruntime-node running the same weights (exported to ONNX by bench/onnx), and tokenizer speed.
+ * wgbert benchmark (`npm run bench -- …`): forward-pass latency of wgbert's backends against peer engines
+ * running the same weights (exported to ONNX by bench/onnx), and tokenizer speed.
  *
  *   --model synth-base|synth-large|synth-odd|<model dir>   (default synth-base; synthetic weights need no files)
  *   --backend cpu,webgpu,cpu-plain    wgbert backends (cpu = the fast wasm backend; cpu-plain = plain JS kernels)
- *   --seq 16,128,512  --batch 1,8    shapes (rows are right-padded like synth inputs: row r has seq − 5r tokens)
- *   --threads 1,2                     CPU threads for wgbert cpu and onnxruntime (intraOpNumThreads)
- *   --peers ort                       run onnxruntime-node too (ratio column = wgbert / ort)
+ *   --seq 16,128,512  --batch 1,8    shapes (rows are right-padded like synth inputs: row r has seq − 5r tokens;
+ *                                     default seq 128, or the model's max positions when smaller)
+ *   --threads 1,2                     CPU threads for wgbert cpu and the CPU peers
+ *   --peers ort-node,ort-web,…        peers: ort-node (alias ort), ort-node-webgpu, ort-web, ort-web-webgpu,
+ *                                     transformersjs (bench/peers; installed by `npm run bench:setup`,
+ *                                     which runs first when they are missing)
  *   --runs N  --warmup N              timed runs per engine and shape (engines alternate run by run)
  *   --fma auto|off                    relaxed-SIMD FMA in the wasm kernels (off: f32x4 mul + add)
  *   --json FILE|-  --plot FILE.svg    records as JSON ('-': stdout, nothing else printed); latency plot
  *   --tokenizer [--tokenizer-model DIR]   tokens/s on CoNLL-2003 eng.testb ($WGBERT_FIXTURES)
  *
  * Output: a markdown table (median / min / max ms, tokens/s, GFLOP/s from bench/flops.ts, max |Δ| of the
- * logits vs the peer, ratio to the peer), model load times and peak RSS. Progress goes to stderr on a TTY.
+ * logits between wgbert and the peers, ratio to the first peer), model load times and peak RSS; records
+ * as in bench/record.ts. Progress goes to stderr on a TTY. A peer that cannot run here says why in one
+ * line and the rest runs.
  */
 import '../src/node/wasmFlags.js';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { synthBert } from '../src/bert/synthModel.js';
 import { SYNTH_CONFIGS, synthInputs, type SynthConfig, type SynthName } from '../src/bert/synth.js';
 import { loadBertWeights } from '../src/bert/load.js';
@@ -33,7 +41,9 @@ import { nodeWorkerSpawner } from '../src/node/workers.js';
 import { wasmFeatures } from '../src/kernels/wasm/features.js';
 import { bertFlops } from './flops.js';
 import { latencyPlot, type Series } from './svg.js';
-import { createOrtPeer, loadOrt, type OrtPeer } from './peers/ort.js';
+import { PEERS, parsePeers, type PeerName } from './peers/index.js';
+import { firstLine } from './peers/peer.js';
+import { cpuInfo, num, type BenchRecord, type RecordBackend, type RecordDtype, type RecordEngine } from './record.js';
 import { exportBertOnnx } from './onnx/bert.js';
 
 // ---------------------------------------------------------------------------------------------- options
@@ -44,7 +54,7 @@ interface Options {
   seqs: number[];
   batches: number[];
   threads: number[];
-  peers: string[];
+  peers: PeerName[];
   runs: number;
   warmup: number;
   fma: 'auto' | 'off';
@@ -53,13 +63,14 @@ interface Options {
   tokenizer: boolean;
   tokenizerModel?: string;
   modelGiven: boolean;
+  seqGiven: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     model: 'synth-base', backends: ['cpu'], seqs: [128], batches: [1],
     threads: [...new Set([1, Math.min(2, availableParallelism())])], peers: [], runs: 5, warmup: 1, fma: 'auto',
-    tokenizer: false, modelGiven: false,
+    tokenizer: false, modelGiven: false, seqGiven: false,
   };
   const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
   const ints = (flag: string, v: string) => list(v).map((s) => {
@@ -78,10 +89,10 @@ function parseArgs(argv: string[]): Options {
     switch (flag) {
       case '--model': o.model = value(); o.modelGiven = true; break;
       case '--backend': case '--backends': o.backends = list(value()); break;
-      case '--seq': o.seqs = ints(flag, value()); break;
+      case '--seq': o.seqs = ints(flag, value()); o.seqGiven = true; break;
       case '--batch': o.batches = ints(flag, value()); break;
       case '--threads': o.threads = ints(flag, value()); break;
-      case '--peers': case '--peer': o.peers = list(value()); break;
+      case '--peers': case '--peer': o.peers = parsePeers(list(value())); break;
       case '--runs': o.runs = ints(flag, value())[0]!; break;
       case '--warmup': o.warmup = Number(value()); break;
       case '--fma': { const v = value(); if (v !== 'auto' && v !== 'off') throw new Error('--fma auto|off'); o.fma = v; break; }
@@ -97,34 +108,29 @@ function parseArgs(argv: string[]): Options {
     }
   }
   for (const b of o.backends) if (!['cpu', 'webgpu', 'cpu-plain'].includes(b)) throw new Error(`--backend: unknown backend "${b}" (cpu, webgpu, cpu-plain)`);
-  for (const p of o.peers) if (p !== 'ort') throw new Error(`--peers: unknown peer "${p}" (ort)`);
   return o;
 }
 
 // ---------------------------------------------------------------------------------------------- output
 
-const opts = parseArgs(process.argv.slice(2));
+const opts = (() => {
+  try {
+    return parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}`);
+    process.exit(2);
+  }
+})();
 const jsonToStdout = opts.json === '-';
 const showProgress = process.stderr.isTTY && opts.json === undefined;
 const say = (s: string) => { if (!jsonToStdout) console.log(s); };
 const note = (s: string) => { if (!jsonToStdout) console.error(s); };
+/** To stderr even with --json - (stdout stays JSON): what the user must know, e.g. a peer that did not run. */
+const warn = (s: string) => { console.error(s); };
 function progress(s: string): void {
   if (showProgress) process.stderr.write(`\r\x1b[2K${s}`);
 }
 const endProgress = () => { if (showProgress) process.stderr.write('\r\x1b[2K'); };
-
-export interface BenchRecord {
-  engine: 'wgbert' | 'onnxruntime-node';
-  backend: string;
-  model: string;
-  threads: number;
-  batch: number;
-  seq: number;
-  median_ms: number;
-  min_ms: number;
-  max_ms: number;
-  gflops: number;
-}
 
 const median = (a: number[]) => {
   const s = [...a].sort((x, y) => x - y);
@@ -159,17 +165,23 @@ async function loadModel(name: string): Promise<LoadedModel> {
 // ---------------------------------------------------------------------------------------------- engines
 
 interface Engine {
-  engine: BenchRecord['engine'];
-  backend: string;
+  engine: RecordEngine;
+  backend: RecordBackend;
+  dtype: RecordDtype;
   threads: number;
   loadMs: number;
+  /** WebGPU: the adapter's description. */
+  adapter: string | null;
+  /** Set for peers. */
+  peer?: PeerName;
   run(input: BertInput): Promise<Float32Array>;
   dispose(): Promise<void> | void;
 }
 
-async function wgbertEngine(backend: string, threads: number, weights: BertWeights<Tensor>): Promise<Engine | string> {
+async function wgbertEngine(backend: RecordBackend, threads: number, weights: BertWeights<Tensor>): Promise<Engine | string> {
   const t0 = performance.now();
   let model: PreparedModel;
+  let adapter: string | null = null;
   try {
     if (backend === 'cpu') {
       const fast = createFastCpuBackend({ threads, spawner: nodeWorkerSpawner(), ...(opts.fma === 'off' ? { relaxed: false } : {}) });
@@ -184,84 +196,99 @@ async function wgbertEngine(backend: string, threads: number, weights: BertWeigh
       const { selectBackend } = await import('../src/backends/select.js');
       model = await (await selectBackend({ backend: 'webgpu' })).prepare(weights);
       // Name the adapter next to the numbers: on a machine without a GPU this is a software rasterizer.
-      say(`webgpu adapter: ${(model as { adapterDescription?: string }).adapterDescription ?? 'unknown'}`);
+      adapter = (model as { adapterDescription?: string }).adapterDescription ?? 'unknown adapter';
+      say(`webgpu adapter: ${adapter}`);
     }
   } catch (e) {
-    return `wgbert ${backend}: unavailable (${(e as Error).message.split('\n')[0]})`;
+    return `wgbert ${backend}: unavailable (${firstLine(e)})`;
   }
   const loadMs = performance.now() - t0;
   return {
-    engine: 'wgbert', backend, threads, loadMs,
+    engine: 'wgbert', backend, dtype: 'fp32', threads, loadMs, adapter,
     run: async (input) => (await model.forward(input)).values,
     dispose: () => model.dispose(),
   };
 }
 
-async function ortEngine(threads: number, weights: BertWeights<Tensor>, bytes: Uint8Array, exportMs: number): Promise<Engine> {
-  const t0 = performance.now();
-  const peer: OrtPeer = await createOrtPeer(weights, threads, bytes);
-  const loadMs = performance.now() - t0 + exportMs;
-  return { engine: 'onnxruntime-node', backend: 'cpu', threads, loadMs, run: (i) => peer.run(i), dispose: () => peer.dispose() };
+const benchDir = fileURLToPath(new URL('.', import.meta.url));
+
+/** Runs bench/setup.mjs (output to stderr) when bench/node_modules lacks the peers of this lockfile. */
+function ensurePeersInstalled(): void {
+  const h = createHash('sha256');
+  for (const f of ['package.json', 'package-lock.json']) h.update(readFileSync(resolve(benchDir, f)));
+  const stamp = resolve(benchDir, 'node_modules', '.wgbert-setup');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === h.digest('hex')) return;
+  warn('bench: peers not installed (or out of date) in bench/node_modules: running `npm run bench:setup`');
+  const r = spawnSync(process.execPath, [resolve(benchDir, 'setup.mjs')], { stdio: ['ignore', 2, 2] });
+  if (r.status !== 0) warn('bench: peer setup failed (above); the peers will say what is missing');
 }
 
 // ---------------------------------------------------------------------------------------------- model benchmark
 
-interface Row extends BenchRecord { tokensPerS: number; maxDiff: number; ratio: number }
+interface Row extends Omit<BenchRecord, 'cpu' | 'tokensPerS' | 'maxDiff' | 'ratio'> { tokensPerS: number; maxDiff: number; ratio: number }
 
 async function benchModels(): Promise<Row[]> {
   const features = wasmFeatures();
-  note(`wgbert bench: node ${process.version}, ${availableParallelism()} cores; wasm SIMD ${features.simd ? 'yes' : 'no'}, relaxed SIMD (FMA) ${features.relaxed ? 'yes' : 'no'}${opts.fma === 'off' ? ' (off: --fma off)' : ''}, threads ${features.threads ? 'yes' : 'no'}`);
+  const cpu = cpuInfo();
+  note(`wgbert bench: node ${process.version}, ${availableParallelism()} cores (${cpu.model}, ${cpu.simd}); wasm SIMD ${features.simd ? 'yes' : 'no'}, relaxed SIMD (FMA) ${features.relaxed ? 'yes' : 'no'}${opts.fma === 'off' ? ' (off: --fma off)' : ''}, threads ${features.threads ? 'yes' : 'no'}`);
   progress(`loading ${opts.model}…`);
   const t0 = performance.now();
   const model = await loadModel(opts.model);
   const genMs = performance.now() - t0;
   const { config: cfg, weights } = model;
   note(`model ${model.name}: H=${cfg.hiddenSize} L=${cfg.numLayers} heads=${cfg.numHeads} I=${cfg.intermediateSize} labels=${cfg.labels.length}; weights ready in ${fmt(genMs, 0)} ms`);
-  const shapes = opts.batches.flatMap((batch) => opts.seqs.map((seq) => ({ batch, seq }))).filter(({ batch, seq }) => {
+  const seqs = opts.seqGiven ? opts.seqs : opts.seqs.map((s) => Math.min(s, cfg.maxPositions));
+  const shapes = opts.batches.flatMap((batch) => seqs.map((seq) => ({ batch, seq }))).filter(({ batch, seq }) => {
     const ok = seq <= cfg.maxPositions && seq - 5 * (batch - 1) >= 2;
     if (!ok) note(`skipping batch ${batch} × seq ${seq} (max positions ${cfg.maxPositions}; rows are seq − 5r long)`);
     return ok;
   });
 
+  // Every peer runs the same ONNX export of these weights.
   let onnx: { bytes: Uint8Array; ms: number } | undefined;
-  let ortMissing: string | undefined;
-  if (opts.peers.includes('ort')) {
-    const ort = await loadOrt();
-    if (typeof ort === 'string') ortMissing = ort;
-    else {
-      progress('exporting ONNX…');
-      const te = performance.now();
-      onnx = { bytes: exportBertOnnx(weights, model.name), ms: 0 };
-      onnx.ms = performance.now() - te;
-      note(`onnxruntime-node ${ort.env.versions?.node ?? ''}: ONNX export ${mib(onnx.bytes.length)} in ${fmt(onnx.ms, 0)} ms`);
-    }
-    if (ortMissing) note(`peer ort: ${ortMissing} — running without it`);
+  if (opts.peers.length > 0) {
+    ensurePeersInstalled();
+    progress('exporting ONNX…');
+    const te = performance.now();
+    const bytes = exportBertOnnx(weights, model.name);
+    onnx = { bytes, ms: performance.now() - te };
+    note(`ONNX export for the peers: ${mib(bytes.length)} in ${fmt(onnx.ms, 0)} ms`);
   }
+  const unavailable = new Set<PeerName>();
+  const announced = new Set<PeerName>();
 
   const rows: Row[] = [];
-  const loads: { engine: string; backend: string; threads: number; ms: number }[] = [];
+  const loads: { engine: string; backend: string; threads: number; ms: number; peer: boolean }[] = [];
   const flops = (b: number, s: number) => bertFlops({ hiddenSize: cfg.hiddenSize, intermediateSize: cfg.intermediateSize, numLayers: cfg.numLayers, numLabels: cfg.labels.length }, b, s);
 
-  // One group per thread count: the fast CPU backend and ort with that many threads; the plain CPU
-  // backend (one thread) and WebGPU run once, in the first group.
-  const groups = opts.threads.map((t, i) => ({ threads: t, backends: opts.backends.filter((b) => b === 'cpu' || i === 0) }));
+  // One group per thread count: the fast CPU backend and the CPU peers with that many threads; the plain
+  // CPU backend (one thread), WebGPU and the WebGPU peers run once, in the first group.
+  const groups = opts.threads.map((t, i) => ({ threads: t, first: i === 0, backends: opts.backends.filter((b) => b === 'cpu' || i === 0) }));
   for (const g of groups) {
     const engines: Engine[] = [];
     for (const b of g.backends) {
       progress(`preparing wgbert ${b} (threads ${g.threads})…`);
-      const e = await wgbertEngine(b, b === 'cpu-plain' || b === 'webgpu' ? 1 : g.threads, weights);
+      const e = await wgbertEngine(b as RecordBackend, b === 'cpu-plain' || b === 'webgpu' ? 1 : g.threads, weights);
       if (typeof e === 'string') note(e);
-      else { engines.push(e); loads.push({ engine: 'wgbert', backend: b, threads: e.threads, ms: e.loadMs }); }
+      else { engines.push(e); loads.push({ engine: 'wgbert', backend: b, threads: e.threads, ms: e.loadMs, peer: false }); }
     }
-    let peer: Engine | undefined;
-    if (onnx) {
-      progress(`preparing onnxruntime-node (threads ${g.threads})…`);
+    for (const name of opts.peers) {
+      const mod = PEERS[name];
+      if (!onnx || unavailable.has(name) || (!mod.threaded && !g.first)) continue;
+      const threads = mod.threaded ? g.threads : 1;
+      progress(`preparing peer ${name} (threads ${threads})…`);
+      const t1 = performance.now();
       try {
-        peer = await ortEngine(g.threads, weights, onnx.bytes, onnx.ms);
-        engines.push(peer);
-        loads.push({ engine: 'onnxruntime-node', backend: 'cpu', threads: g.threads, ms: peer.loadMs });
+        const p = await mod.create({ name: model.name, onnx: onnx.bytes, labels: cfg.labels }, threads);
+        const loadMs = performance.now() - t1 + onnx.ms;
+        engines.push({ engine: p.engine, backend: p.backend, dtype: 'fp32', threads, loadMs, adapter: p.adapter, peer: name, run: (i) => p.run(i), dispose: () => p.dispose() });
+        loads.push({ engine: p.engine, backend: p.backend, threads, ms: loadMs, peer: true });
+        if (!announced.has(name)) note(`peer ${name}: ${p.engine} ${p.version} (${p.backend}${p.adapter ? `, adapter ${p.adapter}` : ''})`);
+        announced.add(name);
       } catch (e) {
-        note(`onnxruntime-node: session failed (${(e as Error).message.split('\n')[0]})`);
+        endProgress();
+        warn(`peer ${name}: ${firstLine(e)} — running without it`);
+        unavailable.add(name);
       }
     }
     for (const { batch, seq } of shapes) {
@@ -285,21 +312,26 @@ async function benchModels(): Promise<Row[]> {
           outs[e] ??= out;
         }
       }
-      const peerIdx = peer ? engines.indexOf(peer) : -1;
-      const peerMedian = peerIdx >= 0 ? median(times[peerIdx]!) : NaN;
+      // The reference for ratios: the first peer (in --peers order) that ran in this group. max |Δ|:
+      // wgbert rows against that peer, peer rows against wgbert's first backend.
+      const refIdx = engines.findIndex((e) => e.peer !== undefined);
+      const wgIdx = engines.findIndex((e) => e.peer === undefined);
+      const refMedian = refIdx >= 0 ? median(times[refIdx]!) : NaN;
+      const diff = (a: Float32Array | undefined, b: Float32Array | undefined) => {
+        if (!a || !b || a.length !== b.length) return NaN;
+        let d = 0;
+        for (let k = 0; k < a.length; k++) d = Math.max(d, Math.abs(a[k]! - b[k]!));
+        return d;
+      };
       engines.forEach((e, i) => {
         const t = times[i]!;
         const med = median(t);
-        let maxDiff = NaN;
-        if (peerIdx >= 0 && i !== peerIdx && outs[i] && outs[peerIdx]) {
-          maxDiff = 0;
-          const a = outs[i]!, b = outs[peerIdx]!;
-          for (let k = 0; k < a.length; k++) maxDiff = Math.max(maxDiff, Math.abs(a[k]! - b[k]!));
-        }
+        const other = e.peer === undefined ? refIdx : wgIdx;
         rows.push({
-          engine: e.engine, backend: e.backend, model: model.name, threads: e.threads, batch, seq,
-          median_ms: med, min_ms: Math.min(...t), max_ms: Math.max(...t), gflops: flops(batch, seq) / (med * 1e6),
-          tokensPerS: (batch * seq) / (med / 1000), maxDiff, ratio: med / peerMedian,
+          engine: e.engine, backend: e.backend, dtype: e.dtype, model: model.name, threads: e.threads, batch, seq,
+          median_ms: med, min_ms: Math.min(...t), max_ms: Math.max(...t), runs: t.length, gflops: flops(batch, seq) / (med * 1e6),
+          tokensPerS: (batch * seq) / (med / 1000), maxDiff: other >= 0 ? diff(outs[i], outs[other]) : NaN,
+          ratio: med / refMedian, adapter: e.adapter,
         });
       });
     }
@@ -310,18 +342,23 @@ async function benchModels(): Promise<Row[]> {
   say('');
   const first = shapes[0];
   const flopNote = first ? `; ${fmt(flops(first.batch, first.seq) / 1e9, 2)} GFLOP at batch ${first.batch} × seq ${first.seq}` : '';
-  say(`### ${model.name}: forward pass (${opts.runs} runs after ${opts.warmup} warm-up${flopNote}; ${availableParallelism()} cores)`);
+  say(`### ${model.name}: forward pass (${opts.runs} runs after ${opts.warmup} warm-up${flopNote}; ${availableParallelism()} cores of ${cpu.model}, ${cpu.simd})`);
   say('');
-  say('| engine | backend | threads | batch | seq | median ms | min ms | max ms | tokens/s | GFLOP/s | max abs Δ vs ort | × ort |');
-  say('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const ref = opts.peers.find((p) => !unavailable.has(p));
+  say(`| engine | backend | dtype | threads | batch | seq | median ms | min ms | max ms | tokens/s | GFLOP/s | max abs Δ | × ${ref ?? 'peer'} |`);
+  say('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    say(`| ${r.engine} | ${r.backend} | ${r.threads} | ${r.batch} | ${r.seq} | ${fmt(r.median_ms)} | ${fmt(r.min_ms)} | ${fmt(r.max_ms)} | ${fmt(r.tokensPerS, 0)} | ${fmt(r.gflops)} | ${Number.isFinite(r.maxDiff) ? r.maxDiff.toExponential(1) : '–'} | ${r.engine === 'onnxruntime-node' ? '1' : fmt(r.ratio, 2)} |`);
+    say(`| ${r.engine} | ${r.backend} | ${r.dtype} | ${r.threads} | ${r.batch} | ${r.seq} | ${fmt(r.median_ms)} | ${fmt(r.min_ms)} | ${fmt(r.max_ms)} | ${fmt(r.tokensPerS, 0)} | ${fmt(r.gflops)} | ${Number.isFinite(r.maxDiff) ? r.maxDiff.toExponential(1) : '–'} | ${fmt(r.ratio, 2)} |`);
+  }
+  if (ref) {
+    say('');
+    say(`max abs Δ: logits of wgbert rows vs the first peer, of peer rows vs wgbert's first backend; × ${ref}: median ÷ the median of the first peer in --peers that ran at those threads.`);
   }
   say('');
   say('| load | backend | threads | ms |');
   say('|---|---|---:|---:|');
   say(`| weights (${model.name.startsWith('synth') ? 'generated' : 'read'}) | – | – | ${fmt(genMs, 0)} |`);
-  for (const l of loads) say(`| ${l.engine}${l.engine === 'onnxruntime-node' ? ' (export + session)' : ' (prepare)'} | ${l.backend} | ${l.threads} | ${fmt(l.ms, 0)} |`);
+  for (const l of loads) say(`| ${l.engine}${l.peer ? ' (export + session)' : ' (prepare)'} | ${l.backend} | ${l.threads} | ${fmt(l.ms, 0)} |`);
   return rows;
 }
 
@@ -382,16 +419,18 @@ async function main(): Promise<void> {
   const rss = process.resourceUsage().maxRSS * 1024;
   say('');
   say(`peak RSS: ${mib(rss)}`);
+  const cpu = cpuInfo();
   const records: BenchRecord[] = rows.map((r) => ({
-    engine: r.engine, backend: r.backend, model: r.model, threads: r.threads, batch: r.batch, seq: r.seq,
-    median_ms: +r.median_ms.toFixed(3), min_ms: +r.min_ms.toFixed(3), max_ms: +r.max_ms.toFixed(3), gflops: +r.gflops.toFixed(2),
+    engine: r.engine, backend: r.backend, dtype: r.dtype, model: r.model, threads: r.threads, batch: r.batch, seq: r.seq,
+    median_ms: num(r.median_ms, 3)!, min_ms: num(r.min_ms, 3)!, max_ms: num(r.max_ms, 3)!, runs: r.runs, gflops: num(r.gflops, 2)!,
+    tokensPerS: num(r.tokensPerS, 0), maxDiff: Number.isFinite(r.maxDiff) ? r.maxDiff : null, ratio: num(r.ratio, 3), cpu, adapter: r.adapter,
   }));
   if (opts.json === '-') process.stdout.write(JSON.stringify(records, null, 2) + '\n');
   else if (opts.json) { writeFileSync(opts.json, JSON.stringify(records, null, 2) + '\n'); note(`wrote ${opts.json}`); }
   if (opts.plot) {
     const series = new Map<string, Series>();
     for (const r of rows) {
-      const label = `${r.engine === 'wgbert' ? `wgbert ${r.backend}` : 'onnxruntime'} t${r.threads} b${r.batch}`;
+      const label = `${r.engine} ${r.backend} t${r.threads} b${r.batch}`;
       if (!series.has(label)) series.set(label, { label, points: [] });
       series.get(label)!.points.push({ x: r.seq, y: r.median_ms });
     }
@@ -401,7 +440,7 @@ async function main(): Promise<void> {
 }
 
 main().then(
-  () => process.exit(0), // workers are unref'd, ort may keep handles: exit explicitly
+  () => process.exit(0), // workers are unref'd, peers may keep handles: exit explicitly
   (e) => {
     endProgress();
     console.error(`bench: ${(e as Error).message}`);
