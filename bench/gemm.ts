@@ -44,17 +44,28 @@ interface Result {
 
 function bench(relaxed: boolean): Result {
   const cfg = defaultKernelConfig(relaxed, false);
-  const NR = nrOf(cfg), MR = cfg.MR;
-  const MP = Math.ceil(M / MR), NP = Math.ceil(N / NR);
+  const NR = nrOf(cfg),
+    MR = cfg.MR;
+  const MP = Math.ceil(M / MR),
+    NP = Math.ceil(N / NR);
   const bytes = (MP * MR * K + NP * NR * K + M * K + N * K + M * N + gemmScratchFloats(cfg)) * 4 + (1 << 20);
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536), maximum: 65536 });
   const ex = instantiateKernels(kernelModule(cfg), memory);
   let top = 4096;
-  const take = (floats: number) => { const p = top; top += Math.ceil((floats * 4) / 64) * 64 + 64; return p; };
-  const pX = take(M * K), pW = take(N * K), pAp = take(MP * MR * K), pBp = take(NP * NR * K), pC = take(M * N), pS = take(gemmScratchFloats(cfg));
+  const take = (floats: number) => {
+    const p = top;
+    top += Math.ceil((floats * 4) / 64) * 64 + 64;
+    return p;
+  };
+  const pX = take(M * K),
+    pW = take(N * K),
+    pAp = take(MP * MR * K),
+    pBp = take(NP * NR * K),
+    pC = take(M * N),
+    pS = take(gemmScratchFloats(cfg));
   const f32 = new Float32Array(memory.buffer);
   let seed = 1;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) - 0.5;
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5;
   for (let i = 0; i < M * K; i++) f32[pX / 4 + i] = rand();
   for (let i = 0; i < N * K; i++) f32[pW / 4 + i] = rand();
   ex.pack_b(pW, K, N, K, pBp, 0, NP);
@@ -100,23 +111,46 @@ if (!features.simd) {
 }
 const results = [...(features.relaxed ? [bench(true)] : []), bench(false)];
 if (!features.relaxed) console.log('(relaxed SIMD is not available in this engine: FMA path skipped)');
-console.log(`\nGEMM M=${M} K=${K} N=${N} (${((2 * M * N * K) / 1e9).toFixed(2)} GFLOP), one thread, ${runs} runs; ${cpuInfo().model}, ${cpuInfo().simd}\n`);
+console.log(
+  `\nGEMM M=${M} K=${K} N=${N} (${((2 * M * N * K) / 1e9).toFixed(2)} GFLOP), one thread, ${runs} runs; ${cpuInfo().model}, ${cpuInfo().simd}\n`,
+);
 console.log('| path | register block | KC | best GFLOP/s | median GFLOP/s | micro-kernel GFLOP/s |');
 console.log('|---|---|---:|---:|---:|---:|');
 for (const r of results) {
-  console.log(`| ${r.path} | ${r.config.MR}×${4 * r.config.NV} | ${r.config.KC} | ${r.best_gflops.toFixed(1)} | ${r.median_gflops.toFixed(1)} | ${r.micro_gflops.toFixed(1)} |`);
+  console.log(
+    `| ${r.path} | ${r.config.MR}×${4 * r.config.NV} | ${r.config.KC} | ${r.best_gflops.toFixed(1)} | ${r.median_gflops.toFixed(1)} | ${r.micro_gflops.toFixed(1)} |`,
+  );
 }
 const mid = (a: number[]) => a[a.length >> 1]!;
 const record = (model: string, seq: number, times: number[], flops: number, tokens: number | null): BenchRecord => ({
-  engine: 'wgbert', backend: 'cpu', dtype: 'fp32', model, threads: 1, batch: 1, seq,
-  median_ms: num(mid(times), 3)!, min_ms: num(times[0]!, 3)!, max_ms: num(times[times.length - 1]!, 3)!, runs: times.length,
-  gflops: num(flops / (mid(times) * 1e6), 2)!, tokensPerS: tokens === null ? null : num(tokens / (mid(times) / 1000), 0),
-  maxDiff: null, ratio: null, cpu: cpuInfo(), adapter: null,
+  engine: 'wgbert',
+  backend: 'cpu',
+  dtype: 'fp32',
+  model,
+  threads: 1,
+  batch: 1,
+  seq,
+  median_ms: num(mid(times), 3)!,
+  min_ms: num(times[0]!, 3)!,
+  max_ms: num(times[times.length - 1]!, 3)!,
+  runs: times.length,
+  gflops: num(flops / (mid(times) * 1e6), 2)!,
+  tokensPerS: tokens === null ? null : num(tokens / (mid(times) / 1000), 0),
+  maxDiff: null,
+  ratio: null,
+  cpu: cpuInfo(),
+  adapter: null,
 });
 if (jsonFile) {
   const records = results.flatMap((r) => [
     record(`gemm-${M}x${K}x${N}-${r.tag}`, M, r.times, 2 * M * N * K, M),
-    record(`gemm-micro-${r.config.MR}x${4 * r.config.NV}-kc256-${r.tag}`, r.config.MR, r.microTimes, r.microFlops, null),
+    record(
+      `gemm-micro-${r.config.MR}x${4 * r.config.NV}-kc256-${r.tag}`,
+      r.config.MR,
+      r.microTimes,
+      r.microFlops,
+      null,
+    ),
   ]);
   writeFileSync(jsonFile, JSON.stringify(records, null, 2) + '\n');
 }

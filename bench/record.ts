@@ -48,16 +48,24 @@ export function cpuInfo(): CpuInfo {
   let text = '';
   try {
     if (process.platform === 'linux') text = readFileSync('/proc/cpuinfo', 'utf8');
-  } catch { /* not readable: fall back to os.cpus() and the architecture */ }
+  } catch {
+    /* not readable: fall back to os.cpus() and the architecture */
+  }
   const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'mi').exec(text)?.[1]?.trim();
   const flags = new Set((field('flags') ?? field('Features') ?? '').split(/\s+/));
-  const simd: Simd = flags.has('avx512f') ? 'avx512'
-    : flags.has('avx2') ? 'avx2'
-    : flags.has('avx') ? 'avx'
-    : flags.has('sse4_2') ? 'sse4.2'
-    : flags.has('sve') ? 'sve'
-    : flags.has('asimd') || process.arch === 'arm64' ? 'neon'
-    : 'unknown';
+  const simd: Simd = flags.has('avx512f')
+    ? 'avx512'
+    : flags.has('avx2')
+      ? 'avx2'
+      : flags.has('avx')
+        ? 'avx'
+        : flags.has('sse4_2')
+          ? 'sse4.2'
+          : flags.has('sve')
+            ? 'sve'
+            : flags.has('asimd') || process.arch === 'arm64'
+              ? 'neon'
+              : 'unknown';
   const model = field('model name') ?? cpus()[0]?.model?.trim() ?? 'unknown';
   cached = { model: model || 'unknown', simd };
   return cached;

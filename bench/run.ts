@@ -68,16 +68,30 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    model: 'synth-base', backends: ['cpu'], seqs: [128], batches: [1],
-    threads: [...new Set([1, Math.min(2, availableParallelism())])], peers: [], runs: 5, warmup: 1, fma: 'auto',
-    tokenizer: false, modelGiven: false, seqGiven: false,
+    model: 'synth-base',
+    backends: ['cpu'],
+    seqs: [128],
+    batches: [1],
+    threads: [...new Set([1, Math.min(2, availableParallelism())])],
+    peers: [],
+    runs: 5,
+    warmup: 1,
+    fma: 'auto',
+    tokenizer: false,
+    modelGiven: false,
+    seqGiven: false,
   };
-  const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
-  const ints = (flag: string, v: string) => list(v).map((s) => {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: "${s}" is not a positive integer`);
-    return n;
-  });
+  const list = (v: string) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const ints = (flag: string, v: string) =>
+    list(v).map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: "${s}" is not a positive integer`);
+      return n;
+    });
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -87,27 +101,69 @@ function parseArgs(argv: string[]): Options {
       return v;
     };
     switch (flag) {
-      case '--model': o.model = value(); o.modelGiven = true; break;
-      case '--backend': case '--backends': o.backends = list(value()); break;
-      case '--seq': o.seqs = ints(flag, value()); o.seqGiven = true; break;
-      case '--batch': o.batches = ints(flag, value()); break;
-      case '--threads': o.threads = ints(flag, value()); break;
-      case '--peers': case '--peer': o.peers = parsePeers(list(value())); break;
-      case '--runs': o.runs = ints(flag, value())[0]!; break;
-      case '--warmup': o.warmup = Number(value()); break;
-      case '--fma': { const v = value(); if (v !== 'auto' && v !== 'off') throw new Error('--fma auto|off'); o.fma = v; break; }
-      case '--json': o.json = value(); break;
-      case '--plot': o.plot = value(); break;
-      case '--tokenizer': o.tokenizer = true; break;
-      case '--tokenizer-model': o.tokenizerModel = value(); o.tokenizer = true; break;
-      case '--help': case '-h':
-        console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*|^ \* ?/gm, ''));
+      case '--model':
+        o.model = value();
+        o.modelGiven = true;
+        break;
+      case '--backend':
+      case '--backends':
+        o.backends = list(value());
+        break;
+      case '--seq':
+        o.seqs = ints(flag, value());
+        o.seqGiven = true;
+        break;
+      case '--batch':
+        o.batches = ints(flag, value());
+        break;
+      case '--threads':
+        o.threads = ints(flag, value());
+        break;
+      case '--peers':
+      case '--peer':
+        o.peers = parsePeers(list(value()));
+        break;
+      case '--runs':
+        o.runs = ints(flag, value())[0]!;
+        break;
+      case '--warmup':
+        o.warmup = Number(value());
+        break;
+      case '--fma': {
+        const v = value();
+        if (v !== 'auto' && v !== 'off') throw new Error('--fma auto|off');
+        o.fma = v;
+        break;
+      }
+      case '--json':
+        o.json = value();
+        break;
+      case '--plot':
+        o.plot = value();
+        break;
+      case '--tokenizer':
+        o.tokenizer = true;
+        break;
+      case '--tokenizer-model':
+        o.tokenizerModel = value();
+        o.tokenizer = true;
+        break;
+      case '--help':
+      case '-h':
+        console.log(
+          readFileSync(new URL(import.meta.url), 'utf8')
+            .split('*/')[0]!
+            .replace(/^\/\*\*|^ \* ?/gm, ''),
+        );
         process.exit(0);
         break;
-      default: throw new Error(`unknown option ${a} (see --help)`);
+      default:
+        throw new Error(`unknown option ${a} (see --help)`);
     }
   }
-  for (const b of o.backends) if (!['cpu', 'webgpu', 'cpu-plain'].includes(b)) throw new Error(`--backend: unknown backend "${b}" (cpu, webgpu, cpu-plain)`);
+  for (const b of o.backends)
+    if (!['cpu', 'webgpu', 'cpu-plain'].includes(b))
+      throw new Error(`--backend: unknown backend "${b}" (cpu, webgpu, cpu-plain)`);
   return o;
 }
 
@@ -123,14 +179,22 @@ const opts = (() => {
 })();
 const jsonToStdout = opts.json === '-';
 const showProgress = process.stderr.isTTY && opts.json === undefined;
-const say = (s: string) => { if (!jsonToStdout) console.log(s); };
-const note = (s: string) => { if (!jsonToStdout) console.error(s); };
+const say = (s: string) => {
+  if (!jsonToStdout) console.log(s);
+};
+const note = (s: string) => {
+  if (!jsonToStdout) console.error(s);
+};
 /** To stderr even with --json - (stdout stays JSON): what the user must know, e.g. a peer that did not run. */
-const warn = (s: string) => { console.error(s); };
+const warn = (s: string) => {
+  console.error(s);
+};
 function progress(s: string): void {
   if (showProgress) process.stderr.write(`\r\x1b[2K${s}`);
 }
-const endProgress = () => { if (showProgress) process.stderr.write('\r\x1b[2K'); };
+const endProgress = () => {
+  if (showProgress) process.stderr.write('\r\x1b[2K');
+};
 
 const median = (a: number[]) => {
   const s = [...a].sort((x, y) => x - y);
@@ -155,10 +219,23 @@ async function loadModel(name: string): Promise<LoadedModel> {
     return { name, config, weights, inputs: (seq, batch) => synthInputs(name as SynthName, seq, batch) };
   }
   const dir = resolve(name);
-  if (!existsSync(dir)) throw new Error(`--model: "${name}" is neither a synthetic model (${Object.keys(SYNTH_CONFIGS).join(', ')}) nor a folder`);
+  if (!existsSync(dir))
+    throw new Error(
+      `--model: "${name}" is neither a synthetic model (${Object.keys(SYNTH_CONFIGS).join(', ')}) nor a folder`,
+    );
   const { config, weights } = await loadBertWeights(fsModelSource(dir));
   // Synthetic inputs (SPEC §3) over this model's vocabulary.
-  const fake: SynthConfig = { name, V: config.vocabSize, H: config.hiddenSize, L: config.numLayers, heads: config.numHeads, I: config.intermediateSize, P: config.maxPositions, T: config.typeVocabSize, C: config.labels.length };
+  const fake: SynthConfig = {
+    name,
+    V: config.vocabSize,
+    H: config.hiddenSize,
+    L: config.numLayers,
+    heads: config.numHeads,
+    I: config.intermediateSize,
+    P: config.maxPositions,
+    T: config.typeVocabSize,
+    C: config.labels.length,
+  };
   return { name, config, weights, inputs: (seq, batch) => synthInputs(fake, seq, batch) };
 }
 
@@ -178,21 +255,31 @@ interface Engine {
   dispose(): Promise<void> | void;
 }
 
-async function wgbertEngine(backend: RecordBackend, threads: number, weights: BertWeights<Tensor>): Promise<Engine | string> {
+async function wgbertEngine(
+  backend: RecordBackend,
+  threads: number,
+  weights: BertWeights<Tensor>,
+): Promise<Engine | string> {
   const t0 = performance.now();
   let model: PreparedModel;
   let adapter: string | null = null;
   try {
     if (backend === 'cpu') {
-      const fast = createFastCpuBackend({ threads, spawner: nodeWorkerSpawner(), ...(opts.fma === 'off' ? { relaxed: false } : {}) });
+      const fast = createFastCpuBackend({
+        threads,
+        spawner: nodeWorkerSpawner(),
+        ...(opts.fma === 'off' ? { relaxed: false } : {}),
+      });
       model = await fast.prepare(weights);
     } else if (backend === 'cpu-plain') {
       model = await createCpuBackend().prepare(weights);
     } else {
       try {
         const dawn = '../src/node/dawn.js';
-        (await import(dawn) as { registerDawn(): void }).registerDawn();
-      } catch { /* the backend reports what is missing */ }
+        ((await import(dawn)) as { registerDawn(): void }).registerDawn();
+      } catch {
+        /* the backend reports what is missing */
+      }
       const { selectBackend } = await import('../src/backends/select.js');
       model = await (await selectBackend({ backend: 'webgpu' })).prepare(weights);
       // Name the adapter next to the numbers: on a machine without a GPU this is a software rasterizer.
@@ -204,7 +291,12 @@ async function wgbertEngine(backend: RecordBackend, threads: number, weights: Be
   }
   const loadMs = performance.now() - t0;
   return {
-    engine: 'wgbert', backend, dtype: 'fp32', threads, loadMs, adapter,
+    engine: 'wgbert',
+    backend,
+    dtype: 'fp32',
+    threads,
+    loadMs,
+    adapter,
     run: async (input) => (await model.forward(input)).values,
     dispose: () => model.dispose(),
   };
@@ -225,24 +317,34 @@ function ensurePeersInstalled(): void {
 
 // ---------------------------------------------------------------------------------------------- model benchmark
 
-interface Row extends Omit<BenchRecord, 'cpu' | 'tokensPerS' | 'maxDiff' | 'ratio'> { tokensPerS: number; maxDiff: number; ratio: number }
+interface Row extends Omit<BenchRecord, 'cpu' | 'tokensPerS' | 'maxDiff' | 'ratio'> {
+  tokensPerS: number;
+  maxDiff: number;
+  ratio: number;
+}
 
 async function benchModels(): Promise<Row[]> {
   const features = wasmFeatures();
   const cpu = cpuInfo();
-  note(`wgbert bench: node ${process.version}, ${availableParallelism()} cores (${cpu.model}, ${cpu.simd}); wasm SIMD ${features.simd ? 'yes' : 'no'}, relaxed SIMD (FMA) ${features.relaxed ? 'yes' : 'no'}${opts.fma === 'off' ? ' (off: --fma off)' : ''}, threads ${features.threads ? 'yes' : 'no'}`);
+  note(
+    `wgbert bench: node ${process.version}, ${availableParallelism()} cores (${cpu.model}, ${cpu.simd}); wasm SIMD ${features.simd ? 'yes' : 'no'}, relaxed SIMD (FMA) ${features.relaxed ? 'yes' : 'no'}${opts.fma === 'off' ? ' (off: --fma off)' : ''}, threads ${features.threads ? 'yes' : 'no'}`,
+  );
   progress(`loading ${opts.model}…`);
   const t0 = performance.now();
   const model = await loadModel(opts.model);
   const genMs = performance.now() - t0;
   const { config: cfg, weights } = model;
-  note(`model ${model.name}: H=${cfg.hiddenSize} L=${cfg.numLayers} heads=${cfg.numHeads} I=${cfg.intermediateSize} labels=${cfg.labels.length}; weights ready in ${fmt(genMs, 0)} ms`);
+  note(
+    `model ${model.name}: H=${cfg.hiddenSize} L=${cfg.numLayers} heads=${cfg.numHeads} I=${cfg.intermediateSize} labels=${cfg.labels.length}; weights ready in ${fmt(genMs, 0)} ms`,
+  );
   const seqs = opts.seqGiven ? opts.seqs : opts.seqs.map((s) => Math.min(s, cfg.maxPositions));
-  const shapes = opts.batches.flatMap((batch) => seqs.map((seq) => ({ batch, seq }))).filter(({ batch, seq }) => {
-    const ok = seq <= cfg.maxPositions && seq - 5 * (batch - 1) >= 2;
-    if (!ok) note(`skipping batch ${batch} × seq ${seq} (max positions ${cfg.maxPositions}; rows are seq − 5r long)`);
-    return ok;
-  });
+  const shapes = opts.batches
+    .flatMap((batch) => seqs.map((seq) => ({ batch, seq })))
+    .filter(({ batch, seq }) => {
+      const ok = seq <= cfg.maxPositions && seq - 5 * (batch - 1) >= 2;
+      if (!ok) note(`skipping batch ${batch} × seq ${seq} (max positions ${cfg.maxPositions}; rows are seq − 5r long)`);
+      return ok;
+    });
 
   // Every peer runs the same ONNX export of these weights.
   let onnx: { bytes: Uint8Array; ms: number } | undefined;
@@ -259,18 +361,35 @@ async function benchModels(): Promise<Row[]> {
 
   const rows: Row[] = [];
   const loads: { engine: string; backend: string; threads: number; ms: number; peer: boolean }[] = [];
-  const flops = (b: number, s: number) => bertFlops({ hiddenSize: cfg.hiddenSize, intermediateSize: cfg.intermediateSize, numLayers: cfg.numLayers, numLabels: cfg.labels.length }, b, s);
+  const flops = (b: number, s: number) =>
+    bertFlops(
+      {
+        hiddenSize: cfg.hiddenSize,
+        intermediateSize: cfg.intermediateSize,
+        numLayers: cfg.numLayers,
+        numLabels: cfg.labels.length,
+      },
+      b,
+      s,
+    );
 
   // One group per thread count: the fast CPU backend and the CPU peers with that many threads; the plain
   // CPU backend (one thread), WebGPU and the WebGPU peers run once, in the first group.
-  const groups = opts.threads.map((t, i) => ({ threads: t, first: i === 0, backends: opts.backends.filter((b) => b === 'cpu' || i === 0) }));
+  const groups = opts.threads.map((t, i) => ({
+    threads: t,
+    first: i === 0,
+    backends: opts.backends.filter((b) => b === 'cpu' || i === 0),
+  }));
   for (const g of groups) {
     const engines: Engine[] = [];
     for (const b of g.backends) {
       progress(`preparing wgbert ${b} (threads ${g.threads})…`);
       const e = await wgbertEngine(b as RecordBackend, b === 'cpu-plain' || b === 'webgpu' ? 1 : g.threads, weights);
       if (typeof e === 'string') note(e);
-      else { engines.push(e); loads.push({ engine: 'wgbert', backend: b, threads: e.threads, ms: e.loadMs, peer: false }); }
+      else {
+        engines.push(e);
+        loads.push({ engine: 'wgbert', backend: b, threads: e.threads, ms: e.loadMs, peer: false });
+      }
     }
     for (const name of opts.peers) {
       const mod = PEERS[name];
@@ -281,9 +400,20 @@ async function benchModels(): Promise<Row[]> {
       try {
         const p = await mod.create({ name: model.name, onnx: onnx.bytes, labels: cfg.labels }, threads);
         const loadMs = performance.now() - t1 + onnx.ms;
-        engines.push({ engine: p.engine, backend: p.backend, dtype: 'fp32', threads, loadMs, adapter: p.adapter, peer: name, run: (i) => p.run(i), dispose: () => p.dispose() });
+        engines.push({
+          engine: p.engine,
+          backend: p.backend,
+          dtype: 'fp32',
+          threads,
+          loadMs,
+          adapter: p.adapter,
+          peer: name,
+          run: (i) => p.run(i),
+          dispose: () => p.dispose(),
+        });
         loads.push({ engine: p.engine, backend: p.backend, threads, ms: loadMs, peer: true });
-        if (!announced.has(name)) note(`peer ${name}: ${p.engine} ${p.version} (${p.backend}${p.adapter ? `, adapter ${p.adapter}` : ''})`);
+        if (!announced.has(name))
+          note(`peer ${name}: ${p.engine} ${p.version} (${p.backend}${p.adapter ? `, adapter ${p.adapter}` : ''})`);
         announced.add(name);
       } catch (e) {
         endProgress();
@@ -297,7 +427,9 @@ async function benchModels(): Promise<Row[]> {
       const outs: (Float32Array | undefined)[] = engines.map(() => undefined);
       for (let w = 0; w < opts.warmup; w++) {
         for (let e = 0; e < engines.length; e++) {
-          progress(`threads ${g.threads} · batch ${batch} · seq ${seq}: warm-up ${engines[e]!.engine} ${engines[e]!.backend}`);
+          progress(
+            `threads ${g.threads} · batch ${batch} · seq ${seq}: warm-up ${engines[e]!.engine} ${engines[e]!.backend}`,
+          );
           outs[e] = await engines[e]!.run(input);
         }
       }
@@ -305,7 +437,9 @@ async function benchModels(): Promise<Row[]> {
         // engines alternate run by run (rotating who goes first), so drift on a busy machine hits all alike
         for (let j = 0; j < engines.length; j++) {
           const e = (j + r) % engines.length;
-          progress(`threads ${g.threads} · batch ${batch} · seq ${seq}: run ${r + 1}/${opts.runs} ${engines[e]!.engine} ${engines[e]!.backend}`);
+          progress(
+            `threads ${g.threads} · batch ${batch} · seq ${seq}: run ${r + 1}/${opts.runs} ${engines[e]!.engine} ${engines[e]!.backend}`,
+          );
           const t = performance.now();
           const out = await engines[e]!.run(input);
           times[e]!.push(performance.now() - t);
@@ -328,10 +462,22 @@ async function benchModels(): Promise<Row[]> {
         const med = median(t);
         const other = e.peer === undefined ? refIdx : wgIdx;
         rows.push({
-          engine: e.engine, backend: e.backend, dtype: e.dtype, model: model.name, threads: e.threads, batch, seq,
-          median_ms: med, min_ms: Math.min(...t), max_ms: Math.max(...t), runs: t.length, gflops: flops(batch, seq) / (med * 1e6),
-          tokensPerS: (batch * seq) / (med / 1000), maxDiff: other >= 0 ? diff(outs[i], outs[other]) : NaN,
-          ratio: med / refMedian, adapter: e.adapter,
+          engine: e.engine,
+          backend: e.backend,
+          dtype: e.dtype,
+          model: model.name,
+          threads: e.threads,
+          batch,
+          seq,
+          median_ms: med,
+          min_ms: Math.min(...t),
+          max_ms: Math.max(...t),
+          runs: t.length,
+          gflops: flops(batch, seq) / (med * 1e6),
+          tokensPerS: (batch * seq) / (med / 1000),
+          maxDiff: other >= 0 ? diff(outs[i], outs[other]) : NaN,
+          ratio: med / refMedian,
+          adapter: e.adapter,
         });
       });
     }
@@ -341,24 +487,37 @@ async function benchModels(): Promise<Row[]> {
 
   say('');
   const first = shapes[0];
-  const flopNote = first ? `; ${fmt(flops(first.batch, first.seq) / 1e9, 2)} GFLOP at batch ${first.batch} × seq ${first.seq}` : '';
-  say(`### ${model.name}: forward pass (${opts.runs} runs after ${opts.warmup} warm-up${flopNote}; ${availableParallelism()} cores of ${cpu.model}, ${cpu.simd})`);
+  const flopNote = first
+    ? `; ${fmt(flops(first.batch, first.seq) / 1e9, 2)} GFLOP at batch ${first.batch} × seq ${first.seq}`
+    : '';
+  say(
+    `### ${model.name}: forward pass (${opts.runs} runs after ${opts.warmup} warm-up${flopNote}; ${availableParallelism()} cores of ${cpu.model}, ${cpu.simd})`,
+  );
   say('');
   const ref = opts.peers.find((p) => !unavailable.has(p));
-  say(`| engine | backend | dtype | threads | batch | seq | median ms | min ms | max ms | tokens/s | GFLOP/s | max abs Δ | × ${ref ?? 'peer'} |`);
+  say(
+    `| engine | backend | dtype | threads | batch | seq | median ms | min ms | max ms | tokens/s | GFLOP/s | max abs Δ | × ${ref ?? 'peer'} |`,
+  );
   say('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    say(`| ${r.engine} | ${r.backend} | ${r.dtype} | ${r.threads} | ${r.batch} | ${r.seq} | ${fmt(r.median_ms)} | ${fmt(r.min_ms)} | ${fmt(r.max_ms)} | ${fmt(r.tokensPerS, 0)} | ${fmt(r.gflops)} | ${Number.isFinite(r.maxDiff) ? r.maxDiff.toExponential(1) : '–'} | ${fmt(r.ratio, 2)} |`);
+    say(
+      `| ${r.engine} | ${r.backend} | ${r.dtype} | ${r.threads} | ${r.batch} | ${r.seq} | ${fmt(r.median_ms)} | ${fmt(r.min_ms)} | ${fmt(r.max_ms)} | ${fmt(r.tokensPerS, 0)} | ${fmt(r.gflops)} | ${Number.isFinite(r.maxDiff) ? r.maxDiff.toExponential(1) : '–'} | ${fmt(r.ratio, 2)} |`,
+    );
   }
   if (ref) {
     say('');
-    say(`max abs Δ: logits of wgbert rows vs the first peer, of peer rows vs wgbert's first backend; × ${ref}: median ÷ the median of the first peer in --peers that ran at those threads.`);
+    say(
+      `max abs Δ: logits of wgbert rows vs the first peer, of peer rows vs wgbert's first backend; × ${ref}: median ÷ the median of the first peer in --peers that ran at those threads.`,
+    );
   }
   say('');
   say('| load | backend | threads | ms |');
   say('|---|---|---:|---:|');
   say(`| weights (${model.name.startsWith('synth') ? 'generated' : 'read'}) | – | – | ${fmt(genMs, 0)} |`);
-  for (const l of loads) say(`| ${l.engine}${l.peer ? ' (export + session)' : ' (prepare)'} | ${l.backend} | ${l.threads} | ${fmt(l.ms, 0)} |`);
+  for (const l of loads)
+    say(
+      `| ${l.engine}${l.peer ? ' (export + session)' : ' (prepare)'} | ${l.backend} | ${l.threads} | ${fmt(l.ms, 0)} |`,
+    );
   return rows;
 }
 
@@ -368,11 +527,14 @@ async function benchTokenizer(): Promise<void> {
   const fixtures = resolve(process.env.WGBERT_FIXTURES ?? '../shared/fixtures');
   const file = resolve(fixtures, 'data/conll2003/eng.testb');
   const dir = resolve(opts.tokenizerModel ?? resolve(fixtures, 'models/ner-tiny-cased'));
-  if (!existsSync(file)) { say(`tokenizer: ${file} not found (set WGBERT_FIXTURES) — skipped`); return; }
+  if (!existsSync(file)) {
+    say(`tokenizer: ${file} not found (set WGBERT_FIXTURES) — skipped`);
+    return;
+  }
   let tokenizer: { encode(text: string): { ids: number[] } };
   try {
     const load = '../src/tokenizer/load.js';
-    const mod = await import(load) as { loadTokenizer(s: unknown): Promise<typeof tokenizer> };
+    const mod = (await import(load)) as { loadTokenizer(s: unknown): Promise<typeof tokenizer> };
     tokenizer = await mod.loadTokenizer(fsModelSource(dir));
   } catch (e) {
     say(`tokenizer: unavailable (${(e as Error).message.split('\n')[0]}) — skipped`);
@@ -390,7 +552,8 @@ async function benchTokenizer(): Promise<void> {
   }
   if (words.length) sentences.push(words.join(' '));
   const chars = sentences.reduce((n, s) => n + s.length, 0);
-  let best = Infinity, tokens = 0;
+  let best = Infinity,
+    tokens = 0;
   const deadline = performance.now() + 3000;
   for (let pass = 0; pass < 20 && (pass < 3 || performance.now() < deadline); pass++) {
     progress(`tokenizer pass ${pass + 1}`);
@@ -403,11 +566,15 @@ async function benchTokenizer(): Promise<void> {
   endProgress();
   const perS = tokens / (best / 1000);
   say('');
-  say(`### tokenizer (one thread): CoNLL-2003 eng.testb, ${sentences.length} sentences, ${chars} characters, ${tokens} tokens (with [CLS]/[SEP])`);
+  say(
+    `### tokenizer (one thread): CoNLL-2003 eng.testb, ${sentences.length} sentences, ${chars} characters, ${tokens} tokens (with [CLS]/[SEP])`,
+  );
   say('');
   say('| tokenizer | best pass ms | tokens/s | target |');
   say('|---|---:|---:|---|');
-  say(`| ${dir.split('/').pop()} | ${fmt(best)} | ${fmt(perS / 1e6, 2)} M | ≥ 1 M tokens/s: ${perS >= 1e6 ? 'met' : 'NOT met'} |`);
+  say(
+    `| ${dir.split('/').pop()} | ${fmt(best)} | ${fmt(perS / 1e6, 2)} M | ≥ 1 M tokens/s: ${perS >= 1e6 ? 'met' : 'NOT met'} |`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------- main
@@ -421,12 +588,29 @@ async function main(): Promise<void> {
   say(`peak RSS: ${mib(rss)}`);
   const cpu = cpuInfo();
   const records: BenchRecord[] = rows.map((r) => ({
-    engine: r.engine, backend: r.backend, dtype: r.dtype, model: r.model, threads: r.threads, batch: r.batch, seq: r.seq,
-    median_ms: num(r.median_ms, 3)!, min_ms: num(r.min_ms, 3)!, max_ms: num(r.max_ms, 3)!, runs: r.runs, gflops: num(r.gflops, 2)!,
-    tokensPerS: num(r.tokensPerS, 0), maxDiff: Number.isFinite(r.maxDiff) ? r.maxDiff : null, ratio: num(r.ratio, 3), cpu, adapter: r.adapter,
+    engine: r.engine,
+    backend: r.backend,
+    dtype: r.dtype,
+    model: r.model,
+    threads: r.threads,
+    batch: r.batch,
+    seq: r.seq,
+    median_ms: num(r.median_ms, 3)!,
+    min_ms: num(r.min_ms, 3)!,
+    max_ms: num(r.max_ms, 3)!,
+    runs: r.runs,
+    gflops: num(r.gflops, 2)!,
+    tokensPerS: num(r.tokensPerS, 0),
+    maxDiff: Number.isFinite(r.maxDiff) ? r.maxDiff : null,
+    ratio: num(r.ratio, 3),
+    cpu,
+    adapter: r.adapter,
   }));
   if (opts.json === '-') process.stdout.write(JSON.stringify(records, null, 2) + '\n');
-  else if (opts.json) { writeFileSync(opts.json, JSON.stringify(records, null, 2) + '\n'); note(`wrote ${opts.json}`); }
+  else if (opts.json) {
+    writeFileSync(opts.json, JSON.stringify(records, null, 2) + '\n');
+    note(`wrote ${opts.json}`);
+  }
   if (opts.plot) {
     const series = new Map<string, Series>();
     for (const r of rows) {
@@ -434,7 +618,10 @@ async function main(): Promise<void> {
       if (!series.has(label)) series.set(label, { label, points: [] });
       series.get(label)!.points.push({ x: r.seq, y: r.median_ms });
     }
-    writeFileSync(opts.plot, latencyPlot([...series.values()], `${rows[0]?.model ?? opts.model}: forward latency vs sequence length`));
+    writeFileSync(
+      opts.plot,
+      latencyPlot([...series.values()], `${rows[0]?.model ?? opts.model}: forward latency vs sequence length`),
+    );
     note(`wrote ${opts.plot}`);
   }
 }

@@ -56,7 +56,9 @@ const r = spawnSync(cmd, [...pre, 'ci', '--no-audit', '--no-fund', '--loglevel=e
 if (r.error) fail(`could not start npm (${r.error.message})`);
 if (r.status !== 0) {
   // npm's message, without the usage text it appends to some errors, and where its log is
-  const lines = `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').filter((l) => l.replace(/^npm (error|ERR!)/, '').trim() !== '');
+  const lines = `${r.stdout ?? ''}${r.stderr ?? ''}`
+    .split('\n')
+    .filter((l) => l.replace(/^npm (error|ERR!)/, '').trim() !== '');
   const usage = lines.findIndex((l) => /^npm (error|ERR!) (Clean install a project|Usage:)/.test(l));
   const shown = lines.slice(0, Math.min(usage < 0 ? lines.length : usage, 15));
   const log = lines.find((l) => /complete log of this run/.test(l));
@@ -73,4 +75,6 @@ const version = (name) => {
 };
 writeFileSync(stampFile, hash + '\n');
 const deps = Object.keys(JSON.parse(readFileSync(join(bench, 'package.json'), 'utf8')).dependencies ?? {});
-console.log(`bench:setup: installed ${deps.map((d) => `${d} ${version(d)}`).join(', ')} in bench/node_modules (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+console.log(
+  `bench:setup: installed ${deps.map((d) => `${d} ${version(d)}`).join(', ')} in bench/node_modules (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+);

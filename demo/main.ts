@@ -105,7 +105,9 @@ const state = {
   requestedBackend: 'webgpu' as BackendName,
   aggregation: 'first' as AggregationStrategy,
   /** What to load: a URL, or a folder the user picked. */
-  model: { kind: 'url', url: params.get('model') ?? 'models/demo-ner/' } as { kind: 'url'; url: string } | { kind: 'files'; source: ModelSource; key: string },
+  model: { kind: 'url', url: params.get('model') ?? 'models/demo-ner/' } as
+    | { kind: 'url'; url: string }
+    | { kind: 'files'; source: ModelSource; key: string },
   webgpu: { available: false, detail: 'not checked yet' },
   loaded: undefined as Loaded | undefined,
   loading: undefined as Promise<Loaded> | undefined,
@@ -154,7 +156,11 @@ async function detectWebGpu(): Promise<{ available: boolean; detail: string }> {
   }
   try {
     const adapter = await gpu.requestAdapter();
-    if (adapter === null) return { available: false, detail: 'WebGPU is there but no GPU adapter was granted (GPU blocklisted or disabled).' };
+    if (adapter === null)
+      return {
+        available: false,
+        detail: 'WebGPU is there but no GPU adapter was granted (GPU blocklisted or disabled).',
+      };
     const info = adapter.info;
     const name = [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s).join(' ');
     return { available: true, detail: name || 'adapter available' };
@@ -260,21 +266,41 @@ function groupOf(label: string): string {
   return label.replace(/^[BIES]-/, '');
 }
 
-async function classify(text: string): Promise<{ entities: Entity[]; timings: Timings; backend: BackendName; loadMs: number; downloads: Loaded['downloads'] }> {
+async function classify(text: string): Promise<{
+  entities: Entity[];
+  timings: Timings;
+  backend: BackendName;
+  loadMs: number;
+  downloads: Loaded['downloads'];
+}> {
   const { pipe, loadMs, downloads } = await loadPipeline();
   const model = pipe.model;
-  const opts = { aggregation: state.aggregation, offsets: 'utf16' as const, ignoreLabels: state.task === 'pos' ? [] : ['O'] };
+  const opts = {
+    aggregation: state.aggregation,
+    offsets: 'utf16' as const,
+    ignoreLabels: state.task === 'pos' ? [] : ['O'],
+  };
   const lines = splitLines(text);
   const t0 = performance.now();
   const encodings = lines.map((line) => model.tokenizer.encode(line.text));
   const t1 = performance.now();
   const tokens = encodings.reduce((n, e) => n + e.ids.length, 0);
-  if (lines.length === 0) return { entities: [], backend: pipe.backend, loadMs, downloads, timings: { total: t1 - t0, tokens, lines: 0 } };
+  if (lines.length === 0)
+    return { entities: [], backend: pipe.backend, loadMs, downloads, timings: { total: t1 - t0, tokens, lines: 0 } };
   if (encodings.some((e) => e.ids.length > model.maxLength)) {
     // A line longer than one window: the pipeline splits it into overlapping windows and merges the results.
-    const perLine = await pipe(lines.map((line) => line.text), { ...opts, batchSize: lines.length });
+    const perLine = await pipe(
+      lines.map((line) => line.text),
+      { ...opts, batchSize: lines.length },
+    );
     const entities = perLine.flatMap((es, i) => shiftEntities(es, lines[i]!.start));
-    return { entities, backend: pipe.backend, loadMs, downloads, timings: { total: performance.now() - t0, tokens, lines: lines.length } };
+    return {
+      entities,
+      backend: pipe.backend,
+      loadMs,
+      downloads,
+      timings: { total: performance.now() - t0, tokens, lines: lines.length },
+    };
   }
   // One forward pass over all lines (right-padded to the longest), as the pipeline batches them.
   const r = await model.forward(encodings);
@@ -284,7 +310,10 @@ async function classify(text: string): Promise<{ entities: Entity[]; timings: Ti
     const encoding = encodings[b]!;
     const logits = r.values.subarray(b * r.seq * C, (b * r.seq + encoding.ids.length) * C);
     const tokensToString = (t: string[]) => model.tokenizer.convertTokensToString(t);
-    const found = postprocessTokenClassification({ text: line.text, encoding, logits, id2label: model.labels, tokensToString }, opts) as Entity[];
+    const found = postprocessTokenClassification(
+      { text: line.text, encoding, logits, id2label: model.labels, tokensToString },
+      opts,
+    ) as Entity[];
     return shiftEntities(found, line.start);
   });
   const t3 = performance.now();
@@ -409,11 +438,22 @@ async function run(): Promise<void> {
     renderHighlighted(text, r.entities);
     renderTable(text, r.entities);
     renderTimings(r.timings, r.backend, r.loadMs);
-    const result: DemoResult = { status: 'done', backend: r.backend, ...base, webgpu: { ...state.webgpu }, entities: r.entities, timings: { ...r.timings, load: r.loadMs }, downloads: r.downloads };
+    const result: DemoResult = {
+      status: 'done',
+      backend: r.backend,
+      ...base,
+      webgpu: { ...state.webgpu },
+      entities: r.entities,
+      timings: { ...r.timings, load: r.loadMs },
+      downloads: r.downloads,
+    };
     state.last = result;
     window.__wgbert = result;
     ui.copy.disabled = false;
-    setStatus('done', `${r.entities.length} result${r.entities.length === 1 ? '' : 's'} on ${r.backend === 'webgpu' ? 'WebGPU' : 'the CPU'} in ${r.timings.total.toFixed(1)} ms.`);
+    setStatus(
+      'done',
+      `${r.entities.length} result${r.entities.length === 1 ? '' : 's'} on ${r.backend === 'webgpu' ? 'WebGPU' : 'the CPU'} in ${r.timings.total.toFixed(1)} ms.`,
+    );
   } catch (e) {
     const message = showError(e);
     console.error(e);
@@ -513,7 +553,11 @@ ui.text.addEventListener('keydown', (ev) => {
 ui.copy.addEventListener('click', async () => {
   if (state.last === undefined) return;
   const { text, backend, model, task, aggregation, entities, timings } = state.last;
-  const json = JSON.stringify({ model, task, backend, aggregation, offsets: 'utf16', text, entities, timings }, null, 2);
+  const json = JSON.stringify(
+    { model, task, backend, aggregation, offsets: 'utf16', text, entities, timings },
+    null,
+    2,
+  );
   try {
     await navigator.clipboard.writeText(json);
   } catch {
@@ -533,7 +577,10 @@ ui.copy.addEventListener('click', async () => {
 
 async function start(): Promise<void> {
   const requestedAgg = params.get('aggregation');
-  state.aggregation = requestedAgg !== null && (AGGREGATIONS as string[]).includes(requestedAgg) ? (requestedAgg as AggregationStrategy) : defaultAggregation(state.task);
+  state.aggregation =
+    requestedAgg !== null && (AGGREGATIONS as string[]).includes(requestedAgg)
+      ? (requestedAgg as AggregationStrategy)
+      : defaultAggregation(state.task);
   ui.aggregation.value = state.aggregation;
   ui.text.value = params.get('text') ?? SAMPLE_INVOICE;
   if (state.model.kind === 'url') ui.modelUrl.value = state.model.url;

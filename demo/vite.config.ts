@@ -15,9 +15,20 @@ const REPO = resolve(DEMO, '..');
 
 /** Models the demo serves, by URL name, and the files a browser needs of them. */
 const MODELS: Record<string, string> = { 'demo-ner': join(REPO, 'weights/demo-ner') };
-const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'];
+const MODEL_FILES = [
+  'config.json',
+  'model.safetensors',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.txt',
+];
 
-const TYPES: Record<string, string> = { json: 'application/json', txt: 'text/plain; charset=utf-8', safetensors: 'application/octet-stream' };
+const TYPES: Record<string, string> = {
+  json: 'application/json',
+  txt: 'text/plain; charset=utf-8',
+  safetensors: 'application/octet-stream',
+};
 
 function modelFile(model: string, file: string): string | undefined {
   const dir = MODELS[model];
@@ -55,7 +66,8 @@ function demoModels(): Plugin {
       for (const model of Object.keys(MODELS)) {
         for (const file of MODEL_FILES) {
           const path = modelFile(model, file);
-          if (path !== undefined) this.emitFile({ type: 'asset', fileName: `models/${model}/${file}`, source: readFileSync(path) });
+          if (path !== undefined)
+            this.emitFile({ type: 'asset', fileName: `models/${model}/${file}`, source: readFileSync(path) });
         }
       }
     },

@@ -41,7 +41,13 @@ setModelResolver(async (location, opts = {}) => {
   const source: UrlSourceOptions = {};
   const onProgress = opts.onProgress;
   if (onProgress !== undefined) {
-    source.onProgress = (p) => onProgress({ file: p.file, loaded: p.loaded, total: p.total, done: p.total !== undefined && p.loaded >= p.total });
+    source.onProgress = (p) =>
+      onProgress({
+        file: p.file,
+        loaded: p.loaded,
+        total: p.total,
+        done: p.total !== undefined && p.loaded >= p.total,
+      });
   }
   return urlModelSource(modelBaseUrl(location, opts), source);
 });

@@ -23,7 +23,10 @@ export class SafetensorsError extends WgbertError {
   readonly tensor: string | undefined;
   readonly offset: number | undefined;
   constructor(file: string, message: string, where: { tensor?: string; offset?: number } = {}) {
-    super('SAFETENSORS', `${placeInFile(file, { kind: 'tensor', name: where.tensor, offset: where.offset })}: ${message}`);
+    super(
+      'SAFETENSORS',
+      `${placeInFile(file, { kind: 'tensor', name: where.tensor, offset: where.offset })}: ${message}`,
+    );
     this.file = file;
     this.tensor = where.tensor;
     this.offset = where.offset;
@@ -34,7 +37,10 @@ export class SafetensorsError extends WgbertError {
  * Where in a file a problem is, for the messages of the file-format errors: "model.safetensors, tensor 'x',
  * byte 120". `name` is labelled by `kind` (tensor, entry, …); parts that are undefined are left out.
  */
-export function placeInFile(file: string, where: { kind?: string; name?: string | undefined; offset?: number | undefined } = {}): string {
+export function placeInFile(
+  file: string,
+  where: { kind?: string; name?: string | undefined; offset?: number | undefined } = {},
+): string {
   const parts = [file];
   if (where.name !== undefined) parts.push(`${where.kind ?? 'item'} '${where.name}'`);
   if (where.offset !== undefined) parts.push(`byte ${where.offset}`);
@@ -101,6 +107,11 @@ export function jsonSnippet(value: unknown, max = 80): string {
   } catch {
     s = undefined;
   }
-  if (s === undefined) s = Array.isArray(value) ? 'a (deeply nested) array' : value !== null && typeof value === 'object' ? 'a (deeply nested) object' : typeof value;
+  if (s === undefined)
+    s = Array.isArray(value)
+      ? 'a (deeply nested) array'
+      : value !== null && typeof value === 'object'
+        ? 'a (deeply nested) object'
+        : typeof value;
   return s.length > max ? `${s.slice(0, max)}… (${s.length} characters)` : s;
 }

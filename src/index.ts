@@ -5,14 +5,28 @@
  */
 export { pipeline, TASKS, DEFAULT_MODELS } from './pipeline/pipeline.js';
 export type {
-  Task, Entity, PipelineOptions, CallOptions, ModelArgument, TokenClassificationPipeline, DefaultStrategy, StrategyOf, EntitiesFor,
+  Task,
+  Entity,
+  PipelineOptions,
+  CallOptions,
+  ModelArgument,
+  TokenClassificationPipeline,
+  DefaultStrategy,
+  StrategyOf,
+  EntitiesFor,
 } from './pipeline/pipeline.js';
 export type { AggregationStrategy, EntityOf, TokenEntity, GroupedEntity, WordEntity } from './pipeline/entities.js';
 export { loadModel, BertModel } from './bert/model.js';
 export type { LoadModelOptions, ModelDtype } from './bert/model.js';
 export type { BackendOption, DtypeOption } from './backends/select.js';
 export type {
-  ProgressInfo, ProgressCallback, InitiateProgressInfo, DownloadProgressInfo, ProgressStatusInfo, DoneProgressInfo, ReadyProgressInfo,
+  ProgressInfo,
+  ProgressCallback,
+  InitiateProgressInfo,
+  DownloadProgressInfo,
+  ProgressStatusInfo,
+  DoneProgressInfo,
+  ReadyProgressInfo,
 } from './io/progress.js';
 export type { BertConfig } from './bert/config.js';
 export { BertTokenizer } from './tokenizer/bertTokenizer.js';

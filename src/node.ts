@@ -25,7 +25,8 @@ function hubOptions(opts: ResolveOptions): DownloadOptions {
   if (opts.hubEndpoint !== undefined) o.endpoint = opts.hubEndpoint;
   if (opts.revision !== undefined) o.revision = opts.revision;
   const onProgress = opts.onProgress;
-  if (onProgress !== undefined) o.onProgress = (p) => onProgress({ file: p.file, loaded: p.downloaded, total: p.total, done: p.done });
+  if (onProgress !== undefined)
+    o.onProgress = (p) => onProgress({ file: p.file, loaded: p.downloaded, total: p.total, done: p.done });
   else if (process.stderr.isTTY) o.onProgress = downloadProgressBar();
   return o;
 }
@@ -42,5 +43,12 @@ registerNodeWorkers(); // CPU backend threads run on worker_threads
 
 export * from './index.js';
 export { downloadModel } from './node/hub/index.js';
-export { HubError, HubAuthError, HubNotFoundError, HubOfflineError, HubIntegrityError, NetworkError } from './node/hub/index.js';
+export {
+  HubError,
+  HubAuthError,
+  HubNotFoundError,
+  HubOfflineError,
+  HubIntegrityError,
+  NetworkError,
+} from './node/hub/index.js';
 export { fsModelSource } from './node/fsSource.js';

@@ -128,7 +128,9 @@ describe('HF test_aggregation_strategy_example2 ("Ramazotti": the three word str
     ]);
   });
   it('MAX (exact)', () => {
-    expect(hfAggregate(pre, 'max', NER9)).toStrictEqual([{ entity_group: 'LOC', score: 0.8, word: 'Ramazotti', start: 0, end: 13 }]);
+    expect(hfAggregate(pre, 'max', NER9)).toStrictEqual([
+      { entity_group: 'LOC', score: 0.8, word: 'Ramazotti', start: 0, end: 13 },
+    ]);
   });
   it('AVERAGE', () => {
     expect(simplify(hfAggregate(pre, 'average', NER9))).toEqual([
@@ -145,7 +147,12 @@ describe('HF test_gather_pre_entities', () => {
       encoding: {
         tokens: ['[CLS]', 'Hello', 'there', '[SEP]'],
         specialTokensMask: [1, 0, 0, 1],
-        offsets: [[0, 0], [0, 5], [6, 11], [0, 0]],
+        offsets: [
+          [0, 0],
+          [0, 5],
+          [6, 11],
+          [0, 0],
+        ],
       },
       scores: [
         [1, 0, 0],
@@ -153,7 +160,16 @@ describe('HF test_gather_pre_entities', () => {
         [0.8, 0.1, 0.1],
       ],
     });
-    expect(pre.map((p) => ({ word: p.word, scores: p.scores, start: p.start, end: p.end, is_subword: p.isSubword, index: p.index }))).toEqual([
+    expect(
+      pre.map((p) => ({
+        word: p.word,
+        scores: p.scores,
+        start: p.start,
+        end: p.end,
+        is_subword: p.isSubword,
+        index: p.index,
+      })),
+    ).toEqual([
       { word: 'Hello', scores: [0.1, 0.3, 0.6], start: 0, end: 5, is_subword: false, index: 1 },
       { word: 'there', scores: [0.8, 0.1, 0.1], index: 2, start: 6, end: 11, is_subword: false },
     ]);
@@ -165,7 +181,15 @@ describe('HF test_small_model_pt (ignore_labels)', () => {
   // "This is a test !" and O elsewhere; we give logits with that outcome.
   const text = 'This is a test !';
   const tokens = ['[CLS]', 'this', 'is', 'a', 'test', '!', '[SEP]'];
-  const offsets: [number, number][] = [[0, 0], [0, 4], [5, 7], [8, 9], [10, 14], [15, 16], [0, 0]];
+  const offsets: [number, number][] = [
+    [0, 0],
+    [0, 4],
+    [5, 7],
+    [8, 9],
+    [10, 14],
+    [15, 16],
+    [0, 0],
+  ];
   const logits = new Float32Array(tokens.length * 9);
   [1, 2].forEach((t) => (logits[t * 9 + 2] = 0.04)); // I-MISC slightly ahead
   [0, 3, 4, 5, 6].forEach((t) => (logits[t * 9] = 0.04)); // O slightly ahead
@@ -193,10 +217,49 @@ describe('HF test_small_model_pt (ignore_labels)', () => {
 describe('HF course ch. 6.3: dbmdz on "My name is Sylvain and I work at Hugging Face in Brooklyn."', () => {
   const text = 'My name is Sylvain and I work at Hugging Face in Brooklyn.';
   // prettier-ignore
-  const tokens = ['[CLS]', 'My', 'name', 'is', 'S', '##yl', '##va', '##in', 'and', 'I', 'work', 'at', 'Hu', '##gging', 'Face', 'in', 'Brooklyn', '.', '[SEP]'];
+  const tokens = [
+    '[CLS]',
+    'My',
+    'name',
+    'is',
+    'S',
+    '##yl',
+    '##va',
+    '##in',
+    'and',
+    'I',
+    'work',
+    'at',
+    'Hu',
+    '##gging',
+    'Face',
+    'in',
+    'Brooklyn',
+    '.',
+    '[SEP]',
+  ];
   // prettier-ignore
-  const offsets: [number, number][] = [[0, 0], [0, 2], [3, 7], [8, 10], [11, 12], [12, 14], [14, 16], [16, 18], [19, 22], [23, 24], [25, 29], [30, 32],
-    [33, 35], [35, 40], [41, 45], [46, 48], [49, 57], [57, 58], [0, 0]];
+  const offsets: [number, number][] = [
+    [0, 0],
+    [0, 2],
+    [3, 7],
+    [8, 10],
+    [11, 12],
+    [12, 14],
+    [14, 16],
+    [16, 18],
+    [19, 22],
+    [23, 24],
+    [25, 29],
+    [30, 32],
+    [33, 35],
+    [35, 40],
+    [41, 45],
+    [46, 48],
+    [49, 57],
+    [57, 58],
+    [0, 0],
+  ];
   // The published 'none' output (float32 scores as printed).
   const published = [
     { entity: 'I-PER', score: 0.9993828, index: 4, word: 'S', start: 11, end: 12 },
@@ -218,10 +281,15 @@ describe('HF course ch. 6.3: dbmdz on "My name is Sylvain and I work at Hugging 
   });
   const pre = gatherPreEntities({
     text,
-    encoding: { tokens, specialTokensMask: tokens.map((_, i) => (i === 0 || i === tokens.length - 1 ? 1 : 0)), offsets },
+    encoding: {
+      tokens,
+      specialTokensMask: tokens.map((_, i) => (i === 0 || i === tokens.length - 1 ? 1 : 0)),
+      offsets,
+    },
     scores: rows,
   });
-  const run = (strategy: AggregationStrategy) => toPublic(filterIgnored(aggregate(pre, strategy, NER9, tokensToString), ['O']), strategy);
+  const run = (strategy: AggregationStrategy) =>
+    toPublic(filterIgnored(aggregate(pre, strategy, NER9, tokensToString), ['O']), strategy);
 
   it('sub-word detection on the published tokens/offsets', () => {
     expect(pre.filter((p) => p.isSubword).map((p) => p.word)).toEqual(['##yl', '##va', '##in', '##gging']);
@@ -269,7 +337,7 @@ describe('HF course ch. 6.3: dbmdz on "My name is Sylvain and I work at Hugging 
     expect(byWord['Hugging']).toBe(f(0.976115));
     expect(byWord['Sylvain']).toBe(f(0.9993828));
     const max = run('max');
-    expect(max.map((g) => [('entity_group' in g ? g.entity_group : ''), g.word])).toEqual([
+    expect(max.map((g) => ['entity_group' in g ? g.entity_group : '', g.word])).toEqual([
       ['PER', 'Sylvain'],
       ['ORG', 'Hugging Face'],
       ['LOC', 'Brooklyn'],
@@ -280,7 +348,18 @@ describe('HF course ch. 6.3: dbmdz on "My name is Sylvain and I work at Hugging 
     const p = fixturePath('reference-outputs/dbmdz_reference_outputs.md');
     if (p === undefined) return;
     const md = readFileSync(p, 'utf8');
-    for (const n of ['0.9993828', '0.99815476', '0.99590725', '0.9992327', '0.97389334', '0.976115', '0.98879766', '0.99321055', '0.9981694', '0.97960204']) {
+    for (const n of [
+      '0.9993828',
+      '0.99815476',
+      '0.99590725',
+      '0.9992327',
+      '0.97389334',
+      '0.976115',
+      '0.98879766',
+      '0.99321055',
+      '0.9981694',
+      '0.97960204',
+    ]) {
       expect(md).toContain(n);
     }
   });

@@ -18,7 +18,13 @@ import {
   postprocessWindows,
   type PostprocessArgs,
 } from '../src/pipeline/aggregate.js';
-import type { AggregationStrategy, GroupedEntity, InternalEntity, TokenEntity, WordEntity } from '../src/pipeline/entities.js';
+import type {
+  AggregationStrategy,
+  GroupedEntity,
+  InternalEntity,
+  TokenEntity,
+  WordEntity,
+} from '../src/pipeline/entities.js';
 import { argmax, mean, pairwiseSumF32, softmaxRowF32 } from '../src/pipeline/softmax.js';
 import { cleanUpTokenization, wordpieceTokensToString } from '../src/tokenizer/decode.js';
 import type { Encoding } from '../src/tokenizer/encoding.js';
@@ -129,7 +135,9 @@ for (const model of MODELS) {
       expect(hf.entries.length).toBe(ref.entries.length);
       hf.entries.forEach((h, i) => expect(h.text).toBe(ref.entries[i]!.text));
       const errors = hf.entries.flatMap((h) =>
-        Object.entries(h.outputs).filter(([, v]) => !Array.isArray(v)).map(([k]) => `${h.text} / ${k}`),
+        Object.entries(h.outputs)
+          .filter(([, v]) => !Array.isArray(v))
+          .map(([k]) => `${h.text} / ${k}`),
       );
       // transformers 5.17.0 raised for none of these texts (not even the empty string with first/average/max).
       expect(errors).toEqual([]);
@@ -145,8 +153,13 @@ for (const model of MODELS) {
             Record<string, unknown>
           >;
           const strip = (o: Record<string, unknown>) => ({ ...o, score: undefined });
-          if (got.length !== expected.length || got.some((g, k) => JSON.stringify(strip(g)) !== JSON.stringify(strip(expected[k]!)))) {
-            mismatches.push(`${entry.id} ${JSON.stringify(entry.text)}:\n  got      ${JSON.stringify(got)}\n  expected ${JSON.stringify(expected)}`);
+          if (
+            got.length !== expected.length ||
+            got.some((g, k) => JSON.stringify(strip(g)) !== JSON.stringify(strip(expected[k]!)))
+          ) {
+            mismatches.push(
+              `${entry.id} ${JSON.stringify(entry.text)}:\n  got      ${JSON.stringify(got)}\n  expected ${JSON.stringify(expected)}`,
+            );
             return;
           }
           got.forEach((g, k) => {
@@ -154,7 +167,9 @@ for (const model of MODELS) {
             strategyMax = Math.max(strategyMax, d);
           });
         });
-        console.log(`[${model}] ${strategy}: ${ref.entries.length} texts, max |score diff| ${strategyMax.toExponential(2)}`);
+        console.log(
+          `[${model}] ${strategy}: ${ref.entries.length} texts, max |score diff| ${strategyMax.toExponential(2)}`,
+        );
         expect(mismatches).toEqual([]);
         expect(strategyMax).toBeLessThanOrEqual(SCORE_TOLERANCE[model]);
       });
@@ -165,11 +180,16 @@ for (const model of MODELS) {
       for (const entry of ref.entries) {
         for (const strategy of [...HF_STRATEGIES, 'word'] as AggregationStrategy[]) {
           const cp = postprocessTokenClassification(argsOf(entry), { aggregation: strategy, ignoreLabels: [] });
-          const u16 = postprocessTokenClassification(argsOf(entry), { aggregation: strategy, ignoreLabels: [], offsets: 'utf16' });
+          const u16 = postprocessTokenClassification(argsOf(entry), {
+            aggregation: strategy,
+            ignoreLabels: [],
+            offsets: 'utf16',
+          });
           expect(u16.length).toBe(cp.length);
           cp.forEach((c, k) => {
             const u = u16[k]!;
-            if (entry.text.slice(u.start, u.end) !== cpSlice(entry.text, c.start, c.end)) bad.push(`${entry.id} ${strategy} ${k}`);
+            if (entry.text.slice(u.start, u.end) !== cpSlice(entry.text, c.start, c.end))
+              bad.push(`${entry.id} ${strategy} ${k}`);
           });
         }
       }
@@ -178,7 +198,10 @@ for (const model of MODELS) {
 
     it("'word' strategy: one entry per word; grouping its words reproduces HF's 'first' output", () => {
       ref.entries.forEach((entry, i) => {
-        const words = postprocessTokenClassification(argsOf(entry), { aggregation: 'word', ignoreLabels: [] }) as WordEntity[];
+        const words = postprocessTokenClassification(argsOf(entry), {
+          aggregation: 'word',
+          ignoreLabels: [],
+        }) as WordEntity[];
         const regrouped = groupEntities(
           words.map((w): InternalEntity => ({ ...w })),
           tokensToString,
@@ -187,7 +210,9 @@ for (const model of MODELS) {
         expect(regrouped.map((g) => [g.entity_group, g.word, g.start, g.end])).toEqual(
           expected.map((g) => [g.entity_group, g.word, g.start, g.end]),
         );
-        regrouped.forEach((g, k) => expect(Math.abs(g.score - expected[k]!.score)).toBeLessThanOrEqual(SCORE_TOLERANCE[model]));
+        regrouped.forEach((g, k) =>
+          expect(Math.abs(g.score - expected[k]!.score)).toBeLessThanOrEqual(SCORE_TOLERANCE[model]),
+        );
       });
     });
 
@@ -211,7 +236,9 @@ describe('wordpieceTokensToString (tokenizers WordPiece decoder, cleanup on)', (
     expect(wordpieceTokensToString(['S', '##yl', '##va', '##in'])).toBe('Sylvain');
     expect(wordpieceTokensToString(['Hu', '##gging', 'Face'])).toBe('Hugging Face');
     // the decoder's own Rust unit test (cleanup off)
-    expect(wordpieceTokensToString(['##uelo', 'Ara', '##új', '##o', 'No', '##guera'], false)).toBe('##uelo Araújo Noguera');
+    expect(wordpieceTokensToString(['##uelo', 'Ara', '##új', '##o', 'No', '##guera'], false)).toBe(
+      '##uelo Araújo Noguera',
+    );
     expect(wordpieceTokensToString([])).toBe('');
   });
   it('cleans up each piece separately: punctuation attaches, multi-token patterns do not fire', () => {
@@ -258,13 +285,19 @@ describe('float32 softmax', () => {
 // ---------------------------------------------------------------------------------------------------------
 // aggregate.ts: the pieces
 
-const NER = ['O', 'B-MISC', 'I-MISC', 'B-PER', 'I-PER', 'B-ORG', 'I-ORG', 'B-LOC', 'I-LOC'];
-
 /** Labelled tokens at consecutive positions, for grouping tests. */
 function labelled(...labels: string[]): InternalEntity[] {
-  return labels.map((entity, i) => ({ entity, score: 0.5 + i / 100, word: `w${i}`, start: 2 * i, end: 2 * i + 1, index: i + 1 }));
+  return labels.map((entity, i) => ({
+    entity,
+    score: 0.5 + i / 100,
+    word: `w${i}`,
+    start: 2 * i,
+    end: 2 * i + 1,
+    index: i + 1,
+  }));
 }
-const groupsOf = (...labels: string[]) => groupEntities(labelled(...labels), tokensToString).map((g) => [g.entity_group, g.word]);
+const groupsOf = (...labels: string[]) =>
+  groupEntities(labelled(...labels), tokensToString).map((g) => [g.entity_group, g.word]);
 
 describe('get_tag / group_entities (B-I grouping edges)', () => {
   it('reads B-/I- prefixes; a bare label is an I- continuation', () => {
@@ -277,18 +310,44 @@ describe('get_tag / group_entities (B-I grouping edges)', () => {
   it('merges I after I and I after B; B always opens a group; a type change splits', () => {
     expect(groupsOf('I-PER', 'I-PER')).toEqual([['PER', 'w0 w1']]);
     expect(groupsOf('B-PER', 'I-PER', 'I-PER')).toEqual([['PER', 'w0 w1 w2']]);
-    expect(groupsOf('I-PER', 'B-PER')).toEqual([['PER', 'w0'], ['PER', 'w1']]);
-    expect(groupsOf('B-PER', 'B-PER')).toEqual([['PER', 'w0'], ['PER', 'w1']]);
-    expect(groupsOf('B-PER', 'I-ORG')).toEqual([['PER', 'w0'], ['ORG', 'w1']]);
-    expect(groupsOf('I-ORG', 'I-PER', 'I-ORG')).toEqual([['ORG', 'w0'], ['PER', 'w1'], ['ORG', 'w2']]);
-    expect(groupsOf('O', 'O', 'B-LOC', 'O')).toEqual([['O', 'w0 w1'], ['LOC', 'w2'], ['O', 'w3']]);
+    expect(groupsOf('I-PER', 'B-PER')).toEqual([
+      ['PER', 'w0'],
+      ['PER', 'w1'],
+    ]);
+    expect(groupsOf('B-PER', 'B-PER')).toEqual([
+      ['PER', 'w0'],
+      ['PER', 'w1'],
+    ]);
+    expect(groupsOf('B-PER', 'I-ORG')).toEqual([
+      ['PER', 'w0'],
+      ['ORG', 'w1'],
+    ]);
+    expect(groupsOf('I-ORG', 'I-PER', 'I-ORG')).toEqual([
+      ['ORG', 'w0'],
+      ['PER', 'w1'],
+      ['ORG', 'w2'],
+    ]);
+    expect(groupsOf('O', 'O', 'B-LOC', 'O')).toEqual([
+      ['O', 'w0 w1'],
+      ['LOC', 'w2'],
+      ['O', 'w3'],
+    ]);
     expect(groupsOf('PER', 'I-PER', 'PER')).toEqual([['PER', 'w0 w1 w2']]); // bare labels merge like I-
-    expect(groupsOf('NN', 'NN', 'VB')).toEqual([['NN', 'w0 w1'], ['VB', 'w2']]);
+    expect(groupsOf('NN', 'NN', 'VB')).toEqual([
+      ['NN', 'w0 w1'],
+      ['VB', 'w2'],
+    ]);
     expect(groupEntities([], tokensToString)).toEqual([]);
   });
   it('group = first label without its prefix, mean score, outer span', () => {
     const [g] = groupEntities(labelled('B-LOC', 'I-LOC', 'I-LOC'), tokensToString);
-    expect(g).toEqual({ entity_group: 'LOC', score: Math.fround((0.5 + 0.51 + 0.52) / 3), word: 'w0 w1 w2', start: 0, end: 5 });
+    expect(g).toEqual({
+      entity_group: 'LOC',
+      score: Math.fround((0.5 + 0.51 + 0.52) / 3),
+      word: 'w0 w1 w2',
+      start: 0,
+      end: 5,
+    });
   });
   it('entity_group strips everything up to the first "-" (HF splits once)', () => {
     const odd = groupEntities(labelled('X-Y-Z'), tokensToString)[0]!;
@@ -297,7 +356,13 @@ describe('get_tag / group_entities (B-I grouping edges)', () => {
 });
 
 /** A tiny two-label encoding: text, tokens, code-point offsets; [CLS]/[SEP] added. */
-function tinyArgs(text: string, tokens: string[], offsets: [number, number][], rows: number[][], id2label: string[]): PostprocessArgs {
+function tinyArgs(
+  text: string,
+  tokens: string[],
+  offsets: [number, number][],
+  rows: number[][],
+  id2label: string[],
+): PostprocessArgs {
   const allTokens = ['[CLS]', ...tokens, '[SEP]'];
   const allOffsets: [number, number][] = [[0, 0], ...offsets, [0, 0]];
   const C = id2label.length;
@@ -325,7 +390,15 @@ describe('gather_pre_entities', () => {
       encoding: {
         tokens: ['[CLS]', '[UNK]', 'is', 'S', '##yl', '##vain', '[SEP]'],
         specialTokensMask: [1, 0, 0, 0, 0, 0, 1],
-        offsets: [[0, 0], [0, 6], [7, 9], [10, 11], [11, 13], [13, 17], [0, 0]],
+        offsets: [
+          [0, 0],
+          [0, 6],
+          [7, 9],
+          [10, 11],
+          [11, 13],
+          [13, 17],
+          [0, 0],
+        ],
       },
       scores: Array.from({ length: 7 }, () => new Float32Array([1, 0])),
     });
@@ -344,7 +417,14 @@ describe('gather_pre_entities', () => {
     const text = 'x Cafe\u0301';
     const pre = gatherPreEntities({
       text,
-      encoding: { tokens: ['x', 'cafe'], specialTokensMask: [0, 0], offsets: [[0, 1], [2, 7]] },
+      encoding: {
+        tokens: ['x', 'cafe'],
+        specialTokensMask: [0, 0],
+        offsets: [
+          [0, 1],
+          [2, 7],
+        ],
+      },
       scores: [[1], [1]],
     });
     expect(pre.map((p) => p.isSubword)).toEqual([false, true]);
@@ -358,7 +438,15 @@ describe('gather_pre_entities', () => {
       encoding: {
         tokens: ['[CLS]', '▁I', '▁play', '▁the', '▁there', 'min', '[SEP]'],
         specialTokensMask: [1, 0, 0, 0, 0, 0, 1],
-        offsets: [[0, 0], [0, 1], [1, 6], [6, 10], [10, 16], [16, 19], [0, 0]],
+        offsets: [
+          [0, 0],
+          [0, 1],
+          [1, 6],
+          [6, 10],
+          [10, 16],
+          [16, 19],
+          [0, 0],
+        ],
       },
       scores: Array.from({ length: 7 }, () => [1, 0]),
       wordAwareTokenizer: false,
@@ -381,7 +469,15 @@ describe('postprocessTokenClassification', () => {
   const args = tinyArgs(
     text,
     ['Jean', '-', 'Luc', 'Pi', '##card', '[UNK]', 'met'],
-    [[0, 4], [4, 5], [5, 8], [9, 11], [11, 15], [16, 17], [18, 21]],
+    [
+      [0, 4],
+      [4, 5],
+      [5, 8],
+      [9, 11],
+      [11, 15],
+      [16, 17],
+      [18, 21],
+    ],
     [P(1), P(2), P(2), P(2), P(0), P(2), P(0)],
     id2label,
   );
@@ -444,12 +540,20 @@ describe('postprocessTokenClassification', () => {
     }
   });
   it('typed errors: unknown strategy, wrong logits size, utf16 without offsets, label id out of range', () => {
-    expect(() => postprocessTokenClassification(args, { aggregation: 'bogus' as AggregationStrategy })).toThrow(InputError);
+    expect(() => postprocessTokenClassification(args, { aggregation: 'bogus' as AggregationStrategy })).toThrow(
+      InputError,
+    );
     expect(() => postprocessTokenClassification({ ...args, logits: new Float32Array(5) })).toThrow(InputError);
-    const noU16 = { ...args, encoding: { ...args.encoding, offsetsUtf16: undefined } };
+    const { offsetsUtf16: _dropped, ...withoutUtf16 } = args.encoding;
+    const noU16 = { ...args, encoding: withoutUtf16 };
     expect(() => postprocessTokenClassification(noU16, { offsets: 'utf16' })).toThrow(InputError);
     expect(() =>
-      aggregate([{ word: 'a', scores: [0, 1], start: 0, end: 1, index: 1, isSubword: false }], 'none', ['O'], tokensToString),
+      aggregate(
+        [{ word: 'a', scores: [0, 1], start: 0, end: 1, index: 1, isSubword: false }],
+        'none',
+        ['O'],
+        tokensToString,
+      ),
     ).toThrow(InputError);
   });
 });
@@ -458,7 +562,13 @@ describe('postprocessTokenClassification', () => {
 // overlap.ts + windows
 
 describe('aggregate_overlapping_entities', () => {
-  const E = (start: number, end: number, score: number, tag = 'PER') => ({ entity_group: tag, score, word: tag, start, end });
+  const E = (start: number, end: number, score: number, tag = 'PER') => ({
+    entity_group: tag,
+    score,
+    word: tag,
+    start,
+    end,
+  });
   it('sorts by start; an entity starting inside the current one competes: longer wins, then strictly higher score', () => {
     expect(aggregateOverlappingEntities([])).toEqual([]);
     expect(aggregateOverlappingEntities([E(10, 12, 0.9), E(0, 4, 0.5)])).toEqual([E(0, 4, 0.5), E(10, 12, 0.9)]);
@@ -470,7 +580,10 @@ describe('aggregate_overlapping_entities', () => {
   });
   it('compares only with the current survivor (chains resolve left to right)', () => {
     // (0,5) vs (3,6): (0,5) longer stays; (5,9) starts at its end → kept too
-    expect(aggregateOverlappingEntities([E(0, 5, 0.5), E(3, 6, 0.9), E(5, 9, 0.1)])).toEqual([E(0, 5, 0.5), E(5, 9, 0.1)]);
+    expect(aggregateOverlappingEntities([E(0, 5, 0.5), E(3, 6, 0.9), E(5, 9, 0.1)])).toEqual([
+      E(0, 5, 0.5),
+      E(5, 9, 0.1),
+    ]);
   });
 });
 
@@ -479,8 +592,29 @@ describe('postprocessWindows (stride)', () => {
   const text = 'Acme Corp sued Acme Corp';
   // window 1: Acme Corp sued Acme | window 2: sued Acme Corp (offsets into the full text)
   const strong = (l: number) => [0, 1, 2].map((i) => (i === l ? 4 : 0));
-  const w1 = tinyArgs(text, ['Acme', 'Corp', 'sued', 'Acme'], [[0, 4], [5, 9], [10, 14], [15, 19]], [strong(1), strong(2), strong(0), strong(1)], id2label);
-  const w2 = tinyArgs(text, ['sued', 'Acme', 'Corp'], [[10, 14], [15, 19], [20, 24]], [strong(0), strong(1), [0, 1, 5]], id2label);
+  const w1 = tinyArgs(
+    text,
+    ['Acme', 'Corp', 'sued', 'Acme'],
+    [
+      [0, 4],
+      [5, 9],
+      [10, 14],
+      [15, 19],
+    ],
+    [strong(1), strong(2), strong(0), strong(1)],
+    id2label,
+  );
+  const w2 = tinyArgs(
+    text,
+    ['sued', 'Acme', 'Corp'],
+    [
+      [10, 14],
+      [15, 19],
+      [20, 24],
+    ],
+    [strong(0), strong(1), [0, 1, 5]],
+    id2label,
+  );
 
   it('post-processes windows separately, then the longer overlapping entity wins', () => {
     const out = postprocessWindows([w1, w2], { aggregation: 'simple' }) as GroupedEntity[];

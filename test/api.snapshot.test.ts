@@ -20,9 +20,15 @@ describe('public API snapshot (api/*.d.ts)', () => {
         mkdirSync(API_DIR, { recursive: true });
         writeFileSync(file, api[entry]);
       }
-      expect(existsSync(file), `${file} is missing: run WGBERT_UPDATE_API=1 npx vitest run test/api.snapshot.test.ts`).toBe(true);
+      expect(
+        existsSync(file),
+        `${file} is missing: run WGBERT_UPDATE_API=1 npx vitest run test/api.snapshot.test.ts`,
+      ).toBe(true);
       const committed = readFileSync(file, 'utf8');
-      expect(api[entry], `the public API of the ${entry} entry changed: if deliberate, update api/ and CHANGELOG.md`).toBe(committed);
+      expect(
+        api[entry],
+        `the public API of the ${entry} entry changed: if deliberate, update api/ and CHANGELOG.md`,
+      ).toBe(committed);
     });
   }
 

@@ -34,11 +34,20 @@ export function publicApi(root: string): Record<keyof typeof ENTRY_POINTS, strin
       declarationsOf(symbol)
         .map((d) => printer.printNode(ts.EmitHint.Unspecified, statementOf(d), d.getSourceFile()))
         .map((text) => `${prefix}${text.replace(/^(export )?(declare )?/, '')}`)
-        .map((text) => text.split('\n').filter((line) => !/^\s+private /.test(line)).join('\n')) // not API
+        .map((text) =>
+          text
+            .split('\n')
+            .filter((line) => !/^\s+private /.test(line))
+            .join('\n'),
+        ) // not API
         .join('\n');
     const collect = (node: ts.Node): void => {
       if (ts.isTypeReferenceNode(node) || ts.isExpressionWithTypeArguments(node) || ts.isTypeQueryNode(node)) {
-        const name = ts.isTypeReferenceNode(node) ? node.typeName : ts.isTypeQueryNode(node) ? node.exprName : node.expression;
+        const name = ts.isTypeReferenceNode(node)
+          ? node.typeName
+          : ts.isTypeQueryNode(node)
+            ? node.exprName
+            : node.expression;
         let s = checker.getSymbolAtLocation(name);
         if (s && s.flags & ts.SymbolFlags.Alias) s = checker.getAliasedSymbol(s);
         if (s && declarationsOf(s).length > 0 && !referenced.has(s.name)) {
@@ -56,7 +65,9 @@ export function publicApi(root: string): Record<keyof typeof ENTRY_POINTS, strin
       declarationsOf(target).forEach((d) => collect(statementOf(d)));
     }
     const exportedNames = new Set(exported.map((e) => e.name));
-    const internal = [...referenced.values()].filter((s) => !exportedNames.has(s.name)).sort((a, b) => a.name.localeCompare(b.name));
+    const internal = [...referenced.values()]
+      .filter((s) => !exportedNames.has(s.name))
+      .sort((a, b) => a.name.localeCompare(b.name));
     if (internal.length > 0) lines.push('', `// referenced by the exports above, not exported by name:`);
     for (const s of internal) lines.push(render(s, ''));
     out[entry] = `${lines.join('\n')}\n`;

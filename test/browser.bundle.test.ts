@@ -68,7 +68,10 @@ describe('browser bundle (src/browser.ts through Vite)', () => {
     for (const c of chunks) {
       const imports = [...c.imports, ...c.dynamicImports];
       // Only our own chunks: a bare or Node-only specifier would need Node or a bundler at the user's side.
-      expect(imports.filter((i) => !chunks.some((o) => o.fileName === i)), `${c.fileName} imports outside the bundle`).toEqual([]);
+      expect(
+        imports.filter((i) => !chunks.some((o) => o.fileName === i)),
+        `${c.fileName} imports outside the bundle`,
+      ).toEqual([]);
       const code = stripComments(readFileSync(join(outDir, c.fileName), 'utf8'));
       expect(code).not.toContain('__vite-browser-external');
       expect(code).not.toMatch(/\brequire\(/);
@@ -81,7 +84,16 @@ describe('browser bundle (src/browser.ts through Vite)', () => {
 
     // The bundle loads (it touches no browser API at import) and exports the API plus the browser sources.
     const mod = (await import(pathToFileURL(join(outDir, 'wgbert.js')).href)) as Record<string, unknown>;
-    for (const name of ['pipeline', 'loadModel', 'setModelResolver', 'urlModelSource', 'fileListModelSource', 'clearModelCache', 'filesFromDataTransfer', 'InputError']) {
+    for (const name of [
+      'pipeline',
+      'loadModel',
+      'setModelResolver',
+      'urlModelSource',
+      'fileListModelSource',
+      'clearModelCache',
+      'filesFromDataTransfer',
+      'InputError',
+    ]) {
       expect(typeof mod[name], name).toBe('function');
     }
   });
@@ -96,7 +108,12 @@ describe('browser bundle (src/browser.ts through Vite)', () => {
         configFile: false,
         logLevel: 'silent',
         plugins: [noNodeImports()],
-        build: { outDir: dir, lib: { entry, formats: ['es'], fileName: 'bad' }, ssr: false, rolldownOptions: { platform: 'browser' } },
+        build: {
+          outDir: dir,
+          lib: { entry, formats: ['es'], fileName: 'bad' },
+          ssr: false,
+          rolldownOptions: { platform: 'browser' },
+        },
       }),
     ).rejects.toThrow(/imports "node:fs"/);
   });
@@ -105,7 +122,8 @@ describe('browser bundle (src/browser.ts through Vite)', () => {
 /** The error classes a module exports (WgbertError and its subclasses), by export name. */
 function errorClasses(mod: Record<string, unknown>, base: Function): [string, new (...args: unknown[]) => Error][] {
   return Object.entries(mod).filter(
-    (e): e is [string, new (...args: unknown[]) => Error] => typeof e[1] === 'function' && (e[1] === base || e[1].prototype instanceof base),
+    (e): e is [string, new (...args: unknown[]) => Error] =>
+      typeof e[1] === 'function' && (e[1] === base || e[1].prototype instanceof base),
   );
 }
 
@@ -126,22 +144,55 @@ describe('error names', () => {
       }
     }
     // The ones that exist today (a new subclass is checked automatically once exported).
-    for (const n of ['WgbertError', 'SafetensorsError', 'ConfigError', 'WeightsError', 'TokenizerError', 'ModelNotFoundError', 'InputError', 'GpuError',
-      'HubError', 'HubAuthError', 'HubNotFoundError', 'HubOfflineError', 'HubIntegrityError', 'NetworkError', 'TorchBinError', 'PickleError', 'ZipError']) {
+    for (const n of [
+      'WgbertError',
+      'SafetensorsError',
+      'ConfigError',
+      'WeightsError',
+      'TokenizerError',
+      'ModelNotFoundError',
+      'InputError',
+      'GpuError',
+      'HubError',
+      'HubAuthError',
+      'HubNotFoundError',
+      'HubOfflineError',
+      'HubIntegrityError',
+      'NetworkError',
+      'TorchBinError',
+      'PickleError',
+      'ZipError',
+    ]) {
       expect(seen, n).toContain(n);
     }
     // The Node entry exports the hub's errors (to catch what downloadModel throws).
-    for (const n of ['HubError', 'HubAuthError', 'HubNotFoundError', 'HubOfflineError', 'HubIntegrityError', 'NetworkError']) expect(typeof (nodeEntry as Record<string, unknown>)[n], n).toBe('function');
+    for (const n of [
+      'HubError',
+      'HubAuthError',
+      'HubNotFoundError',
+      'HubOfflineError',
+      'HubIntegrityError',
+      'NetworkError',
+    ])
+      expect(typeof (nodeEntry as Record<string, unknown>)[n], n).toBe('function');
   });
 
   it('survive a minified browser bundle', async () => {
     // dist/browser/wgbert.js is built unminified (vite.browser.config.ts: minify false), so build a minified copy.
     const outDir = join(tmp, 'min');
-    await build({ configFile: CONFIG, logLevel: 'silent', build: { outDir, emptyOutDir: true, sourcemap: false, ssr: false, minify: true } });
+    await build({
+      configFile: CONFIG,
+      logLevel: 'silent',
+      build: { outDir, emptyOutDir: true, sourcemap: false, ssr: false, minify: true },
+    });
     const mod = (await import(pathToFileURL(join(outDir, 'wgbert.js')).href)) as Record<string, unknown>;
     const Base = mod.WgbertError as Function;
     const classes = errorClasses(mod, Base);
-    expect(classes.map(([n]) => n).sort()).toEqual(errorClasses(core as Record<string, unknown>, core.WgbertError).map(([n]) => n).sort());
+    expect(classes.map(([n]) => n).sort()).toEqual(
+      errorClasses(core as Record<string, unknown>, core.WgbertError)
+        .map(([n]) => n)
+        .sort(),
+    );
     // The minifier did rename the classes (else this test would prove nothing) …
     expect(classes.filter(([exported, Cls]) => Cls.name !== exported).length).toBeGreaterThan(0);
     // … and every error still says its real name.

@@ -78,18 +78,28 @@ function serveStatic(root: string): Promise<{ server: Server; url: string }> {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': statSync(file).size });
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-length': statSync(file).size,
+    });
     if (req.method === 'HEAD') res.end();
     else createReadStream(file).pipe(res);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }),
+    ),
+  );
 }
 
 /** Decodes an 8-bit RGB(A) PNG (what Chromium writes) into its pixels. */
 function decodePng(png: Buffer): { width: number; height: number; channels: number; pixels: Uint8Array } {
   if (png.readUInt32BE(0) !== 0x89504e47) throw new Error('not a PNG');
   let pos = 8;
-  let width = 0, height = 0, depth = 0, colour = 0;
+  let width = 0,
+    height = 0,
+    depth = 0,
+    colour = 0;
   const idat: Buffer[] = [];
   while (pos < png.length) {
     const len = png.readUInt32BE(pos);
@@ -124,7 +134,9 @@ function decodePng(png: Buffer): { width: number; height: number; channels: numb
       else if (filter === 3) v += (a + b) >> 1;
       else if (filter === 4) {
         const p = a + b - c;
-        const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        const pa = Math.abs(p - a),
+          pb = Math.abs(p - b),
+          pc = Math.abs(p - c);
         v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
       }
       row[x] = v & 0xff;
@@ -133,7 +145,8 @@ function decodePng(png: Buffer): { width: number; height: number; channels: numb
   return { width, height, channels, pixels };
 }
 
-const spans = (es: Entity[]) => es.map((e) => ({ label: 'entity_group' in e ? e.entity_group : e.entity, word: e.word, start: e.start, end: e.end }));
+const spans = (es: Entity[]) =>
+  es.map((e) => ({ label: 'entity_group' in e ? e.entity_group : e.entity, word: e.word, start: e.start, end: e.end }));
 
 const chromiumThere = existsSync(CHROMIUM);
 if (!chromiumThere) {
@@ -155,7 +168,11 @@ describe.skipIf(!chromiumThere)('demo page in Chromium (playwright-core)', () =>
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'wgbert-e2e-'));
     const t0 = performance.now();
-    await build({ configFile: join(DEMO, 'vite.config.ts'), logLevel: 'warn', build: { outDir: join(tmp, 'site'), emptyOutDir: true } });
+    await build({
+      configFile: join(DEMO, 'vite.config.ts'),
+      logLevel: 'warn',
+      build: { outDir: join(tmp, 'site'), emptyOutDir: true },
+    });
     const built = performance.now();
     ({ server, url: base } = await serveStatic(join(tmp, 'site')));
     context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
@@ -175,7 +192,9 @@ describe.skipIf(!chromiumThere)('demo page in Chromium (playwright-core)', () =>
     });
     await page.close();
     reference = await pipeline('ner', { model: join(REPO_ROOT, 'weights/demo-ner'), backend: 'cpu' });
-    console.log(`[e2e] demo built in ${Math.round(built - t0)} ms; Chromium up in ${Math.round(performance.now() - built)} ms; WebGPU: ${gpu.ok ? gpu.detail : `none (${gpu.detail})`}`);
+    console.log(
+      `[e2e] demo built in ${Math.round(built - t0)} ms; Chromium up in ${Math.round(performance.now() - built)} ms; WebGPU: ${gpu.ok ? gpu.detail : `none (${gpu.detail})`}`,
+    );
   });
 
   afterAll(async () => {
@@ -200,9 +219,15 @@ describe.skipIf(!chromiumThere)('demo page in Chromium (playwright-core)', () =>
   }
 
   /** What the Node pipeline answers for the demo's input: each line its own text, one batch (demo/lines.ts). */
-  async function referenceByLine(text: string, opts: { aggregation: 'first' | 'simple'; offsets: 'utf16' }): Promise<Entity[]> {
+  async function referenceByLine(
+    text: string,
+    opts: { aggregation: 'first' | 'simple'; offsets: 'utf16' },
+  ): Promise<Entity[]> {
     const lines = splitLines(text);
-    const perLine = (await reference(lines.map((l) => l.text), { ...opts, batchSize: lines.length })) as Entity[][];
+    const perLine = (await reference(
+      lines.map((l) => l.text),
+      { ...opts, batchSize: lines.length },
+    )) as Entity[][];
     return perLine.flatMap((es, i) => shiftEntities(es, lines[i]!.start));
   }
 
@@ -214,7 +239,9 @@ describe.skipIf(!chromiumThere)('demo page in Chromium (playwright-core)', () =>
     skip(msg);
   }
 
-  it('runs the sample invoice on WebGPU with the same spans as the Node CPU pipeline, and screenshots it', async ({ skip }) => {
+  it('runs the sample invoice on WebGPU with the same spans as the Node CPU pipeline, and screenshots it', async ({
+    skip,
+  }) => {
     requireGpu(skip);
     const { page, result, ms } = await openDemo('backend=webgpu&autorun=1');
     expect(result.error).toBeUndefined();
@@ -227,11 +254,21 @@ describe.skipIf(!chromiumThere)('demo page in Chromium (playwright-core)', () =>
     expect(expected.length).toBeGreaterThan(5);
     expect(spans(result.entities)).toEqual(spans(expected));
     result.entities.forEach((e, i) => expect(Math.abs(e.score - expected[i]!.score)).toBeLessThan(2e-3));
-    console.log(`[e2e] webgpu: ${result.entities.length} entities, page ${Math.round(ms)} ms, timings ${JSON.stringify(result.timings, (_, v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v))}`);
+    console.log(
+      `[e2e] webgpu: ${result.entities.length} entities, page ${Math.round(ms)} ms, timings ${JSON.stringify(result.timings, (_, v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v))}`,
+    );
 
     // The page shows them: one <mark data-entity> per entity, with a tooltip; one table row each; the backend.
-    const marks = await page.$$eval('#highlighted mark[data-entity]', (ms) => ms.map((m) => ({ entity: (m as HTMLElement).dataset.entity, score: (m as HTMLElement).dataset.score, title: m.getAttribute('title') })));
-    expect(marks.map((m) => m.entity)).toEqual(result.entities.map((e) => ('entity_group' in e ? e.entity_group : e.entity)));
+    const marks = await page.$$eval('#highlighted mark[data-entity]', (ms) =>
+      ms.map((m) => ({
+        entity: (m as HTMLElement).dataset.entity,
+        score: (m as HTMLElement).dataset.score,
+        title: m.getAttribute('title'),
+      })),
+    );
+    expect(marks.map((m) => m.entity)).toEqual(
+      result.entities.map((e) => ('entity_group' in e ? e.entity_group : e.entity)),
+    );
     expect(marks.every((m) => m.title !== null && m.title.length > 0 && Number(m.score) > 0)).toBe(true);
     expect(await page.locator('#results tbody tr').count()).toBe(result.entities.length);
     expect(await page.locator('[data-timing="backend"]').textContent()).toMatch(/WebGPU/);
@@ -246,7 +283,9 @@ describe.skipIf(!chromiumThere)('demo page in Chromium (playwright-core)', () =>
       colours.set(c, (colours.get(c) ?? 0) + 1);
     }
     const background = Math.max(...colours.values()) / (img.width * img.height);
-    console.log(`[e2e] screenshot ${img.width}×${img.height}, ${png.byteLength} bytes, ${colours.size} colours, background ${(background * 100).toFixed(1)}%`);
+    console.log(
+      `[e2e] screenshot ${img.width}×${img.height}, ${png.byteLength} bytes, ${colours.size} colours, background ${(background * 100).toFixed(1)}%`,
+    );
     expect(img.width).toBeGreaterThanOrEqual(1000);
     expect(img.height).toBeGreaterThanOrEqual(600);
     expect(colours.size).toBeGreaterThan(50);
@@ -260,17 +299,26 @@ describe.skipIf(!chromiumThere)('demo page in Chromium (playwright-core)', () =>
     expect(result.error).toBeUndefined();
     expect(result.backend).toBe('cpu');
     // The first page of this browser profile downloaded the model; later pages read it from the Cache API.
-    expect(result.downloads?.['model.safetensors']).toEqual({ bytes: statSync(join(REPO_ROOT, 'weights/demo-ner/model.safetensors')).size, cached: pagesOpened > 1 });
+    expect(result.downloads?.['model.safetensors']).toEqual({
+      bytes: statSync(join(REPO_ROOT, 'weights/demo-ner/model.safetensors')).size,
+      cached: pagesOpened > 1,
+    });
     const expected = await referenceByLine(result.text, { aggregation: 'first', offsets: 'utf16' });
     expect(spans(result.entities)).toEqual(spans(expected));
     result.entities.forEach((e, i) => expect(Math.abs(e.score - expected[i]!.score)).toBeLessThan(1e-5));
-    console.log(`[e2e] cpu: ${result.entities.length} entities, page ${Math.round(ms)} ms, timings ${JSON.stringify(result.timings, (_, v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v))}`);
+    console.log(
+      `[e2e] cpu: ${result.entities.length} entities, page ${Math.round(ms)} ms, timings ${JSON.stringify(result.timings, (_, v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v))}`,
+    );
   });
 
-  it('takes text and aggregation from the URL, switches backend in the UI, loads a folder picked with <input webkitdirectory>', async ({ skip }) => {
+  it('takes text and aggregation from the URL, switches backend in the UI, loads a folder picked with <input webkitdirectory>', async ({
+    skip,
+  }) => {
     requireGpu(skip);
     const text = 'My name is Sylvain and I work at Hugging Face in Brooklyn. Ünïcödé 🙂 Angela Merkel visited Paris.';
-    const { page, result } = await openDemo(`backend=webgpu&aggregation=simple&autorun=1&text=${encodeURIComponent(text)}`);
+    const { page, result } = await openDemo(
+      `backend=webgpu&aggregation=simple&autorun=1&text=${encodeURIComponent(text)}`,
+    );
     expect(result.error).toBeUndefined();
     expect(result.backend).toBe('webgpu');
     expect(result.text).toBe(text);

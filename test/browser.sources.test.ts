@@ -28,7 +28,10 @@ interface Served {
 }
 
 /** A fake server: files of a folder under BASE; options mimic hosts that refuse HEAD or answer unknown paths with HTML. */
-function serve(files: Record<string, Uint8Array>, opts: { noHead?: boolean; spaFallback?: boolean; chunk?: number } = {}): Served {
+function serve(
+  files: Record<string, Uint8Array>,
+  opts: { noHead?: boolean; spaFallback?: boolean; chunk?: number } = {},
+): Served {
   const calls: Served['calls'] = [];
   const fetchImpl = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const url = String(input instanceof Request ? input.url : input);
@@ -39,7 +42,11 @@ function serve(files: Record<string, Uint8Array>, opts: { noHead?: boolean; spaF
     const name = url.startsWith(BASE) ? decodeURIComponent(url.slice(BASE.length)) : undefined;
     const body = name !== undefined ? files[name] : undefined;
     if (body === undefined) {
-      if (opts.spaFallback) return new Response(method === 'HEAD' ? null : '<!doctype html><title>app</title>', { status: 200, headers: { 'content-type': 'text/html' } });
+      if (opts.spaFallback)
+        return new Response(method === 'HEAD' ? null : '<!doctype html><title>app</title>', {
+          status: 200,
+          headers: { 'content-type': 'text/html' },
+        });
       return new Response('not found', { status: 404 });
     }
     const headers = { 'content-type': 'application/octet-stream', 'content-length': String(body.byteLength) };
@@ -96,7 +103,10 @@ const TEXT = 'Invoice INV-2024-001 from Acme Corporation, Berlin, billed to Jane
 
 describe('urlModelSource', () => {
   it('answers exists with HEAD, downloads with progress, shares one download', async () => {
-    const files = { 'config.json': new TextEncoder().encode('{"a":1}'), 'big.bin': new Uint8Array(300_000).map((_, i) => i % 251) };
+    const files = {
+      'config.json': new TextEncoder().encode('{"a":1}'),
+      'big.bin': new Uint8Array(300_000).map((_, i) => i % 251),
+    };
     const server = serve(files, { chunk: 65_536 });
     const progress: DownloadProgress[] = [];
     const src = urlModelSource(BASE.slice(0, -1), { fetch: server.fetch, onProgress: (p) => progress.push(p) });
@@ -190,7 +200,9 @@ describe('fileListModelSource', () => {
     await expect(src.open('tokenizer.json')).rejects.toThrow(ModelNotFoundError);
 
     expect(() => fileListModelSource([])).toThrow(InputError);
-    expect(() => fileListModelSource([fileOf(enc.encode('{}'), 'a/config.json'), fileOf(enc.encode('{}'), 'b/config.json')])).toThrow(/several model folders/);
+    expect(() =>
+      fileListModelSource([fileOf(enc.encode('{}'), 'a/config.json'), fileOf(enc.encode('{}'), 'b/config.json')]),
+    ).toThrow(/several model folders/);
     const loose = fileListModelSource([fileOf(enc.encode('{}'), 'config.json')]);
     expect(loose.name).toBe('picked files');
   });
@@ -203,10 +215,16 @@ describe('browser sources load the demo model', () => {
     const expected = await reference(TEXT, { aggregation: 'simple', offsets: 'utf16' });
     expect(expected.length).toBeGreaterThan(0);
 
-    const viaUrl = await pipeline('ner', { model: urlModelSource(BASE, { fetch: serve(files).fetch }), backend: 'cpu' });
+    const viaUrl = await pipeline('ner', {
+      model: urlModelSource(BASE, { fetch: serve(files).fetch }),
+      backend: 'cpu',
+    });
     expect(await viaUrl(TEXT, { aggregation: 'simple', offsets: 'utf16' })).toEqual(expected);
 
-    const viaFiles = await pipeline('ner', { model: fileListModelSource(Object.entries(files).map(([n, b]) => fileOf(b, `demo-ner/${n}`))), backend: 'cpu' });
+    const viaFiles = await pipeline('ner', {
+      model: fileListModelSource(Object.entries(files).map(([n, b]) => fileOf(b, `demo-ner/${n}`))),
+      backend: 'cpu',
+    });
     expect(await viaFiles(TEXT, { aggregation: 'simple', offsets: 'utf16' })).toEqual(expected);
   });
 });
@@ -226,7 +244,10 @@ describe('browser resolver: URLs stay URLs, org/name goes to the hub', () => {
       const name = Object.keys(files).find((f) => url.endsWith(`/${f}`));
       if (name === undefined) return new Response('not found', { status: 404 });
       const body = new TextEncoder().encode(files[name]!);
-      return new Response(init?.method === 'HEAD' ? null : body, { status: 200, headers: { 'content-length': String(body.byteLength) } });
+      return new Response(init?.method === 'HEAD' ? null : body, {
+        status: 200,
+        headers: { 'content-length': String(body.byteLength) },
+      });
     });
     return urls;
   }
@@ -252,14 +273,16 @@ describe('browser resolver: URLs stay URLs, org/name goes to the hub', () => {
       'https://huggingface.co/dbmdz/bert-large-cased-finetuned-conll03-english/resolve/main/',
     );
     // hubEndpoint and revision (URL-encoded as huggingface_hub does); they do not touch URLs.
-    expect(await nameOf('org/name', { hubEndpoint: 'https://mirror.example/hf/', revision: 'refs/pr/1' })).toBe('https://mirror.example/hf/org/name/resolve/refs%2Fpr%2F1/');
+    expect(await nameOf('org/name', { hubEndpoint: 'https://mirror.example/hf/', revision: 'refs/pr/1' })).toBe(
+      'https://mirror.example/hf/org/name/resolve/refs%2Fpr%2F1/',
+    );
     expect(await nameOf('org/name', { revision: 'v1.0' })).toBe('https://huggingface.co/org/name/resolve/v1.0/');
     expect(await nameOf('/models/x/', { hubEndpoint: 'https://mirror.example' })).toBe('https://app.example/models/x/');
     await expect(resolveModelSource('org/name', { revision: '../x' })).rejects.toThrow(InputError);
     await expect(resolveModelSource('org/name', { revision: '' })).rejects.toThrow(/revision/);
   });
 
-  it('fetches a repo id\'s files from <endpoint>/<org>/<name>/resolve/<revision>/ and passes progress on', async () => {
+  it("fetches a repo id's files from <endpoint>/<org>/<name>/resolve/<revision>/ and passes progress on", async () => {
     const urls = page('https://app.example/', { 'config.json': '{"a":1}' });
     const progress: Parameters<NonNullable<ResolveOptions['onProgress']>>[0][] = [];
     const src = await resolveModelSource('org/name', { onProgress: (p) => progress.push(p) });
@@ -288,7 +311,7 @@ describe('browser resolver: URLs stay URLs, org/name goes to the hub', () => {
     });
     afterAll(() => hub.close());
 
-    it('loads org/name through the hub\'s resolve URLs (LFS redirects followed) and gives the file-system entities', async () => {
+    it("loads org/name through the hub's resolve URLs (LFS redirects followed) and gives the file-system entities", async () => {
       const source = await resolveModelSource(REPO, { hubEndpoint: hub.url });
       expect(source.name).toBe(`${hub.url}/${REPO}/resolve/main/`);
       const viaHub = await pipeline('ner', { model: source, backend: 'cpu' });

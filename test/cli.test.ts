@@ -16,30 +16,53 @@ const MODEL = join(REPO_ROOT, 'weights', 'demo-ner');
 const COURSE = 'My name is Sylvain and I work at Hugging Face in Brooklyn.';
 
 /** Runs the CLI; `env` entries are added to (undefined: removed from) this process's environment. */
-function wgbert(args: string[], stdin?: string, env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function wgbert(
+  args: string[],
+  stdin?: string,
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
   for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, timeout: 120_000, env: childEnv }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: REPO_ROOT, timeout: 120_000, env: childEnv },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
     if (stdin !== undefined) child.stdin!.end(stdin);
   });
 }
 
-const ref = JSON.parse(readFileSync(join(MODEL, 'reference.json'), 'utf8')) as { entries: { text: string; tokens: string[]; input_ids: number[]; logits: number[][] }[] };
-const hf = JSON.parse(readFileSync(join(MODEL, 'pipeline_outputs.json'), 'utf8')) as { entries: { text: string; outputs: Record<string, { entity_group?: string; entity?: string; word: string; start: number; end: number; score: number }[]> }[] };
+const ref = JSON.parse(readFileSync(join(MODEL, 'reference.json'), 'utf8')) as {
+  entries: { text: string; tokens: string[]; input_ids: number[]; logits: number[][] }[];
+};
+const hf = JSON.parse(readFileSync(join(MODEL, 'pipeline_outputs.json'), 'utf8')) as {
+  entries: {
+    text: string;
+    outputs: Record<
+      string,
+      { entity_group?: string; entity?: string; word: string; start: number; end: number; score: number }[]
+    >;
+  }[];
+};
 
 describe('wgbert CLI', () => {
   it('ner --json returns the entities Hugging Face returns (aggregation simple)', async () => {
     const r = await wgbert(['ner', COURSE, '--model', MODEL, '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { backend: string; entities: { entity_group: string; word: string; start: number; end: number; score: number }[] };
+    const out = JSON.parse(r.stdout) as {
+      backend: string;
+      entities: { entity_group: string; word: string; start: number; end: number; score: number }[];
+    };
     expect(out.backend).toBe('cpu');
     const expected = hf.entries.find((e) => e.text === COURSE)!.outputs.simple!;
-    expect(out.entities.map(({ entity_group, word, start, end }) => ({ entity_group, word, start, end })))
-      .toEqual(expected.map(({ entity_group, word, start, end }) => ({ entity_group, word, start, end })));
+    expect(out.entities.map(({ entity_group, word, start, end }) => ({ entity_group, word, start, end }))).toEqual(
+      expected.map(({ entity_group, word, start, end }) => ({ entity_group, word, start, end })),
+    );
     // 5e-3: HF's pipeline ran this F16 checkpoint in float16, we run it upcast to f32 (as its reference
     // logits were computed); the f32 models agree to 2e-6 (test/aggregate.test.ts).
     out.entities.forEach((e, i) => expect(Math.abs(e.score - expected[i]!.score)).toBeLessThan(5e-3));
@@ -63,7 +86,14 @@ describe('wgbert CLI', () => {
   it('logits --json returns [S][9] logits equal to the reference', async () => {
     const r = await wgbert(['logits', COURSE, '--model', MODEL, '--json']);
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { backend: string; model: string; tokens: string[]; input_ids: number[]; offsets: number[][]; logits: number[][] };
+    const out = JSON.parse(r.stdout) as {
+      backend: string;
+      model: string;
+      tokens: string[];
+      input_ids: number[];
+      offsets: number[][];
+      logits: number[][];
+    };
     const e = ref.entries.find((x) => x.text === COURSE)!;
     expect(out.backend).toBe('cpu');
     expect(out.tokens).toEqual(e.tokens);
@@ -83,12 +113,26 @@ describe('wgbert CLI', () => {
     const texts = [COURSE, 'Angela Merkel met Emmanuel Macron in Berlin.', 'Émile Zola 👩‍💻 lived in Paris.'];
     writeFileSync(join(dir, 'in.jsonl'), texts.map((text) => JSON.stringify({ text })).join('\n') + '\n');
     writeFileSync(join(dir, 'in.txt'), texts.join('\n') + '\n');
-    const args = ['--model', MODEL, '--aggregation', 'first', '--offsets', 'utf16', '--ignore-labels', 'O,MISC', '--stride', '16'];
+    const args = [
+      '--model',
+      MODEL,
+      '--aggregation',
+      'first',
+      '--offsets',
+      'utf16',
+      '--ignore-labels',
+      'O,MISC',
+      '--stride',
+      '16',
+    ];
     const fromJsonl = await wgbert(['ner', '--input', join(dir, 'in.jsonl'), ...args]);
     const fromTxt = await wgbert(['ner', '--input', join(dir, 'in.txt'), ...args]);
     expect(fromJsonl.code, fromJsonl.stderr).toBe(0);
     expect(fromTxt.stdout).toBe(fromJsonl.stdout);
-    const lines = fromJsonl.stdout.trim().split('\n').map((l) => JSON.parse(l) as { entities: { entity_group: string; word: string; start: number; end: number }[] });
+    const lines = fromJsonl.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { entities: { entity_group: string; word: string; start: number; end: number }[] });
     expect(lines.length).toBe(texts.length);
     for (let i = 0; i < texts.length; i++) {
       const single = await wgbert(['ner', texts[i]!, ...args, '--json']);
@@ -96,7 +140,9 @@ describe('wgbert CLI', () => {
       const one = JSON.parse(single.stdout).entities as { score: number }[];
       const noScore = (es: object[]) => es.map((e) => ({ ...e, score: undefined }));
       expect(noScore(lines[i]!.entities)).toEqual(noScore(one));
-      lines[i]!.entities.forEach((e, k) => expect(Math.abs((e as unknown as { score: number }).score - one[k]!.score)).toBeLessThan(1e-5));
+      lines[i]!.entities.forEach((e, k) =>
+        expect(Math.abs((e as unknown as { score: number }).score - one[k]!.score)).toBeLessThan(1e-5),
+      );
       for (const e of lines[i]!.entities) {
         expect(e.entity_group).not.toBe('MISC');
         expect(texts[i]!.slice(e.start, e.end).length).toBeGreaterThan(0); // UTF-16 indices slice the JS string
@@ -218,7 +264,14 @@ describe('wgbert pos: the default model comes from the hub', () => {
   };
   beforeAll(async () => {
     const files = Object.fromEntries(
-      ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json', 'model.safetensors'].map((f) => [f, readFileSync(join(MODEL, f))]),
+      [
+        'config.json',
+        'tokenizer.json',
+        'tokenizer_config.json',
+        'vocab.txt',
+        'special_tokens_map.json',
+        'model.safetensors',
+      ].map((f) => [f, readFileSync(join(MODEL, f))]),
     );
     hub.addRepo('wgbert-test/demo-ner', files);
     hub.addRepo(POS_DEFAULT, files); // a stand-in: the demo weights under the default POS model's name
@@ -244,7 +297,9 @@ describe('wgbert pos: the default model comes from the hub', () => {
     expect(r.stdout).toBe('');
     const lines = r.stderr.trim().split('\n');
     expect(lines.length, r.stderr).toBe(1);
-    expect(lines[0]).toMatch(/^wgbert: error: pos: its default model vblagoje\/bert-english-uncased-finetuned-pos \(Hugging Face hub\) is not available: offline mode is on/);
+    expect(lines[0]).toMatch(
+      /^wgbert: error: pos: its default model vblagoje\/bert-english-uncased-finetuned-pos \(Hugging Face hub\) is not available: offline mode is on/,
+    );
     expect(lines[0]).toMatch(/--model/);
   });
 
@@ -254,7 +309,9 @@ describe('wgbert pos: the default model comes from the hub', () => {
     expect(first.code, first.stderr).toBe(0);
     const notes = first.stderr.trim().split('\n');
     expect(notes.length, first.stderr).toBe(1);
-    expect(notes[0]).toMatch(/^wgbert: note: pos without --model uses vblagoje\/bert-english-uncased-finetuned-pos .*downloaded once from the Hugging Face hub/);
+    expect(notes[0]).toMatch(
+      /^wgbert: note: pos without --model uses vblagoje\/bert-english-uncased-finetuned-pos .*downloaded once from the Hugging Face hub/,
+    );
     expect(notes[0]).toContain(cache);
     const out = JSON.parse(first.stdout) as { model: string; entities: { word: string }[] };
     expect(out.model).toContain('models--vblagoje--bert-english-uncased-finetuned-pos');
@@ -272,11 +329,19 @@ describe('wgbert pos: the default model comes from the hub', () => {
 
   it('pos and ner --model <org/name> load a hub repo as before; ner without --model stays on the shipped model', async () => {
     const cache = tempDir();
-    const pos = await wgbert(['pos', 'The cat sat.', '--model', 'wgbert-test/demo-ner', '--json'], undefined, hubEnv(cache));
+    const pos = await wgbert(
+      ['pos', 'The cat sat.', '--model', 'wgbert-test/demo-ner', '--json'],
+      undefined,
+      hubEnv(cache),
+    );
     expect(pos.code, pos.stderr).toBe(0);
     expect(pos.stderr).toBe('');
     expect(JSON.parse(pos.stdout).model).toContain('models--wgbert-test--demo-ner');
-    const ner = await wgbert(['ner', COURSE, '--model', 'wgbert-test/demo-ner', '--json'], undefined, hubEnv(cache, { HF_HUB_OFFLINE: '1' }));
+    const ner = await wgbert(
+      ['ner', COURSE, '--model', 'wgbert-test/demo-ner', '--json'],
+      undefined,
+      hubEnv(cache, { HF_HUB_OFFLINE: '1' }),
+    );
     expect(ner.code, ner.stderr).toBe(0);
     const local = await wgbert(['ner', COURSE, '--json'], undefined, hubEnv(tempDir(), { HF_HUB_OFFLINE: '1' }));
     expect(local.code, local.stderr).toBe(0);

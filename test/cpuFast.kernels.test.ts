@@ -9,7 +9,14 @@ import { rng } from './helpers.js';
 import { describe, expect, it } from 'vitest';
 import { sleb, uleb } from '../src/kernels/wasm/builder.js';
 import { wasmFeatures } from '../src/kernels/wasm/features.js';
-import { attentionScratchFloats, buildKernelModule, defaultKernelConfig, GEMM_GELU, gemmScratchFloats, type KernelConfig } from '../src/kernels/wasm/kernels.js';
+import {
+  attentionScratchFloats,
+  buildKernelModule,
+  defaultKernelConfig,
+  GEMM_GELU,
+  gemmScratchFloats,
+  type KernelConfig,
+} from '../src/kernels/wasm/kernels.js';
 import { nrOf } from '../src/kernels/wasm/gemm.js';
 import { instantiateKernels, kernelModule, type KernelExports } from '../src/kernels/wasm/runtime.js';
 import { ThreadPool } from '../src/backends/cpuFast/pool.js';
@@ -23,7 +30,6 @@ import { gelu } from '../src/kernels/cpu/gelu.js';
 const features = wasmFeatures();
 const SIZES = [1, 3, 17, 64, 127, 128, 130];
 const paths = [false, ...(features.relaxed ? [true] : [])];
-
 
 function randomArray(n: number, rand: () => number, scale = 1): Float32Array {
   const a = new Float32Array(n);
@@ -42,9 +48,15 @@ class Harness {
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, ...(shared ? { shared: true } : {}) });
     this.ex = instantiateKernels(kernelModule(this.cfg), this.memory);
   }
-  get f32() { return new Float32Array(this.memory.buffer); }
-  get i32() { return new Int32Array(this.memory.buffer); }
-  reset() { this.top = 1024; }
+  get f32() {
+    return new Float32Array(this.memory.buffer);
+  }
+  get i32() {
+    return new Int32Array(this.memory.buffer);
+  }
+  reset() {
+    this.top = 1024;
+  }
   alloc(floats: number): number {
     const p = this.top;
     this.top = Math.ceil((this.top + floats * 4 + 64) / 64) * 64;
@@ -62,17 +74,29 @@ class Harness {
     this.f32.fill(NaN, p / 4, p / 4 + n);
     return p;
   }
-  read(p: number, n: number): Float32Array { return this.f32.slice(p / 4, p / 4 + n); }
+  read(p: number, n: number): Float32Array {
+    return this.f32.slice(p / 4, p / 4 + n);
+  }
 }
 
 /** Runs y = x·Wᵀ + b (+ GELU) (+ residual) through pack_a + job_gemm; returns y. */
-function wasmLinear(h: Harness, x: Float32Array, M: number, K: number, W: Float32Array, b: Float32Array | null, N: number, opts: { gelu?: boolean; residual?: Float32Array } = {}) {
+function wasmLinear(
+  h: Harness,
+  x: Float32Array,
+  M: number,
+  K: number,
+  W: Float32Array,
+  b: Float32Array | null,
+  N: number,
+  opts: { gelu?: boolean; residual?: Float32Array } = {},
+) {
   const { MR } = h.cfg;
   const NR = nrOf(h.cfg);
   const NP = Math.ceil(N / NR);
   const packedW = new Float32Array(NP * NR * K);
   packPanels(W, N, K, NR, h.cfg.KC, packedW, 0);
-  const pX = h.put(x), pW = h.put(packedW);
+  const pX = h.put(x),
+    pW = h.put(packedW);
   let pBias = 0;
   if (b) {
     const padded = new Float32Array(NP * NR);
@@ -117,7 +141,8 @@ describe('wasm binary encoding', () => {
     console.log(`[wasm] features: ${JSON.stringify(features)}`);
     expect(features.simd).toBe(true);
     for (const relaxed of paths) {
-      for (const shared of [false, true]) expect(WebAssembly.validate(buildKernelModule(defaultKernelConfig(relaxed, shared)))).toBe(true);
+      for (const shared of [false, true])
+        expect(WebAssembly.validate(buildKernelModule(defaultKernelConfig(relaxed, shared)))).toBe(true);
     }
   });
 });
@@ -129,24 +154,33 @@ for (const relaxed of paths) {
       const h = new Harness(relaxed);
       const rand = rng(1);
       let worst = 0;
-      for (const M of SIZES) for (const N of SIZES) for (const K of SIZES) {
-        h.reset();
-        const x = randomArray(M * K, rand), W = randomArray(N * K, rand), b = randomArray(N, rand);
-        const want = linear(x, M, K, W, b, N);
-        const got = wasmLinear(h, x, M, K, W, b, N);
-        const d = maxDiff(got, want);
-        worst = Math.max(worst, d);
-        if (!(d <= 2e-5)) expect.fail(`M=${M} N=${N} K=${K}: max |Δ| = ${d}`);
-      }
+      for (const M of SIZES)
+        for (const N of SIZES)
+          for (const K of SIZES) {
+            h.reset();
+            const x = randomArray(M * K, rand),
+              W = randomArray(N * K, rand),
+              b = randomArray(N, rand);
+            const want = linear(x, M, K, W, b, N);
+            const got = wasmLinear(h, x, M, K, W, b, N);
+            const d = maxDiff(got, want);
+            worst = Math.max(worst, d);
+            if (!(d <= 2e-5)) expect.fail(`M=${M} N=${N} K=${K}: max |Δ| = ${d}`);
+          }
       console.log(`[wasm ${tag}] GEMM 343 shapes: worst max|Δ| = ${worst.toExponential(2)}`);
     });
 
     it('GEMM with K past one K block (KC) and M past one M block, no bias', () => {
       const h = new Harness(relaxed);
       const rand = rng(2);
-      for (const [M, N, K] of [[200, 40, 600], [140, 9, 513], [7, 130, 1030]] as const) {
+      for (const [M, N, K] of [
+        [200, 40, 600],
+        [140, 9, 513],
+        [7, 130, 1030],
+      ] as const) {
         h.reset();
-        const x = randomArray(M * K, rand), W = randomArray(N * K, rand);
+        const x = randomArray(M * K, rand),
+          W = randomArray(N * K, rand);
         const d = maxDiff(wasmLinear(h, x, M, K, W, null, N), linear(x, M, K, W, null, N));
         expect(d, `M=${M} N=${N} K=${K}`).toBeLessThanOrEqual(5e-5);
       }
@@ -155,17 +189,25 @@ for (const relaxed of paths) {
     it('fused epilogues: bias + GELU, bias + residual, all three', () => {
       const h = new Harness(relaxed);
       const rand = rng(3);
-      for (const M of [1, 17, 130]) for (const N of [3, 64, 127]) for (const K of [17, 128]) {
-        for (const [g, r] of [[true, false], [false, true], [true, true]] as const) {
-          h.reset();
-          const x = randomArray(M * K, rand), W = randomArray(N * K, rand, 0.5), b = randomArray(N, rand);
-          const residual = r ? randomArray(M * N, rand) : undefined;
-          const want = linear(x, M, K, W, b, N, { gelu: g, ...(residual ? { residual } : {}) });
-          const got = wasmLinear(h, x, M, K, W, b, N, { gelu: g, ...(residual ? { residual } : {}) });
-          const d = maxDiff(got, want);
-          if (!(d <= 2e-5)) expect.fail(`M=${M} N=${N} K=${K} gelu=${g} residual=${r}: max |Δ| = ${d}`);
-        }
-      }
+      for (const M of [1, 17, 130])
+        for (const N of [3, 64, 127])
+          for (const K of [17, 128]) {
+            for (const [g, r] of [
+              [true, false],
+              [false, true],
+              [true, true],
+            ] as const) {
+              h.reset();
+              const x = randomArray(M * K, rand),
+                W = randomArray(N * K, rand, 0.5),
+                b = randomArray(N, rand);
+              const residual = r ? randomArray(M * N, rand) : undefined;
+              const want = linear(x, M, K, W, b, N, { gelu: g, ...(residual ? { residual } : {}) });
+              const got = wasmLinear(h, x, M, K, W, b, N, { gelu: g, ...(residual ? { residual } : {}) });
+              const d = maxDiff(got, want);
+              if (!(d <= 2e-5)) expect.fail(`M=${M} N=${N} K=${K} gelu=${g} residual=${r}: max |Δ| = ${d}`);
+            }
+          }
     });
 
     it('GELU (exact-erf form) within 1e-7 + 1 ulp of the float64 reference', () => {
@@ -175,19 +217,24 @@ for (const relaxed of paths) {
       for (let i = 0; i < n; i++) x[i] = -12 + (24 * i) / (n - 1);
       const special = [0, -0, 1e-30, -1e-30, 1e-6, -1e-6, 5.5, -5.5, 40, -40, 1e6, -1e6];
       const all = Float32Array.from([...x, ...special]);
-      const pIn = h.put(all), pOut = h.poisoned(all.length);
+      const pIn = h.put(all),
+        pOut = h.poisoned(all.length);
       h.ex.map_gelu(pIn, pOut, all.length);
       const got = h.read(pOut, all.length);
-      let worstAbs = 0, worstUlp = 0;
+      let worstAbs = 0,
+        worstUlp = 0;
       for (let i = 0; i < all.length; i++) {
         const want = gelu(all[i]!);
         const d = Math.abs(got[i]! - want);
         const ulp = Math.max(2 ** -149, Math.abs(want) * 2 ** -23);
         worstAbs = Math.max(worstAbs, d);
         worstUlp = Math.max(worstUlp, Math.abs(want) > 1 ? d / ulp : 0);
-        if (!(d <= 1e-7 + 1.2e-7 * Math.abs(want))) expect.fail(`gelu(${all[i]}) = ${got[i]}, want ${want} (|Δ| = ${d})`);
+        if (!(d <= 1e-7 + 1.2e-7 * Math.abs(want)))
+          expect.fail(`gelu(${all[i]}) = ${got[i]}, want ${want} (|Δ| = ${d})`);
       }
-      console.log(`[wasm ${tag}] GELU: max |Δ| = ${worstAbs.toExponential(2)}, ${worstUlp.toFixed(2)} ulp where |y| > 1`);
+      console.log(
+        `[wasm ${tag}] GELU: max |Δ| = ${worstAbs.toExponential(2)}, ${worstUlp.toFixed(2)} ulp where |y| > 1`,
+      );
     });
 
     it('exp within 3 ulp (relative 3.6e-7) on [-87, 88]', () => {
@@ -195,7 +242,8 @@ for (const relaxed of paths) {
       const n = 100_001;
       const x = new Float32Array(n);
       for (let i = 0; i < n; i++) x[i] = -87 + (175 * i) / (n - 1);
-      const pIn = h.put(x), pOut = h.poisoned(n);
+      const pIn = h.put(x),
+        pOut = h.poisoned(n);
       h.ex.map_exp(pIn, pOut, n);
       const got = h.read(pOut, n);
       let worst = 0;
@@ -211,30 +259,46 @@ for (const relaxed of paths) {
     it('LayerNorm matches the plain kernel (rows × cols from the size set)', () => {
       const h = new Harness(relaxed);
       const rand = rng(4);
-      for (const rows of [1, 3, 17, 130]) for (const cols of SIZES) {
-        h.reset();
-        const x = randomArray(rows * cols, rand, 3);
-        for (let i = 0; i < x.length; i++) x[i] = x[i]! + 5; // a large mean: catches E[x²] − E[x]² shortcuts
-        const g = randomArray(cols, rand), b = randomArray(cols, rand);
-        const pX = h.put(x), pG = h.put(g), pB = h.put(b), pY = h.poisoned(rows * cols);
-        const eps = new Int32Array(new Float32Array([1e-12]).buffer)[0]!;
-        h.ex.job_layernorm(0, rows, 0, pX, pY, cols, pG, pB, eps, 0, 0, 0, 0, 0);
-        const d = maxDiff(h.read(pY, rows * cols), layerNorm(x, rows, cols, g, b, 1e-12));
-        if (!(d <= 5e-6)) expect.fail(`rows=${rows} cols=${cols}: max |Δ| = ${d}`);
-      }
+      for (const rows of [1, 3, 17, 130])
+        for (const cols of SIZES) {
+          h.reset();
+          const x = randomArray(rows * cols, rand, 3);
+          for (let i = 0; i < x.length; i++) x[i] = x[i]! + 5; // a large mean: catches E[x²] − E[x]² shortcuts
+          const g = randomArray(cols, rand),
+            b = randomArray(cols, rand);
+          const pX = h.put(x),
+            pG = h.put(g),
+            pB = h.put(b),
+            pY = h.poisoned(rows * cols);
+          const eps = new Int32Array(new Float32Array([1e-12]).buffer)[0]!;
+          h.ex.job_layernorm(0, rows, 0, pX, pY, cols, pG, pB, eps, 0, 0, 0, 0, 0);
+          const d = maxDiff(h.read(pY, rows * cols), layerNorm(x, rows, cols, g, b, 1e-12));
+          if (!(d <= 5e-6)) expect.fail(`rows=${rows} cols=${cols}: max |Δ| = ${d}`);
+        }
     });
 
     it('attention matches the plain kernel (masks, ragged S, head sizes 12 / 64 / 7)', () => {
       const h = new Harness(relaxed);
       const rand = rng(5);
-      const shapes: [number, number, number][] = [[72, 6, 1], [128, 2, 3], [21, 3, 2], [64, 1, 1]]; // H, heads, B
+      const shapes: [number, number, number][] = [
+        [72, 6, 1],
+        [128, 2, 3],
+        [21, 3, 2],
+        [64, 1, 1],
+      ]; // H, heads, B
       // every S of the size set, plus sequences longer than one K block (P·V then spans several)
-      const cases = [...shapes.flatMap(([H, heads, B]) => SIZES.map((S) => [H, heads, B, S] as const)), [64, 2, 1, 300] as const, [24, 2, 2, 520] as const];
+      const cases = [
+        ...shapes.flatMap(([H, heads, B]) => SIZES.map((S) => [H, heads, B, S] as const)),
+        [64, 2, 1, 300] as const,
+        [24, 2, 2, 520] as const,
+      ];
       let worst = 0;
       for (const [H, heads, B, S] of cases) {
         h.reset();
         const n = B * S * H;
-        const q = randomArray(n, rand, 2), k = randomArray(n, rand, 2), v = randomArray(n, rand);
+        const q = randomArray(n, rand, 2),
+          k = randomArray(n, rand, 2),
+          v = randomArray(n, rand);
         const mask = new Int32Array(B * S);
         for (let b = 0; b < B; b++) {
           const len = b === 0 ? S : Math.max(1, S - 5 * b);
@@ -242,7 +306,11 @@ for (const relaxed of paths) {
         }
         if (B === 3) mask.fill(0, 2 * S, 3 * S); // a row with no key at all: zeros, like the plain kernel
         const want = attention(q, k, v, B, S, H, heads, mask);
-        const pQ = h.put(q), pK = h.put(k), pV = h.put(v), pM = h.put(mask), pO = h.poisoned(n);
+        const pQ = h.put(q),
+          pK = h.put(k),
+          pV = h.put(v),
+          pM = h.put(mask),
+          pO = h.poisoned(n);
         const pS = h.poisoned(attentionScratchFloats(h.cfg, S, H / heads) + 64);
         const scale = new Int32Array(new Float32Array([1 / Math.sqrt(H / heads)]).buffer)[0]!;
         h.ex.job_attention(0, B * heads, 0, pQ, pK, pV, pO, pM, S, H, heads, scale, pS, 0);
@@ -257,16 +325,18 @@ for (const relaxed of paths) {
       const h = new Harness(relaxed);
       const rand = rng(6);
       const NR = nrOf(h.cfg);
-      for (const N of [1, 9, 17, 130]) for (const K of [1, 3, 64, 300, 600]) {
-        h.reset();
-        const W = randomArray(N * K, rand);
-        const NP = Math.ceil(N / NR);
-        const want = new Float32Array(NP * NR * K);
-        packPanels(W, N, K, NR, h.cfg.KC, want, 0);
-        const pW = h.put(W), pOut = h.poisoned(NP * NR * K);
-        h.ex.pack_b(pW, K, N, K, pOut, 0, NP);
-        expect(maxDiff(h.read(pOut, NP * NR * K), want)).toBe(0);
-      }
+      for (const N of [1, 9, 17, 130])
+        for (const K of [1, 3, 64, 300, 600]) {
+          h.reset();
+          const W = randomArray(N * K, rand);
+          const NP = Math.ceil(N / NR);
+          const want = new Float32Array(NP * NR * K);
+          packPanels(W, N, K, NR, h.cfg.KC, want, 0);
+          const pW = h.put(W),
+            pOut = h.poisoned(NP * NR * K);
+          h.ex.pack_b(pW, K, N, K, pOut, 0, NP);
+          expect(maxDiff(h.read(pOut, NP * NR * K), want)).toBe(0);
+        }
     });
   });
 }
@@ -284,22 +354,39 @@ describe.skipIf(!features.threads)('thread pool', () => {
       const h = { f32: () => new Float32Array(memory.buffer) };
       const rand = rng(7);
       const NR = nrOf(cfg);
-      for (const [M, N, K] of [[130, 130, 127], [128, 1024, 64], [3, 17, 130]] as const) {
-        const NP = Math.ceil(N / NR), MP = Math.ceil(M / cfg.MR);
-        const x = randomArray(M * K, rand), W = randomArray(N * K, rand), b = new Float32Array(NP * NR);
+      for (const [M, N, K] of [
+        [130, 130, 127],
+        [128, 1024, 64],
+        [3, 17, 130],
+      ] as const) {
+        const NP = Math.ceil(N / NR),
+          MP = Math.ceil(M / cfg.MR);
+        const x = randomArray(M * K, rand),
+          W = randomArray(N * K, rand),
+          b = new Float32Array(NP * NR);
         b.set(randomArray(N, rand));
         const packed = new Float32Array(NP * NR * K);
         packPanels(W, N, K, NR, cfg.KC, packed, 0);
         let top = 1024;
-        const put = (a: Float32Array) => { const p = top; h.f32().set(a, p / 4); top += Math.ceil((a.length * 4 + 64) / 64) * 64; return p; };
-        const pX = put(x), pW = put(packed), pB = put(b), pAp = put(new Float32Array(MP * cfg.MR * K));
-        const pY1 = put(new Float32Array(M * N).fill(NaN)), pY2 = put(new Float32Array(M * N).fill(NaN));
+        const put = (a: Float32Array) => {
+          const p = top;
+          h.f32().set(a, p / 4);
+          top += Math.ceil((a.length * 4 + 64) / 64) * 64;
+          return p;
+        };
+        const pX = put(x),
+          pW = put(packed),
+          pB = put(b),
+          pAp = put(new Float32Array(MP * cfg.MR * K));
+        const pY1 = put(new Float32Array(M * N).fill(NaN)),
+          pY2 = put(new Float32Array(M * N).fill(NaN));
         const stride = gemmScratchFloats(cfg) * 4 + 64;
-        const scratch = put(new Float32Array(2 * stride / 4));
+        const scratch = put(new Float32Array((2 * stride) / 4));
         pool2.run('job_pack', MP, [pX, K, M, K, pAp]);
         pool1.run('job_gemm', NP, [pAp, pW, pB, pY1, M, N, K, GEMM_GELU, 0, scratch, stride]);
         pool2.run('job_gemm', NP, [pAp, pW, pB, pY2, M, N, K, GEMM_GELU, 0, scratch, stride], 1);
-        const y1 = h.f32().slice(pY1 / 4, pY1 / 4 + M * N), y2 = h.f32().slice(pY2 / 4, pY2 / 4 + M * N);
+        const y1 = h.f32().slice(pY1 / 4, pY1 / 4 + M * N),
+          y2 = h.f32().slice(pY2 / 4, pY2 / 4 + M * N);
         expect(Buffer.from(y2.buffer).equals(Buffer.from(y1.buffer)), `M=${M} N=${N} K=${K}`).toBe(true);
         expect(maxDiff(y1, linear(x, M, K, W, b.subarray(0, N), N, { gelu: true }))).toBeLessThanOrEqual(2e-5);
       }
@@ -317,12 +404,23 @@ describe.skipIf(!features.threads)('thread pool', () => {
     try {
       const f32 = new Float32Array(memory.buffer);
       const rand = rng(8);
-      const rows = 37, cols = 29;
-      const pX = 1024, pG = pX + rows * cols * 4, pB = pG + 256, pY = pB + 256;
+      const rows = 37,
+        cols = 29;
+      const pX = 1024,
+        pG = pX + rows * cols * 4,
+        pB = pG + 256,
+        pY = pB + 256;
       f32.set(randomArray(rows * cols, rand, 2), pX / 4);
       f32.set(randomArray(cols, rand), pG / 4);
       f32.set(randomArray(cols, rand), pB / 4);
-      const want = layerNorm(f32.slice(pX / 4, pX / 4 + rows * cols), rows, cols, f32.slice(pG / 4, pG / 4 + cols), f32.slice(pB / 4, pB / 4 + cols), 1e-5);
+      const want = layerNorm(
+        f32.slice(pX / 4, pX / 4 + rows * cols),
+        rows,
+        cols,
+        f32.slice(pG / 4, pG / 4 + cols),
+        f32.slice(pB / 4, pB / 4 + cols),
+        1e-5,
+      );
       const eps = new Int32Array(new Float32Array([1e-5]).buffer)[0]!;
       for (let i = 0; i < 3000; i++) {
         f32.fill(NaN, pY / 4, pY / 4 + rows * cols);

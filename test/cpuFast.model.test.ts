@@ -68,13 +68,23 @@ for (const model of ['ner-tiny-cased', 'pos-tiny-uncased', 'demo-ner']) {
         console.log(`[cpu-fast ${label(v)}] ${model}: ${cases.length} cases, worst max|Δ| = ${worst.toExponential(2)}`);
         m.dispose();
       }
-      const one = outputs.get(label(variants[0]!))!, two = outputs.get(label(variants[1]!))!;
-      one.forEach((a, i) => expect(Buffer.from(two[i]!.buffer).equals(Buffer.from(a.buffer)), `case ${i}: threads 1 vs 2`).toBe(true));
+      const one = outputs.get(label(variants[0]!))!,
+        two = outputs.get(label(variants[1]!))!;
+      one.forEach((a, i) =>
+        expect(Buffer.from(two[i]!.buffer).equals(Buffer.from(a.buffer)), `case ${i}: threads 1 vs 2`).toBe(true),
+      );
     });
   });
 }
 
-interface SynthCase { config: string; case: string; input_ids: number[][]; attention_mask: number[][]; logits_file: string; logits_shape: number[] }
+interface SynthCase {
+  config: string;
+  case: string;
+  input_ids: number[][];
+  attention_mask: number[][];
+  logits_file: string;
+  logits_shape: number[];
+}
 const index = fixtureJson<{ cases: SynthCase[] }>('synth/index.json');
 const wanted = (c: SynthCase) => c.config === 'synth-odd' || (c.config === 'synth-base' && c.case === 'n16');
 
@@ -87,7 +97,9 @@ describe.skipIf(!index)('fast CPU logits vs reference: synthetic checkpoints', (
       const [B, S, C] = c.logits_shape as [number, number, number];
       const bin = readFileSync(fixturePath(`synth/${c.logits_file}`)!);
       const ref = new Float32Array(bin.buffer, bin.byteOffset, B * S * C);
-      const nested = Array.from({ length: B }, (_, b) => Array.from({ length: S }, (_, s) => Array.from(ref.subarray((b * S + s) * C, (b * S + s + 1) * C))));
+      const nested = Array.from({ length: B }, (_, b) =>
+        Array.from({ length: S }, (_, s) => Array.from(ref.subarray((b * S + s) * C, (b * S + s + 1) * C))),
+      );
       const results: Float32Array[] = [];
       for (const v of variants) {
         const m = await prepare(weights, v);
@@ -96,8 +108,14 @@ describe.skipIf(!index)('fast CPU logits vs reference: synthetic checkpoints', (
         const ms = performance.now() - t0;
         results.push(got);
         // Padding positions are defined in these references: compare them too.
-        const all = compareLogits(got, nested, c.input_ids.map((r) => r.map(() => 1)));
-        console.log(`[cpu-fast ${label(v)}] ${c.config} ${c.case}: max|Δ| = ${all.maxErr.toExponential(2)} over ${all.positions} positions, ${ms.toFixed(0)} ms (first call)`);
+        const all = compareLogits(
+          got,
+          nested,
+          c.input_ids.map((r) => r.map(() => 1)),
+        );
+        console.log(
+          `[cpu-fast ${label(v)}] ${c.config} ${c.case}: max|Δ| = ${all.maxErr.toExponential(2)} over ${all.positions} positions, ${ms.toFixed(0)} ms (first call)`,
+        );
         expect(all.argmaxDiff).toBe(0);
         expect(all.maxErr).toBeLessThanOrEqual(TOL);
         m.dispose();
@@ -111,7 +129,12 @@ describe('fast CPU backend behaviour', () => {
   it('serves many shapes from one prepared model (layout regrows), probabilities, dispose', async () => {
     const { weights } = synthBert('synth-odd');
     const m = await prepare(weights, variants[1]!);
-    for (const [n, b] of [[13, 1], [40, 2], [7, 1], [64, 3]] as const) {
+    for (const [n, b] of [
+      [13, 1],
+      [40, 2],
+      [7, 1],
+      [64, 3],
+    ] as const) {
       const input = synthInputs('synth-odd', n, b);
       const logits = (await m.forward(input)).values;
       const probs = await m.forward(input, { output: 'probabilities' });

@@ -25,7 +25,10 @@ describe('demo sample invoice', () => {
     try {
       const lines = splitLines(SAMPLE_INVOICE);
       expect(lines.length).toBe(GOLD.length);
-      const perLine = await ner(lines.map((l) => l.text), { aggregation: 'first', offsets: 'utf16', batchSize: lines.length });
+      const perLine = await ner(
+        lines.map((l) => l.text),
+        { aggregation: 'first', offsets: 'utf16', batchSize: lines.length },
+      );
       const found = perLine.map((es) => es.map((e) => `${(e as { entity_group: string }).entity_group} ${e.word}`));
       expect(found).toEqual(GOLD);
       for (const [i, es] of perLine.entries()) {

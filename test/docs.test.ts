@@ -10,16 +10,24 @@ import { REPO_ROOT } from './fixtures.js';
 import { parseSnippets, runDoc, updatedMarkdown, type DocRun } from './docs.js';
 
 const DOCS = join(REPO_ROOT, 'docs');
-const pages = readdirSync(DOCS).filter((f) => f.endsWith('.md')).sort();
+const pages = readdirSync(DOCS)
+  .filter((f) => f.endsWith('.md'))
+  .sort();
 
 /** One readable paragraph per failing snippet: where it is, what it should print, what it printed. */
 function report(page: string, run: DocRun): string[] {
-  return run.results.filter((r) => !r.ok).map((r) => [
-    `docs/${page}:${r.snippet.line}: ${r.actual === undefined ? 'not reached (an earlier snippet failed)' : 'printed something else'}`,
-    `--- expected\n${r.snippet.expected ?? '(nothing)'}`,
-    `--- printed\n${r.actual ?? '(nothing)'}`,
-    ...(run.code !== 0 ? [`--- stderr (exit ${run.code})\n${run.stderr.trim().split('\n').slice(-15).join('\n')}`] : []),
-  ].join('\n'));
+  return run.results
+    .filter((r) => !r.ok)
+    .map((r) =>
+      [
+        `docs/${page}:${r.snippet.line}: ${r.actual === undefined ? 'not reached (an earlier snippet failed)' : 'printed something else'}`,
+        `--- expected\n${r.snippet.expected ?? '(nothing)'}`,
+        `--- printed\n${r.actual ?? '(nothing)'}`,
+        ...(run.code !== 0
+          ? [`--- stderr (exit ${run.code})\n${run.stderr.trim().split('\n').slice(-15).join('\n')}`]
+          : []),
+      ].join('\n'),
+    );
 }
 
 describe('docs/*.md snippets print what the docs say', () => {
@@ -42,11 +50,34 @@ describe('docs/*.md snippets print what the docs say', () => {
 describe('the doc checker itself', () => {
   it('a wrong output block fails; right ones and silent snippets pass; unchecked output fails', async () => {
     const md = [
-      'Prose.', '```ts', 'const two = 1 + 1;', 'console.log(two);', '```', '', '```text', '3', '```',
-      '```ts', "import { Tensor } from 'wgbert';", 'console.log(new Tensor([2, 3]).toString(), two);  ', '```', '```text', 'Tensor[2, 3] 2', '```',
-      '```ts', 'const silent = two;', '```',
-      '```ts', "console.log('no block for me', silent);", '```',
-      '```python', 'print("never run")', '```', '```text', 'never checked', '```',
+      'Prose.',
+      '```ts',
+      'const two = 1 + 1;',
+      'console.log(two);',
+      '```',
+      '',
+      '```text',
+      '3',
+      '```',
+      '```ts',
+      "import { Tensor } from 'wgbert';",
+      'console.log(new Tensor([2, 3]).toString(), two);  ',
+      '```',
+      '```text',
+      'Tensor[2, 3] 2',
+      '```',
+      '```ts',
+      'const silent = two;',
+      '```',
+      '```ts',
+      "console.log('no block for me', silent);",
+      '```',
+      '```python',
+      'print("never run")',
+      '```',
+      '```text',
+      'never checked',
+      '```',
     ].join('\n');
     const run = await runDoc(md, 'selftest-wrong.md');
     expect(run.code).toBe(0);
@@ -58,11 +89,35 @@ describe('the doc checker itself', () => {
     ]);
     // The update mode writes what was printed.
     const fixed = updatedMarkdown(md, run);
-    expect(parseSnippets(fixed).map((s) => s.expected)).toEqual(['2', 'Tensor[2, 3] 2', undefined, 'no block for me 2']);
+    expect(parseSnippets(fixed).map((s) => s.expected)).toEqual([
+      '2',
+      'Tensor[2, 3] 2',
+      undefined,
+      'no block for me 2',
+    ]);
   });
 
   it('a snippet that throws fails, and the ones after it are not reached', async () => {
-    const md = ['```ts', "console.log('a');", '```', '```text', 'a', '```', '```ts', "console.log('b'); throw new Error('boom');", '```', '```text', 'b', '```', '```ts', "console.log('c');", '```', '```text', 'c', '```'].join('\n');
+    const md = [
+      '```ts',
+      "console.log('a');",
+      '```',
+      '```text',
+      'a',
+      '```',
+      '```ts',
+      "console.log('b'); throw new Error('boom');",
+      '```',
+      '```text',
+      'b',
+      '```',
+      '```ts',
+      "console.log('c');",
+      '```',
+      '```text',
+      'c',
+      '```',
+    ].join('\n');
     const run = await runDoc(md, 'selftest-throws.md');
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/boom/);

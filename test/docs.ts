@@ -77,18 +77,25 @@ export function parseSnippets(markdown: string): Snippet[] {
 
 /** Trailing spaces per line and surrounding blank lines do not count. */
 export function normalize(s: string): string {
-  return s.split('\n').map((l) => l.trimEnd()).join('\n').replace(/^\n+/, '').replace(/\n+$/, '');
+  return s
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n')
+    .replace(/^\n+/, '')
+    .replace(/\n+$/, '');
 }
 
 const marker = (i: number) => `@@doctest:${i}@@`;
 
 /** The page as one module: each snippet preceded by a marker line on stdout and a comment naming its place. */
 export function buildModule(snippets: Snippet[], page: string): string {
-  const parts = snippets.map((s, i) => [
-    `// ---- ${page}:${s.line}`,
-    `process.stdout.write('\\n${marker(i)}\\n');`,
-    s.code.replace(/(\bfrom\s+|\bimport\s*\(\s*)(['"])wgbert\2/g, '$1$2../src/node.js$2'),
-  ].join('\n'));
+  const parts = snippets.map((s, i) =>
+    [
+      `// ---- ${page}:${s.line}`,
+      `process.stdout.write('\\n${marker(i)}\\n');`,
+      s.code.replace(/(\bfrom\s+|\bimport\s*\(\s*)(['"])wgbert\2/g, '$1$2../src/node.js$2'),
+    ].join('\n'),
+  );
   return `${parts.join('\n\n')}\n`;
 }
 
@@ -100,8 +107,12 @@ export async function runDoc(markdown: string, page: string): Promise<DocRun> {
   const file = join(dir, `${page.replace(/[^\w.-]/g, '_')}.doctest.ts`);
   writeFileSync(file, buildModule(snippets, page));
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', file], { cwd: REPO_ROOT, timeout: 90_000, maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', file],
+      { cwd: REPO_ROOT, timeout: 90_000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
   // stdout = [anything before] marker0 out0 marker1 out1 …
   const chunks = stdout.split(/\n@@doctest:(\d+)@@\n/);
@@ -110,7 +121,8 @@ export async function runDoc(markdown: string, page: string): Promise<DocRun> {
   const lastReached = Math.max(-1, ...outputs.keys());
   const results = snippets.map((snippet, i): SnippetResult => {
     // The snippet an exception stopped in printed part of its output at most: it fails.
-    if (!outputs.has(i) || (code !== 0 && i === lastReached)) return { snippet, ok: false, ...(outputs.has(i) ? { actual: normalize(outputs.get(i)!) } : {}) };
+    if (!outputs.has(i) || (code !== 0 && i === lastReached))
+      return { snippet, ok: false, ...(outputs.has(i) ? { actual: normalize(outputs.get(i)!) } : {}) };
     const actual = normalize(outputs.get(i)!);
     return { snippet, actual, ok: actual === normalize(snippet.expected ?? '') };
   });

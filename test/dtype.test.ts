@@ -25,8 +25,8 @@ function ieeeValue(bits: number, e: number, m: number): number {
   const mantissa = bits & ((1 << m) - 1);
   const bias = (1 << (e - 1)) - 1;
   if (exponent === (1 << e) - 1) return mantissa === 0 ? sign * Infinity : NaN;
-  if (exponent === 0) return sign * (mantissa / Math.pow(2, m)) * Math.pow(2, 1 - bias);
-  return sign * (1 + mantissa / Math.pow(2, m)) * Math.pow(2, exponent - bias);
+  if (exponent === 0) return sign * (mantissa / 2 ** m) * 2 ** (1 - bias);
+  return sign * (1 + mantissa / 2 ** m) * 2 ** (exponent - bias);
 }
 const f16Value = (h: number) => ieeeValue(h, 5, 10);
 const bf16Value = (h: number) => ieeeValue(h, 8, 7);
@@ -135,7 +135,8 @@ describe('f32 → f16 (round to nearest, ties to even)', () => {
           [s * above, (h + 1) | sign],
         ];
         for (const [x, want] of cases) {
-          if (f32ToF16Bits(x) !== want) expect.fail(`scalar ${x}: ${f32ToF16Bits(x).toString(16)} != ${want.toString(16)}`);
+          if (f32ToF16Bits(x) !== want)
+            expect.fail(`scalar ${x}: ${f32ToF16Bits(x).toString(16)} != ${want.toString(16)}`);
           const bulk = f32ArrayToF16(new Float32Array([x]))[0];
           if (bulk !== want) expect.fail(`bulk ${x}: ${bulk!.toString(16)} != ${want.toString(16)}`);
         }

@@ -52,8 +52,12 @@ describe('parseConll', () => {
   it('rejects ragged column counts with file and line', () => {
     const ragged = 'EU NNP I-NP I-ORG\nrejects VBZ I-VP O\n\nGerman JJ I-MISC\n';
     expect(() => parseConll(ragged, { source: 'eng.bad' })).toThrow(InputError);
-    expect(() => parseConll(ragged, { source: 'eng.bad' })).toThrow(/^eng\.bad:4: expected 4 columns \(as on line 1\), found 3/);
-    expect(() => parseConll('a b\n', { columns: 4 })).toThrow(/^<input>:1: expected 4 columns \(as requested\), found 2/);
+    expect(() => parseConll(ragged, { source: 'eng.bad' })).toThrow(
+      /^eng\.bad:4: expected 4 columns \(as on line 1\), found 3/,
+    );
+    expect(() => parseConll('a b\n', { columns: 4 })).toThrow(
+      /^<input>:1: expected 4 columns \(as requested\), found 2/,
+    );
     expect(parseConll('a b c d\r\n', { columns: 4 })).toHaveLength(1);
   });
 
@@ -70,7 +74,7 @@ describe('parseConllu', () => {
   const sample = [
     '# newdoc id = d1',
     '# sent_id = s1',
-    '# text = I don\'t know.',
+    "# text = I don't know.",
     row('1', 'I', 'I', 'PRON', 'PRP', '_', '4', 'nsubj', '_', '_'),
     row('2-3', "don't", '_', '_', '_', '_', '_', '_', '_', '_'),
     row('2', 'do', 'do', 'AUX', 'VBP', '_', '4', 'aux', '_', '_'),
@@ -97,14 +101,19 @@ describe('parseConllu', () => {
     });
     expect(s[1]).toMatchObject({ words: ['New York'], upos: ['PROPN'], xpos: ['_'], sentId: 's2', lines: [13] });
     expect(parseConllu(sample.replace(/\n/g, '\r\n') + '\r\n\r\n')).toEqual(s);
-    expect(conlluLabeled(s, 'xpos')[0]).toEqual({ words: ['I', 'do', "n't", 'know', '.'], labels: ['PRP', 'VBP', 'RB', 'VB', '.'] });
+    expect(conlluLabeled(s, 'xpos')[0]).toEqual({
+      words: ['I', 'do', "n't", 'know', '.'],
+      labels: ['PRP', 'VBP', 'RB', 'VB', '.'],
+    });
     expect(conlluLabeled(s, 'upos')[1]).toEqual({ words: ['New York'], labels: ['PROPN'] });
     expect(parseConllu('')).toEqual([]);
   });
 
   it('rejects malformed lines with file and line', () => {
     const bad = (text: string) => () => parseConllu(text, { source: 'ud.conllu' });
-    expect(bad('# c\n1 I I PRON PRP _ 0 root _ _\n')).toThrow(/^ud\.conllu:2: expected 10 TAB-separated fields, found 1/);
+    expect(bad('# c\n1 I I PRON PRP _ 0 root _ _\n')).toThrow(
+      /^ud\.conllu:2: expected 10 TAB-separated fields, found 1/,
+    );
     expect(bad(row('x', 'I', 'I', 'PRON', 'PRP', '_', '0', 'root', '_', '_'))).toThrow(/^ud\.conllu:1: bad ID "x"/);
     expect(bad([row('1', 'a', ...Array(8).fill('_')), row('3', 'b', ...Array(8).fill('_'))].join('\n'))).toThrow(
       /^ud\.conllu:2: word ID 3 out of sequence \(expected 2\)/,
@@ -119,24 +128,37 @@ describe('parseConllu', () => {
 const testbPath = fixturePath('data/conll2003/eng.testb');
 
 describe.skipIf(!testbPath)('CoNLL-2003 eng.testb', () => {
-  const sentences = testbPath ? labeledSentences(parseConll(readFileSync(testbPath, 'utf8'), { source: 'eng.testb', columns: 4 })) : [];
+  const sentences = testbPath
+    ? labeledSentences(parseConll(readFileSync(testbPath, 'utf8'), { source: 'eng.testb', columns: 4 }))
+    : [];
 
   it('has 3,453 sentences, 46,435 words and 5,648 gold entities', () => {
     expect(sentences).toHaveLength(3453);
     expect(sentences.reduce((n, s) => n + s.words.length, 0)).toBe(46435);
     const perType: Record<string, number> = {};
-    for (const s of sentences) for (const c of chunks(iob1ToIob2(s.labels))) perType[c.type] = (perType[c.type] ?? 0) + 1;
+    for (const s of sentences)
+      for (const c of chunks(iob1ToIob2(s.labels))) perType[c.type] = (perType[c.type] ?? 0) + 1;
     expect(perType).toEqual({ LOC: 1668, PER: 1617, ORG: 1661, MISC: 702 });
   });
 
   const expected = {
     'ner-tiny-cased': {
-      precision: 0.701392470345539, recall: 0.7223796033994334, f1: 0.7117313563017881,
-      tp: 4080, fp: 1737, fn: 1568, tokenAccuracy: 0.9449553138796166,
+      precision: 0.701392470345539,
+      recall: 0.7223796033994334,
+      f1: 0.7117313563017881,
+      tp: 4080,
+      fp: 1737,
+      fn: 1568,
+      tokenAccuracy: 0.9449553138796166,
     },
     'demo-ner': {
-      precision: 0.7230246389124894, recall: 0.7533640226628895, f1: 0.7378825977629411,
-      tp: 4255, fp: 1630, fn: 1393, tokenAccuracy: 0.9495854420157209,
+      precision: 0.7230246389124894,
+      recall: 0.7533640226628895,
+      f1: 0.7378825977629411,
+      tp: 4255,
+      fp: 1630,
+      fn: 1393,
+      tokenAccuracy: 0.9495854420157209,
     },
   };
 
@@ -150,7 +172,10 @@ describe.skipIf(!testbPath)('CoNLL-2003 eng.testb', () => {
       const summary = summarizeNer(sentences, predictions);
       expect(summary).toMatchObject({ ...numbers, sentences: 3453, words: 46435 }); // toBe-exact doubles
       expect(Object.fromEntries(Object.entries(summary.perType).map(([k, v]) => [k, v.support]))).toEqual({
-        LOC: 1668, MISC: 702, ORG: 1661, PER: 1617,
+        LOC: 1668,
+        MISC: 702,
+        ORG: 1661,
+        PER: 1617,
       });
 
       // Same through the orchestration, with a "model" that replays the file in batches of 64.

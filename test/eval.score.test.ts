@@ -68,7 +68,17 @@ describe('iob', () => {
 describe('scoreNer', () => {
   it('perfect IOB2 prediction', () => {
     const s = scoreNer([t('B-PER I-PER O B-LOC')], [t('B-PER I-PER O B-LOC')]);
-    expect(s).toMatchObject({ tp: 2, fp: 0, fn: 0, precision: 1, recall: 1, f1: 1, tokenAccuracy: 1, words: 4, sentences: 1 });
+    expect(s).toMatchObject({
+      tp: 2,
+      fp: 0,
+      fn: 0,
+      precision: 1,
+      recall: 1,
+      f1: 1,
+      tokenAccuracy: 1,
+      words: 4,
+      sentences: 1,
+    });
     expect(s.perType).toEqual({
       LOC: { precision: 1, recall: 1, f1: 1, tp: 1, fp: 0, fn: 0, support: 1 },
       PER: { precision: 1, recall: 1, f1: 1, tp: 1, fp: 0, fn: 0, support: 1 },
@@ -88,7 +98,14 @@ describe('scoreNer', () => {
     const gold = [t('I-PER I-PER B-PER')];
     expect(scoreNer(gold, [t('B-PER I-PER B-PER')])).toMatchObject({ tp: 2, fp: 0, fn: 0, tokenAccuracy: 1 });
     // Merged into one span: the predicted entity matches neither gold entity.
-    expect(scoreNer(gold, [t('B-PER I-PER I-PER')])).toMatchObject({ tp: 0, fp: 1, fn: 2, precision: 0, recall: 0, f1: 0 });
+    expect(scoreNer(gold, [t('B-PER I-PER I-PER')])).toMatchObject({
+      tp: 0,
+      fp: 1,
+      fn: 2,
+      precision: 0,
+      recall: 0,
+      f1: 0,
+    });
   });
 
   it('type mismatch: same span, wrong type', () => {
@@ -133,9 +150,27 @@ describe('scoreNer', () => {
 
   it('nothing at all: every score 0, no types', () => {
     expect(scoreNer([], [])).toEqual({
-      precision: 0, recall: 0, f1: 0, tp: 0, fp: 0, fn: 0, tokenAccuracy: 0, correctTokens: 0, perType: {}, sentences: 0, words: 0,
+      precision: 0,
+      recall: 0,
+      f1: 0,
+      tp: 0,
+      fp: 0,
+      fn: 0,
+      tokenAccuracy: 0,
+      correctTokens: 0,
+      perType: {},
+      sentences: 0,
+      words: 0,
     });
-    expect(scoreNer([t('O'), []], [t('O'), []])).toMatchObject({ tp: 0, fp: 0, fn: 0, f1: 0, tokenAccuracy: 1, words: 1, sentences: 2 });
+    expect(scoreNer([t('O'), []], [t('O'), []])).toMatchObject({
+      tp: 0,
+      fp: 0,
+      fn: 0,
+      f1: 0,
+      tokenAccuracy: 1,
+      words: 1,
+      sentences: 2,
+    });
   });
 
   it('micro-averages over sentences and reports per-type scores', () => {
@@ -159,7 +194,9 @@ describe('scoreNer', () => {
   it('rejects misaligned input and bad tags, naming the sentence', () => {
     expect(() => scoreNer([t('O')], [])).toThrow(/0 predicted sentences for 1 gold/);
     expect(() => scoreNer([t('O O')], [t('O')])).toThrow(/sentence 0: 1 predicted labels for 2 words/);
-    expect(() => scoreNer([t('O'), t('B-PER')], [t('O'), t('PER')])).toThrow(/predicted sentence 1: not an IOB tag: "PER"/);
+    expect(() => scoreNer([t('O'), t('B-PER')], [t('O'), t('PER')])).toThrow(
+      /predicted sentence 1: not an IOB tag: "PER"/,
+    );
     expect(() => scoreNer([t('X-PER')], [t('O')])).toThrow(InputError);
   });
 });
@@ -172,7 +209,10 @@ describe('prf and posAccuracy', () => {
 
   it('posAccuracy', () => {
     expect(posAccuracy([t('NN VB DT'), t('NNP')], [t('NN VBZ DT'), t('NNP')])).toEqual({
-      accuracy: 0.75, correct: 3, words: 4, sentences: 2,
+      accuracy: 0.75,
+      correct: 3,
+      words: 4,
+      sentences: 2,
     });
     expect(posAccuracy([], [])).toEqual({ accuracy: 0, correct: 0, words: 0, sentences: 0 });
     expect(() => posAccuracy([t('NN')], [t('NN NN')])).toThrow(InputError);
@@ -248,20 +288,31 @@ describe('evaluate', () => {
       { words: t('The cat sat'), labels: t('DT NN VBD') },
       { words: t('Go'), labels: t('VB') },
     ];
-    const r = await evaluatePos({ sentences: pos, batchSize: 8, predict: async (b) => b.map((w) => w.map(() => 'NN')) });
+    const r = await evaluatePos({
+      sentences: pos,
+      batchSize: 8,
+      predict: async (b) => b.map((w) => w.map(() => 'NN')),
+    });
     expect(r).toEqual({ accuracy: 0.25, correct: 1, words: 4, sentences: 2, predictions: [t('NN NN NN'), t('NN')] });
   });
 
   it('rejects a predict that does not answer one label per word', async () => {
-    await expect(evaluateNer({ sentences, batchSize: 2, predict: async (b) => b.slice(1).map((w) => w.map(() => 'O')) })).rejects.toThrow(
-      /1 label lists for a batch of 2 sentences/,
-    );
     await expect(
-      evaluateNer({ sentences, batchSize: 5, predict: async (b) => b.map((w, i) => (i === 3 ? ['O'] : w.map(() => 'O'))) }),
+      evaluateNer({ sentences, batchSize: 2, predict: async (b) => b.slice(1).map((w) => w.map(() => 'O')) }),
+    ).rejects.toThrow(/1 label lists for a batch of 2 sentences/);
+    await expect(
+      evaluateNer({
+        sentences,
+        batchSize: 5,
+        predict: async (b) => b.map((w, i) => (i === 3 ? ['O'] : w.map(() => 'O'))),
+      }),
     ).rejects.toThrow(/1 labels for sentence 3 of 2 words/);
     await expect(evaluateNer({ sentences, batchSize: 0, predict: async () => [] })).rejects.toThrow(InputError);
     await expect(
-      evaluateNer({ sentences: [{ words: t('a b'), labels: t('O') }], predict: async (b) => b.map((w) => w.map(() => 'O')) }),
+      evaluateNer({
+        sentences: [{ words: t('a b'), labels: t('O') }],
+        predict: async (b) => b.map((w) => w.map(() => 'O')),
+      }),
     ).rejects.toThrow(/sentence 0: 1 gold labels for 2 words/);
   });
 
@@ -285,12 +336,22 @@ describe('renderProgress', () => {
     expect(renderProgress({ done: 1727, total: 3453, elapsedMs: 4191, unit: 'sent' })).toBe(
       '[##########----------]  1727/3453   50.0%  412 sent/s  ETA 0:04',
     );
-    expect(renderProgress({ done: 0, total: 10, elapsedMs: 0, width: 10 })).toBe('[----------]   0/10    0.0%  - it/s  ETA --:--');
-    expect(renderProgress({ done: 10, total: 10, elapsedMs: 4000, width: 4 })).toBe('[####]  10/10  100.0%  2.50 it/s  in 0:04');
-    expect(renderProgress({ done: 3, total: 1000, elapsedMs: 7_000, width: 0 })).toBe('   3/1000    0.3%  0.429 it/s  ETA 38:46');
-    expect(renderProgress({ done: 50, total: 100, elapsedMs: 4_000_000, width: 0 })).toBe(' 50/100   50.0%  0.013 it/s  ETA 1:06:40');
+    expect(renderProgress({ done: 0, total: 10, elapsedMs: 0, width: 10 })).toBe(
+      '[----------]   0/10    0.0%  - it/s  ETA --:--',
+    );
+    expect(renderProgress({ done: 10, total: 10, elapsedMs: 4000, width: 4 })).toBe(
+      '[####]  10/10  100.0%  2.50 it/s  in 0:04',
+    );
+    expect(renderProgress({ done: 3, total: 1000, elapsedMs: 7_000, width: 0 })).toBe(
+      '   3/1000    0.3%  0.429 it/s  ETA 38:46',
+    );
+    expect(renderProgress({ done: 50, total: 100, elapsedMs: 4_000_000, width: 0 })).toBe(
+      ' 50/100   50.0%  0.013 it/s  ETA 1:06:40',
+    );
     // Out-of-range input is clamped, never throws.
-    expect(renderProgress({ done: 20, total: 10, elapsedMs: 1000, width: 2 })).toBe('[##]  10/10  100.0%  10.0 it/s  in 0:01');
+    expect(renderProgress({ done: 20, total: 10, elapsedMs: 1000, width: 2 })).toBe(
+      '[##]  10/10  100.0%  10.0 it/s  in 0:01',
+    );
     expect(renderProgress({ done: 0, total: 0, elapsedMs: 0, width: 2 })).toBe('[##]  0/0  100.0%  - it/s  in 0:00');
   });
 

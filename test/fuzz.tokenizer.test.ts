@@ -82,7 +82,15 @@ function unitToCpTable(text: string): { unitToCp: Int32Array; cpLength: number; 
 
 function checkEncoding(t: Tok, text: string, enc: Encoding, ref = unitToCpTable(text)): void {
   const n = enc.ids.length;
-  for (const [k, arr] of Object.entries({ tokens: enc.tokens, offsets: enc.offsets, offsetsUtf16: enc.offsetsUtf16, wordIds: enc.wordIds, typeIds: enc.typeIds, attentionMask: enc.attentionMask, specialTokensMask: enc.specialTokensMask })) {
+  for (const [k, arr] of Object.entries({
+    tokens: enc.tokens,
+    offsets: enc.offsets,
+    offsetsUtf16: enc.offsetsUtf16,
+    wordIds: enc.wordIds,
+    typeIds: enc.typeIds,
+    attentionMask: enc.attentionMask,
+    specialTokensMask: enc.specialTokensMask,
+  })) {
     check(arr.length === n, `${k} has ${arr.length} entries for ${n} ids`);
   }
   let prevStart = 0;
@@ -90,19 +98,37 @@ function checkEncoding(t: Tok, text: string, enc: Encoding, ref = unitToCpTable(
   let prevWord = -1;
   for (let i = 0; i < n; i++) {
     const id = enc.ids[i]!;
-    check(Number.isInteger(id) && id >= 0 && id < t.tok.vocabSize, `token ${i}: id ${id} outside the vocabulary of ${t.tok.vocabSize}`);
+    check(
+      Number.isInteger(id) && id >= 0 && id < t.tok.vocabSize,
+      `token ${i}: id ${id} outside the vocabulary of ${t.tok.vocabSize}`,
+    );
     check(typeof enc.tokens[i] === 'string' && enc.tokens[i]!.length > 0, `token ${i}: empty token string`);
     const [s, e] = enc.offsets[i]!;
     const [s16, e16] = enc.offsetsUtf16[i]!;
-    check(Number.isInteger(s) && Number.isInteger(e) && s >= 0 && s <= e && e <= ref.cpLength, `token ${i} ${JSON.stringify(enc.tokens[i])}: code-point offsets [${s}, ${e}) outside [0, ${ref.cpLength}]`);
-    check(Number.isInteger(s16) && Number.isInteger(e16) && s16 >= 0 && s16 <= e16 && e16 <= text.length, `token ${i}: UTF-16 offsets [${s16}, ${e16}) outside [0, ${text.length}]`);
+    check(
+      Number.isInteger(s) && Number.isInteger(e) && s >= 0 && s <= e && e <= ref.cpLength,
+      `token ${i} ${JSON.stringify(enc.tokens[i])}: code-point offsets [${s}, ${e}) outside [0, ${ref.cpLength}]`,
+    );
+    check(
+      Number.isInteger(s16) && Number.isInteger(e16) && s16 >= 0 && s16 <= e16 && e16 <= text.length,
+      `token ${i}: UTF-16 offsets [${s16}, ${e16}) outside [0, ${text.length}]`,
+    );
     if (enc.specialTokensMask[i] === 1) {
       check(s === 0 && e === 0 && s16 === 0 && e16 === 0, `special token ${i} has offsets [${s}, ${e})`);
       continue;
     }
-    check(!ref.insidePair[s16] && !ref.insidePair[e16], `token ${i}: UTF-16 offsets [${s16}, ${e16}) split a surrogate pair`);
-    check(ref.unitToCp[s16] === s && ref.unitToCp[e16] === e, `token ${i}: UTF-16 [${s16}, ${e16}) is code points [${ref.unitToCp[s16]}, ${ref.unitToCp[e16]}), offsets say [${s}, ${e})`);
-    check(s >= prevStart && e >= prevEnd, `token ${i} ${JSON.stringify(enc.tokens[i])}: offsets [${s}, ${e}) go back before [${prevStart}, ${prevEnd})`);
+    check(
+      !ref.insidePair[s16] && !ref.insidePair[e16],
+      `token ${i}: UTF-16 offsets [${s16}, ${e16}) split a surrogate pair`,
+    );
+    check(
+      ref.unitToCp[s16] === s && ref.unitToCp[e16] === e,
+      `token ${i}: UTF-16 [${s16}, ${e16}) is code points [${ref.unitToCp[s16]}, ${ref.unitToCp[e16]}), offsets say [${s}, ${e})`,
+    );
+    check(
+      s >= prevStart && e >= prevEnd,
+      `token ${i} ${JSON.stringify(enc.tokens[i])}: offsets [${s}, ${e}) go back before [${prevStart}, ${prevEnd})`,
+    );
     prevStart = s;
     prevEnd = e;
     const w = enc.wordIds[i];
@@ -112,22 +138,35 @@ function checkEncoding(t: Tok, text: string, enc: Encoding, ref = unitToCpTable(
 }
 
 function sameEncoding(a: Encoding, b: Encoding): boolean {
-  return JSON.stringify([a.ids, a.offsets, a.offsetsUtf16, a.wordIds]) === JSON.stringify([b.ids, b.offsets, b.offsetsUtf16, b.wordIds]);
+  return (
+    JSON.stringify([a.ids, a.offsets, a.offsetsUtf16, a.wordIds]) ===
+    JSON.stringify([b.ids, b.offsets, b.offsetsUtf16, b.wordIds])
+  );
 }
 
 /** Truncation windows (special tokens stripped) must tile the full encoding with `stride` overlap. */
 function checkWindows(full: Encoding, first: Encoding, maxLength: number, stride: number): void {
-  const body = (e: Encoding) => e.ids.map((id, i) => [id, e.offsets[i]![0], e.offsets[i]![1], e.specialTokensMask[i]]).filter((x) => x[3] === 0).map((x) => x.slice(0, 3).join(':'));
+  const body = (e: Encoding) =>
+    e.ids
+      .map((id, i) => [id, e.offsets[i]![0], e.offsets[i]![1], e.specialTokensMask[i]])
+      .filter((x) => x[3] === 0)
+      .map((x) => x.slice(0, 3).join(':'));
   const all = body(full);
   const windows = [first, ...first.overflowing];
   const size = maxLength - (full.ids.length - all.length); // minus the template's specials
   windows.forEach((w, i) => {
     check(w.ids.length <= maxLength, `window ${i} has ${w.ids.length} tokens > maxLength ${maxLength}`);
     const expect = all.slice(i * (size - stride), i * (size - stride) + size);
-    check(JSON.stringify(body(w)) === JSON.stringify(expect), `window ${i} (maxLength ${maxLength}, stride ${stride}) is not tokens ${i * (size - stride)}…`);
+    check(
+      JSON.stringify(body(w)) === JSON.stringify(expect),
+      `window ${i} (maxLength ${maxLength}, stride ${stride}) is not tokens ${i * (size - stride)}…`,
+    );
   });
   const last = windows.length - 1;
-  check(last * (size - stride) + size >= all.length, `windows end before the last token (${windows.length} windows of ${size}, ${all.length} tokens)`);
+  check(
+    last * (size - stride) + size >= all.length,
+    `windows end before the last token (${windows.length} windows of ${size}, ${all.length} tokens)`,
+  );
 }
 
 function property(rng: Prng): string {
@@ -159,43 +198,64 @@ function property(rng: Prng): string {
       const w = e.wordIds[i]!;
       check(Number.isInteger(w) && w >= 0 && w < words.length, `encodeWords: word id ${w}`);
       const wl = unitToCpTable(words[w]!).cpLength;
-      check(e.offsets[i]![1] <= wl && e.offsetsUtf16[i]![1] <= words[w]!.length, `encodeWords: token ${i} offsets beyond its word`);
+      check(
+        e.offsets[i]![1] <= wl && e.offsetsUtf16[i]![1] <= words[w]!.length,
+        `encodeWords: token ${i} offsets beyond its word`,
+      );
     });
   }
   return 'ok';
 }
 
 describe('fuzz: tokenizer', () => {
-  it.skipIf(tokenizers.length === 0)(`random Unicode texts: offsets inside the text and monotonic (${cases(8_000, 150_000)} cases)`, async () => {
-    const tally = await runCases('tokenizer', cases(8_000, 150_000), property, { maxMs: 2_000, allowed: () => false });
-    expect(tally.count).toBe(cases(8_000, 150_000));
-  }, LONG ? 3_600_000 : 60_000);
+  it.skipIf(tokenizers.length === 0)(
+    `random Unicode texts: offsets inside the text and monotonic (${cases(8_000, 150_000)} cases)`,
+    async () => {
+      const tally = await runCases('tokenizer', cases(8_000, 150_000), property, {
+        maxMs: 2_000,
+        allowed: () => false,
+      });
+      expect(tally.count).toBe(cases(8_000, 150_000));
+    },
+    LONG ? 3_600_000 : 60_000,
+  );
 
   const BIG_KINDS = ['mixed', 'word', 'punct', 'cjk', 'marks', 'surrogates', 'specials', 'emoji', 'spaces'] as const;
-  it.skipIf(tokenizers.length === 0)(`1 MB inputs (${LONG ? 'every kind × every tokenizer' : 'mixed and worst kinds'}): valid offsets within the time bound`, () => {
-    const kinds = LONG ? BIG_KINDS : (['mixed', 'punct'] as const);
-    const toks = LONG ? tokenizers : tokenizers.slice(0, 1);
-    let i = 0;
-    for (const t of toks) {
-      for (const kind of kinds) {
-        const rng = new Prng(caseSeed(RUN_SEED, 1_000_000 + i++));
-        const text = bigText(rng, t.table, 1_000_000, kind);
-        const t0 = performance.now();
-        const enc = t.tok.encode(text);
-        const ms = performance.now() - t0;
-        checkEncoding(t, text, enc);
-        console.log(`[fuzz] tokenizer 1 MB ${kind} (${t.name}): ${enc.ids.length} tokens in ${ms.toFixed(0)} ms`);
-        expect(ms, `${kind} / ${t.name}`).toBeLessThan(20_000);
+  it.skipIf(tokenizers.length === 0)(
+    `1 MB inputs (${LONG ? 'every kind × every tokenizer' : 'mixed and worst kinds'}): valid offsets within the time bound`,
+    () => {
+      const kinds = LONG ? BIG_KINDS : (['mixed', 'punct'] as const);
+      const toks = LONG ? tokenizers : tokenizers.slice(0, 1);
+      let i = 0;
+      for (const t of toks) {
+        for (const kind of kinds) {
+          const rng = new Prng(caseSeed(RUN_SEED, 1_000_000 + i++));
+          const text = bigText(rng, t.table, 1_000_000, kind);
+          const t0 = performance.now();
+          const enc = t.tok.encode(text);
+          const ms = performance.now() - t0;
+          checkEncoding(t, text, enc);
+          console.log(`[fuzz] tokenizer 1 MB ${kind} (${t.name}): ${enc.ids.length} tokens in ${ms.toFixed(0)} ms`);
+          expect(ms, `${kind} / ${t.name}`).toBeLessThan(20_000);
+        }
       }
-    }
-  }, LONG ? 3_600_000 : 120_000);
+    },
+    LONG ? 3_600_000 : 120_000,
+  );
 
   it.skipIf(tokenizers.length === 0)('bad options are InputErrors; non-string input is an InputError', () => {
     const { tok } = tokenizers[0]!;
-    for (const opts of [{ truncation: true, maxLength: 0 }, { truncation: true, maxLength: 1.5 }, { truncation: true, maxLength: 8, stride: -1 }, { truncation: true, maxLength: 8, stride: 0.5 }, { truncation: true, maxLength: 2 }]) {
+    for (const opts of [
+      { truncation: true, maxLength: 0 },
+      { truncation: true, maxLength: 1.5 },
+      { truncation: true, maxLength: 8, stride: -1 },
+      { truncation: true, maxLength: 8, stride: 0.5 },
+      { truncation: true, maxLength: 2 },
+    ]) {
       expect(() => tok.encode('some words here to cut in windows', opts), JSON.stringify(opts)).toThrow(InputError);
     }
-    for (const bad of [null, undefined, 42, {}, ['x'], Symbol('s')]) expect(() => tok.encode(bad as unknown as string)).toThrow(InputError);
+    for (const bad of [null, undefined, 42, {}, ['x'], Symbol('s')])
+      expect(() => tok.encode(bad as unknown as string)).toThrow(InputError);
     expect(() => tok.encodeWords([1 as unknown as string])).toThrow(InputError);
   });
 
@@ -232,50 +292,100 @@ describe('fuzz: tokenizer', () => {
 
   const tjPath = fixturePath('models/demo-ner/tokenizer.json');
   const tcPath = fixturePath('models/demo-ner/tokenizer_config.json');
-  it.skipIf(!tjPath || !tcPath)(`mutated tokenizer.json / tokenizer_config.json: a tokenizer or a TokenizerError (${cases(100, 5_000)} cases)`, async () => {
-    const tj = JSON.parse(readFileSync(tjPath!, 'utf8')) as Record<string, unknown>;
-    const tc = JSON.parse(readFileSync(tcPath!, 'utf8')) as Record<string, unknown>;
-    const paths: string[][] = [
-      ['model'], ['model', 'type'], ['model', 'unk_token'], ['model', 'continuing_subword_prefix'], ['model', 'max_input_chars_per_word'], ['model', 'vocab'],
-      ['normalizer'], ['normalizer', 'type'], ['normalizer', 'lowercase'], ['normalizer', 'strip_accents'], ['normalizer', 'clean_text'], ['normalizer', 'handle_chinese_chars'],
-      ['pre_tokenizer'], ['pre_tokenizer', 'type'], ['post_processor'], ['post_processor', 'type'], ['post_processor', 'single'], ['post_processor', 'special_tokens'],
-      ['added_tokens'], ['decoder'], ['decoder', 'type'], ['decoder', 'prefix'], ['padding'], ['truncation'],
-    ];
-    const cfgKeys = ['do_lower_case', 'strip_accents', 'tokenize_chinese_chars', 'model_max_length', 'unk_token', 'cls_token', 'sep_token', 'pad_token', 'mask_token', 'additional_special_tokens', 'added_tokens_decoder'];
-    await runCases('tokenizer-files', cases(100, 5_000), async (rng) => {
-      const json = structuredClone(tj);
-      const cfg = structuredClone(tc);
-      for (let k = 0, n = rng.range(1, 3); k < n; k++) {
-        if (rng.chance(0.7)) {
-          const path = rng.pick(paths);
-          let o = json as Record<string, unknown>;
-          for (const p of path.slice(0, -1)) {
-            const next = o[p];
-            if (typeof next !== 'object' || next === null) break;
-            o = next as Record<string, unknown>;
+  it.skipIf(!tjPath || !tcPath)(
+    `mutated tokenizer.json / tokenizer_config.json: a tokenizer or a TokenizerError (${cases(100, 5_000)} cases)`,
+    async () => {
+      const tj = JSON.parse(readFileSync(tjPath!, 'utf8')) as Record<string, unknown>;
+      const tc = JSON.parse(readFileSync(tcPath!, 'utf8')) as Record<string, unknown>;
+      const paths: string[][] = [
+        ['model'],
+        ['model', 'type'],
+        ['model', 'unk_token'],
+        ['model', 'continuing_subword_prefix'],
+        ['model', 'max_input_chars_per_word'],
+        ['model', 'vocab'],
+        ['normalizer'],
+        ['normalizer', 'type'],
+        ['normalizer', 'lowercase'],
+        ['normalizer', 'strip_accents'],
+        ['normalizer', 'clean_text'],
+        ['normalizer', 'handle_chinese_chars'],
+        ['pre_tokenizer'],
+        ['pre_tokenizer', 'type'],
+        ['post_processor'],
+        ['post_processor', 'type'],
+        ['post_processor', 'single'],
+        ['post_processor', 'special_tokens'],
+        ['added_tokens'],
+        ['decoder'],
+        ['decoder', 'type'],
+        ['decoder', 'prefix'],
+        ['padding'],
+        ['truncation'],
+      ];
+      const cfgKeys = [
+        'do_lower_case',
+        'strip_accents',
+        'tokenize_chinese_chars',
+        'model_max_length',
+        'unk_token',
+        'cls_token',
+        'sep_token',
+        'pad_token',
+        'mask_token',
+        'additional_special_tokens',
+        'added_tokens_decoder',
+      ];
+      await runCases(
+        'tokenizer-files',
+        cases(100, 5_000),
+        async (rng) => {
+          const json = structuredClone(tj);
+          const cfg = structuredClone(tc);
+          for (let k = 0, n = rng.range(1, 3); k < n; k++) {
+            if (rng.chance(0.7)) {
+              const path = rng.pick(paths);
+              let o = json as Record<string, unknown>;
+              for (const p of path.slice(0, -1)) {
+                const next = o[p];
+                if (typeof next !== 'object' || next === null) break;
+                o = next as Record<string, unknown>;
+              }
+              const key = path[path.length - 1]!;
+              if (key === 'vocab' && rng.chance(0.5) && typeof o[key] === 'object') {
+                const v = o[key] as Record<string, unknown>;
+                setOwn(
+                  v,
+                  rng.pick([...NASTY_KEYS, '[UNK]', '##', '']),
+                  rng.chance(0.5) ? rng.int(40_000) : randomJson(rng, 1),
+                );
+              } else if (rng.chance(0.2)) delete o[key];
+              else o[key] = randomJson(rng, 2);
+            } else {
+              const key = rng.pick(cfgKeys);
+              cfg[key] = rng.chance(0.2) ? undefined : randomJson(rng, 2);
+            }
           }
-          const key = path[path.length - 1]!;
-          if (key === 'vocab' && rng.chance(0.5) && typeof o[key] === 'object') {
-            const v = o[key] as Record<string, unknown>;
-            setOwn(v, rng.pick([...NASTY_KEYS, '[UNK]', '##', '']), rng.chance(0.5) ? rng.int(40_000) : randomJson(rng, 1));
-          } else if (rng.chance(0.2)) delete o[key];
-          else o[key] = randomJson(rng, 2);
-        } else {
-          const key = rng.pick(cfgKeys);
-          cfg[key] = rng.chance(0.2) ? undefined : randomJson(rng, 2);
-        }
-      }
-      try {
-        const tok = await loadTokenizer(memorySource('fuzz-tok', { 'tokenizer.json': JSON.stringify(json), 'tokenizer_config.json': JSON.stringify(cfg) }));
-        // A tokenizer that loads must tokenize without crashing.
-        const t: Tok = { name: 'mutated', tok, table: tokenizers[0]!.table };
-        const text = randomText(rng, t.table, 20);
-        checkEncoding(t, text, tok.encode(text));
-        return 'ok';
-      } catch (e) {
-        if (e instanceof TokenizerError) return 'TOKENIZER';
-        throw e;
-      }
-    }, { maxMs: 5_000, allowed: (e) => e instanceof WgbertError });
-  }, LONG ? 3_600_000 : 60_000);
+          try {
+            const tok = await loadTokenizer(
+              memorySource('fuzz-tok', {
+                'tokenizer.json': JSON.stringify(json),
+                'tokenizer_config.json': JSON.stringify(cfg),
+              }),
+            );
+            // A tokenizer that loads must tokenize without crashing.
+            const t: Tok = { name: 'mutated', tok, table: tokenizers[0]!.table };
+            const text = randomText(rng, t.table, 20);
+            checkEncoding(t, text, tok.encode(text));
+            return 'ok';
+          } catch (e) {
+            if (e instanceof TokenizerError) return 'TOKENIZER';
+            throw e;
+          }
+        },
+        { maxMs: 5_000, allowed: (e) => e instanceof WgbertError },
+      );
+    },
+    LONG ? 3_600_000 : 60_000,
+  );
 });

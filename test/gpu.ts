@@ -20,8 +20,11 @@ export function testGpu(): Promise<GPU | undefined> {
     const adapter = await gpu?.requestAdapter();
     if (gpu && adapter) return gpu;
     const why = gpu ? 'no WebGPU adapter' : 'no WebGPU implementation';
-    if (REQUIRE_GPU) throw new Error(`WGBERT_REQUIRE_GPU=1 but ${why} (set VK_ICD_FILENAMES to a Vulkan driver, e.g. SwiftShader)`);
-    console.warn(`[skip] WebGPU tests: ${why} (set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json for SwiftShader)`);
+    if (REQUIRE_GPU)
+      throw new Error(`WGBERT_REQUIRE_GPU=1 but ${why} (set VK_ICD_FILENAMES to a Vulkan driver, e.g. SwiftShader)`);
+    console.warn(
+      `[skip] WebGPU tests: ${why} (set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json for SwiftShader)`,
+    );
     return undefined;
   })();
   return cached;

@@ -14,7 +14,11 @@ export function rng(seed: number): () => number {
 }
 
 /** Expects the promise to reject with an error of `type` whose message matches `pattern`; returns the error. */
-export async function rejects<T extends Error>(p: Promise<unknown>, type: new (...a: any[]) => T, pattern: RegExp): Promise<T> {
+export async function rejects<T extends Error>(
+  p: Promise<unknown>,
+  type: new (...a: any[]) => T,
+  pattern: RegExp,
+): Promise<T> {
   let error: unknown;
   try {
     await p;

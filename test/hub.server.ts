@@ -72,7 +72,10 @@ export class MockHub {
       map.set(name, b);
       if (isLfs(name)) this.blobs.set(sha256(b), b);
     }
-    const commit = createHash('sha1').update(id).update(JSON.stringify(Object.keys(files))).digest('hex');
+    const commit = createHash('sha1')
+      .update(id)
+      .update(JSON.stringify(Object.keys(files)))
+      .digest('hex');
     const repo = { commit, files: map, private: opts.private === true };
     this.repos.set(id, repo);
     return repo;
@@ -107,23 +110,40 @@ export class MockHub {
 
     if (this.loop.has(repoId)) return this.send(res, 302, { Location: `/${repoId}/resolve/${revision}/${file}` });
     const target = this.renamed.get(repoId);
-    if (target !== undefined) return this.send(res, 307, { Location: `/${target}/resolve/${encodeURIComponent(revision)}/${file}` });
+    if (target !== undefined)
+      return this.send(res, 307, { Location: `/${target}/resolve/${encodeURIComponent(revision)}/${file}` });
 
     const repo = this.repos.get(repoId);
     const auth = req.headers.authorization;
     const authorized = auth === `Bearer ${this.token}`;
     if (repo === undefined) {
-      return this.send(res, auth ? 404 : 401, { 'X-Error-Code': 'RepoNotFound', 'X-Error-Message': 'Repository not found' });
+      return this.send(res, auth ? 404 : 401, {
+        'X-Error-Code': 'RepoNotFound',
+        'X-Error-Message': 'Repository not found',
+      });
     }
     if (repo.private && !authorized) {
-      return this.send(res, 401, auth ? { 'X-Error-Message': 'Invalid credentials in Authorization header' } : { 'X-Error-Code': 'RepoNotFound' });
+      return this.send(
+        res,
+        401,
+        auth
+          ? { 'X-Error-Message': 'Invalid credentials in Authorization header' }
+          : { 'X-Error-Code': 'RepoNotFound' },
+      );
     }
     if (revision !== 'main' && revision !== repo.commit) {
-      return this.send(res, 404, { 'X-Error-Code': 'RevisionNotFound', 'X-Error-Message': `Invalid rev id: ${revision}` });
+      return this.send(res, 404, {
+        'X-Error-Code': 'RevisionNotFound',
+        'X-Error-Message': `Invalid rev id: ${revision}`,
+      });
     }
     const data = repo.files.get(file);
     if (data === undefined) {
-      return this.send(res, 404, { 'X-Error-Code': 'EntryNotFound', 'X-Error-Message': 'Entry not found', 'X-Repo-Commit': repo.commit });
+      return this.send(res, 404, {
+        'X-Error-Code': 'EntryNotFound',
+        'X-Error-Message': 'Entry not found',
+        'X-Repo-Commit': repo.commit,
+      });
     }
     if (isLfs(file)) {
       const oid = sha256(data);
@@ -151,7 +171,7 @@ export class MockHub {
     if (data === undefined) return this.send(res, 404, {});
     if (this.corrupt.has(oid)) {
       data = Buffer.from(data);
-      data[data.length >> 1] ^= 0xff;
+      data[data.length >> 1] = data[data.length >> 1]! ^ 0xff;
     }
     let start = 0;
     const range = req.headers.range;
@@ -162,7 +182,11 @@ export class MockHub {
       if (start >= data.length) return this.send(res, 416, { 'Content-Range': `bytes */${data.length}` });
     }
     const body = data.subarray(start);
-    const headers: Record<string, string> = { 'Content-Length': String(body.length), 'Content-Type': 'application/octet-stream', ETag: `"${oid}"` };
+    const headers: Record<string, string> = {
+      'Content-Length': String(body.length),
+      'Content-Type': 'application/octet-stream',
+      ETag: `"${oid}"`,
+    };
     if (range !== undefined) headers['Content-Range'] = `bytes ${start}-${data.length - 1}/${data.length}`;
     res.writeHead(range !== undefined ? 206 : 200, headers);
     if (req.method === 'HEAD') return void res.end();

@@ -3,7 +3,17 @@
  * huggingface_hub uses, cache hits without re-downloading, resuming after a cut connection, SHA-256
  * verification, typed errors for 404 / 401, redirects, and offline mode.
  */
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import { rejects } from './helpers.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +48,14 @@ import { resolveModelSource, type ResolveOptions } from '../src/io/platform.js';
 // The demo model: from the shared fixtures, else the copy committed under weights/.
 const demoDir = fixturePath('models/demo-ner') ?? join(REPO_ROOT, 'weights/demo-ner');
 const nerTinyDir = fixturePath('models/ner-tiny-cased');
-const DEMO_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json', 'model.safetensors'];
+const DEMO_FILES = [
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'vocab.txt',
+  'special_tokens_map.json',
+  'model.safetensors',
+];
 const read = (dir: string, f: string) => readFileSync(join(dir, f));
 
 const hub = new MockHub();
@@ -57,7 +74,6 @@ function opts(extra: DownloadOptions = {}): DownloadOptions {
   return { endpoint: hub.url, cacheDir: tempCache(), env: {}, timeoutMs: 10_000, ...extra };
 }
 
-
 beforeAll(async () => {
   const files = Object.fromEntries(DEMO_FILES.map((f) => [f, read(demoDir, f)]));
   demoModelSha = sha256(files['model.safetensors']!);
@@ -72,8 +88,13 @@ beforeAll(async () => {
   const tensors = await readSafetensors(await fsModelSource(demoDir).open('model.safetensors'), 'demo');
   const names = [...tensors.keys()];
   const half = names.length >> 1;
-  const shard = (part: string[]) => writeSafetensors(part.map((n) => ({ name: n, dtype: 'F32' as const, shape: tensors.get(n)!.shape, data: tensors.get(n)!.data })));
-  const weightMap = Object.fromEntries(names.map((n, i) => [n, i < half ? 'model-00001-of-00002.safetensors' : 'model-00002-of-00002.safetensors']));
+  const shard = (part: string[]) =>
+    writeSafetensors(
+      part.map((n) => ({ name: n, dtype: 'F32' as const, shape: tensors.get(n)!.shape, data: tensors.get(n)!.data })),
+    );
+  const weightMap = Object.fromEntries(
+    names.map((n, i) => [n, i < half ? 'model-00001-of-00002.safetensors' : 'model-00002-of-00002.safetensors']),
+  );
   hub.addRepo('wgbert-test/sharded', {
     'config.json': files['config.json']!,
     'tokenizer.json': files['tokenizer.json']!,
@@ -125,7 +146,11 @@ describe('downloading from the hub', () => {
 
     // Progress: bytes per file, ending with done = total.
     const last = progress.filter((p) => p.file === 'model.safetensors').at(-1)!;
-    expect(last).toMatchObject({ done: true, downloaded: statSync(join(demoDir, 'model.safetensors')).size, total: statSync(join(demoDir, 'model.safetensors')).size });
+    expect(last).toMatchObject({
+      done: true,
+      downloaded: statSync(join(demoDir, 'model.safetensors')).size,
+      total: statSync(join(demoDir, 'model.safetensors')).size,
+    });
 
     // The token goes to the hub, never to the CDN.
     const reqs = hub.since(from);
@@ -134,7 +159,9 @@ describe('downloading from the hub', () => {
     expect(cdn.length).toBe(1);
     expect(cdn[0]!.auth).toBeUndefined();
     // Files after config.json are requested at the pinned commit.
-    expect(reqs.filter((r) => r.path.includes('/resolve/main/')).map((r) => r.path)).toEqual([`/${DEMO}/resolve/main/config.json`]);
+    expect(reqs.filter((r) => r.path.includes('/resolve/main/')).map((r) => r.path)).toEqual([
+      `/${DEMO}/resolve/main/config.json`,
+    ]);
 
     // The snapshot is an ordinary model folder.
     const tensors = await loadCheckpoint(fsModelSource(result.path));
@@ -199,7 +226,11 @@ describe('downloading from the hub', () => {
     const o = opts();
     hub.corrupt.add(demoModelSha);
     try {
-      await rejects(downloadModel(DEMO, o), HubIntegrityError, /model\.safetensors: SHA-256 of the download is [0-9a-f]{64}, but the hub's ETag says/);
+      await rejects(
+        downloadModel(DEMO, o),
+        HubIntegrityError,
+        /model\.safetensors: SHA-256 of the download is [0-9a-f]{64}, but the hub's ETag says/,
+      );
     } finally {
       hub.corrupt.delete(demoModelSha);
     }
@@ -226,20 +257,40 @@ describe('downloading from the hub', () => {
   it('downloads sharded safetensors checkpoints (index + every shard)', async () => {
     const r = await downloadSnapshot('wgbert-test/sharded', opts());
     expect(r.files.filter((f) => f.status === 'downloaded').map((f) => f.file)).toEqual([
-      'config.json', 'tokenizer.json', 'model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors',
+      'config.json',
+      'tokenizer.json',
+      'model.safetensors.index.json',
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
     ]);
     const sharded = await loadCheckpoint(fsModelSource(r.path));
     const original = await readSafetensors(await fsModelSource(demoDir).open('model.safetensors'), 'demo');
     expect(sharded.size).toBe(original.size);
-    for (const [n, t] of original) expect(Buffer.from(sharded.get(n)!.data.buffer, sharded.get(n)!.data.byteOffset, t.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), n).toBe(true);
+    for (const [n, t] of original)
+      expect(
+        Buffer.from(sharded.get(n)!.data.buffer, sharded.get(n)!.data.byteOffset, t.data.byteLength).equals(
+          Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+        ),
+        n,
+      ).toBe(true);
   });
 
   it.skipIf(!nerTinyDir)('falls back to pytorch_model.bin, remembering absent files in .no_exist', async () => {
     const o = opts();
     const r = await downloadSnapshot('wgbert-test/tiny-bin', o);
-    expect(r.files.filter((f) => f.status !== 'missing').map((f) => f.file)).toEqual(['config.json', 'tokenizer_config.json', 'vocab.txt', 'pytorch_model.bin']);
+    expect(r.files.filter((f) => f.status !== 'missing').map((f) => f.file)).toEqual([
+      'config.json',
+      'tokenizer_config.json',
+      'vocab.txt',
+      'pytorch_model.bin',
+    ]);
     const noExist = join(o.cacheDir!, repoFolderName('wgbert-test/tiny-bin'), '.no_exist', r.commit);
-    expect(readdirSync(noExist).sort()).toEqual(['model.safetensors', 'model.safetensors.index.json', 'special_tokens_map.json', 'tokenizer.json']);
+    expect(readdirSync(noExist).sort()).toEqual([
+      'model.safetensors',
+      'model.safetensors.index.json',
+      'special_tokens_map.json',
+      'tokenizer.json',
+    ]);
     expect((await loadTorchBinCheckpoint(fsModelSource(r.path))).size).toBe(39);
     // Cached: the second run asks only for config.json; known-absent files are not asked for again.
     const from = hub.requests.length;
@@ -256,20 +307,44 @@ describe('downloading from the hub', () => {
 
 describe('hub errors', () => {
   it('404: missing file, repository and revision name what is missing', async () => {
-    const e = await rejects(downloadModel('wgbert-test/no-config', opts()), HubNotFoundError, /file 'config\.json' not found in repository 'wgbert-test\/no-config' at revision 'main'/);
+    const e = await rejects(
+      downloadModel('wgbert-test/no-config', opts()),
+      HubNotFoundError,
+      /file 'config\.json' not found in repository 'wgbert-test\/no-config' at revision 'main'/,
+    );
     expect(e).toBeInstanceOf(ModelNotFoundError);
     expect(e.what).toBe('file');
-    const repo = await rejects(downloadModel('wgbert-test/nope', opts({ token: hub.token })), HubNotFoundError, /repository 'wgbert-test\/nope' not found/);
+    const repo = await rejects(
+      downloadModel('wgbert-test/nope', opts({ token: hub.token })),
+      HubNotFoundError,
+      /repository 'wgbert-test\/nope' not found/,
+    );
     expect(repo.what).toBe('repo');
-    const rev = await rejects(downloadModel(DEMO, opts({ revision: 'v9.9' })), HubNotFoundError, /revision 'v9\.9' not found in repository 'wgbert-test\/demo-ner'/);
+    const rev = await rejects(
+      downloadModel(DEMO, opts({ revision: 'v9.9' })),
+      HubNotFoundError,
+      /revision 'v9\.9' not found in repository 'wgbert-test\/demo-ner'/,
+    );
     expect(rev.what).toBe('revision');
-    await rejects(downloadModel('wgbert-test/no-weights', opts()), HubNotFoundError, /has no PyTorch-compatible weights \(looked for model\.safetensors, /);
+    await rejects(
+      downloadModel('wgbert-test/no-weights', opts()),
+      HubNotFoundError,
+      /has no PyTorch-compatible weights \(looked for model\.safetensors, /,
+    );
   });
 
   it('401: private repositories need HF_TOKEN', async () => {
-    const e = await rejects(downloadModel('wgbert-test/private-ner', opts()), HubAuthError, /'wgbert-test\/private-ner'.*set HF_TOKEN/);
+    const e = await rejects(
+      downloadModel('wgbert-test/private-ner', opts()),
+      HubAuthError,
+      /'wgbert-test\/private-ner'.*set HF_TOKEN/,
+    );
     expect(e.status).toBe(401);
-    await rejects(downloadModel('wgbert-test/private-ner', opts({ env: { HF_TOKEN: 'hf_wrong' } })), HubAuthError, /check that HF_TOKEN is valid/);
+    await rejects(
+      downloadModel('wgbert-test/private-ner', opts({ env: { HF_TOKEN: 'hf_wrong' } })),
+      HubAuthError,
+      /check that HF_TOKEN is valid/,
+    );
     // Unknown repository without a token: the hub cannot tell it from a private one.
     await rejects(downloadModel('wgbert-test/nope', opts()), HubAuthError, /not found, or is private.*HF_TOKEN/);
     // With the token from the environment it works.
@@ -298,7 +373,11 @@ describe('offline mode', () => {
 
   it('names what is missing when the model is not (fully) cached', async () => {
     const o = opts({ offline: true });
-    const e = await rejects(downloadModel(DEMO, o), HubOfflineError, /offline mode is on.*wgbert-test\/demo-ner@main is not in the cache .*refs\/main/);
+    const e = await rejects(
+      downloadModel(DEMO, o),
+      HubOfflineError,
+      /offline mode is on.*wgbert-test\/demo-ner@main is not in the cache .*refs\/main/,
+    );
     expect(e.missing).toEqual(['refs/main']);
 
     const o2 = opts();
@@ -306,7 +385,9 @@ describe('offline mode', () => {
     // Remove the weights blob: the snapshot link dangles.
     unlinkSync(join(o2.cacheDir!, repoFolderName(DEMO), 'blobs', demoModelSha));
     const e2 = await rejects(downloadModel(DEMO, { ...o2, offline: true }), HubOfflineError, /lacks: weights/);
-    expect(e2.missing).toEqual([`weights (model.safetensors | model.safetensors.index.json | pytorch_model.bin | pytorch_model.bin.index.json)`]);
+    expect(e2.missing).toEqual([
+      `weights (model.safetensors | model.safetensors.index.json | pytorch_model.bin | pytorch_model.bin.index.json)`,
+    ]);
     expect(path).toContain('snapshots');
   });
 
@@ -317,14 +398,31 @@ describe('offline mode', () => {
     const closed = 'http://127.0.0.1:9'; // discard port: connection refused
     expect(await downloadModel(DEMO, { ...o, endpoint: closed, onWarning: (m) => warnings.push(m) })).toBe(path);
     expect(warnings[0]).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9.*using the cached snapshot/);
-    await rejects(downloadModel(DEMO, opts({ endpoint: closed })), HubError, /cannot reach .*and the cache does not hold wgbert-test\/demo-ner@main/);
+    await rejects(
+      downloadModel(DEMO, opts({ endpoint: closed })),
+      HubError,
+      /cannot reach .*and the cache does not hold wgbert-test\/demo-ner@main/,
+    );
   });
 });
 
 describe('helpers and CLI', () => {
   it('looksLikeRepoId tells repo ids from paths', () => {
-    for (const s of ['dbmdz/bert-large-cased-finetuned-conll03-english', 'org/name', 'a_b/c.d-e']) expect(looksLikeRepoId(s), s).toBe(true);
-    for (const s of ['gpt2', './weights/demo-ner', '/abs/path', 'a/b/c', '../x/y', 'C:\\x\\y', 'org/', '/name', 'a--b/c', 'https://x/y', '~/models'])
+    for (const s of ['dbmdz/bert-large-cased-finetuned-conll03-english', 'org/name', 'a_b/c.d-e'])
+      expect(looksLikeRepoId(s), s).toBe(true);
+    for (const s of [
+      'gpt2',
+      './weights/demo-ner',
+      '/abs/path',
+      'a/b/c',
+      '../x/y',
+      'C:\\x\\y',
+      'org/',
+      '/name',
+      'a--b/c',
+      'https://x/y',
+      '~/models',
+    ])
       expect(looksLikeRepoId(s), s).toBe(false);
   });
 
@@ -352,7 +450,11 @@ describe('helpers and CLI', () => {
       const from = hub.requests.length;
       expect((await resolveModelSource(DEMO, { hubEndpoint: hub.url, revision: commit })).name).toBe(source.name);
       expect(hub.since(from).length).toBe(0); // a commit already in the cache needs no request
-      await rejects(resolveModelSource(DEMO, { hubEndpoint: hub.url, revision: 'no-such-branch' }), HubNotFoundError, /revision 'no-such-branch' not found/);
+      await rejects(
+        resolveModelSource(DEMO, { hubEndpoint: hub.url, revision: 'no-such-branch' }),
+        HubNotFoundError,
+        /revision 'no-such-branch' not found/,
+      );
       expect(hub.since(from).some((r) => r.path.startsWith(`/${DEMO}/resolve/no-such-branch/`))).toBe(true);
     } finally {
       if (prev === undefined) delete process.env.HF_HUB_CACHE;

@@ -26,7 +26,10 @@ import type { BertInput } from '../src/bert/ops.js';
 const source = synthOddSource();
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
-  const r = await p.then(() => undefined, (e: unknown) => e as Error);
+  const r = await p.then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
   if (r === undefined) throw new Error('expected a rejection');
   return r;
 }
@@ -47,7 +50,8 @@ describe.skipIf(!source)('limits', () => {
     await expect(ner('x'.repeat(11), { maxTextLength: 10 })).rejects.toThrow(/text 0 has 11 characters .*limit of 10/);
     await expect(ner('Paris.'.repeat(2), { maxTextLength: 12 })).resolves.toBeInstanceOf(Array);
     await expect(ner('Paris', { maxTextLength: Infinity })).resolves.toBeInstanceOf(Array);
-    for (const bad of [-1, NaN, '10']) { // (null or undefined: the default)
+    for (const bad of [-1, NaN, '10']) {
+      // (null or undefined: the default)
       await expect(ner('Paris', { maxTextLength: bad as unknown as number }), String(bad)).rejects.toThrow(InputError);
     }
     // A long text under the limit runs to the end (windowed), with spans inside the text.
@@ -55,7 +59,9 @@ describe.skipIf(!source)('limits', () => {
     t0 = performance.now();
     const ents = (await ner(long, { aggregation: 'simple', offsets: 'utf16' })) as Entity[];
     for (const e of ents) expect(e.start >= 0 && e.start <= e.end && e.end <= long.length).toBe(true);
-    console.log(`[limits] a ${long.length}-character text: ${ents.length} entities in ${(performance.now() - t0).toFixed(0)} ms (CPU, synth-odd)`);
+    console.log(
+      `[limits] a ${long.length}-character text: ${ents.length} entities in ${(performance.now() - t0).toFixed(0)} ms (CPU, synth-odd)`,
+    );
     ner.dispose();
   });
 
@@ -68,7 +74,9 @@ describe.skipIf(!source)('limits', () => {
     await expect(model.forward([enc, enc, enc]).then((r) => r.batch)).resolves.toBe(3);
     const e = await rejection(model.forward([enc, enc, enc, enc]));
     expect(e).toBeInstanceOf(InputError);
-    expect(e.message).toContain(`a batch of 4 × ${enc.ids.length} tokens needs 4 × ${enc.ids.length} × 200 = ${4 * enc.ids.length * 200} activation floats, over the limit of ${cap} (maxActivationFloats): use a smaller batch`);
+    expect(e.message).toContain(
+      `a batch of 4 × ${enc.ids.length} tokens needs 4 × ${enc.ids.length} × 200 = ${4 * enc.ids.length * 200} activation floats, over the limit of ${cap} (maxActivationFloats): use a smaller batch`,
+    );
 
     // Through the pipeline: a batchSize that breaks the cap fails typed; a smaller one works.
     const ner = await pipeline('ner', { model: synthOddSource()!, backend: 'cpu', maxActivationFloats: 64 * 200 });
@@ -79,7 +87,10 @@ describe.skipIf(!source)('limits', () => {
     // The default cap: a batch far too big fails at once (no 10 GB allocation, no crash).
     const big = await loadModel(synthOddSource()!, { backend: 'cpu' });
     const row = enc;
-    const batch = Array.from({ length: Math.floor(DEFAULT_MAX_ACTIVATION_FLOATS / (row.ids.length * 200)) + 1 }, () => row);
+    const batch = Array.from(
+      { length: Math.floor(DEFAULT_MAX_ACTIVATION_FLOATS / (row.ids.length * 200)) + 1 },
+      () => row,
+    );
     const t0 = performance.now();
     await expect(big.forward(batch)).rejects.toThrow(/maxActivationFloats/);
     expect(performance.now() - t0).toBeLessThan(2_000);
@@ -91,7 +102,10 @@ describe.skipIf(!source)('limits', () => {
     expect(() => big.pack(Array.from({ length: 300_000 }, () => tiny))).not.toThrow();
 
     for (const bad of [0, -1, NaN, 'x']) {
-      await expect(loadModel(synthOddSource()!, { backend: 'cpu', maxActivationFloats: bad as unknown as number }), String(bad)).rejects.toThrow(InputError);
+      await expect(
+        loadModel(synthOddSource()!, { backend: 'cpu', maxActivationFloats: bad as unknown as number }),
+        String(bad),
+      ).rejects.toThrow(InputError);
     }
   });
 
@@ -101,14 +115,23 @@ describe.skipIf(!source)('limits', () => {
       const e = await rejection(ner(bad as unknown as string));
       expect(e, String(typeof bad)).toBeInstanceOf(WgbertError);
     }
-    for (const opts of [{ batchSize: 0 }, { batchSize: 1.5 }, { windowLength: 3 }, { windowLength: 1e9 }, { stride: -1 }, { stride: 1000 }]) {
+    for (const opts of [
+      { batchSize: 0 },
+      { batchSize: 1.5 },
+      { windowLength: 3 },
+      { windowLength: 1e9 },
+      { stride: -1 },
+      { stride: 1000 },
+    ]) {
       await expect(ner(['a b c', 'Paris'.repeat(100)], opts), JSON.stringify(opts)).rejects.toThrow(InputError);
     }
     const model = await loadModel(synthOddSource()!, { backend: 'cpu' });
     await expect(model.forward([])).rejects.toThrow(InputError);
     const enc = model.tokenizer.encode('x');
     await expect(model.forward([{ ...enc, ids: [1, 5000, 2] }])).rejects.toThrow(/outside the vocabulary/);
-    await expect(model.forward([{ ...enc, ids: Array(65).fill(1) }])).rejects.toThrow(/exceeds the model's 64 positions/);
+    await expect(model.forward([{ ...enc, ids: Array(65).fill(1) }])).rejects.toThrow(
+      /exceeds the model's 64 positions/,
+    );
   });
 
   describe('WebGPU device limits', async () => {
@@ -125,7 +148,13 @@ describe.skipIf(!source)('limits', () => {
       const ids = new Int32Array(rows.length * seq);
       const mask = new Int32Array(rows.length * seq);
       rows.forEach((r, b) => r.forEach((id, s) => ((ids[b * seq + s] = id), (mask[b * seq + s] = 1))));
-      return { batch: rows.length, seq, inputIds: ids, tokenTypeIds: new Int32Array(rows.length * seq), attentionMask: mask };
+      return {
+        batch: rows.length,
+        seq,
+        inputIds: ids,
+        tokenTypeIds: new Int32Array(rows.length * seq),
+        attentionMask: mask,
+      };
     };
 
     it.skipIf(!gpu)('weights larger than the largest buffer are split across bindings and still right', async () => {
@@ -133,7 +162,10 @@ describe.skipIf(!source)('limits', () => {
       const probe = probeGpu(gpu!, { limits: { maxBufferSize: 65_536, maxStorageBufferBindingSize: 65_536 } });
       const { weights } = await loadBertWeights(synthOddSource()!);
       const model = await createWebGpuBackend({ gpu: probe.gpu }).prepare(weights);
-      const input = inputOf([[2, 17, 300, 999, 3], [2, 5, 3]]);
+      const input = inputOf([
+        [2, 17, 300, 999, 3],
+        [2, 5, 3],
+      ]);
       const got = (await model.forward(input)).values;
       const want = await cpuLogits(input);
       let maxErr = 0;
@@ -153,30 +185,36 @@ describe.skipIf(!source)('limits', () => {
       expect(probe.liveBuffers, 'buffers left after the failed load').toBe(0);
     });
 
-    it.skipIf(!gpu)('an activation larger than the device allows is a GpuError; the pipeline keeps working, nothing leaks', async () => {
-      // 64 KiB bindings: the [B, S, 200] intermediate activation of a 4 × 64-token batch is 200 KB.
-      const probe = probeGpu(gpu!, { limits: { maxBufferSize: 65_536, maxStorageBufferBindingSize: 65_536 } });
-      setGpuProvider(() => probe.gpu);
-      const ner = await pipeline('ner', { model: synthOddSource()!, backend: 'webgpu' });
-      const cpu = await pipeline('ner', { model: synthOddSource()!, backend: 'cpu' });
-      const text = 'Paris London Berlin Rome Madrid Vienna Prague Lisbon Dublin Oslo '.repeat(3);
-      const good = async () => [await ner('Paris and London.'), ...((await ner([text, text], { batchSize: 1 })) as Entity[][])];
-      const before = await good();
-      const live = probe.liveBuffers;
-      for (let i = 0; i < 3; i++) {
-        const e = await rejection(ner([text, text, text, text], { batchSize: 4 }));
-        expect(e).toBeInstanceOf(GpuError);
-        expect(e.message).toMatch(/exceeds the device's largest storage binding .*smaller batch/);
-      }
-      // One text at a time still fits, gives the same answers as before, and as the CPU.
-      expect(await good()).toEqual(before);
-      const ref = (await cpu(text)) as Entity[];
-      const spans = (es: Entity[]) => es.map((x) => [x.start, x.end, 'entity' in x ? x.entity : '']);
-      expect(spans(before[1]!)).toEqual(spans(ref));
-      expect(probe.liveBuffers, 'live GPU buffers after three failed calls').toBeLessThanOrEqual(live);
-      ner.dispose();
-      cpu.dispose();
-      expect(probe.liveBuffers).toBe(0);
-    });
+    it.skipIf(!gpu)(
+      'an activation larger than the device allows is a GpuError; the pipeline keeps working, nothing leaks',
+      async () => {
+        // 64 KiB bindings: the [B, S, 200] intermediate activation of a 4 × 64-token batch is 200 KB.
+        const probe = probeGpu(gpu!, { limits: { maxBufferSize: 65_536, maxStorageBufferBindingSize: 65_536 } });
+        setGpuProvider(() => probe.gpu);
+        const ner = await pipeline('ner', { model: synthOddSource()!, backend: 'webgpu' });
+        const cpu = await pipeline('ner', { model: synthOddSource()!, backend: 'cpu' });
+        const text = 'Paris London Berlin Rome Madrid Vienna Prague Lisbon Dublin Oslo '.repeat(3);
+        const good = async () => [
+          await ner('Paris and London.'),
+          ...((await ner([text, text], { batchSize: 1 })) as Entity[][]),
+        ];
+        const before = await good();
+        const live = probe.liveBuffers;
+        for (let i = 0; i < 3; i++) {
+          const e = await rejection(ner([text, text, text, text], { batchSize: 4 }));
+          expect(e).toBeInstanceOf(GpuError);
+          expect(e.message).toMatch(/exceeds the device's largest storage binding .*smaller batch/);
+        }
+        // One text at a time still fits, gives the same answers as before, and as the CPU.
+        expect(await good()).toEqual(before);
+        const ref = (await cpu(text)) as Entity[];
+        const spans = (es: Entity[]) => es.map((x) => [x.start, x.end, 'entity' in x ? x.entity : '']);
+        expect(spans(before[1]!)).toEqual(spans(ref));
+        expect(probe.liveBuffers, 'live GPU buffers after three failed calls').toBeLessThanOrEqual(live);
+        ner.dispose();
+        cpu.dispose();
+        expect(probe.liveBuffers).toBe(0);
+      },
+    );
   });
 });

@@ -11,7 +11,14 @@ import { synthBert } from '../src/bert/synthModel.js';
 import { bertForward } from '../src/bert/forward.js';
 import { cpuOps } from '../src/backends/cpu.js';
 
-interface SynthCase { config: string; case: string; input_ids: number[][]; attention_mask: number[][]; logits_file: string; logits_shape: number[] }
+interface SynthCase {
+  config: string;
+  case: string;
+  input_ids: number[][];
+  attention_mask: number[][];
+  logits_file: string;
+  logits_shape: number[];
+}
 
 const index = fixtureJson<{ cases: SynthCase[] }>('synth/index.json');
 const wanted = (c: SynthCase) => c.config === 'synth-odd' || (c.config === 'synth-base' && c.case === 'n16');
@@ -23,13 +30,21 @@ describe.skipIf(!index)('CPU logits vs reference: synthetic checkpoints', () => 
       const [B, S, C] = c.logits_shape as [number, number, number];
       const bin = readFileSync(fixturePath(`synth/${c.logits_file}`)!);
       const ref = new Float32Array(bin.buffer, bin.byteOffset, B * S * C);
-      const nested = Array.from({ length: B }, (_, b) => Array.from({ length: S }, (_, s) => Array.from(ref.subarray((b * S + s) * C, (b * S + s + 1) * C))));
+      const nested = Array.from({ length: B }, (_, b) =>
+        Array.from({ length: S }, (_, s) => Array.from(ref.subarray((b * S + s) * C, (b * S + s + 1) * C))),
+      );
       const t0 = performance.now();
       const got = bertForward(cpuOps, weights, inputOf(c.input_ids, c.attention_mask)).data;
       const ms = performance.now() - t0;
       // Padding positions are defined in these references (they attend to unmasked keys): compare them too.
-      const all = compareLogits(got, nested, c.input_ids.map((r) => r.map(() => 1)));
-      console.log(`[cpu] ${c.config} ${c.case}: max|Δ| = ${all.maxErr.toExponential(2)} over ${all.positions} positions (padding included), ${ms.toFixed(0)} ms`);
+      const all = compareLogits(
+        got,
+        nested,
+        c.input_ids.map((r) => r.map(() => 1)),
+      );
+      console.log(
+        `[cpu] ${c.config} ${c.case}: max|Δ| = ${all.maxErr.toExponential(2)} over ${all.positions} positions (padding included), ${ms.toFixed(0)} ms`,
+      );
       expect(all.argmaxDiff).toBe(0);
       expect(all.maxErr).toBeLessThanOrEqual(1e-4);
     });

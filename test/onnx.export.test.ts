@@ -47,14 +47,20 @@ for (const { peer, pkg, title } of cases) {
       for (const threads of [1, 2]) {
         const p = await PEERS[peer].create({ name: 'synth-odd', onnx: bytes, labels: config.labels }, threads);
         try {
-          for (const [n, b] of [[13, 1], [20, 3], [64, 2]] as const) {
+          for (const [n, b] of [
+            [13, 1],
+            [20, 3],
+            [64, 2],
+          ] as const) {
             const input = synthInputs('synth-odd', n, b);
             const want = bertForward(cpuOps, weights, input).data;
             const got = await p.run(input);
             expect(got.length).toBe(want.length);
             let worst = 0;
             for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
-            console.log(`[onnx] synth-odd n=${n} batch=${b} ${peer} threads=${threads}: max|Δ| = ${worst.toExponential(2)} (${(bytes.length / 1024).toFixed(0)} KiB model)`);
+            console.log(
+              `[onnx] synth-odd n=${n} batch=${b} ${peer} threads=${threads}: max|Δ| = ${worst.toExponential(2)} (${(bytes.length / 1024).toFixed(0)} KiB model)`,
+            );
             expect(worst).toBeLessThanOrEqual(1e-4);
           }
         } finally {

@@ -26,8 +26,12 @@ interface Run {
 
 function sh(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd, timeout: 300_000, maxBuffer: 64 * MiB, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    execFile(
+      cmd,
+      args,
+      { cwd, timeout: 300_000, maxBuffer: 64 * MiB, env: { ...process.env, ...env } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -57,7 +61,15 @@ beforeAll(async () => {
   expect(pack.code, pack.stderr).toBe(0);
   packed = (JSON.parse(pack.stdout) as (typeof packed)[])[0]!;
   mkdirSync(APP);
-  writeFileSync(join(APP, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: { wgbert: `file:${join(tmp, packed.filename)}` } }));
+  writeFileSync(
+    join(APP, 'package.json'),
+    JSON.stringify({
+      name: 'app',
+      private: true,
+      type: 'module',
+      dependencies: { wgbert: `file:${join(tmp, packed.filename)}` },
+    }),
+  );
   // Offline: the package has no dependencies to fetch (webgpu is an optional peer).
   const install = await sh('npm', ['install', '--offline', '--no-audit', '--no-fund'], APP);
   expect(install.code, install.stderr).toBe(0);
@@ -66,14 +78,30 @@ beforeAll(async () => {
 describe('npm pack → a new app (offline)', () => {
   it('the tarball holds the demo model, LICENSE, README, CHANGELOG and types — no tests, fixtures or bench', () => {
     const files = packed.files.map((f) => f.path);
-    for (const f of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'bin/wgbert.js', 'dist/index.js', 'dist/index.d.ts',
-      'dist/node.d.ts', 'dist/browser.d.ts', 'dist/browser/wgbert.js', 'weights/demo-ner/config.json',
-      'weights/demo-ner/model.safetensors', 'weights/demo-ner/tokenizer.json']) {
+    for (const f of [
+      'LICENSE',
+      'README.md',
+      'CHANGELOG.md',
+      'package.json',
+      'bin/wgbert.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/node.d.ts',
+      'dist/browser.d.ts',
+      'dist/browser/wgbert.js',
+      'weights/demo-ner/config.json',
+      'weights/demo-ner/model.safetensors',
+      'weights/demo-ner/tokenizer.json',
+    ]) {
       expect(files, f).toContain(f);
     }
-    const unwanted = files.filter((f) => /^(test|api|bench|demo|docs|\.ci)\//.test(f) || /reference\.json|predictions|fixtures/.test(f));
+    const unwanted = files.filter(
+      (f) => /^(test|api|bench|demo|docs|\.ci)\//.test(f) || /reference\.json|predictions|fixtures/.test(f),
+    );
     expect(unwanted).toEqual([]);
-    console.log(`[package] ${packed.filename}: ${files.length} files, ${(packed.size / MiB).toFixed(1)} MiB packed, ${(packed.unpackedSize / MiB).toFixed(1)} MiB unpacked`);
+    console.log(
+      `[package] ${packed.filename}: ${files.length} files, ${(packed.size / MiB).toFixed(1)} MiB packed, ${(packed.unpackedSize / MiB).toFixed(1)} MiB unpacked`,
+    );
   });
 
   it('installs without Dawn in at most 16 MB', () => {
@@ -90,32 +118,47 @@ describe('npm pack → a new app (offline)', () => {
     expect(help.stdout).toMatch(/wgbert ner/);
     const r = await sh('npx', ['wgbert', 'ner', NEWS, '--json'], APP);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { backend: string; entities: { entity_group: string; word: string; start: number; end: number; score: number }[] };
+    const out = JSON.parse(r.stdout) as {
+      backend: string;
+      entities: { entity_group: string; word: string; start: number; end: number; score: number }[];
+    };
     // The same entities as this checkout's own pipeline on the same model (the code under test is the same;
     // the installed copy must find its model and give the same answer). Scores: thread counts may differ.
     const ner = await pipeline('ner', { model: join(REPO_ROOT, 'weights', 'demo-ner') });
     const want = await ner(NEWS, { aggregation: 'simple' });
     ner.dispose();
     expect(want.length).toBeGreaterThan(0);
-    expect(out.entities.map(({ entity_group, word, start, end }) => ({ entity_group, word, start, end })))
-      .toEqual(want.map((e) => ({ entity_group: (e as { entity_group: string }).entity_group, word: e.word, start: e.start, end: e.end })));
+    expect(out.entities.map(({ entity_group, word, start, end }) => ({ entity_group, word, start, end }))).toEqual(
+      want.map((e) => ({
+        entity_group: (e as { entity_group: string }).entity_group,
+        word: e.word,
+        start: e.start,
+        end: e.end,
+      })),
+    );
     out.entities.forEach((e, i) => expect(Math.abs(e.score - want[i]!.score)).toBeLessThan(1e-5));
   });
 
   it("an ESM script: pipeline() finds weights/demo-ner inside the package; 'webgpu' says what to install; 'auto' is quiet", async () => {
-    writeFileSync(join(APP, 'main.mjs'), [
-      "import { pipeline, GpuError } from 'wgbert';",
-      "const ner = await pipeline('ner', { model: 'weights/demo-ner', backend: 'auto' });",
-      `const entities = await ner(${JSON.stringify(NEWS)}, { aggregation: 'simple' });`,
-      "console.log(JSON.stringify({ backend: ner.backend, words: entities.map((e) => e.word) }));",
-      'ner.dispose();',
-      "try { await pipeline('ner', { model: 'weights/demo-ner', backend: 'webgpu' }); console.log('no error'); }",
-      "catch (e) { console.log(JSON.stringify({ gpuError: e instanceof GpuError, name: e.name, message: e.message })); }",
-    ].join('\n'));
+    writeFileSync(
+      join(APP, 'main.mjs'),
+      [
+        "import { pipeline, GpuError } from 'wgbert';",
+        "const ner = await pipeline('ner', { model: 'weights/demo-ner', backend: 'auto' });",
+        `const entities = await ner(${JSON.stringify(NEWS)}, { aggregation: 'simple' });`,
+        'console.log(JSON.stringify({ backend: ner.backend, words: entities.map((e) => e.word) }));',
+        'ner.dispose();',
+        "try { await pipeline('ner', { model: 'weights/demo-ner', backend: 'webgpu' }); console.log('no error'); }",
+        'catch (e) { console.log(JSON.stringify({ gpuError: e instanceof GpuError, name: e.name, message: e.message })); }',
+      ].join('\n'),
+    );
     const r = await sh('node', ['main.mjs'], APP);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe(''); // no Dawn / Vulkan warnings, no notes
-    const [first, second] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [first, second] = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(first).toEqual({ backend: 'cpu', words: ['Angela Merkel', 'Emmanuel Macron', 'Berlin', 'European Union'] });
     expect(second).toMatchObject({ gpuError: true, name: 'GpuError' });
     expect(second!.message).toMatch(/npm install webgpu/);
@@ -128,13 +171,22 @@ describe('npm pack → a new app (offline)', () => {
       const dir = join(APP, `ts-${resolution}`);
       mkdirSync(dir, { recursive: true });
       snippets.forEach((s, i) => writeFileSync(join(dir, `snippet${i}.ts`), `${s}\nexport {};\n`));
-      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022', module: resolution === 'node16' ? 'node16' : 'esnext', moduleResolution: resolution,
-          strict: true, skipLibCheck: false, lib: ['ES2022', 'DOM'], types: [], outDir: 'out',
-        },
-        include: ['*.ts'],
-      }));
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: resolution === 'node16' ? 'node16' : 'esnext',
+            moduleResolution: resolution,
+            strict: true,
+            skipLibCheck: false,
+            lib: ['ES2022', 'DOM'],
+            types: [],
+            outDir: 'out',
+          },
+          include: ['*.ts'],
+        }),
+      );
       const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
       const r = await sh(process.execPath, [tsc, '-p', dir], APP);
       expect(r.stdout + r.stderr, `tsc (${resolution})`).toBe('');

@@ -1,14 +1,25 @@
 /** Helpers shared by the parity tests: reference inputs → BertInput, and logits comparison. */
 import type { BertInput } from '../src/bert/ops.js';
 
-export interface RefEntry { id: string; input_ids: number[]; attention_mask: number[]; logits: number[][] }
-export interface RefBatch { id: string; input_ids: number[][]; attention_mask: number[][]; logits: number[][][] }
+export interface RefEntry {
+  id: string;
+  input_ids: number[];
+  attention_mask: number[];
+  logits: number[][];
+}
+export interface RefBatch {
+  id: string;
+  input_ids: number[][];
+  attention_mask: number[][];
+  logits: number[][][];
+}
 
 export function inputOf(ids: number[][], mask: number[][]): BertInput {
   const batch = ids.length;
   const seq = ids[0]!.length;
   return {
-    batch, seq,
+    batch,
+    seq,
     inputIds: Int32Array.from(ids.flat()),
     tokenTypeIds: new Int32Array(batch * seq),
     attentionMask: Int32Array.from(mask.flat()),
@@ -20,18 +31,21 @@ export function compareLogits(got: Float32Array, ref: number[][][], mask: number
   let maxErr = 0;
   let argmaxDiff = 0;
   let positions = 0;
-  ref.forEach((rows, b) => rows.forEach((row, s) => {
-    if (mask[b]![s] === 0) return;
-    positions++;
-    const C = row.length;
-    const base = (b * rows.length + s) * C;
-    let best = 0, bestRef = 0;
-    for (let c = 0; c < C; c++) {
-      maxErr = Math.max(maxErr, Math.abs(got[base + c]! - row[c]!));
-      if (got[base + c]! > got[base + best]!) best = c;
-      if (row[c]! > row[bestRef]!) bestRef = c;
-    }
-    if (best !== bestRef) argmaxDiff++;
-  }));
+  ref.forEach((rows, b) =>
+    rows.forEach((row, s) => {
+      if (mask[b]![s] === 0) return;
+      positions++;
+      const C = row.length;
+      const base = (b * rows.length + s) * C;
+      let best = 0,
+        bestRef = 0;
+      for (let c = 0; c < C; c++) {
+        maxErr = Math.max(maxErr, Math.abs(got[base + c]! - row[c]!));
+        if (got[base + c]! > got[base + best]!) best = c;
+        if (row[c]! > row[bestRef]!) bestRef = c;
+      }
+      if (best !== bestRef) argmaxDiff++;
+    }),
+  );
   return { maxErr, argmaxDiff, positions };
 }

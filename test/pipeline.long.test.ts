@@ -56,16 +56,34 @@ describe.skipIf(!testb)('long texts with stride (demo-ner, CPU)', () => {
 
   it('equals each window run alone, merged by HF overlap resolution', async () => {
     const t0 = performance.now();
-    const got = (await ner(text, { aggregation: 'simple', stride: STRIDE, windowLength: WINDOW, batchSize: 4 })) as GroupedEntity[];
+    const got = (await ner(text, {
+      aggregation: 'simple',
+      stride: STRIDE,
+      windowLength: WINDOW,
+      batchSize: 4,
+    })) as GroupedEntity[];
     const ms = performance.now() - t0;
     const first = ner.model.tokenizer.encode(text, { truncation: true, maxLength: WINDOW, stride: STRIDE });
     const perWindow: GroupedEntity[] = [];
     for (const w of [first, ...first.overflowing]) {
       const r = await ner.model.forward([w]);
-      perWindow.push(...(postprocessTokenClassification({ text, encoding: w, logits: r.values, id2label: ner.model.labels, tokensToString: (t) => ner.model.tokenizer.convertTokensToString(t) }, { aggregation: 'simple' }) as GroupedEntity[]));
+      perWindow.push(
+        ...(postprocessTokenClassification(
+          {
+            text,
+            encoding: w,
+            logits: r.values,
+            id2label: ner.model.labels,
+            tokensToString: (t) => ner.model.tokenizer.convertTokensToString(t),
+          },
+          { aggregation: 'simple' },
+        ) as GroupedEntity[]),
+      );
     }
     const expected = aggregateOverlappingEntities(perWindow);
-    expect(got.map((e) => [e.entity_group, e.start, e.end, e.word])).toEqual(expected.map((e) => [e.entity_group, e.start, e.end, e.word]));
+    expect(got.map((e) => [e.entity_group, e.start, e.end, e.word])).toEqual(
+      expected.map((e) => [e.entity_group, e.start, e.end, e.word]),
+    );
     got.forEach((e, i) => expect(Math.abs(e.score - expected[i]!.score)).toBeLessThan(1e-5));
 
     // (3) agreement with the sentence-by-sentence run, for the record.
@@ -73,7 +91,9 @@ describe.skipIf(!testb)('long texts with stride (demo-ner, CPU)', () => {
     const key = (e: GroupedEntity, off: number) => `${e.entity_group}:${e.start + off}-${e.end + off}`;
     const sentenceRun = new Set(per.flatMap((es, k) => es.map((e) => key(e, starts[k]!))));
     const common = got.filter((e) => sentenceRun.has(key(e, 0))).length;
-    console.log(`[long] ${sentences.length} sentences, ${ner.model.tokenizer.encode(text).ids.length} tokens, window ${WINDOW} stride ${STRIDE}: ${got.length} entities in ${ms.toFixed(0)} ms; sentence-by-sentence run ${sentenceRun.size}, in common ${common}`);
+    console.log(
+      `[long] ${sentences.length} sentences, ${ner.model.tokenizer.encode(text).ids.length} tokens, window ${WINDOW} stride ${STRIDE}: ${got.length} entities in ${ms.toFixed(0)} ms; sentence-by-sentence run ${sentenceRun.size}, in common ${common}`,
+    );
     expect(got.length).toBeGreaterThan(0);
   });
 
@@ -82,6 +102,8 @@ describe.skipIf(!testb)('long texts with stride (demo-ner, CPU)', () => {
     const lastSentenceStart = starts[starts.length - 1]!;
     // Entities reach into the last sentence: the end of the text was processed.
     expect(Math.max(...entities.map((e) => e.end))).toBeGreaterThan(lastSentenceStart);
-    await expect(ner(text, { aggregation: 'none', stride: 16 })).rejects.toThrow(/aggregation strategy other than 'none'/);
+    await expect(ner(text, { aggregation: 'none', stride: 16 })).rejects.toThrow(
+      /aggregation strategy other than 'none'/,
+    );
   });
 });

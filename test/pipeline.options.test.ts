@@ -9,12 +9,21 @@ import { join } from 'node:path';
 import { REPO_ROOT } from './fixtures.js';
 import { testGpu } from './gpu.js';
 import { rejects } from './helpers.js';
-import { pipeline, loadModel, setModelResolver, fsModelSource, InputError, type ProgressInfo, type TokenClassificationPipeline } from '../src/node.js';
+import {
+  pipeline,
+  loadModel,
+  setModelResolver,
+  fsModelSource,
+  InputError,
+  type ProgressInfo,
+  type TokenClassificationPipeline,
+} from '../src/node.js';
 import { availableCores } from '../src/backends/select.js';
 import { setWorkerSpawner } from '../src/backends/cpuFast/spawner.js';
 import { nodeWorkerSpawner } from '../src/node/workers.js';
 import { LoadProgress } from '../src/io/progress.js';
 import type { ModelSource } from '../src/io/source.js';
+import type { CallOptions } from '../src/pipeline/pipeline.js';
 import type { ResolveOptions } from '../src/io/platform.js';
 
 const MODEL = join(REPO_ROOT, 'weights/demo-ner');
@@ -52,28 +61,63 @@ describe('pipeline(task, model, options): the positional model', () => {
   });
 
   it('the model given twice, or a second argument that is neither a model nor options, is an InputError', async () => {
-    await rejects(pipeline('ner', MODEL, untyped({ model: MODEL })), InputError, /model is given twice.*second argument and as options\.model/);
-    await rejects(pipeline('ner', untyped(42)), InputError, /second argument must be a model .* or the options, got 42/);
+    await rejects(
+      pipeline('ner', MODEL, untyped({ model: MODEL })),
+      InputError,
+      /model is given twice.*second argument and as options\.model/,
+    );
+    await rejects(
+      pipeline('ner', untyped(42)),
+      InputError,
+      /second argument must be a model .* or the options, got 42/,
+    );
     await rejects(pipeline('ner', untyped(''), {}), InputError, /second argument must be a model/);
-    await rejects(pipeline('ner', untyped({ model: MODEL }), untyped({ device: 'cpu' })), InputError, /\(task, model, options\) or \(task, options\)/);
-    await rejects(pipeline('ner', { model: untyped(7) }), InputError, /model must be a folder, URL or hub repo id .*got 7/);
-    await rejects(pipeline(untyped('sentiment-analysis'), MODEL), InputError, /unknown task "sentiment-analysis" \(use ner, token-classification, pos\)/);
-    await rejects(pipeline('ner', MODEL, untyped('cpu')), InputError, /options of pipeline\(\) must be an object, got "cpu"/);
-    await rejects(loadModel(untyped(42)), InputError, /model must be a folder, URL or hub repo id .*or a ModelSource; got 42/);
+    await rejects(
+      pipeline('ner', untyped({ model: MODEL }), untyped({ device: 'cpu' })),
+      InputError,
+      /\(task, model, options\) or \(task, options\)/,
+    );
+    await rejects(
+      pipeline('ner', { model: untyped(7) }),
+      InputError,
+      /model must be a folder, URL or hub repo id .*got 7/,
+    );
+    await rejects(
+      pipeline(untyped('sentiment-analysis'), MODEL),
+      InputError,
+      /unknown task "sentiment-analysis" \(use ner, token-classification, pos\)/,
+    );
+    await rejects(
+      pipeline('ner', MODEL, untyped('cpu')),
+      InputError,
+      /options of pipeline\(\) must be an object, got "cpu"/,
+    );
+    await rejects(
+      loadModel(untyped(42)),
+      InputError,
+      /model must be a folder, URL or hub repo id .*or a ModelSource; got 42/,
+    );
   });
 });
 
 describe('load options: unknown keys, aliases, bad values', () => {
   it('every unknown key is an InputError naming it and the valid keys', async () => {
-    const pipelineValid = /\(valid: model, device, backend, dtype, threads, fallback, progress_callback, revision, hubEndpoint, maxActivationFloats, onIgnoredWeights\)/;
+    const pipelineValid =
+      /\(valid: model, device, backend, dtype, threads, fallback, progress_callback, revision, hubEndpoint, maxActivationFloats, onIgnoredWeights\)/;
     for (const key of ['devcie', 'Backend', 'aggregation', 'quantized', 'dtypes']) {
       const e = await rejects(pipeline('ner', MODEL, untyped({ [key]: 'cpu' })), InputError, pipelineValid);
       expect(e.message).toContain(`unknown option "${key}" for pipeline()`);
     }
     const e = await rejects(pipeline('ner', MODEL, untyped({ local_files_only: true })), InputError, pipelineValid);
-    expect(e.message).toContain('"local_files_only" for pipeline() (a transformers.js option that wgbert does not have)');
+    expect(e.message).toContain(
+      '"local_files_only" for pipeline() (a transformers.js option that wgbert does not have)',
+    );
     // loadModel has no `model` option.
-    await rejects(loadModel(MODEL, untyped({ model: MODEL })), InputError, /unknown option "model" for loadModel\(\) \(valid: device, backend, dtype, /);
+    await rejects(
+      loadModel(MODEL, untyped({ model: MODEL })),
+      InputError,
+      /unknown option "model" for loadModel\(\) \(valid: device, backend, dtype, /,
+    );
     await rejects(loadModel(MODEL, untyped({ thread: 1 })), InputError, /unknown option "thread" for loadModel\(\)/);
   });
 
@@ -85,10 +129,22 @@ describe('load options: unknown keys, aliases, bad values', () => {
     const same = await loadModel(MODEL, { device: 'cpu', backend: 'cpu', dtype: 'fp32' });
     expect(same.backend).toBe('cpu');
     same.dispose();
-    await rejects(loadModel(MODEL, { backend: 'cpu', device: 'webgpu' }), InputError, /backend and device are two names of one option; got backend "cpu" and device "webgpu"/);
+    await rejects(
+      loadModel(MODEL, { backend: 'cpu', device: 'webgpu' }),
+      InputError,
+      /backend and device are two names of one option; got backend "cpu" and device "webgpu"/,
+    );
     await rejects(pipeline('ner', MODEL, { backend: 'auto', device: 'cpu' }), InputError, /backend and device/);
-    await rejects(loadModel(MODEL, { device: untyped('gpu') }), InputError, /device must be one of cpu, webgpu, auto, got "gpu"/);
-    await rejects(loadModel(MODEL, { backend: untyped('cuda') }), InputError, /backend must be one of cpu, webgpu, auto, got "cuda"/);
+    await rejects(
+      loadModel(MODEL, { device: untyped('gpu') }),
+      InputError,
+      /device must be one of cpu, webgpu, auto, got "gpu"/,
+    );
+    await rejects(
+      loadModel(MODEL, { backend: untyped('cuda') }),
+      InputError,
+      /backend must be one of cpu, webgpu, auto, got "cuda"/,
+    );
   });
 
   it("dtype: transformers.js's names; q8 / q4 say not implemented; fp16 on the CPU is an InputError", async () => {
@@ -97,13 +153,33 @@ describe('load options: unknown keys, aliases, bad values', () => {
       expect(m.dtype, dtype).toBe('fp32');
       m.dispose();
     }
-    await rejects(pipeline('ner', MODEL, { dtype: 'q8' }), InputError, /dtype "q8" is not implemented yet \(use fp32 or fp16\)/);
+    await rejects(
+      pipeline('ner', MODEL, { dtype: 'q8' }),
+      InputError,
+      /dtype "q8" is not implemented yet \(use fp32 or fp16\)/,
+    );
     await rejects(loadModel(MODEL, { dtype: 'q4', device: 'webgpu' }), InputError, /dtype "q4" is not implemented yet/);
-    await rejects(loadModel(MODEL, { dtype: untyped('int8') }), InputError, /dtype must be one of fp32, fp16, q8, q4, f32, f16, got "int8"/);
+    await rejects(
+      loadModel(MODEL, { dtype: untyped('int8') }),
+      InputError,
+      /dtype must be one of fp32, fp16, q8, q4, f32, f16, got "int8"/,
+    );
     await rejects(loadModel(MODEL, { dtype: untyped({ model: 'fp16' }) }), InputError, /dtype must be one of/);
-    await rejects(loadModel(MODEL, { dtype: 'fp16', device: 'cpu' }), InputError, /dtype "fp16" is a WebGPU weight storage .*device 'cpu' stores and computes in fp32.*'webgpu' or 'auto'/);
-    await rejects(loadModel(MODEL, { dtype: 'f16', backend: 'cpu' }), InputError, /dtype "f16" is a WebGPU weight storage .*backend 'cpu'/);
-    await rejects(pipeline('ner', MODEL, { dtype: 'fp16' }), InputError, /the default backend, cpu, stores and computes in fp32/);
+    await rejects(
+      loadModel(MODEL, { dtype: 'fp16', device: 'cpu' }),
+      InputError,
+      /dtype "fp16" is a WebGPU weight storage .*device 'cpu' stores and computes in fp32.*'webgpu' or 'auto'/,
+    );
+    await rejects(
+      loadModel(MODEL, { dtype: 'f16', backend: 'cpu' }),
+      InputError,
+      /dtype "f16" is a WebGPU weight storage .*backend 'cpu'/,
+    );
+    await rejects(
+      pipeline('ner', MODEL, { dtype: 'fp16' }),
+      InputError,
+      /the default backend, cpu, stores and computes in fp32/,
+    );
   });
 
   it("dtype fp16 with device 'auto' applies when the GPU is picked; model.dtype says which is in effect", async () => {
@@ -120,7 +196,9 @@ describe('load options: unknown keys, aliases, bad values', () => {
       expect([half.backend, half.model.dtype]).toEqual(['webgpu', 'fp16']);
       expect([full.backend, full.model.dtype]).toEqual(['webgpu', 'fp32']);
       const strip = (es: { score: number }[]) => es.map(({ score: _s, ...rest }) => rest);
-      expect(strip(await half(TEXT, { aggregation: 'simple' }))).toEqual(strip(await full(TEXT, { aggregation: 'simple' })));
+      expect(strip(await half(TEXT, { aggregation: 'simple' }))).toEqual(
+        strip(await full(TEXT, { aggregation: 'simple' })),
+      );
     } finally {
       half.dispose();
       full.dispose();
@@ -129,7 +207,10 @@ describe('load options: unknown keys, aliases, bad values', () => {
 
   it('threads: an integer from 1 to the cores this environment reports', async () => {
     const cores = availableCores();
-    expect(cores, 'the Node entry registers worker_threads, whose count is os.availableParallelism()').toBeGreaterThanOrEqual(1);
+    expect(
+      cores,
+      'the Node entry registers worker_threads, whose count is os.availableParallelism()',
+    ).toBeGreaterThanOrEqual(1);
     const one = await loadModel(MODEL, { threads: 1 });
     expect(one.backend).toBe('cpu');
     one.dispose();
@@ -144,7 +225,11 @@ describe('load options: unknown keys, aliases, bad values', () => {
     setWorkerSpawner(undefined);
     try {
       expect(availableCores()).toBeUndefined(); // Node 20: no navigator, and now no spawner
-      await rejects(loadModel(MODEL, { threads: 257 }), InputError, /threads must be an integer from 1 to 256 \(no core count is known here\), got 257/);
+      await rejects(
+        loadModel(MODEL, { threads: 257 }),
+        InputError,
+        /threads must be an integer from 1 to 256 \(no core count is known here\), got 257/,
+      );
       await rejects(loadModel(MODEL, { threads: 0 }), InputError, /from 1 to 256/);
     } finally {
       setWorkerSpawner(nodeWorkerSpawner());
@@ -197,32 +282,59 @@ describe('call options: aliases, unknown keys, bad values', () => {
 
   it('aggregation_strategy = aggregation, ignore_labels = ignoreLabels; conflicting values are InputErrors', async () => {
     for (const strategy of ['none', 'simple', 'first', 'average', 'max', 'word'] as const) {
-      expect(await ner(TEXT, { aggregation_strategy: strategy }), strategy).toEqual(await ner(TEXT, { aggregation: strategy }));
+      expect(await ner(TEXT, { aggregation_strategy: strategy }), strategy).toEqual(
+        await ner(TEXT, { aggregation: strategy }),
+      );
     }
     const keepAll = await ner(TEXT, { aggregation: 'simple', ignore_labels: [] });
     expect(keepAll.some((e) => e.entity_group === 'O')).toBe(true);
     expect(keepAll).toEqual(await ner(TEXT, { aggregation: 'simple', ignoreLabels: [] }));
-    expect(await ner(TEXT, { aggregation: 'simple', ignore_labels: ['O', 'ORG'] })).toEqual(await ner(TEXT, { aggregation: 'simple', ignoreLabels: ['O', 'ORG'] }));
+    expect(await ner(TEXT, { aggregation: 'simple', ignore_labels: ['O', 'ORG'] })).toEqual(
+      await ner(TEXT, { aggregation: 'simple', ignoreLabels: ['O', 'ORG'] }),
+    );
     // Both spellings with equal values are fine; different values are not.
-    expect(await ner(TEXT, { aggregation: 'first', aggregation_strategy: 'first', ignoreLabels: ['O'], ignore_labels: ['O'] })).toEqual(await ner(TEXT, { aggregation: 'first' }));
-    await rejects(ner(TEXT, { aggregation: 'simple', aggregation_strategy: 'first' }), InputError, /aggregation and aggregation_strategy are two names of one option; got aggregation "simple" and aggregation_strategy "first"/);
-    await rejects(ner(TEXT, { ignoreLabels: ['O'], ignore_labels: [] }), InputError, /ignoreLabels and ignore_labels are two names of one option/);
+    expect(
+      await ner(TEXT, {
+        aggregation: 'first',
+        aggregation_strategy: 'first',
+        ignoreLabels: ['O'],
+        ignore_labels: ['O'],
+      }),
+    ).toEqual(await ner(TEXT, { aggregation: 'first' }));
+    await rejects(
+      ner(TEXT, { aggregation: 'simple', aggregation_strategy: 'first' }),
+      InputError,
+      /aggregation and aggregation_strategy are two names of one option; got aggregation "simple" and aggregation_strategy "first"/,
+    );
+    await rejects(
+      ner(TEXT, { ignoreLabels: ['O'], ignore_labels: [] }),
+      InputError,
+      /ignoreLabels and ignore_labels are two names of one option/,
+    );
   });
 
   it('every unknown call option is an InputError naming it and the valid keys', async () => {
-    const valid = /\(valid: aggregation, aggregation_strategy, ignoreLabels, ignore_labels, offsets, stride, batchSize, windowLength, maxTextLength\)/;
+    const valid =
+      /\(valid: aggregation, aggregation_strategy, ignoreLabels, ignore_labels, offsets, stride, batchSize, windowLength, maxTextLength\)/;
     for (const key of ['agregation', 'device', 'aggregationStrategy', 'ignore_label', 'topk']) {
       const e = await rejects(ner(TEXT, untyped({ [key]: 'simple' })), InputError, valid);
       expect(e.message).toContain(`unknown option "${key}" for a pipeline call`);
       await rejects(ner([TEXT], untyped({ [key]: 'simple' })), InputError, valid);
     }
-    await rejects(ner(TEXT, untyped('simple')), InputError, /options of a pipeline call must be an object, got "simple"/);
+    await rejects(
+      ner(TEXT, untyped('simple')),
+      InputError,
+      /options of a pipeline call must be an object, got "simple"/,
+    );
   });
 
   it('bad call values are InputErrors naming the option and the valid values', async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ aggregation: 'simpel' }, /aggregation must be one of none, simple, first, average, max, word, got "simpel"/],
-      [{ aggregation_strategy: 'SIMPLE' }, /aggregation_strategy must be one of none, simple, first, average, max, word, got "SIMPLE"/],
+      [
+        { aggregation_strategy: 'SIMPLE' },
+        /aggregation_strategy must be one of none, simple, first, average, max, word, got "SIMPLE"/,
+      ],
       [{ ignoreLabels: 'O' }, /ignoreLabels must be an array of label names .*got "O"/],
       [{ ignore_labels: [1] }, /ignore_labels must be an array of label names .*got \[1\]/],
       [{ offsets: 'bytes' }, /offsets must be 'codepoint' .* or 'utf16' .*got "bytes"/],
@@ -239,7 +351,7 @@ describe('call options: aliases, unknown keys, bad values', () => {
   });
 
   it("options set to undefined count as not given; pos defaults to 'word' with nothing ignored", async () => {
-    expect(await ner(TEXT, { aggregation: undefined, ignore_labels: undefined })).toEqual(await ner(TEXT));
+    expect(await ner(TEXT, { aggregation: undefined, ignore_labels: undefined } as unknown as CallOptions)).toEqual(await ner(TEXT));
     const pos = await pipeline('pos', ner.model);
     const tags = await pos(TEXT);
     expect(tags).toEqual(await ner(TEXT, { aggregation: 'word', ignoreLabels: [] }));
@@ -261,11 +373,17 @@ describe('progress_callback: transformers.js events', () => {
       const statuses = es.map((e) => e.status);
       expect(statuses[0], file).toBe('initiate');
       expect(statuses.at(-1), file).toBe('done');
-      expect(statuses.filter((s) => s === 'done'), file).toHaveLength(1);
+      expect(
+        statuses.filter((s) => s === 'done'),
+        file,
+      ).toHaveLength(1);
       expect(statuses.includes('download'), file).toBe(download);
       const progress = es.filter((e) => e.status === 'progress');
       expect(progress.length, file).toBeGreaterThanOrEqual(1);
-      expect(statuses.slice(download ? 2 : 1, -1).every((s) => s === 'progress'), file).toBe(true);
+      expect(
+        statuses.slice(download ? 2 : 1, -1).every((s) => s === 'progress'),
+        file,
+      ).toBe(true);
       let last = -1;
       for (const p of progress) {
         expect(p.progress).toBeGreaterThanOrEqual(Math.max(0, last));
@@ -291,7 +409,11 @@ describe('progress_callback: transformers.js events', () => {
     expect(config).toMatchObject({ progress: 100 });
     expect((config as { loaded: number }).loaded).toBe((config as { total: number }).total);
     // The weights are reported as they are read, up to their size.
-    const weights = files.get('model.safetensors')!.filter((e) => e.status === 'progress') as { loaded: number; total: number; progress: number }[];
+    const weights = files.get('model.safetensors')!.filter((e) => e.status === 'progress') as {
+      loaded: number;
+      total: number;
+      progress: number;
+    }[];
     expect(weights.length).toBeGreaterThan(1);
     expect(weights.at(-1)!.total).toBeGreaterThan(1_000_000);
   });

@@ -8,15 +8,26 @@ import { fixtureJson, fixturePath } from './fixtures.js';
 import { pipeline, type TokenClassificationPipeline, type Entity } from '../src/node.js';
 import { fsModelSource } from '../src/node/fsSource.js';
 
-type HfEntity = { entity?: string; entity_group?: string; word: string; start: number; end: number; score: number; index?: number };
-interface Outputs { entries: { text: string; outputs: Record<string, HfEntity[] | { error: string }> }[] }
+type HfEntity = {
+  entity?: string;
+  entity_group?: string;
+  word: string;
+  start: number;
+  end: number;
+  score: number;
+  index?: number;
+};
+interface Outputs {
+  entries: { text: string; outputs: Record<string, HfEntity[] | { error: string }> }[];
+}
 
 // Score tolerance: 1e-4 for the f32 models. demo-ner: 5e-3, because HF's pipeline ran that F16 checkpoint
 // in float16 while its reference logits (which we match to 1e-5) are the f32 upcast (test/aggregate.test.ts).
 const SCORE_TOL: Record<string, number> = { 'ner-tiny-cased': 1e-4, 'pos-tiny-uncased': 1e-4, 'demo-ner': 5e-3 };
 const STRATEGIES = ['none', 'simple', 'first', 'average', 'max'] as const;
 
-const labelOf = (e: Entity | HfEntity) => ('entity_group' in e && e.entity_group !== undefined ? e.entity_group : (e as { entity: string }).entity);
+const labelOf = (e: Entity | HfEntity) =>
+  'entity_group' in e && e.entity_group !== undefined ? e.entity_group : (e as { entity: string }).entity;
 
 for (const name of ['ner-tiny-cased', 'pos-tiny-uncased', 'demo-ner']) {
   const dir = fixturePath(`models/${name}`);
@@ -39,13 +50,23 @@ for (const name of ['ner-tiny-cased', 'pos-tiny-uncased', 'demo-ner']) {
           const expected = entry.outputs[strategy]!;
           expect(Array.isArray(expected), `${entry.text}: HF raised`).toBe(true);
           const got = ours[i]!;
-          const strip = (e: Entity | HfEntity) => ({ label: labelOf(e), word: e.word, start: e.start, end: e.end, ...('index' in e && e.index !== undefined ? { index: e.index } : {}) });
+          const strip = (e: Entity | HfEntity) => ({
+            label: labelOf(e),
+            word: e.word,
+            start: e.start,
+            end: e.end,
+            ...('index' in e && e.index !== undefined ? { index: e.index } : {}),
+          });
           expect(got.map(strip), `${strategy}: ${entry.text}`).toEqual((expected as HfEntity[]).map(strip));
-          got.forEach((e, k) => (maxScoreDiff = Math.max(maxScoreDiff, Math.abs(e.score - (expected as HfEntity[])[k]!.score))));
+          got.forEach(
+            (e, k) => (maxScoreDiff = Math.max(maxScoreDiff, Math.abs(e.score - (expected as HfEntity[])[k]!.score))),
+          );
           compared += got.length;
         });
       }
-      console.log(`[pipeline] ${name}: ${hf!.entries.length} texts × 5 strategies, ${compared} entities, max score diff ${maxScoreDiff.toExponential(2)}`);
+      console.log(
+        `[pipeline] ${name}: ${hf!.entries.length} texts × 5 strategies, ${compared} entities, max score diff ${maxScoreDiff.toExponential(2)}`,
+      );
       expect(maxScoreDiff).toBeLessThanOrEqual(SCORE_TOL[name]!);
     });
 

@@ -36,8 +36,12 @@ describe('pipeline result types', () => {
   it('pipeline(task, …) is typed by its task', async () => {
     // (Functions, not calls: only their types are looked at.)
     expectTypeOf(() => pipeline('ner', MODEL)).returns.resolves.toEqualTypeOf<TokenClassificationPipeline<'ner'>>();
-    expectTypeOf(() => pipeline('pos', { model: MODEL })).returns.resolves.toEqualTypeOf<TokenClassificationPipeline<'pos'>>();
-    expectTypeOf(() => pipeline('token-classification', MODEL, { device: 'cpu' })).returns.resolves.toEqualTypeOf<TokenClassificationPipeline<'token-classification'>>();
+    expectTypeOf(() => pipeline('pos', { model: MODEL })).returns.resolves.toEqualTypeOf<
+      TokenClassificationPipeline<'pos'>
+    >();
+    expectTypeOf(() => pipeline('token-classification', MODEL, { device: 'cpu' })).returns.resolves.toEqualTypeOf<
+      TokenClassificationPipeline<'token-classification'>
+    >();
     expectTypeOf(ner.task).toEqualTypeOf<'ner'>();
     expectTypeOf(ner.model.dtype).toEqualTypeOf<ModelDtype>();
     expect(ner.task).toBe('ner');
@@ -47,7 +51,7 @@ describe('pipeline result types', () => {
     expect(any.task).toBe('ner');
   });
 
-  it('each strategy types its entities; README\'s `e.entity_group` compiles', async () => {
+  it("each strategy types its entities; README's `e.entity_group` compiles", async () => {
     const simple = await ner(TEXT, { aggregation: 'simple' });
     expectTypeOf(simple).toEqualTypeOf<GroupedEntity[]>();
     expect(simple.map((e) => e.entity_group)).toContain('PER');

@@ -13,14 +13,18 @@ describe('process lifetime', () => {
     const dir = join(REPO_ROOT, 'tmp');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'no-dispose.ts');
-    writeFileSync(file, `import { loadModel } from '../src/node.js';
+    writeFileSync(
+      file,
+      `import { loadModel } from '../src/node.js';
 const model = await loadModel('weights/demo-ner', { threads: 2 });
 console.log((await model.logits(model.tokenizer.encode('Hello Berlin'))).shape.join('x'));
-`);
+`,
+    );
     const t0 = performance.now();
     const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       execFile(process.execPath, ['--import', 'tsx', file], { cwd: REPO_ROOT, timeout: 30_000 }, (err, stdout) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout }));
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout }),
+      );
     });
     const seconds = (performance.now() - t0) / 1000;
     console.log(`[exit] no-dispose script exited with ${r.code} after ${seconds.toFixed(1)} s`);

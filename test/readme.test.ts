@@ -22,7 +22,10 @@ function blocksOf(section: string): { lang: string; body: string }[] {
 
 /** Shell lines of a block, comments and blank lines dropped. */
 function commands(body: string): string[] {
-  return body.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return body
+    .split('\n')
+    .map((l) => l.replace(/\s+#.*$/, '').trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 describe('README', () => {

@@ -11,11 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ModelNotFoundError, WgbertError, SafetensorsError } from '../src/errors.js';
 import { bytesSource, type ByteSource, type ModelSource } from '../src/io/source.js';
 import { loadCheckpoint } from '../src/tensor/checkpoint.js';
-import {
-  readSafetensors,
-  readSafetensorsHeader,
-  type SafetensorsDType,
-} from '../src/tensor/safetensors.js';
+import { readSafetensors, readSafetensorsHeader, type SafetensorsDType } from '../src/tensor/safetensors.js';
 import { writeSafetensors, type SafetensorsWriteTensor } from '../src/tensor/safetensorsWriter.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { fixturePath } from './fixtures.js';
@@ -28,15 +24,20 @@ function f16Reference(h: number): number {
   const exponent = (h >> 10) & 0x1f;
   const mantissa = h & 0x3ff;
   if (exponent === 31) return mantissa ? NaN : sign * Infinity;
-  if (exponent === 0) return sign * Math.pow(2, -14) * (mantissa / 1024);
-  return sign * Math.pow(2, exponent - 15) * (1 + mantissa / 1024);
+  if (exponent === 0) return sign * 2 ** -14 * (mantissa / 1024);
+  return sign * 2 ** (exponent - 15) * (1 + mantissa / 1024);
 }
 
 /** Decodes a tensor straight from the file bytes with a DataView (independent of the reader's views). */
-function decodeIndependently(file: Uint8Array, info: { dtype: SafetensorsDType; begin: number; end: number }): Float32Array {
+function decodeIndependently(
+  file: Uint8Array,
+  info: { dtype: SafetensorsDType; begin: number; end: number },
+): Float32Array {
   const view = new DataView(file.buffer, file.byteOffset + info.begin, info.end - info.begin);
-  if (info.dtype === 'F32') return Float32Array.from({ length: view.byteLength / 4 }, (_, i) => view.getFloat32(4 * i, true));
-  if (info.dtype === 'F16') return Float32Array.from({ length: view.byteLength / 2 }, (_, i) => f16Reference(view.getUint16(2 * i, true)));
+  if (info.dtype === 'F32')
+    return Float32Array.from({ length: view.byteLength / 4 }, (_, i) => view.getFloat32(4 * i, true));
+  if (info.dtype === 'F16')
+    return Float32Array.from({ length: view.byteLength / 2 }, (_, i) => f16Reference(view.getUint16(2 * i, true)));
   throw new Error(`no independent decoder for ${info.dtype}`);
 }
 
@@ -92,7 +93,10 @@ function smallFile(): Uint8Array {
 }
 
 /** Expects reading `file` to fail with a SafetensorsError; returns it. */
-async function readError(file: Uint8Array, opts: { names?: string[]; maxHeaderBytes?: number } = {}): Promise<SafetensorsError> {
+async function readError(
+  file: Uint8Array,
+  opts: { names?: string[]; maxHeaderBytes?: number } = {},
+): Promise<SafetensorsError> {
   try {
     await readSafetensors(bytesSource(file), 'test.safetensors', opts);
   } catch (e) {
@@ -161,7 +165,9 @@ describe('fixture checkpoints', () => {
       const start = performance.now();
       const header = await readSafetensorsHeader(bytesSource(file), path);
       const tensors = await readSafetensors(bytesSource(file), path);
-      console.log(`[timing] ${model.dir}: ${tensors.size} tensors read in ${(performance.now() - start).toFixed(0)} ms`);
+      console.log(
+        `[timing] ${model.dir}: ${tensors.size} tensors read in ${(performance.now() - start).toFixed(0)} ms`,
+      );
 
       expect(header.fileSize).toBe(file.length);
       expect(header.dataStart % 8).toBe(0);
@@ -200,7 +206,12 @@ describe('write → read round trip', () => {
       expected: [Math.fround(0.1), -0, Math.fround(3.4e38)],
     },
     {
-      tensor: { name: 'f16', dtype: 'F16', shape: [5], data: new Uint16Array([0x3c00, 0x8001, 0x7c00, 0xfbff, 0x3555]) },
+      tensor: {
+        name: 'f16',
+        dtype: 'F16',
+        shape: [5],
+        data: new Uint16Array([0x3c00, 0x8001, 0x7c00, 0xfbff, 0x3555]),
+      },
       expected: [1, -(2 ** -24), Infinity, -65504, 0.25 * (1 + 0x155 / 1024)],
     },
     {
@@ -211,20 +222,34 @@ describe('write → read round trip', () => {
       tensor: { name: 'i64', dtype: 'I64', shape: [4], data: new BigInt64Array([0n, -5n, 2n ** 24n, 2n ** 24n + 1n]) },
       expected: [0, -5, 2 ** 24, 2 ** 24], // 2^24 + 1 is not a float32: nearest (even) is 2^24
     },
-    { tensor: { name: 'i32', dtype: 'I32', shape: [3], data: new Int32Array([-(2 ** 31), 7, 2 ** 31 - 1]) }, expected: [-(2 ** 31), 7, 2 ** 31] },
-    { tensor: { name: 'i16', dtype: 'I16', shape: [2], data: new Int16Array([-32768, 32767]) }, expected: [-32768, 32767] },
+    {
+      tensor: { name: 'i32', dtype: 'I32', shape: [3], data: new Int32Array([-(2 ** 31), 7, 2 ** 31 - 1]) },
+      expected: [-(2 ** 31), 7, 2 ** 31],
+    },
+    {
+      tensor: { name: 'i16', dtype: 'I16', shape: [2], data: new Int16Array([-32768, 32767]) },
+      expected: [-32768, 32767],
+    },
     { tensor: { name: 'i8', dtype: 'I8', shape: [3], data: new Int8Array([-128, 0, 127]) }, expected: [-128, 0, 127] },
-    { tensor: { name: 'u8', dtype: 'U8', shape: [1, 3], data: new Uint8Array([0, 128, 255]) }, expected: [0, 128, 255] },
+    {
+      tensor: { name: 'u8', dtype: 'U8', shape: [1, 3], data: new Uint8Array([0, 128, 255]) },
+      expected: [0, 128, 255],
+    },
     { tensor: { name: 'bool', dtype: 'BOOL', shape: [3], data: new Uint8Array([1, 0, 1]) }, expected: [1, 0, 1] },
     { tensor: { name: 'scalar', dtype: 'F32', shape: [], data: new Float32Array([42]) }, expected: [42] },
     { tensor: { name: 'empty', dtype: 'F32', shape: [0, 3], data: new Float32Array(0) }, expected: [] },
   ];
 
   it('preserves every dtype, shape and the metadata', async () => {
-    const file = writeSafetensors(cases.map((c) => c.tensor), { format: 'pt', note: 'round trip' });
+    const file = writeSafetensors(
+      cases.map((c) => c.tensor),
+      { format: 'pt', note: 'round trip' },
+    );
     const header = await readSafetensorsHeader(bytesSource(file), 'rt.safetensors');
     expect(header.metadata).toEqual({ format: 'pt', note: 'round trip' });
-    expect(header.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual(cases.map((c) => [c.tensor.name, c.tensor.dtype, c.tensor.shape]));
+    expect(header.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual(
+      cases.map((c) => [c.tensor.name, c.tensor.dtype, c.tensor.shape]),
+    );
     const tensors = await readSafetensors(bytesSource(file), 'rt.safetensors');
     for (const { tensor, expected } of cases) {
       const got = tensors.get(tensor.name)!;
@@ -270,14 +295,20 @@ describe('write → read round trip', () => {
     const only = await readSafetensors(src, 'test.safetensors', { names: ['b'] });
     expect([...only.keys()]).toEqual(['b']);
     const b = header.tensors.find((t) => t.name === 'b')!;
-    expect(src.reads).toEqual([[0, 8], [8, header.dataStart - 8], [b.begin, b.end - b.begin]]);
+    expect(src.reads).toEqual([
+      [0, 8],
+      [8, header.dataStart - 8],
+      [b.begin, b.end - b.begin],
+    ]);
     const err = await readError(file, { names: ['a', 'nope'] });
     expect(err.tensor).toBe('nope');
     expect(err.message).toContain('no such tensor');
   });
 
   it('rejects bad input to the writer', () => {
-    expect(() => writeSafetensors([{ name: 'x', dtype: 'F32', shape: [3], data: new Float32Array(2) }])).toThrow(/needs 12/);
+    expect(() => writeSafetensors([{ name: 'x', dtype: 'F32', shape: [3], data: new Float32Array(2) }])).toThrow(
+      /needs 12/,
+    );
     expect(() =>
       writeSafetensors([
         { name: 'x', dtype: 'U8', shape: [1], data: new Uint8Array(1) },
@@ -326,14 +357,17 @@ describe('hostile files', () => {
     const file = smallFile();
     const src = recordingSource(file);
     const header = await readSafetensorsHeader(src, 'x');
-    expect(src.reads).toEqual([[0, 8], [8, header.dataStart - 8]]);
+    expect(src.reads).toEqual([
+      [0, 8],
+      [8, header.dataStart - 8],
+    ]);
   });
 
   it('a truncated file (tensor data cut off)', async () => {
     const file = smallFile();
     const { header } = splitFile(file);
     const err = await readError(file.subarray(0, file.length - 10));
-    expect(err.message).toContain("data_offsets [24, 40] end beyond the data section (30 bytes)");
+    expect(err.message).toContain('data_offsets [24, 40] end beyond the data section (30 bytes)');
     expect(err.tensor).toBe('b');
     expect(err.offset).toBe(file.length - 40 + header.b.data_offsets[0]);
   });
@@ -371,7 +405,9 @@ describe('hostile files', () => {
     expect(err.message).toContain('unknown dtype "F8_E4M3"');
     expect(err.message).toContain("tensor 'b'");
     expect(err.tensor).toBe('b');
-    expect((await readError(corrupt(smallFile(), (h) => delete h.a.dtype))).message).toContain('unknown dtype undefined');
+    expect((await readError(corrupt(smallFile(), (h) => delete h.a.dtype))).message).toContain(
+      'unknown dtype undefined',
+    );
   });
 
   it('a non-integer, negative or missing shape', async () => {
@@ -420,7 +456,9 @@ describe('hostile files', () => {
 
   it('a shape that does not match the byte size', async () => {
     const err = await readError(corrupt(smallFile(), (h) => (h.a.shape = [2, 2])));
-    expect(err.message).toContain('data_offsets [0, 24] hold 24 bytes, but F32 shape [2, 2] needs 4 × 4 = 16 bytes (size mismatch)');
+    expect(err.message).toContain(
+      'data_offsets [0, 24] hold 24 bytes, but F32 shape [2, 2] needs 4 × 4 = 16 bytes (size mismatch)',
+    );
     expect(err.tensor).toBe('a');
     const dtype = await readError(corrupt(smallFile(), (h) => (h.b.dtype = 'F16')));
     expect(dtype.message).toContain('size mismatch');
@@ -458,11 +496,19 @@ describe('loadCheckpoint', () => {
     tempDirs.push(dir);
     const weightMap: Record<string, string> = {};
     [names.slice(0, half), names.slice(half)].forEach((part, i) => {
-      const tensors = part.map((name) => ({ name, dtype: 'F32' as const, shape: whole.get(name)!.shape, data: whole.get(name)!.data }));
+      const tensors = part.map((name) => ({
+        name,
+        dtype: 'F32' as const,
+        shape: whole.get(name)!.shape,
+        data: whole.get(name)!.data,
+      }));
       writeFileSync(join(dir, shardFiles[i]!), writeSafetensors(tensors, { format: 'pt' }));
       for (const name of part) weightMap[name] = shardFiles[i]!;
     });
-    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+    writeFileSync(
+      join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }),
+    );
 
     const sharded = await loadCheckpoint(dirSource(dir));
     expect(sharded.size).toBe(whole.size);
@@ -487,11 +533,17 @@ describe('loadCheckpoint', () => {
 
   it('reads a good in-memory sharded model and prefers model.safetensors', async () => {
     const tensors = await loadCheckpoint(
-      memorySource({ 'model.safetensors.index.json': indexJson(goodMap), 'A.safetensors': shardA, 'B.safetensors': shardB }),
+      memorySource({
+        'model.safetensors.index.json': indexJson(goodMap),
+        'A.safetensors': shardA,
+        'B.safetensors': shardB,
+      }),
     );
     expect([...tensors.get('a')!.data]).toEqual([1, 2]);
     expect([...tensors.get('b')!.data]).toEqual([1]);
-    const single = await loadCheckpoint(memorySource({ 'model.safetensors': shardA, 'model.safetensors.index.json': 'not json' }));
+    const single = await loadCheckpoint(
+      memorySource({ 'model.safetensors': shardA, 'model.safetensors.index.json': 'not json' }),
+    );
     expect([...single.keys()]).toEqual(['a']);
   });
 
@@ -510,7 +562,10 @@ describe('loadCheckpoint', () => {
 
   it('rejects shard names that are paths', async () => {
     for (const shard of ['../A.safetensors', 'sub/A.safetensors', 'sub\\A.safetensors', '/etc/passwd', '..', '']) {
-      const err = await indexError({ 'model.safetensors.index.json': indexJson({ a: shard }), 'A.safetensors': shardA });
+      const err = await indexError({
+        'model.safetensors.index.json': indexJson({ a: shard }),
+        'A.safetensors': shardA,
+      });
       expect(err.message).toContain('must be a plain file name');
       expect(err.tensor).toBe('a');
     }
@@ -538,7 +593,11 @@ describe('loadCheckpoint', () => {
   });
 
   it('rejects a tensor stored in two shards', async () => {
-    const err = await indexError({ 'model.safetensors.index.json': indexJson(goodMap), 'A.safetensors': shardAB, 'B.safetensors': shardB });
+    const err = await indexError({
+      'model.safetensors.index.json': indexJson(goodMap),
+      'A.safetensors': shardAB,
+      'B.safetensors': shardB,
+    });
     expect(err.message).toContain("tensor is stored in two shards: 'A.safetensors' and 'B.safetensors'");
     expect(err.tensor).toBe('b');
   });
@@ -557,12 +616,19 @@ describe('loadCheckpoint', () => {
     const none = await loadCheckpoint(memorySource({ 'config.json': '{}' }, 'models/empty')).catch((e: unknown) => e);
     expect(none).toBeInstanceOf(ModelNotFoundError);
     expect((none as Error).message).toContain('models/empty');
-    for (const f of ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json']) {
+    for (const f of [
+      'model.safetensors',
+      'model.safetensors.index.json',
+      'pytorch_model.bin',
+      'pytorch_model.bin.index.json',
+    ]) {
       expect((none as Error).message).toContain(f);
     }
 
     // A folder with only a (broken) pytorch_model.bin is read by the .bin reader, whose typed error names it.
-    const bin = await loadCheckpoint(memorySource({ 'pytorch_model.bin': new Uint8Array(4) }, 'models/torch')).catch((e: unknown) => e);
+    const bin = await loadCheckpoint(memorySource({ 'pytorch_model.bin': new Uint8Array(4) }, 'models/torch')).catch(
+      (e: unknown) => e,
+    );
     expect(bin).toBeInstanceOf(WgbertError);
     expect((bin as Error).message).toContain('pytorch_model.bin');
   });

@@ -19,13 +19,21 @@ function sources(dir: string): string[] {
 describe('platform seam', () => {
   it('core sources import no node:* module and not the webgpu (Dawn) package', () => {
     const offenders: string[] = [];
-    const files = sources(join(REPO_ROOT, 'src')).filter((p) => !NODE_ONLY.some((n) => relative(REPO_ROOT, p).startsWith(n)));
+    const files = sources(join(REPO_ROOT, 'src')).filter(
+      (p) => !NODE_ONLY.some((n) => relative(REPO_ROOT, p).startsWith(n)),
+    );
     expect(files.length).toBeGreaterThan(10);
     for (const p of files) {
       const src = readFileSync(p, 'utf8');
-      for (const m of src.matchAll(/(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+      for (const m of src.matchAll(
+        /(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+      )) {
         const spec = m[1] ?? m[2]!;
-        if (spec.startsWith('node:') || spec === 'webgpu' || ['fs', 'path', 'os', 'url', 'worker_threads', 'child_process', 'crypto'].includes(spec)) {
+        if (
+          spec.startsWith('node:') ||
+          spec === 'webgpu' ||
+          ['fs', 'path', 'os', 'url', 'worker_threads', 'child_process', 'crypto'].includes(spec)
+        ) {
           offenders.push(`${relative(REPO_ROOT, p)} imports ${spec}`);
         }
       }

@@ -87,12 +87,19 @@ interface SoakFigures {
   heapWarmMiB: number;
   heapSequentialMiB: number;
   heapEndMiB: number;
-  buffersWarm?: number;
-  buffersSequential?: number;
+  buffersWarm?: number | undefined;
+  buffersSequential?: number | undefined;
   buffersEnd?: number;
 }
 
-async function soak(label: string, ner: TokenClassificationPipeline, sequential: number, concurrent: number, tol: number, probe?: GpuProbe): Promise<SoakFigures> {
+async function soak(
+  label: string,
+  ner: TokenClassificationPipeline,
+  sequential: number,
+  concurrent: number,
+  tol: number,
+  probe?: GpuProbe,
+): Promise<SoakFigures> {
   // References: one fresh single call per text (and all of them batched, which must agree too).
   const refs: Entity[][] = [];
   for (const t of TEXTS) refs.push(await ner(t));
@@ -101,7 +108,9 @@ async function soak(label: string, ner: TokenClassificationPipeline, sequential:
 
   const check = (r: Entity[], i: number, what: string) => {
     if (!sameEntities(r, refs[i % TEXTS.length]!, tol)) {
-      throw new Error(`${what}: call ${i} (text ${i % TEXTS.length}) differs from the single call:\n${JSON.stringify(r)}\nvs\n${JSON.stringify(refs[i % TEXTS.length])}`);
+      throw new Error(
+        `${what}: call ${i} (text ${i % TEXTS.length}) differs from the single call:\n${JSON.stringify(r)}\nvs\n${JSON.stringify(refs[i % TEXTS.length])}`,
+      );
     }
   };
 
@@ -117,16 +126,27 @@ async function soak(label: string, ner: TokenClassificationPipeline, sequential:
   const buffersSequential = probe?.liveBuffers;
 
   // Concurrent: all calls in flight at once on the same pipeline.
-  const results = await within(Promise.all(Array.from({ length: concurrent }, (_, i) => ner(TEXTS[i % TEXTS.length]!))), 600_000, `${concurrent} concurrent calls`);
+  const results = await within(
+    Promise.all(Array.from({ length: concurrent }, (_, i) => ner(TEXTS[i % TEXTS.length]!))),
+    600_000,
+    `${concurrent} concurrent calls`,
+  );
   results.forEach((r, i) => check(r, i, 'concurrent'));
   // … and sequential again, so the figures are taken in the steady state, not after a burst.
   for (let i = 0; i < warmup; i++) check(await ner(TEXTS[i % TEXTS.length]!), i, 'after the burst');
 
   const end = memory();
   const f: SoakFigures = {
-    backend: label, sequential, concurrent, msPerCall,
-    rssWarmMiB: warm.rss / MiB, rssSequentialMiB: afterSequential.rss / MiB, rssEndMiB: end.rss / MiB,
-    heapWarmMiB: warm.heap / MiB, heapSequentialMiB: afterSequential.heap / MiB, heapEndMiB: end.heap / MiB,
+    backend: label,
+    sequential,
+    concurrent,
+    msPerCall,
+    rssWarmMiB: warm.rss / MiB,
+    rssSequentialMiB: afterSequential.rss / MiB,
+    rssEndMiB: end.rss / MiB,
+    heapWarmMiB: warm.heap / MiB,
+    heapSequentialMiB: afterSequential.heap / MiB,
+    heapEndMiB: end.heap / MiB,
     ...(probe ? { buffersWarm, buffersSequential, buffersEnd: probe.liveBuffers } : {}),
   };
   const mib = (a: number, b: number, c: number) => `${a.toFixed(1)} → ${b.toFixed(1)} → ${c.toFixed(1)} MiB`;
@@ -159,63 +179,86 @@ async function pipelineOn(prepared: PreparedModel, src = synthOddSource()!): Pro
   const model = new BertModel(src.name, config, await loadTokenizer(src), prepared);
   const run = async (input: string | string[], o: CallOptions = {}) =>
     Array.isArray(input) ? classifyMany(model, input, o) : (await classifyMany(model, [input], o))[0]!;
-  return Object.assign(run, { task: 'ner' as const, model, backend: model.backend, dispose: () => model.dispose() }) as TokenClassificationPipeline;
+  return Object.assign(run, {
+    task: 'ner' as const,
+    model,
+    backend: model.backend,
+    dispose: () => model.dispose(),
+  }) as TokenClassificationPipeline;
 }
 
 /** Worker threads alive in this process (a disposed fast-CPU model must leave none behind). */
 const workerCount = () => process.getActiveResourcesInfo().filter((r) => r === 'Worker' || r === 'MessagePort').length;
 
 describe.skipIf(!source)('soak: one pipeline, many calls', () => {
-  it(`CPU (backend 'cpu'): ${FULL ? '10,000' : '1,000'} sequential + ${FULL ? 200 : 50} concurrent calls, flat memory, dispose`, async () => {
-    const ner = await pipeline('ner', { model: synthOddSource()!, backend: 'cpu' });
-    const f = await soak("cpu (backend 'cpu')", ner, FULL ? 10_000 : 1_000, FULL ? 200 : 50, 0);
-    expect(f.rssEndMiB - f.rssWarmMiB).toBeLessThan(RSS_MARGIN_MIB);
-    expect(f.heapEndMiB - f.heapWarmMiB).toBeLessThan(HEAP_MARGIN_MIB);
-    await checkDisposed(ner);
-  }, FULL ? 3_600_000 : 120_000);
+  it(
+    `CPU (backend 'cpu'): ${FULL ? '10,000' : '1,000'} sequential + ${FULL ? 200 : 50} concurrent calls, flat memory, dispose`,
+    async () => {
+      const ner = await pipeline('ner', { model: synthOddSource()!, backend: 'cpu' });
+      const f = await soak("cpu (backend 'cpu')", ner, FULL ? 10_000 : 1_000, FULL ? 200 : 50, 0);
+      expect(f.rssEndMiB - f.rssWarmMiB).toBeLessThan(RSS_MARGIN_MIB);
+      expect(f.heapEndMiB - f.heapWarmMiB).toBeLessThan(HEAP_MARGIN_MIB);
+      await checkDisposed(ner);
+    },
+    FULL ? 3_600_000 : 120_000,
+  );
 
-  it.skipIf(fastCpuUnavailableReason() !== undefined)(`fast CPU (wasm SIMD, 2 threads): ${FULL ? '10,000' : '1,000'} sequential + ${FULL ? 200 : 50} concurrent calls, flat memory, dispose stops the threads`, async () => {
-    const workersBefore = workerCount();
-    const { weights } = await loadBertWeights(synthOddSource()!);
-    const prepared = await createFastCpuBackend({ threads: 2, spawner: nodeWorkerSpawner() }).prepare(weights);
-    const ner = await pipelineOn(prepared);
-    const f = await soak('fast cpu (2 threads)', ner, FULL ? 10_000 : 1_000, FULL ? 200 : 50, 0);
-    expect(f.rssEndMiB - f.rssWarmMiB).toBeLessThan(RSS_MARGIN_MIB);
-    expect(f.heapEndMiB - f.heapWarmMiB).toBeLessThan(HEAP_MARGIN_MIB);
-    await checkDisposed(ner);
-    await new Promise((r) => setTimeout(r, 200)); // worker exit is asynchronous
-    expect(workerCount(), 'worker threads left after dispose()').toBeLessThanOrEqual(workersBefore);
-  }, FULL ? 3_600_000 : 120_000);
+  it.skipIf(fastCpuUnavailableReason() !== undefined)(
+    `fast CPU (wasm SIMD, 2 threads): ${FULL ? '10,000' : '1,000'} sequential + ${FULL ? 200 : 50} concurrent calls, flat memory, dispose stops the threads`,
+    async () => {
+      const workersBefore = workerCount();
+      const { weights } = await loadBertWeights(synthOddSource()!);
+      const prepared = await createFastCpuBackend({ threads: 2, spawner: nodeWorkerSpawner() }).prepare(weights);
+      const ner = await pipelineOn(prepared);
+      const f = await soak('fast cpu (2 threads)', ner, FULL ? 10_000 : 1_000, FULL ? 200 : 50, 0);
+      expect(f.rssEndMiB - f.rssWarmMiB).toBeLessThan(RSS_MARGIN_MIB);
+      expect(f.heapEndMiB - f.heapWarmMiB).toBeLessThan(HEAP_MARGIN_MIB);
+      await checkDisposed(ner);
+      await new Promise((r) => setTimeout(r, 200)); // worker exit is asynchronous
+      expect(workerCount(), 'worker threads left after dispose()').toBeLessThanOrEqual(workersBefore);
+    },
+    FULL ? 3_600_000 : 120_000,
+  );
 
-  it(`plain CPU reference backend: ${FULL ? '10,000' : '300'} sequential + ${FULL ? 200 : 20} concurrent calls, flat memory, dispose`, async () => {
-    const { weights } = await loadBertWeights(synthOddSource()!);
-    const ner = await pipelineOn(await createCpuBackend().prepare(weights));
-    const f = await soak('plain cpu (reference kernels)', ner, FULL ? 10_000 : 300, FULL ? 200 : 20, 0);
-    expect(f.rssEndMiB - f.rssWarmMiB).toBeLessThan(RSS_MARGIN_MIB);
-    expect(f.heapEndMiB - f.heapWarmMiB).toBeLessThan(HEAP_MARGIN_MIB);
-    await checkDisposed(ner);
-  }, FULL ? 3_600_000 : 120_000);
+  it(
+    `plain CPU reference backend: ${FULL ? '10,000' : '300'} sequential + ${FULL ? 200 : 20} concurrent calls, flat memory, dispose`,
+    async () => {
+      const { weights } = await loadBertWeights(synthOddSource()!);
+      const ner = await pipelineOn(await createCpuBackend().prepare(weights));
+      const f = await soak('plain cpu (reference kernels)', ner, FULL ? 10_000 : 300, FULL ? 200 : 20, 0);
+      expect(f.rssEndMiB - f.rssWarmMiB).toBeLessThan(RSS_MARGIN_MIB);
+      expect(f.heapEndMiB - f.heapWarmMiB).toBeLessThan(HEAP_MARGIN_MIB);
+      await checkDisposed(ner);
+    },
+    FULL ? 3_600_000 : 120_000,
+  );
 
   describe('WebGPU', async () => {
     const gpu = await testGpu();
     const probe = gpu ? probeGpu(gpu) : undefined;
     afterAll(() => setGpuProvider(undefined));
 
-    it.skipIf(!gpu)(`WebGPU: ${FULL ? '10,000' : '50'} sequential + ${FULL ? 200 : 10} concurrent calls, flat memory and GPU buffers, dispose frees all`, async () => {
-      setGpuProvider(() => probe!.gpu);
-      const before = probe!.liveBuffers;
-      const ner = await pipeline('ner', { model: synthOddSource()!, backend: 'webgpu' });
-      expect(ner.backend).toBe('webgpu');
-      const f = await soak('webgpu', ner, FULL ? 10_000 : 50, FULL ? 200 : 10, 1e-5, probe);
-      expect(f.rssEndMiB - f.rssWarmMiB).toBeLessThan(RSS_MARGIN_MIB);
-      expect(f.heapEndMiB - f.heapWarmMiB).toBeLessThan(HEAP_MARGIN_MIB);
-      // Sequential calls: exactly flat. A burst of N concurrent calls holds N read-back buffers at once; the
-      // pool keeps them afterwards (idle, within its 64 MiB idle budget), so at most ~N more — a high-water
-      // mark, not growth.
-      expect(f.buffersSequential, 'live GPU buffers after the sequential calls').toBe(f.buffersWarm);
-      expect(f.buffersEnd!, 'live GPU buffers after the burst').toBeLessThanOrEqual(f.buffersWarm! + (FULL ? 200 : 10) + 16);
-      await checkDisposed(ner);
-      expect(probe!.liveBuffers, 'live GPU buffers after dispose()').toBe(before);
-    }, FULL ? 3_600_000 : 300_000);
+    it.skipIf(!gpu)(
+      `WebGPU: ${FULL ? '10,000' : '50'} sequential + ${FULL ? 200 : 10} concurrent calls, flat memory and GPU buffers, dispose frees all`,
+      async () => {
+        setGpuProvider(() => probe!.gpu);
+        const before = probe!.liveBuffers;
+        const ner = await pipeline('ner', { model: synthOddSource()!, backend: 'webgpu' });
+        expect(ner.backend).toBe('webgpu');
+        const f = await soak('webgpu', ner, FULL ? 10_000 : 50, FULL ? 200 : 10, 1e-5, probe);
+        expect(f.rssEndMiB - f.rssWarmMiB).toBeLessThan(RSS_MARGIN_MIB);
+        expect(f.heapEndMiB - f.heapWarmMiB).toBeLessThan(HEAP_MARGIN_MIB);
+        // Sequential calls: exactly flat. A burst of N concurrent calls holds N read-back buffers at once; the
+        // pool keeps them afterwards (idle, within its 64 MiB idle budget), so at most ~N more — a high-water
+        // mark, not growth.
+        expect(f.buffersSequential, 'live GPU buffers after the sequential calls').toBe(f.buffersWarm);
+        expect(f.buffersEnd!, 'live GPU buffers after the burst').toBeLessThanOrEqual(
+          f.buffersWarm! + (FULL ? 200 : 10) + 16,
+        );
+        await checkDisposed(ner);
+        expect(probe!.liveBuffers, 'live GPU buffers after dispose()').toBe(before);
+      },
+      FULL ? 3_600_000 : 300_000,
+    );
   });
 });

@@ -25,7 +25,14 @@ interface SynthIndex {
   configs: Record<
     SynthName,
     {
-      V: number; H: number; L: number; heads: number; I: number; P: number; T: number; C: number;
+      V: number;
+      H: number;
+      L: number;
+      heads: number;
+      I: number;
+      P: number;
+      T: number;
+      C: number;
       num_tensors: number;
       num_params: number;
       tensors: { name: string; shape: number[] }[];
@@ -35,14 +42,23 @@ interface SynthIndex {
       tensor_sha256_all?: Record<string, string>;
     }
   >;
-  cases: { config: SynthName; case: string; seq_len: number; batch: number; input_ids: number[][]; attention_mask: number[][] }[];
+  cases: {
+    config: SynthName;
+    case: string;
+    seq_len: number;
+    batch: number;
+    input_ids: number[][];
+    attention_mask: number[][];
+  }[];
 }
 
 const index = fixtureJson<SynthIndex>('synth/index.json');
 const withIndex = index === undefined ? it.skip : it;
 
 function sha256(values: Float32Array): string {
-  return createHash('sha256').update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength)).digest('hex');
+  return createHash('sha256')
+    .update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength))
+    .digest('hex');
 }
 
 /** Runs fn, prints how long it took, returns its result. */
@@ -73,7 +89,8 @@ describe('hash functions', () => {
       h ^= h >> 16n;
       return Number(h);
     };
-    for (const x of [1, 2, 101, 7919, 0x7fffffff, 0x80000000, 0xdeadbeef, 0xffffffff]) expect(fmix32(x)).toBe(reference(x));
+    for (const x of [1, 2, 101, 7919, 0x7fffffff, 0x80000000, 0xdeadbeef, 0xffffffff])
+      expect(fmix32(x)).toBe(reference(x));
   });
 });
 
@@ -83,7 +100,14 @@ describe('configs and names', () => {
       const ref = index!.configs[name];
       const cfg = SYNTH_CONFIGS[name];
       expect({ V: cfg.V, H: cfg.H, L: cfg.L, heads: cfg.heads, I: cfg.I, P: cfg.P, T: cfg.T, C: cfg.C }).toEqual({
-        V: ref.V, H: ref.H, L: ref.L, heads: ref.heads, I: ref.I, P: ref.P, T: ref.T, C: ref.C,
+        V: ref.V,
+        H: ref.H,
+        L: ref.L,
+        heads: ref.heads,
+        I: ref.I,
+        P: ref.P,
+        T: ref.T,
+        C: ref.C,
       });
       const specs = synthTensorNames(name);
       expect(specs).toEqual(ref.tensors);
@@ -101,27 +125,30 @@ describe('configs and names', () => {
 });
 
 describe('tensor values', () => {
-  withIndex('synth-odd: every tensor matches tensor_sha256, tensor_first4 and the shipped model.safetensors', async () => {
-    const ref = index!.configs['synth-odd'];
-    const checkpoint = timed('synth-odd generation', () => synthCheckpoint('synth-odd'));
-    expect(checkpoint.size).toBe(ref.num_tensors);
-    for (const [name, tensor] of checkpoint) {
-      expect(sha256(tensor.data), name).toBe(ref.tensor_sha256![name]);
-      expect([...tensor.data.subarray(0, 4)], name).toEqual(ref.tensor_first4![name]);
-    }
+  withIndex(
+    'synth-odd: every tensor matches tensor_sha256, tensor_first4 and the shipped model.safetensors',
+    async () => {
+      const ref = index!.configs['synth-odd'];
+      const checkpoint = timed('synth-odd generation', () => synthCheckpoint('synth-odd'));
+      expect(checkpoint.size).toBe(ref.num_tensors);
+      for (const [name, tensor] of checkpoint) {
+        expect(sha256(tensor.data), name).toBe(ref.tensor_sha256![name]);
+        expect([...tensor.data.subarray(0, 4)], name).toEqual(ref.tensor_first4![name]);
+      }
 
-    const path = fixturePath('synth/synth-odd/model.safetensors');
-    if (path === undefined) return;
-    const shipped = await readSafetensors(bytesSource(readFileSync(path)), path);
-    expect([...shipped.keys()].sort()).toEqual([...checkpoint.keys()].sort());
-    for (const [name, tensor] of checkpoint) {
-      const other = shipped.get(name)!;
-      expect(other.shape, name).toEqual(tensor.shape);
-      // Bit for bit: compare the raw float32 bit patterns.
-      const bytes = (t: Float32Array) => Buffer.from(t.buffer, t.byteOffset, t.byteLength);
-      expect(bytes(other.data).equals(bytes(tensor.data)), name).toBe(true);
-    }
-  });
+      const path = fixturePath('synth/synth-odd/model.safetensors');
+      if (path === undefined) return;
+      const shipped = await readSafetensors(bytesSource(readFileSync(path)), path);
+      expect([...shipped.keys()].sort()).toEqual([...checkpoint.keys()].sort());
+      for (const [name, tensor] of checkpoint) {
+        const other = shipped.get(name)!;
+        expect(other.shape, name).toEqual(tensor.shape);
+        // Bit for bit: compare the raw float32 bit patterns.
+        const bytes = (t: Float32Array) => Buffer.from(t.buffer, t.byteOffset, t.byteLength);
+        expect(bytes(other.data).equals(bytes(tensor.data)), name).toBe(true);
+      }
+    },
+  );
 
   withIndex('synth-large: the three named tensors match tensor_sha256_named', () => {
     const ref = index!.configs['synth-large'];
@@ -129,7 +156,9 @@ describe('tensor values', () => {
     const named = Object.entries(ref.tensor_sha256_named!);
     expect(named.length).toBe(3);
     for (const [name, hash] of named) {
-      const values = timed(`synth-large ${name} (${shapes.get(name)!.join('×')})`, () => synthTensor(name, shapes.get(name)!));
+      const values = timed(`synth-large ${name} (${shapes.get(name)!.join('×')})`, () =>
+        synthTensor(name, shapes.get(name)!),
+      );
       expect(sha256(values), name).toBe(hash);
       expect(ref.tensor_sha256_all![name]).toBe(hash);
     }
@@ -153,7 +182,7 @@ describe('tensor values', () => {
     const params = specs.reduce((n, s) => n + s.shape.reduce((a, d) => a * d, 1), 0);
     console.log(
       `[timing] synth-base: ${params} values generated in ${(generateMs / 1000).toFixed(2)} s ` +
-        `(${((params / generateMs) * 1e3 / 1e6).toFixed(0)} M/s), SHA-256 in ${(hashMs / 1000).toFixed(2)} s`,
+        `(${(((params / generateMs) * 1e3) / 1e6).toFixed(0)} M/s), SHA-256 in ${(hashMs / 1000).toFixed(2)} s`,
     );
   });
 });
@@ -165,7 +194,8 @@ describe('synthInputs', () => {
       const input = synthInputs(c.config, c.seq_len, c.batch);
       expect(input.batch).toBe(c.batch);
       expect(input.seq).toBe(c.seq_len);
-      const rows = (a: Int32Array) => Array.from({ length: c.batch }, (_, r) => [...a.subarray(r * c.seq_len, (r + 1) * c.seq_len)]);
+      const rows = (a: Int32Array) =>
+        Array.from({ length: c.batch }, (_, r) => [...a.subarray(r * c.seq_len, (r + 1) * c.seq_len)]);
       expect(rows(input.inputIds), `${c.config} ${c.case}`).toEqual(c.input_ids);
       expect(rows(input.attentionMask), `${c.config} ${c.case}`).toEqual(c.attention_mask);
       expect(input.tokenTypeIds.every((t) => t === 0)).toBe(true);

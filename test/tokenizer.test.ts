@@ -79,7 +79,8 @@ function loadModel(model: string, refs: string[]): Loaded | undefined {
   const config = fixtureJson(`models/${model}/tokenizer_config.json`);
   const vocab = readText(`models/${model}/vocab.txt`);
   const files = refs.map((name) => ({ name, file: fixtureJson<RefFile>(`models/${model}/${name}`) }));
-  if (json === undefined || config === undefined || vocab === undefined || files.some((f) => f.file === undefined)) return undefined;
+  if (json === undefined || config === undefined || vocab === undefined || files.some((f) => f.file === undefined))
+    return undefined;
   return {
     model,
     fromJson: BertTokenizer.fromTokenizerJson(json, config),
@@ -119,8 +120,14 @@ describe.skipIf(loaded.length === 0)('tokenizer vs Hugging Face reference fixtur
           }
           for (const b of file.batches) {
             const encs = m.fromJson.encodeBatch(b.texts, { padding: true });
-            expect(encs.map((e) => e.ids), `${b.id} ids`).toEqual(b.input_ids);
-            expect(encs.map((e) => e.attentionMask), `${b.id} mask`).toEqual(b.attention_mask);
+            expect(
+              encs.map((e) => e.ids),
+              `${b.id} ids`,
+            ).toEqual(b.input_ids);
+            expect(
+              encs.map((e) => e.attentionMask),
+              `${b.id} mask`,
+            ).toEqual(b.attention_mask);
             for (const e of encs) {
               const pads = e.attentionMask.filter((x) => x === 0).length;
               expect(e.tokens.slice(e.tokens.length - pads)).toEqual(Array(pads).fill('[PAD]'));
@@ -177,93 +184,96 @@ const cased = loaded.find((m) => m.model === 'ner-tiny-cased');
 const uncased = loaded.find((m) => m.model === 'pos-tiny-uncased');
 const testb = readText('data/conll2003/eng.testb');
 
-describe.skipIf(testb === undefined || loaded.length === 0)('pre-split words (is_split_into_words) on CoNLL-2003', () => {
-  const sentences = conllSentences(testb ?? '');
+describe.skipIf(testb === undefined || loaded.length === 0)(
+  'pre-split words (is_split_into_words) on CoNLL-2003',
+  () => {
+    const sentences = conllSentences(testb ?? '');
 
-  it('eng.testb has the documented number of sentences and words', () => {
-    expect(sentences.length).toBe(3453);
-    expect(sentences.reduce((n, s) => n + s.length, 0)).toBe(46435);
-  });
-
-  for (const m of loaded) {
-    it(`${m.model}: first 300 sentences — encodeWords ids equal encode(join(' ')), word groups agree`, () => {
-      let tokens = 0;
-      for (const words of sentences.slice(0, 300)) {
-        const joined = words.join(' ');
-        const byWords = m.fromJson.encodeWords(words);
-        const byText = m.fromJson.encode(joined);
-        expect(byWords.ids).toEqual(byText.ids);
-        expect(byWords.tokens).toEqual(byText.tokens);
-        // Where each CoNLL word starts in the joined text (code points).
-        const starts: number[] = [];
-        let pos = 0;
-        for (const w of words) {
-          starts.push(pos);
-          pos += [...w].length + 1;
-        }
-        const wordOfOffset = (s: number): number => {
-          let i = starts.length - 1;
-          while (starts[i]! > s) i--;
-          return i;
-        };
-        const ids = byWords.wordIds;
-        expect(ids[0]).toBeNull();
-        expect(ids[ids.length - 1]).toBeNull();
-        const inner = ids.slice(1, -1) as number[];
-        // Every word yields at least one piece, in order: the group sequence is 0, 0, 1, 2, 2, 2, … n-1.
-        expect([...new Set(inner)]).toEqual(words.map((_, i) => i));
-        for (let t = 1; t < ids.length - 1; t++) {
-          const [s, e] = byText.offsets[t]!;
-          expect(ids[t]).toBe(wordOfOffset(s));
-          // Pre-split offsets are relative to each word.
-          expect(byWords.offsets[t]).toEqual([s - starts[ids[t]!]!, e - starts[ids[t]!]!]);
-        }
-        // The number of pieces of each word equals what the word gives on its own.
-        words.forEach((w, i) => {
-          expect(inner.filter((x) => x === i).length).toBe(m.fromJson.encode(w).ids.length - 2);
-        });
-        tokens += inner.length;
-      }
-      expect(tokens).toBeGreaterThan(3000);
+    it('eng.testb has the documented number of sentences and words', () => {
+      expect(sentences.length).toBe(3453);
+      expect(sentences.reduce((n, s) => n + s.length, 0)).toBe(46435);
     });
-  }
 
-  it('all of eng.testb: encodeWords ids equal encode(join) ids for every model', () => {
     for (const m of loaded) {
-      let mismatches = 0;
-      for (const words of sentences) {
-        const a = m.fromJson.encodeWords(words).ids;
-        const b = m.fromJson.encode(words.join(' ')).ids;
-        if (a.length !== b.length || a.some((x, i) => x !== b[i])) mismatches++;
-      }
-      expect(mismatches, m.model).toBe(0);
+      it(`${m.model}: first 300 sentences — encodeWords ids equal encode(join(' ')), word groups agree`, () => {
+        let tokens = 0;
+        for (const words of sentences.slice(0, 300)) {
+          const joined = words.join(' ');
+          const byWords = m.fromJson.encodeWords(words);
+          const byText = m.fromJson.encode(joined);
+          expect(byWords.ids).toEqual(byText.ids);
+          expect(byWords.tokens).toEqual(byText.tokens);
+          // Where each CoNLL word starts in the joined text (code points).
+          const starts: number[] = [];
+          let pos = 0;
+          for (const w of words) {
+            starts.push(pos);
+            pos += [...w].length + 1;
+          }
+          const wordOfOffset = (s: number): number => {
+            let i = starts.length - 1;
+            while (starts[i]! > s) i--;
+            return i;
+          };
+          const ids = byWords.wordIds;
+          expect(ids[0]).toBeNull();
+          expect(ids[ids.length - 1]).toBeNull();
+          const inner = ids.slice(1, -1) as number[];
+          // Every word yields at least one piece, in order: the group sequence is 0, 0, 1, 2, 2, 2, … n-1.
+          expect([...new Set(inner)]).toEqual(words.map((_, i) => i));
+          for (let t = 1; t < ids.length - 1; t++) {
+            const [s, e] = byText.offsets[t]!;
+            expect(ids[t]).toBe(wordOfOffset(s));
+            // Pre-split offsets are relative to each word.
+            expect(byWords.offsets[t]).toEqual([s - starts[ids[t]!]!, e - starts[ids[t]!]!]);
+          }
+          // The number of pieces of each word equals what the word gives on its own.
+          words.forEach((w, i) => {
+            expect(inner.filter((x) => x === i).length).toBe(m.fromJson.encode(w).ids.length - 2);
+          });
+          tokens += inner.length;
+        }
+        expect(tokens).toBeGreaterThan(3000);
+      });
     }
-  });
 
-  it('throughput over eng.testb (informative)', () => {
-    const tok = (cased ?? loaded[0]!).fromJson;
-    const texts = sentences.map((s) => s.join(' '));
-    const run = (): [number, number] => {
+    it('all of eng.testb: encodeWords ids equal encode(join) ids for every model', () => {
+      for (const m of loaded) {
+        let mismatches = 0;
+        for (const words of sentences) {
+          const a = m.fromJson.encodeWords(words).ids;
+          const b = m.fromJson.encode(words.join(' ')).ids;
+          if (a.length !== b.length || a.some((x, i) => x !== b[i])) mismatches++;
+        }
+        expect(mismatches, m.model).toBe(0);
+      }
+    });
+
+    it('throughput over eng.testb (informative)', () => {
+      const tok = (cased ?? loaded[0]!).fromJson;
+      const texts = sentences.map((s) => s.join(' '));
+      const run = (): [number, number] => {
+        const t0 = performance.now();
+        let n = 0;
+        for (const t of texts) n += tok.encode(t).ids.length;
+        return [n, performance.now() - t0];
+      };
+      const [n1, ms1] = run();
+      const [n2, ms2] = run();
+      const words = sentences.map((s) => s);
       const t0 = performance.now();
-      let n = 0;
-      for (const t of texts) n += tok.encode(t).ids.length;
-      return [n, performance.now() - t0];
-    };
-    const [n1, ms1] = run();
-    const [n2, ms2] = run();
-    const words = sentences.map((s) => s);
-    const t0 = performance.now();
-    let n3 = 0;
-    for (const w of words) n3 += tok.encodeWords(w).ids.length;
-    const ms3 = performance.now() - t0;
-    const rate = (n: number, ms: number) => `${Math.round(n / (ms / 1000)).toLocaleString('en-US')} tokens/s`;
-    console.log(
-      `[tokenizer] throughput on eng.testb (${texts.length} sentences, ${n2} tokens): encode first pass ${rate(n1, ms1)}, ` +
-        `warm ${rate(n2, ms2)}; encodeWords ${rate(n3, ms3)}`,
-    );
-    expect(n1).toBe(n2);
-  });
-});
+      let n3 = 0;
+      for (const w of words) n3 += tok.encodeWords(w).ids.length;
+      const ms3 = performance.now() - t0;
+      const rate = (n: number, ms: number) => `${Math.round(n / (ms / 1000)).toLocaleString('en-US')} tokens/s`;
+      console.log(
+        `[tokenizer] throughput on eng.testb (${texts.length} sentences, ${n2} tokens): encode first pass ${rate(n1, ms1)}, ` +
+          `warm ${rate(n2, ms2)}; encodeWords ${rate(n3, ms3)}`,
+      );
+      expect(n1).toBe(n2);
+    });
+  },
+);
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -314,14 +324,48 @@ describe.skipIf(cased === undefined || uncased === undefined)('tokenizer behavio
     const enc = lower.encode(text);
     const pieces = enc.offsetsUtf16.slice(1, -1).map(([s, e]) => text.slice(s, e));
     expect(pieces).toEqual(['I', '👍🏽', 'Zürich', '北', '京', 'and', '𝐀𝐁']);
-    expect(enc.offsets.slice(1, -1)).toEqual([[0, 1], [2, 4], [5, 11], [12, 13], [13, 14], [15, 18], [19, 21]]);
+    expect(enc.offsets.slice(1, -1)).toEqual([
+      [0, 1],
+      [2, 4],
+      [5, 11],
+      [12, 13],
+      [13, 14],
+      [15, 18],
+      [19, 21],
+    ]);
   });
 
   it('encodeWords: word ids index the given words, offsets are relative to each word', () => {
     const enc = tok.encodeWords(['Sylvain', 'lives', 'in', 'Zürich', '👍!', '[MASK]']);
-    expect(enc.tokens).toEqual(['[CLS]', 'S', '##yl', '##va', '##in', 'lives', 'in', 'Zürich', '[UNK]', '!', '[MASK]', '[SEP]']);
+    expect(enc.tokens).toEqual([
+      '[CLS]',
+      'S',
+      '##yl',
+      '##va',
+      '##in',
+      'lives',
+      'in',
+      'Zürich',
+      '[UNK]',
+      '!',
+      '[MASK]',
+      '[SEP]',
+    ]);
     expect(enc.wordIds).toEqual([null, 0, 0, 0, 0, 1, 2, 3, 4, 4, 5, null]);
-    expect(enc.offsets).toEqual([[0, 0], [0, 1], [1, 3], [3, 5], [5, 7], [0, 5], [0, 2], [0, 6], [0, 1], [1, 2], [0, 6], [0, 0]]);
+    expect(enc.offsets).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 3],
+      [3, 5],
+      [5, 7],
+      [0, 5],
+      [0, 2],
+      [0, 6],
+      [0, 1],
+      [1, 2],
+      [0, 6],
+      [0, 0],
+    ]);
     expect(enc.offsetsUtf16[8]).toEqual([0, 2]);
     expect(enc.offsetsUtf16[9]).toEqual([2, 3]);
     // An empty word or a word of spaces yields no token (as in Hugging Face).
@@ -347,7 +391,10 @@ describe.skipIf(cased === undefined || uncased === undefined)('tokenizer behavio
 
 describe.skipIf(cased === undefined || testb === undefined)('truncation with stride', () => {
   const tok = cased?.fromJson as BertTokenizer;
-  const text = conllSentences(testb ?? '').slice(0, 12).map((s) => s.join(' ')).join(' ');
+  const text = conllSentences(testb ?? '')
+    .slice(0, 12)
+    .map((s) => s.join(' '))
+    .join(' ');
   const full = tok?.encode(text) as Encoding; // undefined while a missing fixture skips the suite
   const content = full?.ids.slice(1, -1);
 
@@ -399,7 +446,9 @@ describe.skipIf(cased === undefined || testb === undefined)('truncation with str
   });
 
   it('short texts are not touched; without truncation stride does nothing', () => {
-    expect(tok.encode('Hello world', { truncation: true, maxLength: 512, stride: 10 })).toEqual(tok.encode('Hello world'));
+    expect(tok.encode('Hello world', { truncation: true, maxLength: 512, stride: 10 })).toEqual(
+      tok.encode('Hello world'),
+    );
     expect(tok.encode(text, { stride: 5 })).toEqual(full);
     expect(tok.encode(text, { truncation: true }).ids.length).toBe(Math.min(full.ids.length, 512));
   });
@@ -424,13 +473,26 @@ function miniTokenizerJson(): any {
       { id: 2, content: '[CLS]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
       { id: 3, content: '[SEP]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
     ],
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: true,
+    },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+      single: [
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+      ],
       pair: [],
-      special_tokens: { '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] }, '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] } },
+      special_tokens: {
+        '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] },
+        '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] },
+      },
     },
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
     model: {
@@ -473,13 +535,25 @@ describe('tokenizer files: validation and loading', () => {
     ['vocab is a list', (j) => ((j.model.vocab = ['a']), j), 'model.vocab'],
     ['vocab id is a string', (j) => ((j.model.vocab.hello = 'x'), j), 'model.vocab'],
     ['unk not in vocab', (j) => ((j.model.unk_token = '<unk>'), j), 'model.unk_token'],
-    ['bad max_input_chars_per_word', (j) => ((j.model.max_input_chars_per_word = -1), j), 'model.max_input_chars_per_word'],
+    [
+      'bad max_input_chars_per_word',
+      (j) => ((j.model.max_input_chars_per_word = -1), j),
+      'model.max_input_chars_per_word',
+    ],
     ['other normalizer', (j) => ((j.normalizer = { type: 'NFKC' }), j), 'normalizer.type'],
     ['non-boolean lowercase', (j) => ((j.normalizer.lowercase = 'yes'), j), 'normalizer.lowercase'],
     ['other pre-tokenizer', (j) => ((j.pre_tokenizer = { type: 'ByteLevel' }), j), 'pre_tokenizer.type'],
     ['other post-processor', (j) => ((j.post_processor = { type: 'RobertaProcessing' }), j), 'post_processor.type'],
-    ['template without sequence', (j) => ((j.post_processor.single = [{ SpecialToken: { id: '[CLS]', type_id: 0 } }]), j), 'post_processor.single'],
-    ['template with unknown special', (j) => (delete j.post_processor.special_tokens['[SEP]'], j), 'post_processor.special_tokens'],
+    [
+      'template without sequence',
+      (j) => ((j.post_processor.single = [{ SpecialToken: { id: '[CLS]', type_id: 0 } }]), j),
+      'post_processor.single',
+    ],
+    [
+      'template with unknown special',
+      (j) => (delete j.post_processor.special_tokens['[SEP]'], j),
+      'post_processor.special_tokens',
+    ],
     ['other decoder', (j) => ((j.decoder = { type: 'ByteLevel' }), j), 'decoder.type'],
     ['added token without id', (j) => (delete j.added_tokens[0].id, j), 'added_tokens[0].id'],
     ['added token without content', (j) => ((j.added_tokens[1].content = ''), j), 'added_tokens[1].content'],
@@ -495,8 +569,12 @@ describe('tokenizer files: validation and loading', () => {
 
   it('malformed tokenizer_config.json → TokenizerError', () => {
     expect(() => BertTokenizer.fromTokenizerJson(miniTokenizerJson(), 'nope')).toThrow(TokenizerError);
-    expect(() => BertTokenizer.fromTokenizerJson(miniTokenizerJson(), { model_max_length: 'big' })).toThrow('model_max_length');
-    expect(() => BertTokenizer.fromVocab('[UNK]\n[CLS]\n[SEP]\n[PAD]\n', { do_lower_case: 'no' })).toThrow('do_lower_case');
+    expect(() => BertTokenizer.fromTokenizerJson(miniTokenizerJson(), { model_max_length: 'big' })).toThrow(
+      'model_max_length',
+    );
+    expect(() => BertTokenizer.fromVocab('[UNK]\n[CLS]\n[SEP]\n[PAD]\n', { do_lower_case: 'no' })).toThrow(
+      'do_lower_case',
+    );
     expect(() => BertTokenizer.fromVocab('a\nb\n')).toThrow(TokenizerError);
   });
 
@@ -513,14 +591,25 @@ describe('tokenizer files: validation and loading', () => {
     // As in Hugging Face, an added token's token string is the text it matched (here normalized, spaces included).
     expect(enc.tokens).toEqual(['[CLS]', 'hello', '  <new>  ', 'world', 'wor', '!', '[SEP]']);
     expect(enc.ids.slice(1, -1)).toEqual([4, 8, 5, 9, 7]);
-    expect(enc.offsets.slice(1, -1)).toEqual([[0, 5], [5, 14], [14, 19], [20, 23], [23, 24]]);
+    expect(enc.offsets.slice(1, -1)).toEqual([
+      [0, 5],
+      [5, 14],
+      [14, 19],
+      [20, 23],
+      [23, 24],
+    ]);
     // single_word: "wor" inside "world" or "sword" is not the added token.
     expect(tok.encode('worlds').tokens).toEqual(['[CLS]', 'world', '##s', '[SEP]']);
   });
 
   it('loadTokenizer: vocab.txt fallback, invalid JSON, nothing found', async () => {
     const vocab = '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\nworld\n##s\n';
-    const tok = await loadTokenizer(memorySource('mem://vocab', { 'vocab.txt': vocab, 'tokenizer_config.json': '{"do_lower_case": true, "model_max_length": 128}' }));
+    const tok = await loadTokenizer(
+      memorySource('mem://vocab', {
+        'vocab.txt': vocab,
+        'tokenizer_config.json': '{"do_lower_case": true, "model_max_length": 128}',
+      }),
+    );
     expect(tok.encode('Hello [MASK] worlds').tokens).toEqual(['[CLS]', 'hello', '[MASK]', 'world', '##s', '[SEP]']);
     expect(tok.modelMaxLength).toBe(128);
     // special_tokens_map.json names special tokens the config does not give.
@@ -528,19 +617,24 @@ describe('tokenizer files: validation and loading', () => {
     const tok2 = await loadTokenizer(
       memorySource('mem://map', {
         'vocab.txt': vocab2,
-        'special_tokens_map.json': '{"unk_token": "<unk>", "cls_token": "<s>", "sep_token": "</s>", "pad_token": {"content": "<pad>"}}',
+        'special_tokens_map.json':
+          '{"unk_token": "<unk>", "cls_token": "<s>", "sep_token": "</s>", "pad_token": {"content": "<pad>"}}',
       }),
     );
     expect(tok2.encode('hello there').tokens).toEqual(['<s>', 'hello', '<unk>', '</s>']);
     expect(tok2.padTokenId).toBe(0);
 
-    await expect(loadTokenizer(memorySource('mem://bad', { 'tokenizer.json': '{not json' }))).rejects.toThrow(TokenizerError);
-    await expect(loadTokenizer(memorySource('mem://bad2', { 'tokenizer.json': '{"model": {"type": "Unigram"}}' }))).rejects.toThrow(
-      /mem:\/\/bad2.*model\.type/,
+    await expect(loadTokenizer(memorySource('mem://bad', { 'tokenizer.json': '{not json' }))).rejects.toThrow(
+      TokenizerError,
     );
+    await expect(
+      loadTokenizer(memorySource('mem://bad2', { 'tokenizer.json': '{"model": {"type": "Unigram"}}' })),
+    ).rejects.toThrow(/mem:\/\/bad2.*model\.type/);
     const missing = loadTokenizer(memorySource('mem://empty', { 'config.json': '{}' }));
     await expect(missing).rejects.toThrow(ModelNotFoundError);
-    await expect(loadTokenizer(memorySource('mem://empty', {}))).rejects.toThrow(/mem:\/\/empty.*tokenizer\.json.*vocab\.txt/);
+    await expect(loadTokenizer(memorySource('mem://empty', {}))).rejects.toThrow(
+      /mem:\/\/empty.*tokenizer\.json.*vocab\.txt/,
+    );
   });
 
   it('bad inputs → InputError', () => {

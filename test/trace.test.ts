@@ -17,7 +17,15 @@ import { REPO_ROOT } from './fixtures.js';
 
 const MODEL = join(REPO_ROOT, 'weights', 'demo-ner');
 const TEXT = 'Angela Merkel met Emmanuel Macron in Berlin.';
-const STAGES = ['tokenize', 'bert.embeddings', 'bert.encoder.layer.0', 'bert.encoder.layer.1', 'bert.encoder.layer.2', 'bert.encoder.layer.3', 'classifier'];
+const STAGES = [
+  'tokenize',
+  'bert.embeddings',
+  'bert.encoder.layer.0',
+  'bert.encoder.layer.1',
+  'bert.encoder.layer.2',
+  'bert.encoder.layer.3',
+  'classifier',
+];
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: string[] = [];
@@ -51,7 +59,15 @@ describe('trace', () => {
     expect(Math.max(...Array.from(fast.data, (v, i) => Math.abs(v - a.data[i]!)))).toBeLessThan(1e-4);
 
     expect(trace.stages.map((s) => s.stage)).toEqual(STAGES);
-    expect(trace.stages.map((s) => s.shape)).toEqual([[1, S], [1, S, 256], [1, S, 256], [1, S, 256], [1, S, 256], [1, S, 256], [1, S, 9]]);
+    expect(trace.stages.map((s) => s.shape)).toEqual([
+      [1, S],
+      [1, S, 256],
+      [1, S, 256],
+      [1, S, 256],
+      [1, S, 256],
+      [1, S, 256],
+      [1, S, 9],
+    ]);
     expect(trace.stages[0]!.first).toEqual(enc.ids.slice(0, 6));
     expect(trace.stages[0]!.meanAbs).toBeUndefined();
     const classifier = trace.stages[6]!;

@@ -18,7 +18,12 @@ import { testGpu } from './gpu.js';
 import { probeGpu, within, type GpuProbe } from './fuzz/gpuProbe.js';
 import { synthOddSource } from './fuzz/models.js';
 import { setGpuProvider } from '../src/backends/webgpu/device.js';
-import { pipeline, type Entity, type PipelineOptions, type TokenClassificationPipeline } from '../src/pipeline/pipeline.js';
+import {
+  pipeline,
+  type Entity,
+  type PipelineOptions,
+  type TokenClassificationPipeline,
+} from '../src/pipeline/pipeline.js';
 import { GpuError, WgbertError } from '../src/errors.js';
 
 const gpu = await testGpu();
@@ -45,7 +50,9 @@ describe.skipIf(!gpu || !source)('WebGPU device loss', () => {
     setGpuProvider(undefined);
   });
 
-  async function gpuPipeline(extra: Record<string, unknown> = {}): Promise<{ ner: TokenClassificationPipeline; before: Entity[] }> {
+  async function gpuPipeline(
+    extra: Record<string, unknown> = {},
+  ): Promise<{ ner: TokenClassificationPipeline; before: Entity[] }> {
     probe = probeGpu(gpu!);
     setGpuProvider(() => probe.gpu);
     const ner = await pipeline('ner', { model: synthOddSource()!, backend: 'webgpu', ...extra } as PipelineOptions);
@@ -59,7 +66,18 @@ describe.skipIf(!gpu || !source)('WebGPU device loss', () => {
     const { ner } = await gpuPipeline();
     const pending = [ner(TEXT), ner([TEXT, LONG]), ner(LONG)];
     lose();
-    const errors = await within(Promise.all(pending.map((p) => p.then(() => undefined, (e: unknown) => e))), 15_000, 'calls pending at the device loss');
+    const errors = await within(
+      Promise.all(
+        pending.map((p) =>
+          p.then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+        ),
+      ),
+      15_000,
+      'calls pending at the device loss',
+    );
     for (const e of errors) {
       expect(e, 'a pending call resolved although its device was destroyed').toBeInstanceOf(GpuError);
     }
@@ -69,7 +87,14 @@ describe.skipIf(!gpu || !source)('WebGPU device loss', () => {
     const { ner } = await gpuPipeline();
     const pending = ner(TEXT);
     lose();
-    const e = (await within(pending.then(() => undefined, (x: unknown) => x), 15_000, 'the pending call')) as Error;
+    const e = (await within(
+      pending.then(
+        () => undefined,
+        (x: unknown) => x,
+      ),
+      15_000,
+      'the pending call',
+    )) as Error;
     expect(e).toBeInstanceOf(GpuError);
     expect(e.message, 'the message should name the cause').toMatch(/lost|destroyed/i);
   });
@@ -138,7 +163,11 @@ describe.skipIf(!gpu || !source)('WebGPU device loss', () => {
     await within(pending, 15_000, 'the pending call');
     expect(() => ner.dispose()).not.toThrow();
     expect(probe.liveBuffers).toBe(0);
-    const e = await within(ner(TEXT).catch((x: unknown) => x), 15_000, 'a call after dispose');
+    const e = await within(
+      ner(TEXT).catch((x: unknown) => x),
+      15_000,
+      'a call after dispose',
+    );
     expect(e).toBeInstanceOf(WgbertError);
   });
 });

@@ -36,7 +36,6 @@ const gpu = await testGpu();
 const SEED = Number(process.env.WGBERT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const SIZES = [1, 3, 17, 64, 127, 128, 130];
 
-
 function uniform(rand: () => number, n: number, lo = -1, hi = 1): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * rand();
@@ -84,10 +83,15 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
   const read = async (b: GPUBuffer, n: number) => new Float32Array(await rt.read(b, n * 4));
 
   function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; at: number } {
-    let max = 0, at = -1;
+    let max = 0,
+      at = -1;
     for (let i = 0; i < a.length; i++) {
       const d = Math.abs(a[i]! - b[i]!);
-      if (!(d <= max)) { max = Number.isNaN(d) ? Infinity : d; at = i; if (Number.isNaN(d)) break; }
+      if (!(d <= max)) {
+        max = Number.isNaN(d) ? Infinity : d;
+        at = i;
+        if (Number.isNaN(d)) break;
+      }
     }
     return { max, at };
   }
@@ -95,8 +99,14 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
   // ------------------------------------------------------------------------------------------ matmul
 
   interface MatmulCase {
-    M: number; N: number; K: number;
-    gelu?: boolean; residual?: boolean; bias?: boolean; dtype?: WeightDtype; tiles?: MatmulTiles;
+    M: number;
+    N: number;
+    K: number;
+    gelu?: boolean;
+    residual?: boolean;
+    bias?: boolean;
+    dtype?: WeightDtype;
+    tiles?: MatmulTiles;
     /** Split W's rows into chunks of this many rows (one dispatch each). */
     chunkRows?: number;
   }
@@ -127,8 +137,19 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
     await run((pass) => {
       for (const ch of wChunks) {
         recordMatmul(rt, pass, {
-          x: xBuf, w: ch.buffer, weightDtype: dtype, ...(hasBias ? { bias: bBuf } : {}), ...(rBuf ? { residual: rBuf } : {}),
-          y: yBuf, M, N: ch.rows, K, ldy: N, n0: ch.start, gelu: c.gelu ?? false, ...(c.tiles ? { tiles: c.tiles } : {}),
+          x: xBuf,
+          w: ch.buffer,
+          weightDtype: dtype,
+          ...(hasBias ? { bias: bBuf } : {}),
+          ...(rBuf ? { residual: rBuf } : {}),
+          y: yBuf,
+          M,
+          N: ch.rows,
+          K,
+          ldy: N,
+          n0: ch.start,
+          gelu: c.gelu ?? false,
+          ...(c.tiles ? { tiles: c.tiles } : {}),
         });
       }
     });
@@ -145,7 +166,9 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
         const tol = (K + 2) * 2 ** -24 * mag + 1e-6 + (r ? 2 ** -23 * Math.abs(want[i]!) : 0);
         const err = Math.abs(got[i]! - want[i]!);
         if (!(err <= tol)) {
-          throw new Error(`matmul ${JSON.stringify(c)} seed ${seed}: y[${m}, ${n}] = ${got[i]} want ${want[i]} (|Δ| ${err.toExponential(2)} > tol ${tol.toExponential(2)})`);
+          throw new Error(
+            `matmul ${JSON.stringify(c)} seed ${seed}: y[${m}, ${n}] = ${got[i]} want ${want[i]} (|Δ| ${err.toExponential(2)} > tol ${tol.toExponential(2)})`,
+          );
         }
         worst = Math.max(worst, err);
       }
@@ -154,17 +177,30 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
   }
 
   it('linear + bias: full M × N × K cross product over {1, 3, 17, 64, 127, 128, 130}', async () => {
-    let worst = 0, n = 0;
-    for (const M of SIZES) for (const N of SIZES) for (const K of SIZES) {
-      worst = Math.max(worst, await checkMatmul({ M, N, K }, SEED + n++));
-    }
+    let worst = 0,
+      n = 0;
+    for (const M of SIZES)
+      for (const N of SIZES)
+        for (const K of SIZES) {
+          worst = Math.max(worst, await checkMatmul({ M, N, K }, SEED + n++));
+        }
     console.log(`[webgpu] matmul+bias: ${n} shapes, max |Δ| ${worst.toExponential(2)}`);
   });
 
-  const SUBSET: [number, number, number][] = [[1, 1, 1], [3, 17, 130], [17, 130, 3], [64, 64, 64], [127, 3, 128], [130, 127, 17], [128, 128, 127], [65, 33, 12]];
+  const SUBSET: [number, number, number][] = [
+    [1, 1, 1],
+    [3, 17, 130],
+    [17, 130, 3],
+    [64, 64, 64],
+    [127, 3, 128],
+    [130, 127, 17],
+    [128, 128, 127],
+    [65, 33, 12],
+  ];
 
   it('linear epilogues (GELU, residual, both, no bias) on ragged and aligned shapes', async () => {
-    let n = 0, worst = 0;
+    let n = 0,
+      worst = 0;
     for (const [M, N, K] of SUBSET) {
       for (const ep of [{ gelu: true }, { residual: true }, { gelu: true, residual: true }, { bias: false }]) {
         worst = Math.max(worst, await checkMatmul({ M, N, K, ...ep }, SEED + 1000 + n++));
@@ -174,7 +210,8 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
   });
 
   it('linear with f16 weights (f32 math) vs the CPU on the same f16-rounded weights', async () => {
-    let n = 0, worst = 0;
+    let n = 0,
+      worst = 0;
     for (const [M, N, K] of SUBSET) {
       for (const ep of [{}, { gelu: true }, { residual: true }]) {
         worst = Math.max(worst, await checkMatmul({ M, N, K, dtype: 'f16', ...ep }, SEED + 2000 + n++));
@@ -197,12 +234,21 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
     let n = 0;
     for (const [t, tiles] of tilings.entries()) {
       // ragged in every dimension, aligned, and few rows; f32 and f16 weights on alternate tilings
-      for (const [M, N, K] of [[130, 127, 17], [128, 128, 128], [3, 130, 130]] as const) {
+      for (const [M, N, K] of [
+        [130, 127, 17],
+        [128, 128, 128],
+        [3, 130, 130],
+      ] as const) {
         await checkMatmul({ M, N, K, tiles, dtype: t % 2 === 0 ? 'f32' : 'f16', gelu: n % 2 === 0 }, SEED + 3000 + n++);
       }
     }
-    for (const [M, N, K, chunkRows] of [[17, 130, 64, 50], [64, 127, 130, 17], [3, 9, 128, 4]] as const) {
-      for (const dtype of ['f32', 'f16'] as const) await checkMatmul({ M, N, K, chunkRows, dtype, residual: true }, SEED + 3000 + n++);
+    for (const [M, N, K, chunkRows] of [
+      [17, 130, 64, 50],
+      [64, 127, 130, 17],
+      [3, 9, 128, 4],
+    ] as const) {
+      for (const dtype of ['f32', 'f16'] as const)
+        await checkMatmul({ M, N, K, chunkRows, dtype, residual: true }, SEED + 3000 + n++);
     }
     console.log(`[webgpu] matmul tilings and chunks: ${n} cases`);
   });
@@ -219,20 +265,26 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
     const yBuf = poisoned(x.length);
     await run((pass) => recordGelu(rt, pass, { x: xBuf, y: yBuf, n: x.length }));
     const got = await read(yBuf, x.length);
-    let max = 0, at = 0;
+    let max = 0,
+      at = 0;
     for (let i = 0; i < x.length; i++) {
       const err = Math.abs(got[i]! - gelu(x[i]!));
-      if (!(err <= max)) { max = Number.isNaN(err) ? Infinity : err; at = i; }
+      if (!(err <= max)) {
+        max = Number.isNaN(err) ? Infinity : err;
+        at = i;
+      }
     }
     console.log(`[webgpu] GELU: max |Δ| ${max.toExponential(2)} at x = ${x[at]} over ${x.length} points`);
     expect(max).toBeLessThanOrEqual(1e-6);
-    xBuf.destroy(); yBuf.destroy();
+    xBuf.destroy();
+    yBuf.destroy();
   });
 
   // -------------------------------------------------------------------------------------- LayerNorm
 
   it('LayerNorm at ragged and aligned widths, with an offset mean', async () => {
-    let n = 0, worst = 0;
+    let n = 0,
+      worst = 0;
     for (const rows of [1, 3, 17, 130]) {
       for (const cols of [...SIZES, 768, 1024]) {
         const seed = SEED + 4000 + n++;
@@ -245,7 +297,10 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
         await run((pass) => recordLayerNorm(rt, pass, { x: xb, gamma: gb, beta: bb, y: yb, rows, cols, eps: 1e-12 }));
         const got = await read(yb, rows * cols);
         const d = maxAbsDiff(got, want);
-        expect(d.max, `LayerNorm ${rows}×${cols} seed ${seed}: at ${d.at} got ${got[d.at]} want ${want[d.at]}`).toBeLessThanOrEqual(cols === 1 ? 1e-6 : 5e-5);
+        expect(
+          d.max,
+          `LayerNorm ${rows}×${cols} seed ${seed}: at ${d.at} got ${got[d.at]} want ${want[d.at]}`,
+        ).toBeLessThanOrEqual(cols === 1 ? 1e-6 : 5e-5);
         worst = Math.max(worst, d.max);
         for (const buf of [xb, gb, bb, yb]) buf.destroy();
       }
@@ -256,17 +311,28 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
   // ------------------------------------------------------------------------------------- embeddings
 
   it('embeddings (gather + LayerNorm), f32 and f16 tables, word table split into chunks', async () => {
-    let n = 0, worst = 0;
-    for (const [B, S, H, V, chunkRows] of [[1, 1, 3, 5, 5], [2, 17, 64, 50, 50], [3, 13, 130, 97, 20], [2, 9, 72, 1000, 333]] as const) {
+    let n = 0,
+      worst = 0;
+    for (const [B, S, H, V, chunkRows] of [
+      [1, 1, 3, 5, 5],
+      [2, 17, 64, 50, 50],
+      [3, 13, 130, 97, 20],
+      [2, 9, 72, 1000, 333],
+    ] as const) {
       for (const dtype of ['f32', 'f16'] as const) {
         const seed = SEED + 5000 + n++;
         const rand = rng(seed);
-        const P = S + 3, T = 2;
-        let word = uniform(rand, V * H), pos = uniform(rand, P * H), type = uniform(rand, T * H);
+        const P = S + 3,
+          T = 2;
+        let word = uniform(rand, V * H),
+          pos = uniform(rand, P * H),
+          type = uniform(rand, T * H);
         if (dtype === 'f16') [word, pos, type] = [roundF16(word), roundF16(pos), roundF16(type)];
-        const g = uniform(rand, H, 0.5, 1.5), bt = uniform(rand, H, -0.5, 0.5);
+        const g = uniform(rand, H, 0.5, 1.5),
+          bt = uniform(rand, H, -0.5, 0.5);
         const ids = Int32Array.from({ length: B * S }, () => Math.floor(rand() * V));
-        ids[0] = 0; ids[B * S - 1] = V - 1; // both ends of the table
+        ids[0] = 0;
+        ids[B * S - 1] = V - 1; // both ends of the table
         const types = Int32Array.from({ length: B * S }, () => (rand() < 0.3 ? 1 : 0));
         const mask = new Int32Array(B * S).fill(1);
         const want = embeddings(ids, types, B, S, word, pos, type, H, g, bt, 1e-12);
@@ -278,13 +344,27 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
         const typeW = uploadMatrix(rt, new Tensor([T, H], type), dtype, 2 ** 30, 'type');
         const inputs = up(new Uint32Array([...ids, ...types, ...mask]));
         const [gb, bb, yb] = [up(g), up(bt), poisoned(B * S * H)];
-        await run((pass) => recordEmbeddings(rt, pass, {
-          inputs, wordChunks: wordW.chunks, position: posW.chunks[0]!.buffer, tokenType: typeW.chunks[0]!.buffer,
-          tableDtype: dtype, gamma: gb, beta: bb, y: yb, batch: B, seq: S, hidden: H, eps: 1e-12,
-        }));
+        await run((pass) =>
+          recordEmbeddings(rt, pass, {
+            inputs,
+            wordChunks: wordW.chunks,
+            position: posW.chunks[0]!.buffer,
+            tokenType: typeW.chunks[0]!.buffer,
+            tableDtype: dtype,
+            gamma: gb,
+            beta: bb,
+            y: yb,
+            batch: B,
+            seq: S,
+            hidden: H,
+            eps: 1e-12,
+          }),
+        );
         const got = await read(yb, B * S * H);
         const d = maxAbsDiff(got, want);
-        expect(d.max, `embeddings B${B} S${S} H${H} V${V} ${dtype} seed ${seed}: at ${d.at}`).toBeLessThanOrEqual(H === 3 ? 1e-5 : 2e-5);
+        expect(d.max, `embeddings B${B} S${S} H${H} V${V} ${dtype} seed ${seed}: at ${d.at}`).toBeLessThanOrEqual(
+          H === 3 ? 1e-5 : 2e-5,
+        );
         worst = Math.max(worst, d.max);
       }
     }
@@ -295,16 +375,27 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
 
   it('attention (unfused and fused) with padded batches vs the CPU, and fused vs unfused', async () => {
     let n = 0;
-    let worstU = 0, worstF = 0, worstUF = 0;
-    const shapes: [number, number, number, number][] = [ // B, S, heads, d
-      [1, 1, 2, 4], [3, 17, 2, 64], [2, 130, 6, 12], [4, 64, 1, 64], [2, 33, 3, 3], [3, 20, 6, 12], [1, 127, 2, 32],
+    let worstU = 0,
+      worstF = 0,
+      worstUF = 0;
+    const shapes: [number, number, number, number][] = [
+      // B, S, heads, d
+      [1, 1, 2, 4],
+      [3, 17, 2, 64],
+      [2, 130, 6, 12],
+      [4, 64, 1, 64],
+      [2, 33, 3, 3],
+      [3, 20, 6, 12],
+      [1, 127, 2, 32],
       [2, 20, 2, 128], // a large head: the fused kernel's key block shrinks to fit workgroup memory (software profile)
     ];
     for (const [B, S, heads, d] of shapes) {
       const seed = SEED + 6000 + n++;
       const rand = rng(seed);
       const H = heads * d;
-      const q = uniform(rand, B * S * H, -2, 2), k = uniform(rand, B * S * H, -2, 2), v = uniform(rand, B * S * H);
+      const q = uniform(rand, B * S * H, -2, 2),
+        k = uniform(rand, B * S * H, -2, 2),
+        v = uniform(rand, B * S * H);
       // Right-padded rows of decreasing length (the last row of 3+ rows: one real token only).
       const mask = new Int32Array(B * S);
       for (let b = 0; b < B; b++) {
@@ -330,7 +421,10 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
           const gotF = await read(outF, B * S * H);
           const dF = maxAbsDiff(gotF, want);
           const dFU = maxAbsDiff(gotF, gotU);
-          expect(dF.max, `fused attention ${JSON.stringify(blocks)} B${B} S${S} heads${heads} d${d} seed ${seed}: at ${dF.at}`).toBeLessThanOrEqual(1e-5);
+          expect(
+            dF.max,
+            `fused attention ${JSON.stringify(blocks)} B${B} S${S} heads${heads} d${d} seed ${seed}: at ${dF.at}`,
+          ).toBeLessThanOrEqual(1e-5);
           expect(dFU.max, `fused vs unfused B${B} S${S} seed ${seed}`).toBeLessThanOrEqual(1e-5);
           worstF = Math.max(worstF, dF.max);
           worstUF = Math.max(worstUF, dFU.max);
@@ -339,13 +433,20 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
       }
       for (const buf of [qb, kb, vb, inputs, outU]) buf.destroy();
     }
-    console.log(`[webgpu] attention: ${n} shapes; max |Δ| unfused ${worstU.toExponential(2)}, fused ${worstF.toExponential(2)}, fused vs unfused ${worstUF.toExponential(2)}`);
+    console.log(
+      `[webgpu] attention: ${n} shapes; max |Δ| unfused ${worstU.toExponential(2)}, fused ${worstF.toExponential(2)}, fused vs unfused ${worstUF.toExponential(2)}`,
+    );
   });
 
   it('attention: a row whose keys are all masked gives zeros (both kernels)', async () => {
-    const B = 2, S = 5, heads = 2, d = 4, H = 8;
+    const B = 2,
+      S = 5,
+      heads = 2,
+      H = 8;
     const rand = rng(SEED + 7000);
-    const q = uniform(rand, B * S * H), k = uniform(rand, B * S * H), v = uniform(rand, B * S * H);
+    const q = uniform(rand, B * S * H),
+      k = uniform(rand, B * S * H),
+      v = uniform(rand, B * S * H);
     const mask = Int32Array.from([1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
     const want = attention(q, k, v, B, S, H, heads, mask);
     const inputs = up(new Uint32Array([...new Uint32Array(2 * B * S), ...mask]));
@@ -362,13 +463,17 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
   // ---------------------------------------------------------------------------------------- softmax
 
   it('softmax + argmax over labels (ties → lowest index)', async () => {
-    let n = 0, worst = 0;
+    let n = 0,
+      worst = 0;
     for (const rows of [1, 3, 17, 130]) {
       for (const C of [1, 3, 9, 47]) {
         const seed = SEED + 8000 + n++;
         const rand = rng(seed);
         const x = uniform(rand, rows * C, -8, 8);
-        if (C >= 3) { x[1] = x[2] = 50; x[0] = -1; } // an exact tie in row 0: label 1
+        if (C >= 3) {
+          x[1] = x[2] = 50;
+          x[0] = -1;
+        } // an exact tie in row 0: label 1
         const want = softmaxRows(x, rows, C);
         const wantLabels = argmaxRows(want, rows, C);
         const [xb, pb, lb] = [up(x), poisoned(rows * C), poisoned(rows)];

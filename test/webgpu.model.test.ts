@@ -14,7 +14,11 @@ import { describe, expect, it } from 'vitest';
 import { testGpu } from './gpu.js';
 import { fixtureJson, fixturePath } from './fixtures.js';
 import { inputOf } from './parity.js';
-import { createWebGpuBackend, type WebGpuBackendOptions, type WebGpuPreparedModel } from '../src/backends/webgpu/backend.js';
+import {
+  createWebGpuBackend,
+  type WebGpuBackendOptions,
+  type WebGpuPreparedModel,
+} from '../src/backends/webgpu/backend.js';
 import { loadBertWeights } from '../src/bert/load.js';
 import { fsModelSource } from '../src/node/fsSource.js';
 import { synthBert } from '../src/bert/synthModel.js';
@@ -26,16 +30,41 @@ import { GpuError, InputError, WgbertError } from '../src/errors.js';
 const gpu = await testGpu();
 const TOL = 1e-3;
 
-interface RefEntry { id: string; input_ids: number[]; attention_mask: number[]; logits: number[][] }
-interface RefBatch { id: string; input_ids: number[][]; attention_mask: number[][]; logits: number[][][] }
-interface RefFile { entries: RefEntry[]; batches: RefBatch[] }
-interface SynthCase { config: string; case: string; input_ids: number[][]; attention_mask: number[][]; logits_file: string; logits_shape: number[] }
+interface RefEntry {
+  id: string;
+  input_ids: number[];
+  attention_mask: number[];
+  logits: number[][];
+}
+interface RefBatch {
+  id: string;
+  input_ids: number[][];
+  attention_mask: number[][];
+  logits: number[][][];
+}
+interface RefFile {
+  entries: RefEntry[];
+  batches: RefBatch[];
+}
+interface SynthCase {
+  config: string;
+  case: string;
+  input_ids: number[][];
+  attention_mask: number[][];
+  logits_file: string;
+  logits_shape: number[];
+}
 
 /**
  * One forward's worth of reference: the input and flat reference logits [B·S·C]; NaN marks positions
  * without a reference (the padding of packed entries), which are not compared.
  */
-interface Case { id: string; input: BertInput; ref: Float32Array; C: number }
+interface Case {
+  id: string;
+  input: BertInput;
+  ref: Float32Array;
+  C: number;
+}
 
 /**
  * Reference entries (single sentences) packed into batches of up to `perBatch` by length, to keep software-GPU
@@ -46,7 +75,12 @@ function casesOf(ref: RefFile, perBatch = 8, unbatched = 6): Case[] {
   const out: Case[] = [];
   const C = ref.entries[0]!.logits[0]!.length;
   for (const e of ref.entries.slice(0, unbatched)) {
-    out.push({ id: e.id, input: inputOf([e.input_ids], [e.attention_mask]), ref: Float32Array.from(e.logits.flat()), C });
+    out.push({
+      id: e.id,
+      input: inputOf([e.input_ids], [e.attention_mask]),
+      ref: Float32Array.from(e.logits.flat()),
+      C,
+    });
   }
   const sorted = [...ref.entries].sort((a, b) => a.input_ids.length - b.input_ids.length);
   for (let i = 0; i < sorted.length; i += perBatch) {
@@ -57,8 +91,12 @@ function casesOf(ref: RefFile, perBatch = 8, unbatched = 6): Case[] {
     group.forEach((e, b) => refs.set(e.logits.flat(), b * S * C));
     out.push({
       id: `packed[${group.map((e) => e.id).join(', ')}]`,
-      input: inputOf(group.map((e) => pad(e.input_ids, 0)), group.map((e) => pad(e.attention_mask, 0))),
-      ref: refs, C,
+      input: inputOf(
+        group.map((e) => pad(e.input_ids, 0)),
+        group.map((e) => pad(e.attention_mask, 0)),
+      ),
+      ref: refs,
+      C,
     });
   }
   for (const b of ref.batches) {
@@ -69,18 +107,27 @@ function casesOf(ref: RefFile, perBatch = 8, unbatched = 6): Case[] {
 
 function synthCases(config: string, filter: (c: SynthCase) => boolean): Case[] {
   const index = fixtureJson<{ cases: SynthCase[] }>('synth/index.json');
-  return (index?.cases ?? []).filter((c) => c.config === config && filter(c)).map((c) => {
-    const bin = readFileSync(fixturePath(`synth/${c.logits_file}`)!);
-    const n = c.logits_shape.reduce((a, b) => a * b, 1);
-    return {
-      id: `${c.config} ${c.case}`, input: inputOf(c.input_ids, c.attention_mask),
-      ref: new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + 4 * n)), C: c.logits_shape[2]!,
-    };
-  });
+  return (index?.cases ?? [])
+    .filter((c) => c.config === config && filter(c))
+    .map((c) => {
+      const bin = readFileSync(fixturePath(`synth/${c.logits_file}`)!);
+      const n = c.logits_shape.reduce((a, b) => a * b, 1);
+      return {
+        id: `${c.config} ${c.case}`,
+        input: inputOf(c.input_ids, c.attention_mask),
+        ref: new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + 4 * n)),
+        C: c.logits_shape[2]!,
+      };
+    });
 }
 
 interface Stats {
-  maxErr: number; where: string; argmaxDiff: number; realTokens: number; forwards: number; ms: number;
+  maxErr: number;
+  where: string;
+  argmaxDiff: number;
+  realTokens: number;
+  forwards: number;
+  ms: number;
 }
 
 /** Runs every case; |Δ| over all positions, argmax over real (mask = 1) positions. */
@@ -238,7 +285,9 @@ describe.skipIf(!gpu)('WebGPU model vs reference logits', () => {
 
     model.dispose();
     model.dispose(); // idempotent
-    await expect(model.forward(c.input)).rejects.toSatisfy((e: unknown) => e instanceof WgbertError && e.code === 'DISPOSED');
+    await expect(model.forward(c.input)).rejects.toSatisfy(
+      (e: unknown) => e instanceof WgbertError && e.code === 'DISPOSED',
+    );
 
     // A device lost under a live model: the pending forward rejects with a GpuError naming the loss;
     // the next one runs on a new device, with the same logits.
@@ -258,9 +307,21 @@ describe.skipIf(!gpu)('WebGPU model vs reference logits', () => {
     const model = await prepare(synthBert('synth-odd').weights);
     try {
       const ok = inputOf([[101, 5, 102]], [[1, 1, 1]]);
-      await expect(model.forward({ ...ok, inputIds: Int32Array.from([101, 1000, 102]) })).rejects.toBeInstanceOf(InputError);
-      await expect(model.forward({ ...ok, tokenTypeIds: Int32Array.from([0, 2, 0]) })).rejects.toBeInstanceOf(InputError);
-      await expect(model.forward({ ...ok, seq: 65, inputIds: new Int32Array(65), tokenTypeIds: new Int32Array(65), attentionMask: new Int32Array(65) })).rejects.toBeInstanceOf(InputError);
+      await expect(model.forward({ ...ok, inputIds: Int32Array.from([101, 1000, 102]) })).rejects.toBeInstanceOf(
+        InputError,
+      );
+      await expect(model.forward({ ...ok, tokenTypeIds: Int32Array.from([0, 2, 0]) })).rejects.toBeInstanceOf(
+        InputError,
+      );
+      await expect(
+        model.forward({
+          ...ok,
+          seq: 65,
+          inputIds: new Int32Array(65),
+          tokenTypeIds: new Int32Array(65),
+          attentionMask: new Int32Array(65),
+        }),
+      ).rejects.toBeInstanceOf(InputError);
       expect((await model.forward(ok)).values.length).toBe(3 * 5); // still usable afterwards
     } finally {
       model.dispose();

@@ -22,7 +22,12 @@ describe('Vulkan discovery (src/node/vulkan.ts)', () => {
   mkdirSync(icd);
   writeFileSync(join(lib, 'libvulkan.so.1'), '');
   writeFileSync(join(icd, 'gpu_icd.json'), '{}');
-  const base = { LD_LIBRARY_PATH: lib, HOME: tmp, XDG_CONFIG_DIRS: join(tmp, 'none'), XDG_DATA_DIRS: join(tmp, 'none') };
+  const base = {
+    LD_LIBRARY_PATH: lib,
+    HOME: tmp,
+    XDG_CONFIG_DIRS: join(tmp, 'none'),
+    XDG_DATA_DIRS: join(tmp, 'none'),
+  };
 
   it('finds a driver named by VK_ICD_FILENAMES / VK_DRIVER_FILES (file or folder) or in XDG data dirs', () => {
     expect(missingVulkan({ ...base, VK_ICD_FILENAMES: join(icd, 'gpu_icd.json') })).toBeUndefined();
@@ -34,7 +39,9 @@ describe('Vulkan discovery (src/node/vulkan.ts)', () => {
   });
 
   it('says what to install when no driver manifest exists', () => {
-    expect(missingVulkan({ ...base, VK_ICD_FILENAMES: join(tmp, 'missing.json') })).toMatch(/no Vulkan driver .*VK_ICD_FILENAMES/);
+    expect(missingVulkan({ ...base, VK_ICD_FILENAMES: join(tmp, 'missing.json') })).toMatch(
+      /no Vulkan driver .*VK_ICD_FILENAMES/,
+    );
   });
 });
 
@@ -42,8 +49,12 @@ function runNode(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number
   return new Promise((resolve) => {
     const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete merged[k];
-    execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: tmp, timeout: 120_000, env: merged }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { cwd: tmp, timeout: 120_000, env: merged },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -59,7 +70,11 @@ describe('no GPU stack: auto is quiet, webgpu says why', () => {
       `try { await loadModel(${JSON.stringify(model)}, { backend: 'webgpu' }); console.log('no error'); }`,
       'catch (e) { console.log(e instanceof GpuError, e.message); }',
     ].join('\n');
-    const r = await runNode(script, { VK_ICD_FILENAMES: join(tmp, 'missing.json'), VK_DRIVER_FILES: undefined, VK_ADD_DRIVER_FILES: undefined });
+    const r = await runNode(script, {
+      VK_ICD_FILENAMES: join(tmp, 'missing.json'),
+      VK_DRIVER_FILES: undefined,
+      VK_ADD_DRIVER_FILES: undefined,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     const [backend, error] = r.stdout.trim().split('\n');

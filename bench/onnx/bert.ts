@@ -35,11 +35,22 @@ export function exportBertOnnx(w: BertWeights<Tensor>, name = 'bert'): Uint8Arra
     nodes.push({ op, inputs, outputs: [out], ...(attrs ? { attrs } : {}) });
     return out;
   };
-  const f32 = (n: string, dims: number[], data: Float32Array) => { inits.push(tensorProto(n, dims, FLOAT, data)); return n; };
-  const i64 = (n: string, values: number[]) => { inits.push(tensorProto(n, [values.length], INT64, BigInt64Array.from(values.map(BigInt)))); return n; };
-  const scalar = (n: string, x: number) => { inits.push(tensorProto(n, [], FLOAT, new Float32Array([x]))); return n; };
+  const f32 = (n: string, dims: number[], data: Float32Array) => {
+    inits.push(tensorProto(n, dims, FLOAT, data));
+    return n;
+  };
+  const i64 = (n: string, values: number[]) => {
+    inits.push(tensorProto(n, [values.length], INT64, BigInt64Array.from(values.map(BigInt))));
+    return n;
+  };
+  const scalar = (n: string, x: number) => {
+    inits.push(tensorProto(n, [], FLOAT, new Float32Array([x])));
+    return n;
+  };
 
-  const H = w.hiddenSize, heads = w.numHeads, d = H / heads;
+  const H = w.hiddenSize,
+    heads = w.numHeads,
+    d = H / heads;
   const linear = (x: string, l: LinearWeights<Tensor>, prefix: string) => {
     const { inFeatures: K, outFeatures: N } = l;
     const src = l.weight.data;
@@ -49,7 +60,12 @@ export function exportBertOnnx(w: BertWeights<Tensor>, name = 'bert'): Uint8Arra
     return node('Add', [mm, f32(`${prefix}.bias`, [N], l.bias.data)], undefined, `${prefix}.out`);
   };
   const layerNorm = (x: string, ln: LayerNormWeights<Tensor>, prefix: string) =>
-    node('LayerNormalization', [x, f32(`${prefix}.gamma`, [H], ln.gamma.data), f32(`${prefix}.beta`, [H], ln.beta.data)], { axis: -1, epsilon: { float: ln.eps } }, prefix);
+    node(
+      'LayerNormalization',
+      [x, f32(`${prefix}.gamma`, [H], ln.gamma.data), f32(`${prefix}.beta`, [H], ln.beta.data)],
+      { axis: -1, epsilon: { float: ln.eps } },
+      prefix,
+    );
 
   // Constants
   const zero = i64('const.zero', [0]);
@@ -65,10 +81,25 @@ export function exportBertOnnx(w: BertWeights<Tensor>, name = 'bert'): Uint8Arra
 
   // Embeddings
   const e = w.embeddings;
-  const word = node('Gather', [f32('embeddings.word', [e.vocabSize, H], e.word.data), 'input_ids'], { axis: 0 }, 'word');
+  const word = node(
+    'Gather',
+    [f32('embeddings.word', [e.vocabSize, H], e.word.data), 'input_ids'],
+    { axis: 0 },
+    'word',
+  );
   const seqLen = node('Shape', ['input_ids'], { start: 1, end: 2 }, 'seq_len');
-  const pos = node('Slice', [f32('embeddings.position', [e.maxPositions, H], e.position.data), zero, seqLen, axis0], undefined, 'pos');
-  const type = node('Gather', [f32('embeddings.token_type', [e.typeVocabSize, H], e.tokenType.data), 'token_type_ids'], { axis: 0 }, 'type');
+  const pos = node(
+    'Slice',
+    [f32('embeddings.position', [e.maxPositions, H], e.position.data), zero, seqLen, axis0],
+    undefined,
+    'pos',
+  );
+  const type = node(
+    'Gather',
+    [f32('embeddings.token_type', [e.typeVocabSize, H], e.tokenType.data), 'token_type_ids'],
+    { axis: 0 },
+    'type',
+  );
   let x = layerNorm(node('Add', [node('Add', [word, pos]), type]), e.layerNorm, 'embeddings.ln');
 
   // Additive attention mask [B, 1, 1, S]
@@ -77,16 +108,31 @@ export function exportBertOnnx(w: BertWeights<Tensor>, name = 'bert'): Uint8Arra
 
   w.layers.forEach((l, i) => {
     const p = `layer${i}`;
-    const splitHeads = (t: string, perm: number[], hint: string) => node('Transpose', [node('Reshape', [t, headsShape])], { perm }, hint);
+    const splitHeads = (t: string, perm: number[], hint: string) =>
+      node('Transpose', [node('Reshape', [t, headsShape])], { perm }, hint);
     const q = splitHeads(linear(x, l.query, `${p}.q`), [0, 2, 1, 3], `${p}.q_heads`);
     const k = splitHeads(linear(x, l.key, `${p}.k`), [0, 2, 3, 1], `${p}.k_heads_t`);
     const v = splitHeads(linear(x, l.value, `${p}.v`), [0, 2, 1, 3], `${p}.v_heads`);
     const scores = node('Add', [node('Div', [node('MatMul', [q, k]), sqrtD]), mask], undefined, `${p}.scores`);
     const probs = node('Softmax', [scores], { axis: -1 }, `${p}.probs`);
-    const ctx = node('Reshape', [node('Transpose', [node('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }), mergeShape], undefined, `${p}.ctx`);
-    const attended = layerNorm(node('Add', [linear(ctx, l.attentionOutput, `${p}.attn_out`), x]), l.attentionLayerNorm, `${p}.attn_ln`);
+    const ctx = node(
+      'Reshape',
+      [node('Transpose', [node('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }), mergeShape],
+      undefined,
+      `${p}.ctx`,
+    );
+    const attended = layerNorm(
+      node('Add', [linear(ctx, l.attentionOutput, `${p}.attn_out`), x]),
+      l.attentionLayerNorm,
+      `${p}.attn_ln`,
+    );
     const h = linear(attended, l.intermediate, `${p}.ffn1`);
-    const g = node('Mul', [node('Mul', [h, node('Add', [node('Erf', [node('Div', [h, sqrt2])]), one])]), half], undefined, `${p}.gelu`);
+    const g = node(
+      'Mul',
+      [node('Mul', [h, node('Add', [node('Erf', [node('Div', [h, sqrt2])]), one])]), half],
+      undefined,
+      `${p}.gelu`,
+    );
     x = layerNorm(node('Add', [linear(g, l.output, `${p}.ffn2`), attended]), l.outputLayerNorm, `${p}.out_ln`);
   });
   const logits = linear(x, w.classifier, 'classifier');
@@ -97,7 +143,11 @@ export function exportBertOnnx(w: BertWeights<Tensor>, name = 'bert'): Uint8Arra
     name,
     nodes,
     initializers: inits,
-    inputs: ['input_ids', 'attention_mask', 'token_type_ids'].map((n) => ({ name: n, type: INT64, shape: ['batch', 'seq'] })),
+    inputs: ['input_ids', 'attention_mask', 'token_type_ids'].map((n) => ({
+      name: n,
+      type: INT64,
+      shape: ['batch', 'seq'],
+    })),
     outputs: [{ name: 'logits', type: FLOAT, shape: ['batch', 'seq', C] }],
   });
 }

@@ -14,7 +14,9 @@
  */
 import { ProtoMessage } from './protobuf.js';
 
-export const FLOAT = 1, INT32 = 6, INT64 = 7;
+export const FLOAT = 1,
+  INT32 = 6,
+  INT64 = 7;
 export type ElemType = typeof FLOAT | typeof INT32 | typeof INT64;
 
 export type AttrValue = number | string | number[] | { floats: number[] } | { float: number } | ProtoMessage;
@@ -27,7 +29,12 @@ export interface OnnxNode {
   attrs?: Record<string, AttrValue>;
 }
 
-export function tensorProto(name: string, dims: readonly number[], type: ElemType, data: Float32Array | Int32Array | BigInt64Array): ProtoMessage {
+export function tensorProto(
+  name: string,
+  dims: readonly number[],
+  type: ElemType,
+  data: Float32Array | Int32Array | BigInt64Array,
+): ProtoMessage {
   const t = new ProtoMessage().packedInts(1, dims).int(2, type).string(8, name);
   return t.bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
@@ -63,7 +70,8 @@ export interface ValueInfo {
 
 function valueInfo(v: ValueInfo): ProtoMessage {
   const shape = new ProtoMessage();
-  for (const d of v.shape) shape.message(1, typeof d === 'number' ? new ProtoMessage().int(1, d) : new ProtoMessage().string(2, d));
+  for (const d of v.shape)
+    shape.message(1, typeof d === 'number' ? new ProtoMessage().int(1, d) : new ProtoMessage().string(2, d));
   const tensorType = new ProtoMessage().int(1, v.type).message(2, shape);
   return new ProtoMessage().string(1, v.name).message(2, new ProtoMessage().message(1, tensorType));
 }

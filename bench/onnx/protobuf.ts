@@ -37,7 +37,9 @@ export function varint(value: number | bigint): Uint8Array {
   return Uint8Array.from(out);
 }
 
-const VARINT = 0, LEN = 2, I32 = 5;
+const VARINT = 0,
+  LEN = 2,
+  I32 = 5;
 const key = (field: number, wire: number) => varint(field * 8 + wire);
 const utf8 = new TextEncoder();
 
@@ -80,7 +82,10 @@ export class ProtoMessage {
     const len = parts.reduce((n, p) => n + p.length, 0);
     const body = new Uint8Array(len);
     let o = 0;
-    for (const p of parts) { body.set(p, o); o += p.length; }
+    for (const p of parts) {
+      body.set(p, o);
+      o += p.length;
+    }
     return this.bytes(field, body);
   }
 

@@ -28,9 +28,12 @@ export function dawnGpu(): Promise<GPU> {
 export async function dawnAdapter(): Promise<{ adapter: GPUAdapter; description: string }> {
   const adapter = await (await dawnGpu()).requestAdapter({ powerPreference: 'high-performance' });
   if (adapter === null) {
-    throw new Error('no WebGPU adapter (no usable GPU; without one, VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json selects SwiftShader)');
+    throw new Error(
+      'no WebGPU adapter (no usable GPU; without one, VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json selects SwiftShader)',
+    );
   }
   const info = adapter.info;
-  const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
+  const description =
+    [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
   return { adapter, description };
 }

@@ -31,7 +31,8 @@ export function parsePeers(names: readonly string[]): PeerName[] {
   const out: PeerName[] = [];
   for (const n of names) {
     const name = ALIASES[n] ?? n;
-    if (!(name in PEERS)) throw new Error(`--peers: unknown peer "${n}" (valid: ${PEER_NAMES.join(', ')}; ort = ort-node)`);
+    if (!(name in PEERS))
+      throw new Error(`--peers: unknown peer "${n}" (valid: ${PEER_NAMES.join(', ')}; ort = ort-node)`);
     if (!out.includes(name as PeerName)) out.push(name as PeerName);
   }
   return out;

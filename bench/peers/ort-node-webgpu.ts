@@ -17,9 +17,17 @@ export const ortNodeWebgpu: PeerModule = {
     const noVulkan = process.platform === 'linux' ? missingVulkan(process.env) : undefined;
     if (noVulkan !== undefined) throw new Error(noVulkan);
     await loadOrtNode(); // not installed: that error as it is
-    const adapter = await dawnAdapter().then((a) => a.description, () => 'unknown adapter');
+    const adapter = await dawnAdapter().then(
+      (a) => a.description,
+      () => 'unknown adapter',
+    );
     try {
-      return await ortNodeSession(model, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3 }, 'webgpu', adapter);
+      return await ortNodeSession(
+        model,
+        { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3 },
+        'webgpu',
+        adapter,
+      );
     } catch (e) {
       const why = firstLine(e).replace(/^.*?(Failed to get a WebGPU adapter.*)$/, '$1');
       throw new Error(`onnxruntime-node's WebGPU EP did not start: ${why}`);

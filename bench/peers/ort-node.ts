@@ -3,7 +3,15 @@
  * exported to ONNX by ../onnx/bert.ts. `threads` is its intraOpNumThreads; one inter-op thread, sequential
  * execution, all graph optimisations on (onnxruntime fuses attention, GELU and LayerNorm itself).
  */
-import { bertFeeds, importPeerPackage, type Ort, type OrtSessionOptions, type Peer, type PeerModel, type PeerModule } from './peer.js';
+import {
+  bertFeeds,
+  importPeerPackage,
+  type Ort,
+  type OrtSessionOptions,
+  type Peer,
+  type PeerModel,
+  type PeerModule,
+} from './peer.js';
 
 /** onnxruntime-node, loaded once. */
 export function loadOrtNode(): Promise<Ort> {
@@ -11,11 +19,18 @@ export function loadOrtNode(): Promise<Ort> {
 }
 
 /** An onnxruntime-node session on `executionProviders` as a Peer (also used by ort-node-webgpu). */
-export async function ortNodeSession(model: PeerModel, options: OrtSessionOptions, backend: Peer['backend'], adapter: string | null): Promise<Peer> {
+export async function ortNodeSession(
+  model: PeerModel,
+  options: OrtSessionOptions,
+  backend: Peer['backend'],
+  adapter: string | null,
+): Promise<Peer> {
   const ort = await loadOrtNode();
   const session = await ort.InferenceSession.create(model.onnx, { logSeverityLevel: 3, ...options });
   return {
-    engine: 'onnxruntime-node', backend, adapter,
+    engine: 'onnxruntime-node',
+    backend,
+    adapter,
     version: ort.env.versions?.node ?? 'unknown',
     async run(input) {
       const out = await session.run(bertFeeds(ort.Tensor, input));
@@ -29,11 +44,17 @@ export const ortNode: PeerModule = {
   engine: 'onnxruntime-node',
   backend: 'cpu',
   threaded: true,
-  create: (model, threads) => ortNodeSession(model, {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-  }, 'cpu', null),
+  create: (model, threads) =>
+    ortNodeSession(
+      model,
+      {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      },
+      'cpu',
+      null,
+    ),
 };

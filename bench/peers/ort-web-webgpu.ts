@@ -18,8 +18,16 @@ async function start(): Promise<{ ort: Ort; description: string }> {
   copySharedUploads();
   const nav = (globalThis as { navigator?: object }).navigator;
   if (nav !== undefined) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
-  else Object.defineProperty(globalThis, 'navigator', { value: { gpu, hardwareConcurrency: availableParallelism() }, configurable: true, writable: true });
-  const ort = await importPeerPackage<Ort>('onnxruntime-web/webgpu', (m) => typeof m.InferenceSession?.create === 'function');
+  else
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { gpu, hardwareConcurrency: availableParallelism() },
+      configurable: true,
+      writable: true,
+    });
+  const ort = await importPeerPackage<Ort>(
+    'onnxruntime-web/webgpu',
+    (m) => typeof m.InferenceSession?.create === 'function',
+  );
   ort.env.wasm.numThreads = 1;
   ort.env.logLevel = 'error';
   (ort.env.webgpu as { adapter?: GPUAdapter }).adapter = adapter;
@@ -53,9 +61,16 @@ export const ortWebWebgpu: PeerModule = {
       started = undefined;
       throw e;
     });
-    const session: OrtSession = await ort.InferenceSession.create(model.onnx, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+    const session: OrtSession = await ort.InferenceSession.create(model.onnx, {
+      executionProviders: ['webgpu'],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+    });
     const peer: Peer = {
-      engine: 'onnxruntime-web', backend: 'webgpu', adapter: description, version: ort.env.versions?.web ?? 'unknown',
+      engine: 'onnxruntime-web',
+      backend: 'webgpu',
+      adapter: description,
+      version: ort.env.versions?.web ?? 'unknown',
       async run(input) {
         const out = await session.run(bertFeeds(ort.Tensor, input));
         return out.logits!.data as Float32Array;

@@ -7,7 +7,13 @@
 import { Worker } from 'node:worker_threads';
 import { assertPeerPackage, type Peer, type PeerModule } from './peer.js';
 
-interface Reply { id?: number; ready?: string; error?: string; logits?: Float32Array; released?: boolean }
+interface Reply {
+  id?: number;
+  ready?: string;
+  error?: string;
+  logits?: Float32Array;
+  released?: boolean;
+}
 
 export const ortWeb: PeerModule = {
   engine: 'onnxruntime-web',
@@ -15,7 +21,9 @@ export const ortWeb: PeerModule = {
   threaded: true,
   async create(model, threads) {
     assertPeerPackage('onnxruntime-web'); // not installed: say so here, not from inside the worker
-    const worker = new Worker(new URL('./ort-web.worker.mjs', import.meta.url), { workerData: { model: model.onnx, threads } });
+    const worker = new Worker(new URL('./ort-web.worker.mjs', import.meta.url), {
+      workerData: { model: model.onnx, threads },
+    });
     const pending = new Map<number, { resolve(r: Reply): void; reject(e: Error): void }>();
     let onReady: ((r: Reply) => void) | undefined;
     let failed: Error | undefined;
@@ -31,14 +39,19 @@ export const ortWeb: PeerModule = {
       pending.clear();
       onReady?.({ error: e.message });
     });
-    const ready = await new Promise<Reply>((resolve) => { onReady = resolve; });
+    const ready = await new Promise<Reply>((resolve) => {
+      onReady = resolve;
+    });
     if (ready.error !== undefined) {
       await worker.terminate();
       throw new Error(`onnxruntime-web (wasm): ${ready.error}`);
     }
     let nextId = 0;
     const peer: Peer = {
-      engine: 'onnxruntime-web', backend: 'wasm', adapter: null, version: ready.ready ?? 'unknown',
+      engine: 'onnxruntime-web',
+      backend: 'wasm',
+      adapter: null,
+      version: ready.ready ?? 'unknown',
       async run(input) {
         if (failed) throw failed;
         const id = nextId++;
@@ -47,12 +60,16 @@ export const ortWeb: PeerModule = {
           const { batch, seq, inputIds, attentionMask, tokenTypeIds } = input;
           worker.postMessage({ id, batch, seq, inputIds, attentionMask, tokenTypeIds });
         });
-        if (reply.error !== undefined || !reply.logits) throw new Error(`onnxruntime-web (wasm): ${reply.error ?? 'no logits'}`);
+        if (reply.error !== undefined || !reply.logits)
+          throw new Error(`onnxruntime-web (wasm): ${reply.error ?? 'no logits'}`);
         return reply.logits;
       },
       async dispose() {
         if (!failed) {
-          await new Promise<Reply>((resolve) => { onReady = resolve; worker.postMessage({ release: true }); });
+          await new Promise<Reply>((resolve) => {
+            onReady = resolve;
+            worker.postMessage({ release: true });
+          });
         }
         await worker.terminate();
       },

@@ -17,7 +17,11 @@ try {
   ort = await import('onnxruntime-web');
   ort.env.wasm.numThreads = workerData.threads;
   ort.env.logLevel = 'error';
-  session = await ort.InferenceSession.create(workerData.model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  session = await ort.InferenceSession.create(workerData.model, {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  });
   post({ ready: ort.env.versions?.web ?? 'unknown' });
 } catch (e) {
   post({ error: message(e) });
@@ -31,8 +35,17 @@ parentPort.on('message', async (m) => {
   }
   try {
     const dims = [m.batch, m.seq];
-    const i64 = (a) => new ort.Tensor('int64', BigInt64Array.from(a, (v) => BigInt(v)), dims);
-    const out = await session.run({ input_ids: i64(m.inputIds), attention_mask: i64(m.attentionMask), token_type_ids: i64(m.tokenTypeIds) });
+    const i64 = (a) =>
+      new ort.Tensor(
+        'int64',
+        BigInt64Array.from(a, (v) => BigInt(v)),
+        dims,
+      );
+    const out = await session.run({
+      input_ids: i64(m.inputIds),
+      attention_mask: i64(m.attentionMask),
+      token_type_ids: i64(m.tokenTypeIds),
+    });
     const logits = new Float32Array(out.logits.data); // a copy we may transfer
     post({ id: m.id, logits }, [logits.buffer]);
   } catch (e) {

@@ -69,7 +69,8 @@ export interface Ort {
 
 // ---------------------------------------------------------------------------------------------- helpers
 
-const notInstalled = (name: string, e: unknown) => new Error(`${name} is not installed (run \`npm run bench:setup\`): ${firstLine(e)}`);
+const notInstalled = (name: string, e: unknown) =>
+  new Error(`${name} is not installed (run \`npm run bench:setup\`): ${firstLine(e)}`);
 
 /** Throws the not-installed Error unless `name` resolves from bench/ (without loading it). */
 export function assertPeerPackage(name: string): void {
@@ -96,10 +97,22 @@ export async function importPeerPackage<T>(name: string, check: (m: T) => boolea
 }
 
 /** The three int64 inputs of the exported graph, built with `Tensor` (onnxruntime's or transformers.js's). */
-export function bertFeeds<T>(Tensor: new (type: 'int64', data: BigInt64Array, dims: number[]) => T, input: BertInput): Record<string, T> {
+export function bertFeeds<T>(
+  Tensor: new (type: 'int64', data: BigInt64Array, dims: number[]) => T,
+  input: BertInput,
+): Record<string, T> {
   const dims = [input.batch, input.seq];
-  const i64 = (a: Int32Array) => new Tensor('int64', BigInt64Array.from(a, (v) => BigInt(v)), dims);
-  return { input_ids: i64(input.inputIds), attention_mask: i64(input.attentionMask), token_type_ids: i64(input.tokenTypeIds) };
+  const i64 = (a: Int32Array) =>
+    new Tensor(
+      'int64',
+      BigInt64Array.from(a, (v) => BigInt(v)),
+      dims,
+    );
+  return {
+    input_ids: i64(input.inputIds),
+    attention_mask: i64(input.attentionMask),
+    token_type_ids: i64(input.tokenTypeIds),
+  };
 }
 
 /** The first line of an error's message. */

@@ -22,9 +22,17 @@ export const cpuOps: BertOps<Tensor, Tensor> = {
   embeddings(input, e) {
     const H = e.word.shape[1]!;
     const data = embeddings(
-      input.inputIds, input.tokenTypeIds, input.batch, input.seq,
-      e.word.data, e.position.data, e.tokenType.data, H,
-      e.layerNorm.gamma.data, e.layerNorm.beta.data, e.layerNorm.eps,
+      input.inputIds,
+      input.tokenTypeIds,
+      input.batch,
+      input.seq,
+      e.word.data,
+      e.position.data,
+      e.tokenType.data,
+      H,
+      e.layerNorm.gamma.data,
+      e.layerNorm.beta.data,
+      e.layerNorm.eps,
     );
     return new Tensor([input.batch, input.seq, H], data);
   },

@@ -17,7 +17,12 @@ export const BACKENDS: readonly BackendOption[] = ['cpu', 'webgpu', 'auto'];
  */
 export type DtypeOption = 'fp32' | 'fp16' | 'q8' | 'q4' | 'f32' | 'f16';
 export const DTYPES: readonly DtypeOption[] = ['fp32', 'fp16', 'q8', 'q4', 'f32', 'f16'];
-const IMPLEMENTED_DTYPES: Partial<Record<DtypeOption, 'f32' | 'f16'>> = { fp32: 'f32', f32: 'f32', fp16: 'f16', f16: 'f16' };
+const IMPLEMENTED_DTYPES: Partial<Record<DtypeOption, 'f32' | 'f16'>> = {
+  fp32: 'f32',
+  f32: 'f32',
+  fp16: 'f16',
+  f16: 'f16',
+};
 
 /** A user's backend name, checked: `option` names the option in the error ('backend', 'device', '--backend'). */
 export function parseBackend(value: unknown, option = 'backend'): BackendOption {

@@ -66,7 +66,9 @@ export function parseBertConfig(json: unknown, file = 'config.json'): BertConfig
   const padTokenId = c.pad_token_id ?? 0;
   // As torch's nn.Embedding(padding_idx=…) requires: a pad id outside the table would be gathered out of bounds.
   if (typeof padTokenId !== 'number' || !Number.isInteger(padTokenId) || padTokenId < 0 || padTokenId >= vocabSize) {
-    throw new ConfigError(`${file}: "pad_token_id" must be an integer in [0, vocab_size ${vocabSize}), got ${jsonSnippet(padTokenId)}`);
+    throw new ConfigError(
+      `${file}: "pad_token_id" must be an integer in [0, vocab_size ${vocabSize}), got ${jsonSnippet(padTokenId)}`,
+    );
   }
 
   return {
@@ -95,8 +97,16 @@ function parseLabels(c: Record<string, unknown>, file: string): string[] {
     for (const [k, v] of entries) {
       const id = Number(k);
       // Each id exactly once: "0" and "00" (or " 1") are the same id, which would leave another id without a label.
-      if (!Number.isInteger(id) || id < 0 || id >= entries.length || typeof v !== 'string' || labels[id] !== undefined) {
-        throw new ConfigError(`${file}: "id2label" must map each id 0…${entries.length - 1} once to a string; bad entry ${jsonSnippet(k)}: ${jsonSnippet(v)}`);
+      if (
+        !Number.isInteger(id) ||
+        id < 0 ||
+        id >= entries.length ||
+        typeof v !== 'string' ||
+        labels[id] !== undefined
+      ) {
+        throw new ConfigError(
+          `${file}: "id2label" must map each id 0…${entries.length - 1} once to a string; bad entry ${jsonSnippet(k)}: ${jsonSnippet(v)}`,
+        );
       }
       labels[id] = v;
     }

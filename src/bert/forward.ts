@@ -36,7 +36,11 @@ export function bertForward<T, W>(ops: BertOps<T, W>, w: BertWeights<W>, input: 
 
 /** One transformer encoder layer (post-LayerNorm, as in the original BERT). */
 export function encoderLayer<T, W>(
-  ops: BertOps<T, W>, layer: EncoderLayerWeights<W>, x: T, input: BertInput, numHeads: number,
+  ops: BertOps<T, W>,
+  layer: EncoderLayerWeights<W>,
+  x: T,
+  input: BertInput,
+  numHeads: number,
 ): T {
   // Self-attention block
   const q = ops.linear(x, layer.query); // [B, S, H]

@@ -9,7 +9,14 @@
  * ignored; with 'auto' it applies when the GPU is picked (`model.dtype` tells which one is in effect).
  */
 import { InputError, jsonSnippet } from '../errors.js';
-import { parseBackend, parseDtype, parseThreads, type BackendOption, type BackendSelection, type DtypeOption } from '../backends/select.js';
+import {
+  parseBackend,
+  parseDtype,
+  parseThreads,
+  type BackendOption,
+  type BackendSelection,
+  type DtypeOption,
+} from '../backends/select.js';
 import type { ProgressCallback } from '../io/progress.js';
 
 /** Default cap on one forward pass's largest activation: 2^28 floats (1 GiB of float32). */
@@ -50,12 +57,28 @@ export interface LoadModelOptions extends BertModelLimits {
 
 /** Every key LoadModelOptions has, in the order error messages list them. */
 export const LOAD_OPTION_KEYS: readonly (keyof LoadModelOptions)[] = [
-  'device', 'backend', 'dtype', 'threads', 'fallback', 'progress_callback', 'revision', 'hubEndpoint',
-  'maxActivationFloats', 'onIgnoredWeights',
+  'device',
+  'backend',
+  'dtype',
+  'threads',
+  'fallback',
+  'progress_callback',
+  'revision',
+  'hubEndpoint',
+  'maxActivationFloats',
+  'onIgnoredWeights',
 ];
 
 /** transformers.js pipeline options that wgbert does not have: named as such in the unknown-key error. */
-const TRANSFORMERS_JS_ONLY = ['cache_dir', 'local_files_only', 'config', 'subfolder', 'model_file_name', 'session_options', 'use_external_data_format'];
+const TRANSFORMERS_JS_ONLY = [
+  'cache_dir',
+  'local_files_only',
+  'config',
+  'subfolder',
+  'model_file_name',
+  'session_options',
+  'use_external_data_format',
+];
 
 export interface CheckedLoadOptions {
   /** For selectBackend: the backend asked for (default 'cpu'), the weight storage, threads, fallback. */
@@ -70,7 +93,8 @@ export interface CheckedLoadOptions {
 /** `opts` as an object of options (undefined → {}); anything else is an InputError naming the function. */
 export function optionsObject(opts: unknown, caller: string): Record<string, unknown> {
   if (opts === undefined || opts === null) return {};
-  if (typeof opts !== 'object' || Array.isArray(opts)) throw new InputError(`the options of ${caller} must be an object, got ${jsonSnippet(opts)}`);
+  if (typeof opts !== 'object' || Array.isArray(opts))
+    throw new InputError(`the options of ${caller} must be an object, got ${jsonSnippet(opts)}`);
   return opts as Record<string, unknown>;
 }
 
@@ -97,7 +121,9 @@ export function aliasedOption<T>(
   const a = opts[name] === undefined ? undefined : parse(opts[name], name);
   const b = opts[alias] === undefined ? undefined : parse(opts[alias], alias);
   if (a !== undefined && b !== undefined && !same(a, b)) {
-    throw new InputError(`${name} and ${alias} are two names of one option; got ${name} ${jsonSnippet(opts[name])} and ${alias} ${jsonSnippet(opts[alias])} (give one)`);
+    throw new InputError(
+      `${name} and ${alias} are two names of one option; got ${name} ${jsonSnippet(opts[name])} and ${alias} ${jsonSnippet(opts[alias])} (give one)`,
+    );
   }
   return a ?? b;
 }
@@ -105,7 +131,8 @@ export function aliasedOption<T>(
 /** maxActivationFloats: a number ≥ 1 (Infinity allowed), default DEFAULT_MAX_ACTIVATION_FLOATS. */
 export function checkActivationLimit(limits: BertModelLimits): number {
   const max = limits.maxActivationFloats ?? DEFAULT_MAX_ACTIVATION_FLOATS;
-  if (typeof max !== 'number' || !(max >= 1)) throw new InputError(`maxActivationFloats must be a positive number, got ${jsonSnippet(max)}`);
+  if (typeof max !== 'number' || !(max >= 1))
+    throw new InputError(`maxActivationFloats must be a positive number, got ${jsonSnippet(max)}`);
   return max;
 }
 
@@ -117,7 +144,8 @@ function checkFunction<F>(value: unknown, option: string): F | undefined {
 
 function checkRevision(value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw new InputError(`revision must be a non-empty string (a branch, tag or commit), got ${jsonSnippet(value)}`);
+  if (typeof value !== 'string' || value === '')
+    throw new InputError(`revision must be a non-empty string (a branch, tag or commit), got ${jsonSnippet(value)}`);
   return value;
 }
 
@@ -130,7 +158,9 @@ function checkEndpoint(value: unknown): string | undefined {
     url = undefined;
   }
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new InputError(`hubEndpoint must be an http(s) URL such as "https://huggingface.co", got ${jsonSnippet(value)}`);
+    throw new InputError(
+      `hubEndpoint must be an http(s) URL such as "https://huggingface.co", got ${jsonSnippet(value)}`,
+    );
   }
   return value as string;
 }
@@ -139,14 +169,21 @@ function checkEndpoint(value: unknown): string | undefined {
  * Checks loadModel()'s options. `caller` names the function in the unknown-key error; `extraKeys` are
  * keys the caller handles itself (pipeline()'s `model`), accepted here and ignored.
  */
-export function checkLoadOptions(options: unknown, caller = 'loadModel()', extraKeys: readonly string[] = []): CheckedLoadOptions {
+export function checkLoadOptions(
+  options: unknown,
+  caller = 'loadModel()',
+  extraKeys: readonly string[] = [],
+): CheckedLoadOptions {
   const opts = optionsObject(options, caller);
   checkOptionKeys(opts, [...extraKeys, ...LOAD_OPTION_KEYS], caller);
 
   const backend = aliasedOption(opts, 'backend', 'device', parseBackend);
   const storage = opts.dtype === undefined ? 'f32' : parseDtype(opts.dtype, 'dtype');
   if (storage === 'f16' && (backend ?? 'cpu') === 'cpu') {
-    const which = backend === undefined ? 'the default backend, cpu,' : `${opts.backend !== undefined ? 'backend' : 'device'} 'cpu'`;
+    const which =
+      backend === undefined
+        ? 'the default backend, cpu,'
+        : `${opts.backend !== undefined ? 'backend' : 'device'} 'cpu'`;
     throw new InputError(
       `dtype ${jsonSnippet(opts.dtype)} is a WebGPU weight storage (halves on the GPU, f32 arithmetic), but ${which} stores and computes in fp32: ` +
         `use device 'webgpu' or 'auto' (fp16 then applies when the GPU is picked), or dtype 'fp32'`,
@@ -154,7 +191,9 @@ export function checkLoadOptions(options: unknown, caller = 'loadModel()', extra
   }
   const threads = opts.threads === undefined ? undefined : parseThreads(opts.threads, 'threads');
   if (opts.fallback !== undefined && opts.fallback !== 'cpu') {
-    throw new InputError(`fallback must be "cpu" (or left out, to reopen the GPU after a device loss), got ${jsonSnippet(opts.fallback)}`);
+    throw new InputError(
+      `fallback must be "cpu" (or left out, to reopen the GPU after a device loss), got ${jsonSnippet(opts.fallback)}`,
+    );
   }
 
   const selection: BackendSelection = { backend: backend ?? 'cpu', dtype: storage };

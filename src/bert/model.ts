@@ -91,7 +91,9 @@ export class BertModel {
     let seq = 0; // (a loop: Math.max(...lengths) overflows the stack for batches of ~100k encodings)
     for (const e of encodings) seq = Math.max(seq, e.ids.length);
     if (seq > maxPositions) {
-      throw new InputError(`sequence of ${seq} tokens exceeds the model's ${maxPositions} positions (truncate or use a stride)`);
+      throw new InputError(
+        `sequence of ${seq} tokens exceeds the model's ${maxPositions} positions (truncate or use a stride)`,
+      );
     }
     const widest = Math.max(this.config.hiddenSize, this.config.intermediateSize);
     if (batch * seq * widest > this.maxActivationFloats) {
@@ -108,7 +110,9 @@ export class BertModel {
         const id = e.ids[s]!;
         const type = e.typeIds[s] ?? 0;
         if (!(id >= 0 && id < vocabSize)) {
-          throw new InputError(`token ${s} ("${e.tokens[s]}") has id ${id} outside the vocabulary (0…${vocabSize - 1})`);
+          throw new InputError(
+            `token ${s} ("${e.tokens[s]}") has id ${id} outside the vocabulary (0…${vocabSize - 1})`,
+          );
         }
         if (!(type >= 0 && type < typeVocabSize)) {
           throw new InputError(`token ${s} ("${e.tokens[s]}") has segment id ${type} outside 0…${typeVocabSize - 1}`);
@@ -129,7 +133,8 @@ export class BertModel {
 export async function loadModel(model: string | ModelSource, opts: LoadModelOptions = {}): Promise<BertModel> {
   const checked = checkLoadOptions(opts, 'loadModel()');
   checkModelArgument(model);
-  const progress = checked.progress && new LoadProgress(typeof model === 'string' ? model : model.name, checked.progress);
+  const progress =
+    checked.progress && new LoadProgress(typeof model === 'string' ? model : model.name, checked.progress);
   const resolveOpts: ResolveOptions = { ...checked.resolve, ...(progress ? { onProgress: progress.onDownload } : {}) };
   const resolved = await resolveModelSource(model, resolveOpts);
   const source = progress ? progress.wrap(resolved) : resolved;
@@ -137,7 +142,9 @@ export async function loadModel(model: string | ModelSource, opts: LoadModelOpti
   progress?.finish();
   if (loaded.ignored.length > 0) checked.onIgnoredWeights?.(loaded.ignored);
   if (tokenizer.vocabSize > loaded.config.vocabSize) {
-    throw new InputError(`${source.name}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${loaded.config.vocabSize}`);
+    throw new InputError(
+      `${source.name}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${loaded.config.vocabSize}`,
+    );
   }
   const backend = await selectBackend(checked.selection);
   const prepared = await backend.prepare(loaded.weights);
@@ -148,6 +155,15 @@ export async function loadModel(model: string | ModelSource, opts: LoadModelOpti
 function checkModelArgument(model: unknown): asserts model is string | ModelSource {
   if (typeof model === 'string' && model !== '') return;
   const source = model as Partial<ModelSource> | null;
-  if (typeof source === 'object' && source !== null && typeof source.open === 'function' && typeof source.readText === 'function' && typeof source.exists === 'function') return;
-  throw new InputError(`model must be a folder, URL or hub repo id (a non-empty string), or a ModelSource; got ${jsonSnippet(model)}`);
+  if (
+    typeof source === 'object' &&
+    source !== null &&
+    typeof source.open === 'function' &&
+    typeof source.readText === 'function' &&
+    typeof source.exists === 'function'
+  )
+    return;
+  throw new InputError(
+    `model must be a folder, URL or hub repo id (a non-empty string), or a ModelSource; got ${jsonSnippet(model)}`,
+  );
 }

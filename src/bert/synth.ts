@@ -51,7 +51,8 @@ export const SYNTH_CONFIGS: Readonly<Record<SynthName, SynthConfig>> = {
 export function synthConfig(config: SynthName | SynthConfig): SynthConfig {
   if (typeof config !== 'string') return config;
   const found = SYNTH_CONFIGS[config];
-  if (found === undefined) throw new InputError(`unknown synthetic config '${config}' (${Object.keys(SYNTH_CONFIGS).join(', ')})`);
+  if (found === undefined)
+    throw new InputError(`unknown synthetic config '${config}' (${Object.keys(SYNTH_CONFIGS).join(', ')})`);
   return found;
 }
 
@@ -169,7 +170,8 @@ export function synthTensor(name: string, shape: readonly number[]): Float32Arra
 /** Every tensor of a synthetic checkpoint (synth-large: 332.5 M values, 1.33 GB). */
 export function synthCheckpoint(config: SynthName | SynthConfig): Map<string, Tensor> {
   const tensors = new Map<string, Tensor>();
-  for (const { name, shape } of synthTensorNames(config)) tensors.set(name, new Tensor(shape, synthTensor(name, shape)));
+  for (const { name, shape } of synthTensorNames(config))
+    tensors.set(name, new Tensor(shape, synthTensor(name, shape)));
   return tensors;
 }
 
@@ -191,8 +193,10 @@ export function synthInputs(config: SynthName | SynthConfig, seq: number, batch:
     const row = r * seq;
     for (let j = 0; j < length; j++) {
       attentionMask[row + j] = 1;
-      if (j === 0) inputIds[row + j] = 101; // [CLS]
-      else if (j === length - 1) inputIds[row + j] = 102; // [SEP]
+      if (j === 0)
+        inputIds[row + j] = 101; // [CLS]
+      else if (j === length - 1)
+        inputIds[row + j] = 102; // [SEP]
       else inputIds[row + j] = first + (fmix32(j * 7919 + r * 104729 + 1) % range);
     }
   }

@@ -80,15 +80,21 @@ export class Trace {
  * observing: tokenize, embeddings, each layer, classifier are recorded, one block per pass.
  */
 export async function loadTracedModel(
-  model: string | ModelSource, trace: Trace, opts: { backend?: string } = {},
+  model: string | ModelSource,
+  trace: Trace,
+  opts: { backend?: string } = {},
 ): Promise<BertModel> {
   if (opts.backend === 'webgpu') {
-    throw new InputError('--trace runs the CPU backend (it reads every stage back as it goes); use --backend cpu or leave it out');
+    throw new InputError(
+      '--trace runs the CPU backend (it reads every stage back as it goes); use --backend cpu or leave it out',
+    );
   }
   const source = await resolveModelSource(model);
   const [{ config, weights }, tokenizer] = await Promise.all([loadBertWeights(source), loadTokenizer(source)]);
   if (tokenizer.vocabSize > config.vocabSize) {
-    throw new InputError(`${source.name}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${config.vocabSize}`);
+    throw new InputError(
+      `${source.name}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${config.vocabSize}`,
+    );
   }
   const C = weights.classifier.outFeatures;
   const traced: PreparedModel = {
@@ -96,7 +102,8 @@ export async function loadTracedModel(
     async forward(input, opts = {}) {
       trace.record('tokenize', [input.batch, input.seq], input.inputIds);
       const logits = bertForward(cpuOps, weights, input, trace.observe);
-      const values = opts.output === 'probabilities' ? softmaxRows(logits.data, input.batch * input.seq, C) : logits.data;
+      const values =
+        opts.output === 'probabilities' ? softmaxRows(logits.data, input.batch * input.seq, C) : logits.data;
       return { values, batch: input.batch, seq: input.seq, numLabels: C };
     },
     dispose() {},
@@ -120,6 +127,10 @@ export function formatTrace(stages: readonly TraceStage[], opts: { times?: boole
   const head = ['stage', 'shape', ...(times ? ['ms'] : []), 'first values', 'mean|x|'];
   const right = new Set(times ? [2] : []);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
 }

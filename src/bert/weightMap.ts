@@ -19,7 +19,8 @@ export function canonicalName(name: string): string {
 }
 
 export function mapBertWeights(
-  tensors: Map<string, Tensor>, config: BertConfig,
+  tensors: Map<string, Tensor>,
+  config: BertConfig,
   onIgnored: (names: string[]) => void = () => {},
 ): BertWeights<Tensor> {
   const byName = new Map<string, Tensor>();
@@ -81,7 +82,9 @@ export function mapBertWeights(
   };
 
   if (problems.length > 0) {
-    throw new WeightsError(`checkpoint does not match config (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  ${problems.join('\n  ')}`);
+    throw new WeightsError(
+      `checkpoint does not match config (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  ${problems.join('\n  ')}`,
+    );
   }
   const ignored = [...byName.keys()].filter((n) => !used.has(n));
   if (ignored.length > 0) onIgnored(ignored);

@@ -18,7 +18,9 @@ export interface Command {
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 /** What parseArgs returns for these options (values typed by each option's type). */
-type Parsed<O extends OptionSpec> = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: O }>>;
+type Parsed<O extends OptionSpec> = ReturnType<
+  typeof parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: O }>
+>;
 export interface ParsedArgs {
   values: Record<string, string | boolean | undefined>;
   positionals: string[];
@@ -42,7 +44,11 @@ export function wantsHelp(args: string[]): boolean {
  * Parses a subcommand's arguments (strict: unknown options are errors). Returns undefined after printing the
  * usage when the user asked for help; the caller then exits 0.
  */
-export function parseCommand<const O extends OptionSpec>(cmd: Command, args: string[], options: O): Parsed<O> | undefined {
+export function parseCommand<const O extends OptionSpec>(
+  cmd: Command,
+  args: string[],
+  options: O,
+): Parsed<O> | undefined {
   if (wantsHelp(args)) {
     console.log(cmd.usage);
     return undefined;
@@ -78,10 +84,13 @@ function optionError(cmd: Command, args: string[], e: unknown): unknown {
   }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
     const long = /--[\w-]+/.exec(e.message.split('\n')[0]!)?.[0] ?? option;
-    if (/does not take an argument/.test(e.message)) return new InputError(`option ${long} of "${cmd.name}" takes no value ${see}`);
+    if (/does not take an argument/.test(e.message))
+      return new InputError(`option ${long} of "${cmd.name}" takes no value ${see}`);
     if (/ambiguous/.test(e.message)) {
       const next = args[args.indexOf(long) + 1] ?? '-…';
-      return new InputError(`option ${long} of "${cmd.name}" needs a value; "${next}" looks like an option (write ${long}=${next} if it is the value) ${see}`);
+      return new InputError(
+        `option ${long} of "${cmd.name}" needs a value; "${next}" looks like an option (write ${long}=${next} if it is the value) ${see}`,
+      );
     }
     return new InputError(`option ${long} of "${cmd.name}" needs a value ${see}`);
   }
@@ -91,19 +100,25 @@ function optionError(cmd: Command, args: string[], e: unknown): unknown {
 /** The text argument: a literal, or '-' for standard input. */
 export async function readTextArg(positionals: string[]): Promise<string> {
   if (positionals.length === 0) throw new InputError('no text given (pass the text, or - to read standard input)');
-  if (positionals.length > 1) throw new InputError(`expected one text argument, got ${positionals.length} (quote the text)`);
+  if (positionals.length > 1)
+    throw new InputError(`expected one text argument, got ${positionals.length} (quote the text)`);
   const t = positionals[0]!;
   if (t !== '-') return t;
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /**
  * --backend and --dtype, checked with the library's parsers. The dtype is passed on as the user wrote it
  * ('fp16', 'f16', …: the library takes both spellings); without --dtype the library's default applies.
  */
-export function backendOptions(values: { backend?: unknown; dtype?: unknown }): Pick<LoadModelOptions, 'backend' | 'dtype'> {
+export function backendOptions(values: {
+  backend?: unknown;
+  dtype?: unknown;
+}): Pick<LoadModelOptions, 'backend' | 'dtype'> {
   const backend = parseBackend(values.backend ?? 'cpu', '--backend');
   if (values.dtype === undefined) return { backend };
   parseDtype(values.dtype, '--dtype');

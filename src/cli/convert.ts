@@ -14,7 +14,13 @@ import { InputError, ModelNotFoundError } from '../errors.js';
 import { fsModelSource } from '../node/fsSource.js';
 import { DTYPE_SIZES, type SafetensorsDType } from '../tensor/safetensors.js';
 import { writeSafetensors, type SafetensorsWriteTensor } from '../tensor/safetensorsWriter.js';
-import { PYTORCH_FILE, PYTORCH_INDEX_FILE, parseWeightMap, readTorchBinRaw, type TorchTensorInfo } from '../tensor/torchBin.js';
+import {
+  PYTORCH_FILE,
+  PYTORCH_INDEX_FILE,
+  parseWeightMap,
+  readTorchBinRaw,
+  type TorchTensorInfo,
+} from '../tensor/torchBin.js';
 import { toTensor } from '../tensor/safetensors.js';
 
 export const CONVERT_USAGE = `Usage: wgbert convert <model-dir> [options]
@@ -41,7 +47,9 @@ export async function runConvert(args: string[]): Promise<number> {
   const result = await convertTorchBinFolder(positionals[0]!, { widen: dtype === 'f32', force: values.force === true });
   if (values.json) console.log(JSON.stringify(result));
   else {
-    const kinds = Object.entries(result.dtypes).map(([d, n]) => `${n} ${d}`).join(', ');
+    const kinds = Object.entries(result.dtypes)
+      .map(([d, n]) => `${n} ${d}`)
+      .join(', ');
     console.log(`wrote ${result.path}: ${result.tensors} tensors (${kinds}), ${(result.bytes / 1e6).toFixed(1)} MB`);
   }
   return 0;
@@ -56,14 +64,18 @@ export interface ConvertResult {
 }
 
 /** Converts `<dir>/pytorch_model.bin` (or its shards) into `<dir>/model.safetensors`. */
-export async function convertTorchBinFolder(dir: string, opts: { widen?: boolean; force?: boolean } = {}): Promise<ConvertResult> {
+export async function convertTorchBinFolder(
+  dir: string,
+  opts: { widen?: boolean; force?: boolean } = {},
+): Promise<ConvertResult> {
   const source = fsModelSource(dir);
   const out = join(dir, 'model.safetensors');
   if (!opts.force && (await exists(out))) throw new InputError(`${out} already exists (use --force to replace it)`);
 
   const files: string[] = [];
   if (await source.exists(PYTORCH_FILE)) files.push(PYTORCH_FILE);
-  else if (await source.exists(PYTORCH_INDEX_FILE)) files.push(...parseWeightMap(await source.readText(PYTORCH_INDEX_FILE), join(dir, PYTORCH_INDEX_FILE)).keys());
+  else if (await source.exists(PYTORCH_INDEX_FILE))
+    files.push(...parseWeightMap(await source.readText(PYTORCH_INDEX_FILE), join(dir, PYTORCH_INDEX_FILE)).keys());
   else throw new ModelNotFoundError(`${dir}: nothing to convert (no ${PYTORCH_FILE} or ${PYTORCH_INDEX_FILE})`);
 
   const tensors: SafetensorsWriteTensor[] = [];
@@ -73,7 +85,9 @@ export async function convertTorchBinFolder(dir: string, opts: { widen?: boolean
     for (const { info, bytes } of raw) {
       if (seen.has(info.name)) throw new InputError(`${join(dir, file)}: tensor '${info.name}' appears in two shards`);
       seen.add(info.name);
-      tensors.push(opts.widen ? widened(info, bytes) : { name: info.name, dtype: info.dtype, shape: info.shape, data: bytes });
+      tensors.push(
+        opts.widen ? widened(info, bytes) : { name: info.name, dtype: info.dtype, shape: info.shape, data: bytes },
+      );
     }
   }
   // Wider dtypes first keeps every tensor aligned to its element size (as the Python library orders them).

@@ -31,7 +31,12 @@ export async function defaultModelFor(kind: 'ner' | 'pos', command: string): Pro
  * Loads with the model the user gave, or the default for `kind`. A default hub model that cannot be had is a
  * ModelNotFoundError that names it and the way out (--model).
  */
-export async function withModel<T>(kind: 'ner' | 'pos', command: string, given: string | undefined, load: (location: string) => Promise<T>): Promise<T> {
+export async function withModel<T>(
+  kind: 'ner' | 'pos',
+  command: string,
+  given: string | undefined,
+  load: (location: string) => Promise<T>,
+): Promise<T> {
   if (given !== undefined) return load(given);
   const location = await defaultModelFor(kind, command);
   if (location === DEFAULT_MODEL) return load(location);
@@ -39,7 +44,9 @@ export async function withModel<T>(kind: 'ner' | 'pos', command: string, given: 
     return await load(location);
   } catch (e) {
     if (e instanceof WgbertError && (e.code === 'MODEL_NOT_FOUND' || e.code.startsWith('HUB'))) {
-      throw new ModelNotFoundError(`${command}: its default model ${location} (Hugging Face hub) is not available: ${e.message}; or pass --model <dir|org/name>`);
+      throw new ModelNotFoundError(
+        `${command}: its default model ${location} (Hugging Face hub) is not available: ${e.message}; or pass --model <dir|org/name>`,
+      );
     }
     throw e;
   }

@@ -35,7 +35,9 @@ export async function runDownload(args: string[]): Promise<number> {
   if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
   if (positionals.length !== 1) {
-    throw new InputError(`download: expected one repository id (e.g. dbmdz/bert-large-cased-finetuned-conll03-english), got ${positionals.length}`);
+    throw new InputError(
+      `download: expected one repository id (e.g. dbmdz/bert-large-cased-finetuned-conll03-english), got ${positionals.length}`,
+    );
   }
   const repoId = positionals[0]!;
   const bar = !values.json && process.stderr.isTTY ? downloadProgressBar() : undefined;
@@ -47,7 +49,15 @@ export async function runDownload(args: string[]): Promise<number> {
     onWarning: (m) => console.error(`wgbert: warning: ${m}`),
   });
   if (values.json) {
-    console.log(JSON.stringify({ repo: result.repoId, revision: result.revision, commit: result.commit, path: result.path, files: result.files }));
+    console.log(
+      JSON.stringify({
+        repo: result.repoId,
+        revision: result.revision,
+        commit: result.commit,
+        path: result.path,
+        files: result.files,
+      }),
+    );
   } else {
     console.log(result.path);
   }

@@ -64,9 +64,14 @@ export async function runEval(args: string[]): Promise<number> {
       console.log(EVAL_USAGE);
       return 0;
     }
-    throw new InputError(`eval needs a corpus: conll2003 or pos${corpus === undefined ? '' : `, got "${corpus}"`} (see wgbert eval --help)`);
+    throw new InputError(
+      `eval needs a corpus: conll2003 or pos${corpus === undefined ? '' : `, got "${corpus}"`} (see wgbert eval --help)`,
+    );
   }
-  const cmd: Command = { name: `wgbert eval ${corpus}`, usage: corpus === 'conll2003' ? EVAL_CONLL_USAGE : EVAL_POS_USAGE };
+  const cmd: Command = {
+    name: `wgbert eval ${corpus}`,
+    usage: corpus === 'conll2003' ? EVAL_CONLL_USAGE : EVAL_POS_USAGE,
+  };
   const parsed = parseModelCommand(cmd, rest, {
     data: { type: 'string' },
     column: { type: 'string' },
@@ -75,12 +80,14 @@ export async function runEval(args: string[]): Promise<number> {
   });
   if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
-  if (positionals.length > 0) throw new InputError(`unexpected argument "${positionals[0]}" for "${cmd.name}" (see ${cmd.name} --help)`);
+  if (positionals.length > 0)
+    throw new InputError(`unexpected argument "${positionals[0]}" for "${cmd.name}" (see ${cmd.name} --help)`);
   const backend = backendOptions(values);
   const data = values.data as string | undefined;
   if (data === undefined) throw new InputError('--data <file> is required');
   const batchSize = values['batch-size'] === undefined ? 1 : Number(values['batch-size']);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`--batch-size must be a positive integer, got "${String(values['batch-size'])}"`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new InputError(`--batch-size must be a positive integer, got "${String(values['batch-size'])}"`);
 
   let text: string;
   try {
@@ -88,32 +95,59 @@ export async function runEval(args: string[]): Promise<number> {
   } catch {
     throw new InputError(`cannot read --data file ${data}`);
   }
-  const sentences = corpus === 'conll2003' ? labeledSentences(parseConll(text, { source: data }), -1, data) : posSentences(text, data, values.column as string | undefined);
+  const sentences =
+    corpus === 'conll2003'
+      ? labeledSentences(parseConll(text, { source: data }), -1, data)
+      : posSentences(text, data, values.column as string | undefined);
 
-  const model = await withModel(corpus === 'pos' ? 'pos' : 'ner', `eval ${corpus}`, values.model as string | undefined, (location) => loadModel(location, backend));
+  const model = await withModel(
+    corpus === 'pos' ? 'pos' : 'ner',
+    `eval ${corpus}`,
+    values.model as string | undefined,
+    (location) => loadModel(location, backend),
+  );
   try {
     const tty = process.stderr.isTTY && !values.json;
     const started = performance.now();
     const onProgress = tty
-      ? (p: EvalProgress) => process.stderr.write(`\r${renderProgress({ done: p.done, total: p.total, elapsedMs: performance.now() - started, unit: 'sent' })}`)
+      ? (p: EvalProgress) =>
+          process.stderr.write(
+            `\r${renderProgress({ done: p.done, total: p.total, elapsedMs: performance.now() - started, unit: 'sent' })}`,
+          )
       : undefined;
     const options = { sentences, predict: wordPredictor(model), batchSize, ...(onProgress ? { onProgress } : {}) };
     const result = corpus === 'conll2003' ? await evaluateNer(options) : await evaluatePos(options);
     if (tty) process.stderr.write('\n');
     const seconds = (performance.now() - started) / 1000;
-    if (values.predictions !== undefined) await writeFile(values.predictions as string, formatPredictions(result.predictions));
+    if (values.predictions !== undefined)
+      await writeFile(values.predictions as string, formatPredictions(result.predictions));
     const { predictions: _omit, ...scores } = result;
-    const summary = { corpus, data, model: model.name, backend: model.backend, seconds: Number(seconds.toFixed(3)), ...scores };
+    const summary = {
+      corpus,
+      data,
+      model: model.name,
+      backend: model.backend,
+      seconds: Number(seconds.toFixed(3)),
+      ...scores,
+    };
     if (values.json) {
       console.log(JSON.stringify(summary));
     } else if ('f1' in result) {
-      console.log(`${model.name} on ${data} (${result.sentences} sentences, ${result.words} words, backend ${model.backend}, ${seconds.toFixed(1)} s)`);
-      console.log(`precision ${result.precision.toFixed(4)}  recall ${result.recall.toFixed(4)}  F1 ${result.f1.toFixed(4)}  (tp ${result.tp}, fp ${result.fp}, fn ${result.fn}); token accuracy ${result.tokenAccuracy.toFixed(4)}`);
+      console.log(
+        `${model.name} on ${data} (${result.sentences} sentences, ${result.words} words, backend ${model.backend}, ${seconds.toFixed(1)} s)`,
+      );
+      console.log(
+        `precision ${result.precision.toFixed(4)}  recall ${result.recall.toFixed(4)}  F1 ${result.f1.toFixed(4)}  (tp ${result.tp}, fp ${result.fp}, fn ${result.fn}); token accuracy ${result.tokenAccuracy.toFixed(4)}`,
+      );
       for (const [type, s] of Object.entries(result.perType)) {
-        console.log(`  ${type.padEnd(6)} P ${s.precision.toFixed(4)}  R ${s.recall.toFixed(4)}  F1 ${s.f1.toFixed(4)}  support ${s.support}`);
+        console.log(
+          `  ${type.padEnd(6)} P ${s.precision.toFixed(4)}  R ${s.recall.toFixed(4)}  F1 ${s.f1.toFixed(4)}  support ${s.support}`,
+        );
       }
     } else {
-      console.log(`${model.name} on ${data} (${result.sentences} sentences, backend ${model.backend}, ${seconds.toFixed(1)} s)`);
+      console.log(
+        `${model.name} on ${data} (${result.sentences} sentences, backend ${model.backend}, ${seconds.toFixed(1)} s)`,
+      );
       console.log(`accuracy ${result.accuracy.toFixed(4)} (${result.correct} / ${result.words} words)`);
     }
     return 0;
@@ -123,10 +157,12 @@ export async function runEval(args: string[]): Promise<number> {
 }
 
 function posSentences(text: string, file: string, column: string | undefined): LabeledSentence[] {
-  if (column === undefined) throw new InputError('eval pos needs --column upos|xpos (CoNLL-U) or a column number (CoNLL)');
+  if (column === undefined)
+    throw new InputError('eval pos needs --column upos|xpos (CoNLL-U) or a column number (CoNLL)');
   if (column === 'upos' || column === 'xpos') return conlluLabeled(parseConllu(text, { source: file }), column);
   const n = Number(column);
-  if (!Number.isInteger(n) || n < 1) throw new InputError(`--column must be upos, xpos or a 1-based column number, got "${column}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InputError(`--column must be upos, xpos or a 1-based column number, got "${column}"`);
   // 1-based for users (CoNLL-2003's POS tag is column 2); labeledSentences takes a 0-based index.
   return labeledSentences(parseConll(text, { source: file }), n - 1, file);
 }

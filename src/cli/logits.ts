@@ -40,14 +40,27 @@ export async function runLogits(args: string[]): Promise<number> {
     const [, S, C] = logits.shape as [number, number, number];
     const rows = Array.from({ length: S }, (_, s) => Array.from(logits.data.subarray(s * C, (s + 1) * C)));
     if (values.json) {
-      console.log(JSON.stringify({ backend: model.backend, model: model.name, labels: model.labels, tokens: enc.tokens, input_ids: enc.ids, offsets: enc.offsets, logits: rows, ...(trace ? { trace: trace.stages } : {}) }));
+      console.log(
+        JSON.stringify({
+          backend: model.backend,
+          model: model.name,
+          labels: model.labels,
+          tokens: enc.tokens,
+          input_ids: enc.ids,
+          offsets: enc.offsets,
+          logits: rows,
+          ...(trace ? { trace: trace.stages } : {}),
+        }),
+      );
       return 0;
     }
     console.log(`model ${model.name}, backend ${model.backend}, logits shape [1, ${S}, ${C}]`);
     for (let s = 0; s < S; s++) {
       const row = rows[s]!;
       const best = row.indexOf(Math.max(...row));
-      console.log(`${String(s).padStart(4)}  ${enc.tokens[s]!.padEnd(16)} ${String(enc.ids[s]).padStart(6)}  ${model.labels[best]!.padEnd(8)} ${row.map((v) => v.toFixed(3).padStart(8)).join('')}`);
+      console.log(
+        `${String(s).padStart(4)}  ${enc.tokens[s]!.padEnd(16)} ${String(enc.ids[s]).padStart(6)}  ${model.labels[best]!.padEnd(8)} ${row.map((v) => v.toFixed(3).padStart(8)).join('')}`,
+      );
     }
     if (trace) console.error(formatTrace(trace.stages));
     return 0;

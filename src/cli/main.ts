@@ -44,7 +44,9 @@ export async function run(argv: string[]): Promise<number> {
       return command === undefined ? 1 : 0;
     }
     if (command === '-v' || command === '--version') {
-      const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+      const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      };
       console.log(pkg.version);
       return 0;
     }

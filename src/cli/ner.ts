@@ -59,19 +59,32 @@ export async function runNer(task: Task, args: string[]): Promise<number> {
   const backend = backendOptions(values);
   const input = values.input as string | undefined;
   if (values.trace && input !== undefined) throw new InputError('--trace traces one text: give the text, not --input');
-  if (input === undefined && positionals.length === 0) throw new InputError('no text given (pass the text, - for standard input, or --input FILE)');
+  if (input === undefined && positionals.length === 0)
+    throw new InputError('no text given (pass the text, - for standard input, or --input FILE)');
   const texts = input !== undefined ? await readInputFile(input) : [await readTextArg(positionals)];
 
   // --trace: the CPU backend with every stage recorded (src/bert/trace.ts); to stderr, or under "trace" with --json.
   const trace = values.trace ? new Trace() : undefined;
-  const ner = await withModel(task === 'pos' ? 'pos' : 'ner', task, values.model as string | undefined, async (location) =>
-    pipeline(task, { model: trace ? await loadTracedModel(location, trace, backend) : location, ...backend }),
+  const ner = await withModel(
+    task === 'pos' ? 'pos' : 'ner',
+    task,
+    values.model as string | undefined,
+    async (location) =>
+      pipeline(task, { model: trace ? await loadTracedModel(location, trace, backend) : location, ...backend }),
   );
   try {
     if (input === undefined) {
       trace?.start();
       const entities = await ner(texts[0]!, opts);
-      if (values.json) console.log(JSON.stringify({ backend: ner.backend, model: ner.model.name, entities, ...(trace ? { trace: trace.stages } : {}) }));
+      if (values.json)
+        console.log(
+          JSON.stringify({
+            backend: ner.backend,
+            model: ner.model.name,
+            entities,
+            ...(trace ? { trace: trace.stages } : {}),
+          }),
+        );
       else printTable(entities, ner.backend, ner.model.name);
       if (trace && !values.json) console.error(formatTrace(trace.stages));
       return 0;
@@ -83,7 +96,10 @@ export async function runNer(task: Task, args: string[]): Promise<number> {
     for (let i = 0; i < texts.length; i += batch) {
       const results = await ner(texts.slice(i, i + batch), opts);
       for (const entities of results) console.log(JSON.stringify({ entities }));
-      if (tty) process.stderr.write(`\r${renderProgress({ done: Math.min(i + batch, texts.length), total: texts.length, elapsedMs: performance.now() - started, unit: 'texts' })}`);
+      if (tty)
+        process.stderr.write(
+          `\r${renderProgress({ done: Math.min(i + batch, texts.length), total: texts.length, elapsedMs: performance.now() - started, unit: 'texts' })}`,
+        );
     }
     if (tty) process.stderr.write('\n');
     return 0;
@@ -96,15 +112,20 @@ function callOptions(task: Task, values: Record<string, unknown>): CallOptions {
   const o: CallOptions = {};
   const agg = values.aggregation as string | undefined;
   if (agg !== undefined) {
-    if (!AGGREGATIONS.includes(agg as AggregationStrategy)) throw new InputError(`--aggregation must be one of ${AGGREGATIONS.join(', ')}, got "${agg}"`);
+    if (!AGGREGATIONS.includes(agg as AggregationStrategy))
+      throw new InputError(`--aggregation must be one of ${AGGREGATIONS.join(', ')}, got "${agg}"`);
     o.aggregation = agg as AggregationStrategy;
   } else if (task !== 'pos') {
     o.aggregation = 'simple';
   }
-  if (values['ignore-labels'] !== undefined) o.ignoreLabels = String(values['ignore-labels']).split(',').filter((s) => s !== '');
+  if (values['ignore-labels'] !== undefined)
+    o.ignoreLabels = String(values['ignore-labels'])
+      .split(',')
+      .filter((s) => s !== '');
   const offsets = values.offsets as string | undefined;
   if (offsets !== undefined) {
-    if (offsets !== 'codepoint' && offsets !== 'utf16') throw new InputError(`--offsets must be codepoint or utf16, got "${offsets}"`);
+    if (offsets !== 'codepoint' && offsets !== 'utf16')
+      throw new InputError(`--offsets must be codepoint or utf16, got "${offsets}"`);
     o.offsets = offsets;
   }
   if (values.stride !== undefined) o.stride = positiveInt('--stride', values.stride as string, 0);
@@ -114,7 +135,8 @@ function callOptions(task: Task, values: Record<string, unknown>): CallOptions {
 
 function positiveInt(name: string, v: string, min: number): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new InputError(`${name} must be an integer ≥ ${min}, got "${v}"`);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min)
+    throw new InputError(`${name} must be an integer ≥ ${min}, got "${v}"`);
   return n;
 }
 
@@ -151,7 +173,11 @@ function printTable(entities: Entity[], backend: string, model: string): void {
   ]);
   const head = ['label', 'word', 'score', 'span'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   console.log(line(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));

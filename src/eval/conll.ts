@@ -91,7 +91,11 @@ export interface LabeledSentence {
  * Picks one column as the label of each word. `column` is 0-based; a negative value counts from the
  * end (-1 = last column, the NER tag in CoNLL-2003; 1 = the POS tag).
  */
-export function labeledSentences(sentences: readonly ConllSentence[], column = -1, source = '<input>'): LabeledSentence[] {
+export function labeledSentences(
+  sentences: readonly ConllSentence[],
+  column = -1,
+  source = '<input>',
+): LabeledSentence[] {
   return sentences.map((s) => ({
     words: s.words.slice(),
     labels: s.columns.map((cols, i) => {

@@ -123,7 +123,9 @@ export function formatPredictions(predictions: readonly (readonly string[])[]): 
     .map((labels, s) => {
       labels.forEach((label, w) => {
         if (label === '' || /\s/.test(label)) {
-          throw new InputError(`sentence ${s}, word ${w}: label ${JSON.stringify(label)} is empty or contains whitespace`);
+          throw new InputError(
+            `sentence ${s}, word ${w}: label ${JSON.stringify(label)} is empty or contains whitespace`,
+          );
         }
       });
       return `${labels.join(' ')}\n`;

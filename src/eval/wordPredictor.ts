@@ -13,7 +13,9 @@ export function wordPredictor(model: BertModel): PredictFn {
     const encodings = batch.map((words, i) => {
       const enc = model.tokenizer.encodeWords(words);
       if (enc.ids.length > model.maxLength) {
-        throw new InputError(`sentence ${i} of the batch (${words.length} words) is ${enc.ids.length} tokens, over the model's ${model.maxLength}`);
+        throw new InputError(
+          `sentence ${i} of the batch (${words.length} words) is ${enc.ids.length} tokens, over the model's ${model.maxLength}`,
+        );
       }
       return enc;
     });
@@ -30,7 +32,8 @@ export function wordPredictor(model: BertModel): PredictFn {
         labels[w] = model.labels[best]!;
       });
       // A word that yields no token at all (e.g. only control characters) gets 'O' / the first label.
-      for (let w = 0; w < labels.length; w++) if (labels[w] === undefined) labels[w] = model.labels.includes('O') ? 'O' : model.labels[0]!;
+      for (let w = 0; w < labels.length; w++)
+        if (labels[w] === undefined) labels[w] = model.labels.includes('O') ? 'O' : model.labels[0]!;
       return labels;
     });
   };

@@ -37,24 +37,37 @@ export function blobByteSource(blob: Blob, label: string): ByteSource {
   return {
     size: blob.size,
     async read(offset, length) {
-      if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > blob.size) {
+      if (
+        !Number.isInteger(offset) ||
+        !Number.isInteger(length) ||
+        offset < 0 ||
+        length < 0 ||
+        offset + length > blob.size
+      ) {
         throw new RangeError(`${label}: read [${offset}, ${offset + length}) outside ${blob.size} bytes`);
       }
       let buf: ArrayBuffer;
       try {
         buf = await blob.slice(offset, offset + length).arrayBuffer();
       } catch (e) {
-        throw new ModelNotFoundError(`${label}: cannot read the file (${(e as Error)?.message ?? String(e)}; was it moved or deleted?)`);
+        throw new ModelNotFoundError(
+          `${label}: cannot read the file (${(e as Error)?.message ?? String(e)}; was it moved or deleted?)`,
+        );
       }
-      if (buf.byteLength !== length) throw new RangeError(`${label}: file changed while reading (got ${buf.byteLength} of ${length} bytes)`);
+      if (buf.byteLength !== length)
+        throw new RangeError(`${label}: file changed while reading (got ${buf.byteLength} of ${length} bytes)`);
       return new Uint8Array(buf);
     },
   };
 }
 
-export function fileListModelSource(files: Iterable<FileLike> | ArrayLike<FileLike>, opts: { name?: string } = {}): ModelSource {
+export function fileListModelSource(
+  files: Iterable<FileLike> | ArrayLike<FileLike>,
+  opts: { name?: string } = {},
+): ModelSource {
   const all = Array.from(files as ArrayLike<FileLike>);
-  if (all.length === 0) throw new InputError('no files given: pick a model folder (config.json, tokenizer.json, model.safetensors)');
+  if (all.length === 0)
+    throw new InputError('no files given: pick a model folder (config.json, tokenizer.json, model.safetensors)');
 
   // The model folder: the shallowest directory that holds a config.json, else all files by name.
   const configDirs = all.filter((f) => f.name === 'config.json').map((f) => dirOf(pathOf(f)));
@@ -64,7 +77,9 @@ export function fileListModelSource(files: Iterable<FileLike> | ArrayLike<FileLi
     const min = Math.min(...configDirs.map(depth));
     const shallowest = [...new Set(configDirs.filter((d) => depth(d) === min))];
     if (shallowest.length > 1) {
-      throw new InputError(`several model folders picked (${shallowest.map((d) => d || '.').join(', ')}): pick one folder`);
+      throw new InputError(
+        `several model folders picked (${shallowest.map((d) => d || '.').join(', ')}): pick one folder`,
+      );
     }
     root = shallowest[0]!;
   }
@@ -79,7 +94,9 @@ export function fileListModelSource(files: Iterable<FileLike> | ArrayLike<FileLi
     byName.set(f.name, f);
   }
   const firstPath = pathOf(all[0]!);
-  const name = opts.name ?? (root !== undefined && root !== '' ? root : firstPath.includes('/') ? firstPath.split('/')[0]! : 'picked files');
+  const name =
+    opts.name ??
+    (root !== undefined && root !== '' ? root : firstPath.includes('/') ? firstPath.split('/')[0]! : 'picked files');
   const get = (file: string): FileLike => {
     const f = byName.get(file);
     if (f === undefined) throw new ModelNotFoundError(`${name}: no ${file} among the picked files`);

@@ -27,7 +27,9 @@ export function setModelResolver(r: ModelResolver): void {
 export async function resolveModelSource(model: string | ModelSource, opts: ResolveOptions = {}): Promise<ModelSource> {
   if (typeof model !== 'string') return model;
   if (resolver === undefined) {
-    throw new InputError(`cannot open model "${model}": no model resolver in this environment; pass a ModelSource instead`);
+    throw new InputError(
+      `cannot open model "${model}": no model resolver in this environment; pass a ModelSource instead`,
+    );
   }
   return resolver(model, opts);
 }

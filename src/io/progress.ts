@@ -52,7 +52,12 @@ export interface ReadyProgressInfo {
   model: string;
 }
 
-export type ProgressInfo = InitiateProgressInfo | DownloadProgressInfo | ProgressStatusInfo | DoneProgressInfo | ReadyProgressInfo;
+export type ProgressInfo =
+  | InitiateProgressInfo
+  | DownloadProgressInfo
+  | ProgressStatusInfo
+  | DoneProgressInfo
+  | ReadyProgressInfo;
 
 export type ProgressCallback = (info: ProgressInfo) => void;
 

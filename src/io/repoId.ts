@@ -18,7 +18,12 @@ export function isValidRepoId(repoId: string): boolean {
   const parts = repoId.split('/');
   if (parts.length < 1 || parts.length > 2) return false;
   return parts.every(
-    (p) => p.length > 0 && p.length <= 96 && /^[A-Za-z0-9](?:[\w.-]*[A-Za-z0-9_])?$/.test(p) && !p.includes('--') && !p.includes('..'),
+    (p) =>
+      p.length > 0 &&
+      p.length <= 96 &&
+      /^[A-Za-z0-9](?:[\w.-]*[A-Za-z0-9_])?$/.test(p) &&
+      !p.includes('--') &&
+      !p.includes('..'),
   );
 }
 
@@ -47,7 +52,8 @@ export function isValidRevision(revision: string): boolean {
 
 /** Throws an InputError naming the option when `revision` is not a usable revision. */
 export function checkRevision(revision: string, option = 'revision'): void {
-  if (!isValidRevision(revision)) throw new InputError(`invalid ${option} ${JSON.stringify(revision)} (a branch, tag or commit hash)`);
+  if (!isValidRevision(revision))
+    throw new InputError(`invalid ${option} ${JSON.stringify(revision)} (a branch, tag or commit hash)`);
 }
 
 /**

@@ -53,13 +53,23 @@ function absoluteBase(base: string): URL {
     url.hash = '';
     return url;
   } catch {
-    throw new ModelNotFoundError(`model "${base}" is not a URL (give an http(s) URL of a model folder, or a path on this site)`);
+    throw new ModelNotFoundError(
+      `model "${base}" is not a URL (give an http(s) URL of a model folder, or a path on this site)`,
+    );
   }
 }
 
 function checkFileName(model: string, file: string): void {
-  if (file === '' || file.includes('..') || file.startsWith('/') || file.includes('\\') || /^[a-z][a-z0-9+.-]*:/i.test(file)) {
-    throw new ModelNotFoundError(`${model}: refusing file name "${file}" (must be a plain name inside the model folder)`);
+  if (
+    file === '' ||
+    file.includes('..') ||
+    file.startsWith('/') ||
+    file.includes('\\') ||
+    /^[a-z][a-z0-9+.-]*:/i.test(file)
+  ) {
+    throw new ModelNotFoundError(
+      `${model}: refusing file name "${file}" (must be a plain name inside the model folder)`,
+    );
   }
 }
 
@@ -92,7 +102,12 @@ export async function clearModelCache(name: string = MODEL_CACHE_NAME): Promise<
 }
 
 /** Reads a response body into one buffer, reporting progress. */
-async function readBody(res: Response, file: string, url: string, onProgress?: (p: DownloadProgress) => void): Promise<Uint8Array> {
+async function readBody(
+  res: Response,
+  file: string,
+  url: string,
+  onProgress?: (p: DownloadProgress) => void,
+): Promise<Uint8Array> {
   const lengthHeader = res.headers.get('content-length');
   const encoded = (res.headers.get('content-encoding') ?? 'identity').toLowerCase() !== 'identity';
   const declared = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
@@ -121,7 +136,9 @@ async function readBody(res: Response, file: string, url: string, onProgress?: (
       onProgress?.({ file, loaded, total: total !== undefined ? Math.max(total, loaded) : undefined });
     }
   } catch (e) {
-    throw new ModelNotFoundError(`${url}: download failed after ${loaded} bytes (${(e as Error)?.message ?? String(e)})`);
+    throw new ModelNotFoundError(
+      `${url}: download failed after ${loaded} bytes (${(e as Error)?.message ?? String(e)})`,
+    );
   } finally {
     reader.releaseLock();
   }
@@ -151,7 +168,9 @@ export function urlModelSource(baseUrl: string, opts: UrlSourceOptions = {}): Mo
       new Headers(init.headers).forEach((value, key) => headers.set(key, value));
       return await doFetch(url, { ...opts.init, ...init, headers });
     } catch (e) {
-      throw new ModelNotFoundError(`${url}: cannot fetch (${(e as Error)?.message ?? String(e)}; offline, or the server does not allow cross-origin requests?)`);
+      throw new ModelNotFoundError(
+        `${url}: cannot fetch (${(e as Error)?.message ?? String(e)}; offline, or the server does not allow cross-origin requests?)`,
+      );
     }
   };
 
@@ -174,13 +193,20 @@ export function urlModelSource(baseUrl: string, opts: UrlSourceOptions = {}): Mo
           }
         }
         const res = await request(url, { method: 'GET' });
-        if (res.status === 404 || res.status === 410) throw new ModelNotFoundError(`${name}: no ${file} (HTTP ${res.status} for ${url})`);
+        if (res.status === 404 || res.status === 410)
+          throw new ModelNotFoundError(`${name}: no ${file} (HTTP ${res.status} for ${url})`);
         if (!res.ok) throw new ModelNotFoundError(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
-        if (!looksLikeFile(file, res)) throw new ModelNotFoundError(`${name}: no ${file} (the server answered ${url} with an HTML page)`);
+        if (!looksLikeFile(file, res))
+          throw new ModelNotFoundError(`${name}: no ${file} (the server answered ${url} with an HTML page)`);
         const bytes = await readBody(res, file, url, opts.onProgress);
         if (cache !== undefined && !/no-store/i.test(res.headers.get('cache-control') ?? '')) {
-          const headers = { 'content-type': res.headers.get('content-type') ?? 'application/octet-stream', 'content-length': String(bytes.byteLength) };
-          await cache.put(url, new Response(bytes as Uint8Array<ArrayBuffer>, { status: 200, headers })).catch(() => undefined); // quota: skip caching
+          const headers = {
+            'content-type': res.headers.get('content-type') ?? 'application/octet-stream',
+            'content-length': String(bytes.byteLength),
+          };
+          await cache
+            .put(url, new Response(bytes as Uint8Array<ArrayBuffer>, { status: 200, headers }))
+            .catch(() => undefined); // quota: skip caching
         }
         existence.set(file, Promise.resolve(true));
         return bytes;

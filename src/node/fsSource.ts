@@ -60,7 +60,10 @@ export function fileByteSource(path: string, size: number): ByteSource {
         let done = 0;
         while (done < length) {
           const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
-          if (bytesRead === 0) throw new RangeError(`${path}: file shrank while reading (got ${offset + done} of ${offset + length} bytes)`);
+          if (bytesRead === 0)
+            throw new RangeError(
+              `${path}: file shrank while reading (got ${offset + done} of ${offset + length} bytes)`,
+            );
           done += bytesRead;
         }
         return buf;

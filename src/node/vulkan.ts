@@ -13,12 +13,16 @@ type Env = Record<string, string | undefined>;
 /** Undefined when Vulkan looks usable, else why not (one sentence that says what to install). */
 export function missingVulkan(env: Env): string | undefined {
   if (!hasLoader(env)) {
-    return 'no Vulkan loader (libvulkan.so.1) on this machine: install your GPU driver, or Debian\'s libvulkan1 ' +
-      '(with a software driver such as SwiftShader for machines without a GPU)';
+    return (
+      "no Vulkan loader (libvulkan.so.1) on this machine: install your GPU driver, or Debian's libvulkan1 " +
+      '(with a software driver such as SwiftShader for machines without a GPU)'
+    );
   }
   if (!hasDriver(env)) {
-    return 'no Vulkan driver (ICD manifest) on this machine: install your GPU\'s Vulkan driver, or select a ' +
-      'software one with VK_ICD_FILENAMES (e.g. /usr/lib/chromium/vk_swiftshader_icd.json from Debian\'s chromium)';
+    return (
+      "no Vulkan driver (ICD manifest) on this machine: install your GPU's Vulkan driver, or select a " +
+      "software one with VK_ICD_FILENAMES (e.g. /usr/lib/chromium/vk_swiftshader_icd.json from Debian's chromium)"
+    );
   }
   return undefined;
 }
@@ -42,8 +46,15 @@ function hasDriver(env: Env): boolean {
   if (named.some(manifestAt)) return true;
   if (replacing !== undefined) return false; // these replace the search of the standard folders
   const home = env.HOME ?? '';
-  const configDirs = [env.XDG_CONFIG_HOME ?? join(home, '.config'), ...(env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':'), '/etc'];
-  const dataDirs = [env.XDG_DATA_HOME ?? join(home, '.local/share'), ...(env.XDG_DATA_DIRS ?? '/usr/local/share:/usr/share').split(':')];
+  const configDirs = [
+    env.XDG_CONFIG_HOME ?? join(home, '.config'),
+    ...(env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':'),
+    '/etc',
+  ];
+  const dataDirs = [
+    env.XDG_DATA_HOME ?? join(home, '.local/share'),
+    ...(env.XDG_DATA_DIRS ?? '/usr/local/share:/usr/share').split(':'),
+  ];
   return [...configDirs, ...dataDirs].filter(Boolean).some((d) => manifestAt(join(d, 'vulkan', 'icd.d')));
 }
 

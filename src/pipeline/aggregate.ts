@@ -134,7 +134,9 @@ export function gatherPreEntities(args: GatherArgs): PreEntity[] {
     const token = encoding.tokens[index];
     const offset = encoding.offsets[index];
     if (token === undefined || offset === undefined) {
-      throw new InputError(`token ${index} has no token string or offsets (encoding has ${encoding.tokens.length} tokens)`);
+      throw new InputError(
+        `token ${index} has no token string or offsets (encoding has ${encoding.tokens.length} tokens)`,
+      );
     }
     const [start, end] = offset;
     const wordRef = slicePython(codePoints, start, end);
@@ -337,7 +339,9 @@ export function aggregate(
     case 'word':
       return aggregateWords(pre, 'first', id2label, tokensToString);
     default:
-      throw new InputError(`unknown aggregation strategy '${String(strategy)}'; expected one of ${AGGREGATION_STRATEGIES.join(', ')}`);
+      throw new InputError(
+        `unknown aggregation strategy '${String(strategy)}'; expected one of ${AGGREGATION_STRATEGIES.join(', ')}`,
+      );
   }
 }
 
@@ -373,7 +377,9 @@ export function checkStrategy(strategy: unknown): AggregationStrategy {
   if (typeof strategy === 'string' && (AGGREGATION_STRATEGIES as readonly string[]).includes(strategy)) {
     return strategy as AggregationStrategy;
   }
-  throw new InputError(`unknown aggregation strategy '${String(strategy)}'; expected one of ${AGGREGATION_STRATEGIES.join(', ')}`);
+  throw new InputError(
+    `unknown aggregation strategy '${String(strategy)}'; expected one of ${AGGREGATION_STRATEGIES.join(', ')}`,
+  );
 }
 
 /**

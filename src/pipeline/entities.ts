@@ -18,13 +18,24 @@
 
 export type AggregationStrategy = 'none' | 'simple' | 'first' | 'average' | 'max' | 'word';
 
-export const AGGREGATION_STRATEGIES: readonly AggregationStrategy[] = ['none', 'simple', 'first', 'average', 'max', 'word'];
+export const AGGREGATION_STRATEGIES: readonly AggregationStrategy[] = [
+  'none',
+  'simple',
+  'first',
+  'average',
+  'max',
+  'word',
+];
 
 /**
  * The entity type a strategy gives: 'none' → TokenEntity, 'word' → WordEntity, 'simple' | 'first' |
  * 'average' | 'max' → GroupedEntity. A union of strategies gives the union of their types.
  */
-export type EntityOf<S extends AggregationStrategy> = S extends 'none' ? TokenEntity : S extends 'word' ? WordEntity : GroupedEntity;
+export type EntityOf<S extends AggregationStrategy> = S extends 'none'
+  ? TokenEntity
+  : S extends 'word'
+    ? WordEntity
+    : GroupedEntity;
 
 /** `aggregation: 'none'`: one entry per token. */
 export interface TokenEntity {

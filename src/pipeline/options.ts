@@ -7,7 +7,15 @@
  */
 import { InputError, jsonSnippet } from '../errors.js';
 import { BertModel } from '../bert/model.js';
-import { LOAD_OPTION_KEYS, aliasedOption, checkLoadOptions, checkOptionKeys, optionsObject, type CheckedLoadOptions, type LoadModelOptions } from '../bert/loadOptions.js';
+import {
+  LOAD_OPTION_KEYS,
+  aliasedOption,
+  checkLoadOptions,
+  checkOptionKeys,
+  optionsObject,
+  type CheckedLoadOptions,
+  type LoadModelOptions,
+} from '../bert/loadOptions.js';
 import type { ModelSource } from '../io/source.js';
 import { AGGREGATION_STRATEGIES, type AggregationStrategy, type PostprocessOptions } from './entities.js';
 
@@ -55,7 +63,15 @@ export const DEFAULT_BATCH_SIZE = 8;
 
 export const PIPELINE_OPTION_KEYS: readonly string[] = ['model', ...LOAD_OPTION_KEYS];
 export const CALL_OPTION_KEYS: readonly (keyof CallOptions)[] = [
-  'aggregation', 'aggregation_strategy', 'ignoreLabels', 'ignore_labels', 'offsets', 'stride', 'batchSize', 'windowLength', 'maxTextLength',
+  'aggregation',
+  'aggregation_strategy',
+  'ignoreLabels',
+  'ignore_labels',
+  'offsets',
+  'stride',
+  'batchSize',
+  'windowLength',
+  'maxTextLength',
 ];
 
 /** pipeline()'s arguments, checked: the task, the model (positional or in the options) and the load options. */
@@ -70,7 +86,13 @@ export interface PipelineArguments {
 
 function isModelSource(value: unknown): value is ModelSource {
   const s = value as Partial<ModelSource> | null;
-  return typeof s === 'object' && s !== null && typeof s.open === 'function' && typeof s.readText === 'function' && typeof s.exists === 'function';
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.open === 'function' &&
+    typeof s.readText === 'function' &&
+    typeof s.exists === 'function'
+  );
 }
 
 function isModelArgument(value: unknown): value is ModelArgument {
@@ -79,7 +101,8 @@ function isModelArgument(value: unknown): value is ModelArgument {
 
 /** `pipeline(task, model?, options?)` or `pipeline(task, options?)`, checked. */
 export function checkPipelineArguments(task: unknown, modelOrOptions: unknown, options: unknown): PipelineArguments {
-  if (!TASKS.includes(task as Task)) throw new InputError(`unknown task ${jsonSnippet(task)} (use ${TASKS.join(', ')})`);
+  if (!TASKS.includes(task as Task))
+    throw new InputError(`unknown task ${jsonSnippet(task)} (use ${TASKS.join(', ')})`);
   let positional: ModelArgument | undefined;
   let opts: Record<string, unknown>;
   if (modelOrOptions === undefined || isModelArgument(modelOrOptions)) {
@@ -87,22 +110,33 @@ export function checkPipelineArguments(task: unknown, modelOrOptions: unknown, o
     opts = optionsObject(options, 'pipeline()');
   } else if (typeof modelOrOptions === 'object' && modelOrOptions !== null && !Array.isArray(modelOrOptions)) {
     if (options !== undefined) {
-      throw new InputError('pipeline() takes (task, model, options) or (task, options); the second argument is not a model (a non-empty string, ModelSource or BertModel), so there cannot be a third');
+      throw new InputError(
+        'pipeline() takes (task, model, options) or (task, options); the second argument is not a model (a non-empty string, ModelSource or BertModel), so there cannot be a third',
+      );
     }
     opts = modelOrOptions as Record<string, unknown>;
   } else {
-    throw new InputError(`pipeline()'s second argument must be a model (a folder, URL or hub repo id, a ModelSource or a BertModel) or the options, got ${jsonSnippet(modelOrOptions)}`);
+    throw new InputError(
+      `pipeline()'s second argument must be a model (a folder, URL or hub repo id, a ModelSource or a BertModel) or the options, got ${jsonSnippet(modelOrOptions)}`,
+    );
   }
   checkOptionKeys(opts, PIPELINE_OPTION_KEYS, 'pipeline()');
   const { model: fromOptions, ...loadOptions } = opts;
   if (positional !== undefined && fromOptions !== undefined) {
-    throw new InputError('the model is given twice: as pipeline()\'s second argument and as options.model (give one)');
+    throw new InputError("the model is given twice: as pipeline()'s second argument and as options.model (give one)");
   }
   if (fromOptions !== undefined && !isModelArgument(fromOptions)) {
-    throw new InputError(`model must be a folder, URL or hub repo id (a non-empty string), a ModelSource or a BertModel, got ${jsonSnippet(fromOptions)}`);
+    throw new InputError(
+      `model must be a folder, URL or hub repo id (a non-empty string), a ModelSource or a BertModel, got ${jsonSnippet(fromOptions)}`,
+    );
   }
   const checked = checkLoadOptions(loadOptions, 'pipeline()');
-  return { task: task as Task, model: positional ?? fromOptions, loadOptions: loadOptions as LoadModelOptions, checked };
+  return {
+    task: task as Task,
+    model: positional ?? fromOptions,
+    loadOptions: loadOptions as LoadModelOptions,
+    checked,
+  };
 }
 
 /** A call's options, checked and with the task's defaults filled in. */
@@ -132,7 +166,8 @@ function parseLabels(value: unknown, option: string): readonly string[] {
   throw new InputError(`${option} must be an array of label names (e.g. ["O"]), got ${jsonSnippet(value)}`);
 }
 
-const sameLabels = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((l, i) => l === b[i]);
+const sameLabels = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((l, i) => l === b[i]);
 
 function integerIn(value: unknown, option: string, min: number, max: number, note = ''): number {
   if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
@@ -149,19 +184,29 @@ export function checkCallOptions(options: unknown, task: Task, maxLength: number
   checkOptionKeys(opts, CALL_OPTION_KEYS, 'a pipeline call');
   const defaults = taskDefaults(task);
   const aggregation = aliasedOption(opts, 'aggregation', 'aggregation_strategy', parseStrategy) ?? defaults.aggregation;
-  const ignoreLabels = aliasedOption(opts, 'ignoreLabels', 'ignore_labels', parseLabels, sameLabels) ?? defaults.ignoreLabels;
+  const ignoreLabels =
+    aliasedOption(opts, 'ignoreLabels', 'ignore_labels', parseLabels, sameLabels) ?? defaults.ignoreLabels;
   const offsets = opts.offsets ?? 'codepoint';
   if (offsets !== 'codepoint' && offsets !== 'utf16') {
-    throw new InputError(`offsets must be 'codepoint' (Python's indices, as HF prints) or 'utf16' (JS string indices), got ${jsonSnippet(offsets)}`);
+    throw new InputError(
+      `offsets must be 'codepoint' (Python's indices, as HF prints) or 'utf16' (JS string indices), got ${jsonSnippet(offsets)}`,
+    );
   }
-  const batchSize = opts.batchSize === undefined ? DEFAULT_BATCH_SIZE : integerIn(opts.batchSize, 'batchSize', 1, Infinity);
+  const batchSize =
+    opts.batchSize === undefined ? DEFAULT_BATCH_SIZE : integerIn(opts.batchSize, 'batchSize', 1, Infinity);
   const maxTextLength = opts.maxTextLength ?? DEFAULT_MAX_TEXT_LENGTH;
   if (typeof maxTextLength !== 'number' || !(maxTextLength >= 0)) {
-    throw new InputError(`maxTextLength must be a non-negative number (Infinity for no limit), got ${jsonSnippet(maxTextLength)}`);
+    throw new InputError(
+      `maxTextLength must be a non-negative number (Infinity for no limit), got ${jsonSnippet(maxTextLength)}`,
+    );
   }
-  const windowLength = opts.windowLength === undefined ? maxLength : integerIn(opts.windowLength, 'windowLength', 4, maxLength, " (the model's maximum)");
-  const stride = opts.stride === undefined
-    ? undefined
-    : integerIn(opts.stride, 'stride', 0, windowLength - 3, ` for a window of ${windowLength} tokens`);
+  const windowLength =
+    opts.windowLength === undefined
+      ? maxLength
+      : integerIn(opts.windowLength, 'windowLength', 4, maxLength, " (the model's maximum)");
+  const stride =
+    opts.stride === undefined
+      ? undefined
+      : integerIn(opts.stride, 'stride', 0, windowLength - 3, ` for a window of ${windowLength} tokens`);
   return { aggregation, ignoreLabels, offsets, stride, batchSize, windowLength, maxTextLength };
 }

@@ -21,7 +21,9 @@
  * (aggregate.ts); this file holds step 3.
  */
 /** HF's overlap resolution between windows (see the header). Does not modify its input. */
-export function aggregateOverlappingEntities<T extends { start: number; end: number; score: number }>(entities: T[]): T[] {
+export function aggregateOverlappingEntities<T extends { start: number; end: number; score: number }>(
+  entities: T[],
+): T[] {
   if (entities.length === 0) return entities;
   const sorted = [...entities].sort((a, b) => a.start - b.start); // Array.prototype.sort is stable
   const kept: T[] = [];

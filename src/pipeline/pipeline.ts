@@ -14,7 +14,15 @@ import { BertModel, loadModel, type LoadModelOptions } from '../bert/model.js';
 import type { Encoding } from '../tokenizer/encoding.js';
 import { postprocessTokenClassification, postprocessWindows } from './aggregate.js';
 import type { AggregationStrategy, EntityOf, GroupedEntity, TokenEntity, WordEntity } from './entities.js';
-import { checkCallOptions, checkPipelineArguments, type CallOptions, type CheckedCallOptions, type ModelArgument, type PipelineOptions, type Task } from './options.js';
+import {
+  checkCallOptions,
+  checkPipelineArguments,
+  type CallOptions,
+  type CheckedCallOptions,
+  type ModelArgument,
+  type PipelineOptions,
+  type Task,
+} from './options.js';
 
 export { TASKS, DEFAULT_MAX_TEXT_LENGTH } from './options.js';
 export type { Task, CallOptions, PipelineOptions, ModelArgument } from './options.js';
@@ -45,7 +53,10 @@ type OptionValue<O, K extends string, Else> = K extends keyof O
   : Else;
 
 /** The strategy a call with options O runs on a pipeline whose default is D (`aggregation`, else `aggregation_strategy`, else D). */
-export type StrategyOf<O, D extends AggregationStrategy> = Extract<OptionValue<O, 'aggregation', OptionValue<O, 'aggregation_strategy', D>>, AggregationStrategy>;
+export type StrategyOf<O, D extends AggregationStrategy> = Extract<
+  OptionValue<O, 'aggregation', OptionValue<O, 'aggregation_strategy', D>>,
+  AggregationStrategy
+>;
 
 /** What a call returns: entities of the strategy's type, one array per text for an array input. */
 export type EntitiesFor<I, S extends AggregationStrategy> = I extends string ? EntityOf<S>[] : EntityOf<S>[][];
@@ -56,7 +67,11 @@ export type EntitiesFor<I, S extends AggregationStrategy> = I extends string ? E
  * the task's default (ner: TokenEntity[], pos: WordEntity[]); an array of texts → an array of those.
  */
 export interface TokenClassificationPipeline<T extends Task = Task> {
-  <I extends string | readonly string[], const O extends CallOptions = {}>(input: I, opts?: O): Promise<EntitiesFor<I, StrategyOf<O, DefaultStrategy<T>>>>;
+  // biome-ignore lint/complexity/noBannedTypes: {} is the empty options type (no strategy given), on purpose
+  <I extends string | readonly string[], const O extends CallOptions = {}>(
+    input: I,
+    opts?: O,
+  ): Promise<EntitiesFor<I, StrategyOf<O, DefaultStrategy<T>>>>;
   readonly task: T;
   readonly model: BertModel;
   /** The backend that runs the model now: 'cpu' or 'webgpu' (reads model.backend, so it follows a CPU fallback). */
@@ -71,8 +86,16 @@ export interface TokenClassificationPipeline<T extends Task = Task> {
  * With `progress_callback`, loading reports transformers.js's events, ending with `{ status: 'ready', task, model }`.
  */
 export function pipeline<T extends Task>(task: T, options?: PipelineOptions): Promise<TokenClassificationPipeline<T>>;
-export function pipeline<T extends Task>(task: T, model?: ModelArgument, options?: LoadModelOptions): Promise<TokenClassificationPipeline<T>>;
-export async function pipeline<T extends Task>(task: T, modelOrOptions?: ModelArgument | PipelineOptions, options?: LoadModelOptions): Promise<TokenClassificationPipeline<T>> {
+export function pipeline<T extends Task>(
+  task: T,
+  model?: ModelArgument,
+  options?: LoadModelOptions,
+): Promise<TokenClassificationPipeline<T>>;
+export async function pipeline<T extends Task>(
+  task: T,
+  modelOrOptions?: ModelArgument | PipelineOptions,
+  options?: LoadModelOptions,
+): Promise<TokenClassificationPipeline<T>> {
   const args = checkPipelineArguments(task, modelOrOptions, options);
   const given = args.model ?? DEFAULT_MODELS[task];
   const model = given instanceof BertModel ? given : await loadModel(given, args.loadOptions);
@@ -80,7 +103,8 @@ export async function pipeline<T extends Task>(task: T, modelOrOptions?: ModelAr
 
   const run = async (input: unknown, callOpts?: CallOptions): Promise<Entity[] | Entity[][]> => {
     if (Array.isArray(input)) return classifyMany(model, input, callOpts, task);
-    if (typeof input !== 'string') throw new InputError(`expected a string or an array of strings, got ${typeof input}`);
+    if (typeof input !== 'string')
+      throw new InputError(`expected a string or an array of strings, got ${typeof input}`);
     return (await classifyMany(model, [input], callOpts, task))[0]!;
   };
   const ner = Object.assign(run, { task, model, dispose: () => model.dispose() });
@@ -93,12 +117,19 @@ export async function pipeline<T extends Task>(task: T, modelOrOptions?: ModelAr
  * Classifies texts in batches; each text may span several windows. Results keep the input order. `opts`
  * are a call's options (checked here, the task's defaults filled in).
  */
-export async function classifyMany(model: BertModel, texts: readonly string[], callOpts?: CallOptions, task: Task = 'ner'): Promise<Entity[][]> {
+export async function classifyMany(
+  model: BertModel,
+  texts: readonly string[],
+  callOpts?: CallOptions,
+  task: Task = 'ner',
+): Promise<Entity[][]> {
   const opts = checkCallOptions(callOpts, task, model.maxLength);
   texts.forEach((t, i) => {
     if (typeof t !== 'string') throw new InputError(`text ${i} is not a string (${typeof t})`);
     if (t.length > opts.maxTextLength) {
-      throw new InputError(`text ${i} has ${t.length} characters (UTF-16 units), over the limit of ${opts.maxTextLength} (maxTextLength: split it, or raise the limit)`);
+      throw new InputError(
+        `text ${i} has ${t.length} characters (UTF-16 units), over the limit of ${opts.maxTextLength} (maxTextLength: split it, or raise the limit)`,
+      );
     }
   });
 
@@ -128,7 +159,10 @@ export async function classifyMany(model: BertModel, texts: readonly string[], c
     const logits = logitsPerWindow.slice(w, w + encs.length);
     w += encs.length;
     if (encs.length === 1) {
-      return postprocessTokenClassification({ text, encoding: encs[0]!, logits: logits[0]!, id2label: model.labels, tokensToString }, post) as Entity[];
+      return postprocessTokenClassification(
+        { text, encoding: encs[0]!, logits: logits[0]!, id2label: model.labels, tokensToString },
+        post,
+      ) as Entity[];
     }
     // With a stride the user asked for, 'none' raises as in HF; for our automatic windowing of a long text
     // (where HF would silently truncate) per-token results are kept, overlaps resolved.

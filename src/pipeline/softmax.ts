@@ -42,7 +42,11 @@ export function meanF32(values: ArrayLike<number>): number {
  * Softmax of every row of a row-major `[rows, numLabels]` logits matrix, one Float32Array per row.
  * `rows` defaults to `logits.length / numLabels`.
  */
-export function scoreRows(logits: ArrayLike<number>, numLabels: number, rows = logits.length / numLabels): Float32Array[] {
+export function scoreRows(
+  logits: ArrayLike<number>,
+  numLabels: number,
+  rows = logits.length / numLabels,
+): Float32Array[] {
   const out: Float32Array[] = [];
   for (let r = 0; r < rows; r++) out.push(softmaxRowF32(logits, r * numLabels, numLabels));
   return out;

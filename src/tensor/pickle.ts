@@ -82,18 +82,74 @@ export interface UnpickleOptions {
 
 /** Opcode names, for messages. */
 const OPCODE_NAMES: Record<number, string> = {
-  0x28: 'MARK', 0x2e: 'STOP', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT',
-  0x4a: 'BININT', 0x4b: 'BININT1', 0x4c: 'LONG', 0x4d: 'BININT2', 0x4e: 'NONE', 0x50: 'PERSID',
-  0x51: 'BINPERSID', 0x52: 'REDUCE', 0x53: 'STRING', 0x54: 'BINSTRING', 0x55: 'SHORT_BINSTRING',
-  0x56: 'UNICODE', 0x58: 'BINUNICODE', 0x61: 'APPEND', 0x62: 'BUILD', 0x63: 'GLOBAL', 0x64: 'DICT',
-  0x7d: 'EMPTY_DICT', 0x65: 'APPENDS', 0x67: 'GET', 0x68: 'BINGET', 0x69: 'INST', 0x6a: 'LONG_BINGET',
-  0x6c: 'LIST', 0x5d: 'EMPTY_LIST', 0x6f: 'OBJ', 0x70: 'PUT', 0x71: 'BINPUT', 0x72: 'LONG_BINPUT',
-  0x73: 'SETITEM', 0x74: 'TUPLE', 0x29: 'EMPTY_TUPLE', 0x75: 'SETITEMS', 0x47: 'BINFLOAT',
-  0x80: 'PROTO', 0x81: 'NEWOBJ', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x85: 'TUPLE1', 0x86: 'TUPLE2',
-  0x87: 'TUPLE3', 0x88: 'NEWTRUE', 0x89: 'NEWFALSE', 0x8a: 'LONG1', 0x8b: 'LONG4', 0x42: 'BINBYTES',
-  0x43: 'SHORT_BINBYTES', 0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8', 0x8e: 'BINBYTES8',
-  0x8f: 'EMPTY_SET', 0x90: 'ADDITEMS', 0x91: 'FROZENSET', 0x92: 'NEWOBJ_EX', 0x93: 'STACK_GLOBAL',
-  0x94: 'MEMOIZE', 0x95: 'FRAME', 0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
+  0x28: 'MARK',
+  0x2e: 'STOP',
+  0x30: 'POP',
+  0x31: 'POP_MARK',
+  0x32: 'DUP',
+  0x46: 'FLOAT',
+  0x49: 'INT',
+  0x4a: 'BININT',
+  0x4b: 'BININT1',
+  0x4c: 'LONG',
+  0x4d: 'BININT2',
+  0x4e: 'NONE',
+  0x50: 'PERSID',
+  0x51: 'BINPERSID',
+  0x52: 'REDUCE',
+  0x53: 'STRING',
+  0x54: 'BINSTRING',
+  0x55: 'SHORT_BINSTRING',
+  0x56: 'UNICODE',
+  0x58: 'BINUNICODE',
+  0x61: 'APPEND',
+  0x62: 'BUILD',
+  0x63: 'GLOBAL',
+  0x64: 'DICT',
+  0x7d: 'EMPTY_DICT',
+  0x65: 'APPENDS',
+  0x67: 'GET',
+  0x68: 'BINGET',
+  0x69: 'INST',
+  0x6a: 'LONG_BINGET',
+  0x6c: 'LIST',
+  0x5d: 'EMPTY_LIST',
+  0x6f: 'OBJ',
+  0x70: 'PUT',
+  0x71: 'BINPUT',
+  0x72: 'LONG_BINPUT',
+  0x73: 'SETITEM',
+  0x74: 'TUPLE',
+  0x29: 'EMPTY_TUPLE',
+  0x75: 'SETITEMS',
+  0x47: 'BINFLOAT',
+  0x80: 'PROTO',
+  0x81: 'NEWOBJ',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
+  0x85: 'TUPLE1',
+  0x86: 'TUPLE2',
+  0x87: 'TUPLE3',
+  0x88: 'NEWTRUE',
+  0x89: 'NEWFALSE',
+  0x8a: 'LONG1',
+  0x8b: 'LONG4',
+  0x42: 'BINBYTES',
+  0x43: 'SHORT_BINBYTES',
+  0x8c: 'SHORT_BINUNICODE',
+  0x8d: 'BINUNICODE8',
+  0x8e: 'BINBYTES8',
+  0x8f: 'EMPTY_SET',
+  0x90: 'ADDITEMS',
+  0x91: 'FROZENSET',
+  0x92: 'NEWOBJ_EX',
+  0x93: 'STACK_GLOBAL',
+  0x94: 'MEMOIZE',
+  0x95: 'FRAME',
+  0x96: 'BYTEARRAY8',
+  0x97: 'NEXT_BUFFER',
+  0x98: 'READONLY_BUFFER',
 };
 
 /** Longest integer accepted by LONG1 / LONG4, in bytes (64-bit: everything a state dict needs). */
@@ -233,7 +289,8 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
     opAt = pos;
     const op = bytes[pos++]!;
     switch (op) {
-      case 0x80: { // PROTO
+      case 0x80: {
+        // PROTO
         const v = u8();
         if (v > 5) fail(`unsupported pickle protocol ${v}`);
         break;
@@ -241,7 +298,8 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
       case 0x95: // FRAME: a length hint for buffering; the frame's opcodes follow inline
         u64('frame length');
         break;
-      case 0x2e: { // STOP
+      case 0x2e: {
+        // STOP
         if (marks.length > 0) fail(`STOP with ${marks.length} unclosed MARK(s)`);
         return pop();
       }
@@ -259,34 +317,56 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
       case 0x32: // DUP
         push(top());
         break;
-      case 0x4e: push(null); break; // NONE
-      case 0x88: push(true); break; // NEWTRUE
-      case 0x89: push(false); break; // NEWFALSE
-      case 0x4a: { // BININT: signed 32-bit
+      case 0x4e:
+        push(null);
+        break; // NONE
+      case 0x88:
+        push(true);
+        break; // NEWTRUE
+      case 0x89:
+        push(false);
+        break; // NEWFALSE
+      case 0x4a: {
+        // BININT: signed 32-bit
         need(4, 'BININT');
         push(dv.getInt32(pos, true));
         pos += 4;
         break;
       }
-      case 0x4b: push(u8()); break; // BININT1
-      case 0x4d: push(u16()); break; // BININT2
-      case 0x8a: push(signedLE(take(u8(), 'LONG1'))); break; // LONG1
-      case 0x8b: { // LONG4
+      case 0x4b:
+        push(u8());
+        break; // BININT1
+      case 0x4d:
+        push(u16());
+        break; // BININT2
+      case 0x8a:
+        push(signedLE(take(u8(), 'LONG1')));
+        break; // LONG1
+      case 0x8b: {
+        // LONG4
         const n = u32();
         if (n > MAX_LONG_BYTES) fail(`integer of ${n} bytes exceeds the ${MAX_LONG_BYTES}-byte limit`);
         push(signedLE(take(n, 'LONG4')));
         break;
       }
-      case 0x47: { // BINFLOAT: big-endian float64
+      case 0x47: {
+        // BINFLOAT: big-endian float64
         need(8, 'BINFLOAT');
         push(dv.getFloat64(pos, false));
         pos += 8;
         break;
       }
-      case 0x58: push(str(take(u32(), 'BINUNICODE'), 'BINUNICODE string')); break; // BINUNICODE
-      case 0x8c: push(str(take(u8(), 'SHORT_BINUNICODE'), 'SHORT_BINUNICODE string')); break; // SHORT_BINUNICODE
-      case 0x8d: push(str(take(u64('BINUNICODE8 length'), 'BINUNICODE8'), 'BINUNICODE8 string')); break; // BINUNICODE8
-      case 0x54: { // BINSTRING: a Python 2 str, read as Latin-1
+      case 0x58:
+        push(str(take(u32(), 'BINUNICODE'), 'BINUNICODE string'));
+        break; // BINUNICODE
+      case 0x8c:
+        push(str(take(u8(), 'SHORT_BINUNICODE'), 'SHORT_BINUNICODE string'));
+        break; // SHORT_BINUNICODE
+      case 0x8d:
+        push(str(take(u64('BINUNICODE8 length'), 'BINUNICODE8'), 'BINUNICODE8 string'));
+        break; // BINUNICODE8
+      case 0x54: {
+        // BINSTRING: a Python 2 str, read as Latin-1
         need(4, 'BINSTRING');
         const n = dv.getInt32(pos, true);
         pos += 4;
@@ -294,82 +374,122 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         push(latin1(take(n, 'BINSTRING')));
         break;
       }
-      case 0x55: push(latin1(take(u8(), 'SHORT_BINSTRING'))); break; // SHORT_BINSTRING
-      case 0x42: push(take(u32(), 'BINBYTES').slice()); break; // BINBYTES
-      case 0x43: push(take(u8(), 'SHORT_BINBYTES').slice()); break; // SHORT_BINBYTES
-      case 0x8e: push(take(u64('BINBYTES8 length'), 'BINBYTES8').slice()); break; // BINBYTES8
-      case 0x29: push(tuple([])); break; // EMPTY_TUPLE
-      case 0x74: push(tuple(popMark())); break; // TUPLE
-      case 0x85: { // TUPLE1
+      case 0x55:
+        push(latin1(take(u8(), 'SHORT_BINSTRING')));
+        break; // SHORT_BINSTRING
+      case 0x42:
+        push(take(u32(), 'BINBYTES').slice());
+        break; // BINBYTES
+      case 0x43:
+        push(take(u8(), 'SHORT_BINBYTES').slice());
+        break; // SHORT_BINBYTES
+      case 0x8e:
+        push(take(u64('BINBYTES8 length'), 'BINBYTES8').slice());
+        break; // BINBYTES8
+      case 0x29:
+        push(tuple([]));
+        break; // EMPTY_TUPLE
+      case 0x74:
+        push(tuple(popMark()));
+        break; // TUPLE
+      case 0x85: {
+        // TUPLE1
         const a = pop();
         push(tuple([a]));
         break;
       }
-      case 0x86: { // TUPLE2
+      case 0x86: {
+        // TUPLE2
         const b = pop();
         const a = pop();
         push(tuple([a, b]));
         break;
       }
-      case 0x87: { // TUPLE3
+      case 0x87: {
+        // TUPLE3
         const c = pop();
         const b = pop();
         const a = pop();
         push(tuple([a, b, c]));
         break;
       }
-      case 0x5d: push([]); break; // EMPTY_LIST
-      case 0x6c: push(popMark()); break; // LIST
-      case 0x61: { // APPEND
+      case 0x5d:
+        push([]);
+        break; // EMPTY_LIST
+      case 0x6c:
+        push(popMark());
+        break; // LIST
+      case 0x61: {
+        // APPEND
         const x = pop();
         appendTo(top(), [x]);
         break;
       }
-      case 0x65: { // APPENDS
+      case 0x65: {
+        // APPENDS
         const items = popMark();
         appendTo(top(), items);
         break;
       }
-      case 0x7d: push(new Map()); break; // EMPTY_DICT
-      case 0x64: { // DICT
+      case 0x7d:
+        push(new Map());
+        break; // EMPTY_DICT
+      case 0x64: {
+        // DICT
         const d = new Map();
         setItems(d, popMark());
         push(d);
         break;
       }
-      case 0x73: { // SETITEM
+      case 0x73: {
+        // SETITEM
         const v = pop();
         const k = pop();
         setItems(top(), [k, v]);
         break;
       }
-      case 0x75: { // SETITEMS
+      case 0x75: {
+        // SETITEMS
         const items = popMark();
         setItems(top(), items);
         break;
       }
-      case 0x68: push(memoGet(u8())); break; // BINGET
-      case 0x6a: push(memoGet(u32())); break; // LONG_BINGET
-      case 0x71: memoPut(u8(), top()); break; // BINPUT
-      case 0x72: memoPut(u32(), top()); break; // LONG_BINPUT
-      case 0x94: memoPut(memo.size, top()); break; // MEMOIZE
-      case 0x63: { // GLOBAL: "module\nname\n"
+      case 0x68:
+        push(memoGet(u8()));
+        break; // BINGET
+      case 0x6a:
+        push(memoGet(u32()));
+        break; // LONG_BINGET
+      case 0x71:
+        memoPut(u8(), top());
+        break; // BINPUT
+      case 0x72:
+        memoPut(u32(), top());
+        break; // LONG_BINPUT
+      case 0x94:
+        memoPut(memo.size, top());
+        break; // MEMOIZE
+      case 0x63: {
+        // GLOBAL: "module\nname\n"
         const module = line('GLOBAL module');
         const name = line('GLOBAL name');
         push(resolveGlobal(module, name));
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
         push(resolveGlobal(module as string, name as string));
         break;
       }
-      case 0x52: { // REDUCE: callable(*args)
+      case 0x52: {
+        // REDUCE: callable(*args)
         const args = pop();
         const callable = pop();
-        if (!(callable instanceof PickleGlobal)) fail(`REDUCE calls ${describe(callable)}, which is not an allowed callable`);
+        if (!(callable instanceof PickleGlobal))
+          fail(`REDUCE calls ${describe(callable)}, which is not an allowed callable`);
         const g = callable as PickleGlobal;
         if (g.call === undefined) fail(`REDUCE calls '${g.qualifiedName}', which is not callable here`);
         if (!Array.isArray(args)) fail(`REDUCE arguments must be a tuple, got ${describe(args)}`);
@@ -381,7 +501,8 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         }
         break;
       }
-      case 0x62: { // BUILD: obj.__setstate__(state)
+      case 0x62: {
+        // BUILD: obj.__setstate__(state)
         const state = pop();
         const obj = top();
         try {
@@ -392,9 +513,11 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         }
         break;
       }
-      case 0x51: { // BINPERSID
+      case 0x51: {
+        // BINPERSID
         const pid = pop();
-        if (opts.persistentLoad === undefined) fail('persistent id (BINPERSID) found, but no persistent-id handler was given');
+        if (opts.persistentLoad === undefined)
+          fail('persistent id (BINPERSID) found, but no persistent-id handler was given');
         try {
           push(opts.persistentLoad!(pid));
         } catch (e) {

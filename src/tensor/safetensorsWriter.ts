@@ -20,7 +20,10 @@ export interface SafetensorsWriteTensor {
 }
 
 /** Serialises tensors (and optional string metadata) into the bytes of a .safetensors file. */
-export function writeSafetensors(tensors: readonly SafetensorsWriteTensor[], metadata?: Record<string, string>): Uint8Array {
+export function writeSafetensors(
+  tensors: readonly SafetensorsWriteTensor[],
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) header['__metadata__'] = metadata;
   let offset = 0;

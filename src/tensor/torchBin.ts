@@ -31,7 +31,7 @@ import { ModelNotFoundError, SafetensorsError, WgbertError, jsonSnippet, placeIn
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { PickleError, PickleGlobal, describe, unpickle } from './pickle.js';
 import { DTYPE_SIZES, toTensor, type SafetensorsDType } from './safetensors.js';
-import { Tensor, numel } from './tensor.js';
+import { type Tensor, numel } from './tensor.js';
 import { checkCrc, isZipPrefix, readZipDirectory, zipEntryRange, type ZipDirectory, type ZipEntry } from './zip.js';
 
 export const PYTORCH_FILE = 'pytorch_model.bin';
@@ -94,13 +94,31 @@ const STORAGE_DTYPES: Record<string, SafetensorsDType> = {
 
 /** torch dtype names (torch.float32, …) that may appear as plain values. */
 const DTYPE_NAMES: Record<string, SafetensorsDType> = {
-  float32: 'F32', float: 'F32', float16: 'F16', half: 'F16', bfloat16: 'BF16', float64: 'F64', double: 'F64',
-  int64: 'I64', long: 'I64', int32: 'I32', int: 'I32', int16: 'I16', short: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
+  float32: 'F32',
+  float: 'F32',
+  float16: 'F16',
+  half: 'F16',
+  bfloat16: 'BF16',
+  float64: 'F64',
+  double: 'F64',
+  int64: 'I64',
+  long: 'I64',
+  int32: 'I32',
+  int: 'I32',
+  int16: 'I16',
+  short: 'I16',
+  int8: 'I8',
+  uint8: 'U8',
+  bool: 'BOOL',
 };
 
 /** What BINPERSID resolves a storage to. */
 class StorageRef {
-  constructor(readonly dtype: SafetensorsDType, readonly key: string, readonly numel: number) {}
+  constructor(
+    readonly dtype: SafetensorsDType,
+    readonly key: string,
+    readonly numel: number,
+  ) {}
 }
 
 /** What `_rebuild_tensor_v2` produces: a view of a storage. */
@@ -115,13 +133,20 @@ class TensorRef {
 
 /** A storage type such as torch.FloatStorage: not callable, names the element type of a storage. */
 class StorageTypeGlobal extends PickleGlobal {
-  constructor(name: string, readonly dtype: SafetensorsDType) {
+  constructor(
+    name: string,
+    readonly dtype: SafetensorsDType,
+  ) {
     super('torch', name);
   }
 }
 
 /** Reads and validates a checkpoint's structure; reads the archive directory and data.pkl only. */
-export async function readTorchBinHeader(src: ByteSource, file: string, opts: TorchBinOptions = {}): Promise<TorchBinHeader> {
+export async function readTorchBinHeader(
+  src: ByteSource,
+  file: string,
+  opts: TorchBinOptions = {},
+): Promise<TorchBinHeader> {
   await checkFormat(src, file);
   const dir = await readZipDirectory(src, file);
   const top = findTopFolder(dir, file);
@@ -132,7 +157,10 @@ export async function readTorchBinHeader(src: ByteSource, file: string, opts: To
   const pklEntry = entry('data.pkl')!;
   const maxPickle = opts.maxPickleBytes ?? 100_000_000;
   if (pklEntry.size > maxPickle) {
-    throw new TorchBinError(file, `data.pkl is ${pklEntry.size} bytes, over the limit of ${maxPickle} (not a state dict?)`);
+    throw new TorchBinError(
+      file,
+      `data.pkl is ${pklEntry.size} bytes, over the limit of ${maxPickle} (not a state dict?)`,
+    );
   }
   const range = await zipEntryRange(src, dir, pklEntry);
   const pkl = await src.read(range.begin, range.end - range.begin);
@@ -160,7 +188,10 @@ export async function readTorchBinHeader(src: ByteSource, file: string, opts: To
     }
     if (s === undefined) {
       const e = entry(`data/${ref.key}`);
-      if (e === undefined) throw new TorchBinError(file, `storage '${ref.key}' has no entry '${top}/data/${ref.key}' in the archive`, { tensor });
+      if (e === undefined)
+        throw new TorchBinError(file, `storage '${ref.key}' has no entry '${top}/data/${ref.key}' in the archive`, {
+          tensor,
+        });
       const expected = ref.numel * DTYPE_SIZES[ref.dtype];
       if (e.size !== expected) {
         throw new TorchBinError(
@@ -192,20 +223,32 @@ export async function readTorchBinHeader(src: ByteSource, file: string, opts: To
       );
     }
     const begin = s.begin + t.offset * elementSize;
-    tensors.push({ name, dtype: storage.dtype, shape: [...t.shape], storageKey: storage.key, begin, end: begin + count * elementSize });
+    tensors.push({
+      name,
+      dtype: storage.dtype,
+      shape: [...t.shape],
+      storageKey: storage.key,
+      begin,
+      end: begin + count * elementSize,
+    });
   }
   return { file, tensors, byteOrder, storages };
 
   function persistentLoad(pid: unknown): StorageRef {
     if (!Array.isArray(pid) || pid.length < 5 || pid[0] !== 'storage') {
-      throw new TorchBinError(file, `unsupported persistent id ${describe(pid)} (expected ('storage', type, key, location, numel))`);
+      throw new TorchBinError(
+        file,
+        `unsupported persistent id ${describe(pid)} (expected ('storage', type, key, location, numel))`,
+      );
     }
     const [, type, key, , n] = pid as unknown[];
-    if (!(type instanceof StorageTypeGlobal)) throw new TorchBinError(file, `persistent id storage type is ${describe(type)}`);
+    if (!(type instanceof StorageTypeGlobal))
+      throw new TorchBinError(file, `persistent id storage type is ${describe(type)}`);
     if (typeof key !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(key) || key.includes('..')) {
       throw new TorchBinError(file, `storage key ${describe(key)} is not a plain name`);
     }
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new TorchBinError(file, `storage '${key}' has element count ${describe(n)}`);
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+      throw new TorchBinError(file, `storage '${key}' has element count ${describe(n)}`);
     return new StorageRef(type.dtype, key, n);
   }
 }
@@ -237,7 +280,11 @@ export async function readTorchBinRaw(
 }
 
 /** All tensors of a `torch.save`d state dict as float32 Tensors, by name (in the file's order). */
-export async function readTorchBin(src: ByteSource, file: string, opts: TorchBinOptions = {}): Promise<Map<string, Tensor>> {
+export async function readTorchBin(
+  src: ByteSource,
+  file: string,
+  opts: TorchBinOptions = {},
+): Promise<Map<string, Tensor>> {
   const { tensors } = await readTorchBinRaw(src, file, opts);
   const result = new Map<string, Tensor>();
   for (const { info, bytes } of tensors) result.set(info.name, toTensor(info, bytes));
@@ -248,10 +295,16 @@ export async function readTorchBin(src: ByteSource, file: string, opts: TorchBin
  * A model folder's PyTorch weights as float32 Tensors: `pytorch_model.bin`, or a sharded
  * `pytorch_model.bin.index.json` (same `weight_map` layout as the safetensors index) and its shards.
  */
-export async function loadTorchBinCheckpoint(source: ModelSource, opts: TorchBinOptions = {}): Promise<Map<string, Tensor>> {
-  if (await source.exists(PYTORCH_FILE)) return readTorchBin(await source.open(PYTORCH_FILE), filePath(source, PYTORCH_FILE), opts);
+export async function loadTorchBinCheckpoint(
+  source: ModelSource,
+  opts: TorchBinOptions = {},
+): Promise<Map<string, Tensor>> {
+  if (await source.exists(PYTORCH_FILE))
+    return readTorchBin(await source.open(PYTORCH_FILE), filePath(source, PYTORCH_FILE), opts);
   if (await source.exists(PYTORCH_INDEX_FILE)) return loadShardedTorchBin(source, opts);
-  throw new ModelNotFoundError(`${source.name}: no PyTorch weights found (looked for ${PYTORCH_FILE} and ${PYTORCH_INDEX_FILE})`);
+  throw new ModelNotFoundError(
+    `${source.name}: no PyTorch weights found (looked for ${PYTORCH_FILE} and ${PYTORCH_INDEX_FILE})`,
+  );
 }
 
 async function loadShardedTorchBin(source: ModelSource, opts: TorchBinOptions): Promise<Map<string, Tensor>> {
@@ -259,11 +312,15 @@ async function loadShardedTorchBin(source: ModelSource, opts: TorchBinOptions): 
   const shards = parseWeightMap(await source.readText(PYTORCH_INDEX_FILE), indexPath);
   const result = new Map<string, Tensor>();
   for (const [shard, names] of shards) {
-    if (!(await source.exists(shard))) throw new SafetensorsError(indexPath, `shard '${shard}' does not exist`, { tensor: names[0]! });
+    if (!(await source.exists(shard)))
+      throw new SafetensorsError(indexPath, `shard '${shard}' does not exist`, { tensor: names[0]! });
     const part = await readTorchBin(await source.open(shard), filePath(source, shard), opts);
     for (const name of names) {
       const t = part.get(name);
-      if (t === undefined) throw new SafetensorsError(indexPath, `weight_map puts the tensor in '${shard}', but it is not there`, { tensor: name });
+      if (t === undefined)
+        throw new SafetensorsError(indexPath, `weight_map puts the tensor in '${shard}', but it is not there`, {
+          tensor: name,
+        });
       if (result.has(name)) throw new SafetensorsError(indexPath, 'tensor listed twice', { tensor: name });
       result.set(name, t);
     }
@@ -283,11 +340,14 @@ export function parseWeightMap(text: string, indexPath: string): Map<string, str
     throw new SafetensorsError(indexPath, `index is not valid JSON: ${(e as Error).message}`);
   }
   const weightMap = isObject(json) ? json.weight_map : undefined;
-  if (!isObject(weightMap)) throw new SafetensorsError(indexPath, "index has no 'weight_map' object (tensor name → shard file)");
+  if (!isObject(weightMap))
+    throw new SafetensorsError(indexPath, "index has no 'weight_map' object (tensor name → shard file)");
   const shards = new Map<string, string[]>();
   for (const [name, shard] of Object.entries(weightMap)) {
     if (typeof shard !== 'string' || !isPlainFileName(shard)) {
-      throw new SafetensorsError(indexPath, `weight_map entry ${jsonSnippet(shard)} must be a plain file name`, { tensor: name });
+      throw new SafetensorsError(indexPath, `weight_map entry ${jsonSnippet(shard)} must be a plain file name`, {
+        tensor: name,
+      });
     }
     const list = shards.get(shard) ?? [];
     list.push(name);
@@ -310,7 +370,9 @@ function rebuildTensor(args: readonly unknown[]): TensorRef {
   }
   const count = numel(size as number[]);
   if (!Number.isSafeInteger(count) || count > storage.numel) {
-    throw new Error(`_rebuild_tensor_v2: shape [${size.join(', ')}] has more elements than its storage (${storage.numel})`);
+    throw new Error(
+      `_rebuild_tensor_v2: shape [${size.join(', ')}] has more elements than its storage (${storage.numel})`,
+    );
   }
   return new TensorRef(storage, offset, [...(size as number[])], [...(stride as number[])]);
 }
@@ -340,7 +402,9 @@ export const TORCH_GLOBALS: ReadonlyMap<string, PickleGlobal> = new Map<string, 
   ['collections.OrderedDict', new PickleGlobal('collections', 'OrderedDict', orderedDict)],
   ['torch._utils._rebuild_tensor_v2', new PickleGlobal('torch._utils', '_rebuild_tensor_v2', rebuildTensor)],
   ['torch._utils._rebuild_parameter', new PickleGlobal('torch._utils', '_rebuild_parameter', rebuildParameter)],
-  ...Object.entries(STORAGE_DTYPES).map(([name, dtype]) => [`torch.${name}`, new StorageTypeGlobal(name, dtype)] as const),
+  ...Object.entries(STORAGE_DTYPES).map(
+    ([name, dtype]) => [`torch.${name}`, new StorageTypeGlobal(name, dtype)] as const,
+  ),
   ...Object.keys(DTYPE_NAMES).map((name) => [`torch.${name}`, new PickleGlobal('torch', name)] as const),
 ]);
 
@@ -362,7 +426,10 @@ function stateDictEntries(root: unknown, file: string): [string, TensorRef][] {
     }
   }
   if (out.length === 0) {
-    const hint = nested.length > 0 ? ` (it holds nested dicts: ${nested.slice(0, 5).join(', ')}; extract the model's state_dict and save that)` : '';
+    const hint =
+      nested.length > 0
+        ? ` (it holds nested dicts: ${nested.slice(0, 5).join(', ')}; extract the model's state_dict and save that)`
+        : '';
     throw new TorchBinError(file, `no tensors at the top level of the checkpoint${hint}`);
   }
   return out;
@@ -405,16 +472,23 @@ function findTopFolder(dir: ZipDirectory, file: string): string {
   if (tops.length === 0) {
     throw new TorchBinError(file, 'no <folder>/data.pkl in the archive: a ZIP file, but not one written by torch.save');
   }
-  if (tops.length > 1) throw new TorchBinError(file, `several data.pkl entries (${tops.join(', ')}): ambiguous archive`);
+  if (tops.length > 1)
+    throw new TorchBinError(file, `several data.pkl entries (${tops.join(', ')}): ambiguous archive`);
   return tops[0]!.slice(0, -'/data.pkl'.length);
 }
 
-async function readByteOrder(src: ByteSource, dir: ZipDirectory, e: ZipEntry | undefined, file: string): Promise<'little' | 'big'> {
+async function readByteOrder(
+  src: ByteSource,
+  dir: ZipDirectory,
+  e: ZipEntry | undefined,
+  file: string,
+): Promise<'little' | 'big'> {
   if (e === undefined) return 'little';
   if (e.size > 16) throw new TorchBinError(file, `byteorder entry is ${e.size} bytes`);
   const { begin, end } = await zipEntryRange(src, dir, e);
   const text = new TextDecoder().decode(await src.read(begin, end - begin)).trim();
-  if (text !== 'little' && text !== 'big') throw new TorchBinError(file, `byteorder is ${JSON.stringify(text)}, expected little or big`);
+  if (text !== 'little' && text !== 'big')
+    throw new TorchBinError(file, `byteorder is ${JSON.stringify(text)}, expected little or big`);
   return text;
 }
 

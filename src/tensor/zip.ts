@@ -89,7 +89,14 @@ const MAX_COMMENT = 0xffff;
 const U16_MAX = 0xffff;
 const U32_MAX = 0xffffffff;
 
-const METHOD_NAMES: Record<number, string> = { 8: 'deflate', 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz' };
+const METHOD_NAMES: Record<number, string> = {
+  8: 'deflate',
+  9: 'deflate64',
+  12: 'bzip2',
+  14: 'lzma',
+  93: 'zstd',
+  95: 'xz',
+};
 
 /** Does this look like the start of a ZIP file (a local header signature)? */
 export function isZipPrefix(bytes: Uint8Array): boolean {
@@ -97,7 +104,11 @@ export function isZipPrefix(bytes: Uint8Array): boolean {
 }
 
 /** Reads and validates the central directory (no entry data is read). */
-export async function readZipDirectory(src: ByteSource, file: string, opts: ZipReadOptions = {}): Promise<ZipDirectory> {
+export async function readZipDirectory(
+  src: ByteSource,
+  file: string,
+  opts: ZipReadOptions = {},
+): Promise<ZipDirectory> {
   const maxEntries = opts.maxEntries ?? 1_000_000;
   const size = src.size;
   if (size < EOCD_SIZE) throw new ZipError(file, `file is ${size} bytes, too short for a ZIP archive (truncated?)`);
@@ -134,14 +145,19 @@ export async function readZipDirectory(src: ByteSource, file: string, opts: ZipR
   if (hasLocator) {
     const z64Offset = u64(tv, locatorAt + 8, file, 'ZIP64 EOCD offset', eocdOffset);
     const totalDisks = tv.getUint32(locatorAt + 16, true);
-    if (totalDisks > 1) throw new ZipError(file, `multi-disk archives are not supported (${totalDisks} disks)`, { offset: eocdOffset });
+    if (totalDisks > 1)
+      throw new ZipError(file, `multi-disk archives are not supported (${totalDisks} disks)`, { offset: eocdOffset });
     const locatorOffset = tailStart + locatorAt;
     if (z64Offset + ZIP64_EOCD_SIZE > locatorOffset) {
-      throw new ZipError(file, `ZIP64 end-of-central-directory offset ${z64Offset} is outside the file`, { offset: locatorOffset });
+      throw new ZipError(file, `ZIP64 end-of-central-directory offset ${z64Offset} is outside the file`, {
+        offset: locatorOffset,
+      });
     }
     const z = view(await src.read(z64Offset, ZIP64_EOCD_SIZE));
     if (z.getUint32(0, true) !== SIG_ZIP64_EOCD) {
-      throw new ZipError(file, 'ZIP64 locator does not point at a ZIP64 end-of-central-directory record', { offset: z64Offset });
+      throw new ZipError(file, 'ZIP64 locator does not point at a ZIP64 end-of-central-directory record', {
+        offset: z64Offset,
+      });
     }
     entriesOnDisk = u64(z, 24, file, 'entry count', z64Offset);
     totalEntries = u64(z, 32, file, 'entry count', z64Offset);
@@ -152,15 +168,20 @@ export async function readZipDirectory(src: ByteSource, file: string, opts: ZipR
     }
     cdLimit = z64Offset;
   } else if (needs64) {
-    throw new ZipError(file, 'the end-of-central-directory record needs ZIP64, but there is no ZIP64 locator (truncated?)', {
-      offset: eocdOffset,
-    });
+    throw new ZipError(
+      file,
+      'the end-of-central-directory record needs ZIP64, but there is no ZIP64 locator (truncated?)',
+      {
+        offset: eocdOffset,
+      },
+    );
   } else if (diskNumber !== 0 || cdDisk !== 0) {
     throw new ZipError(file, 'multi-disk archives are not supported', { offset: eocdOffset });
   }
 
   // 3. Bound the central directory and the entry count before reading it.
-  if (entriesOnDisk !== totalEntries) throw new ZipError(file, 'multi-disk archives are not supported', { offset: eocdOffset });
+  if (entriesOnDisk !== totalEntries)
+    throw new ZipError(file, 'multi-disk archives are not supported', { offset: eocdOffset });
   if (cdOffset + cdSize > cdLimit) {
     throw new ZipError(
       file,
@@ -170,7 +191,9 @@ export async function readZipDirectory(src: ByteSource, file: string, opts: ZipR
   }
   if (totalEntries > maxEntries) throw new ZipError(file, `${totalEntries} entries exceed the limit of ${maxEntries}`);
   if (totalEntries * CENTRAL_SIZE > cdSize) {
-    throw new ZipError(file, `${totalEntries} entries cannot fit in a central directory of ${cdSize} bytes`, { offset: cdOffset });
+    throw new ZipError(file, `${totalEntries} entries cannot fit in a central directory of ${cdSize} bytes`, {
+      offset: cdOffset,
+    });
   }
 
   // 4. Parse the central directory records.
@@ -181,8 +204,10 @@ export async function readZipDirectory(src: ByteSource, file: string, opts: ZipR
   let p = 0;
   for (let n = 0; n < totalEntries; n++) {
     const at = cdOffset + p;
-    if (p + CENTRAL_SIZE > cdSize) throw new ZipError(file, `central directory record ${n} is truncated`, { offset: at });
-    if (cv.getUint32(p, true) !== SIG_CENTRAL) throw new ZipError(file, `bad central directory signature for record ${n}`, { offset: at });
+    if (p + CENTRAL_SIZE > cdSize)
+      throw new ZipError(file, `central directory record ${n} is truncated`, { offset: at });
+    if (cv.getUint32(p, true) !== SIG_CENTRAL)
+      throw new ZipError(file, `bad central directory signature for record ${n}`, { offset: at });
     const flags = cv.getUint16(p + 8, true);
     const method = cv.getUint16(p + 10, true);
     const crc = cv.getUint32(p + 16, true);
@@ -194,19 +219,30 @@ export async function readZipDirectory(src: ByteSource, file: string, opts: ZipR
     const diskStart = cv.getUint16(p + 34, true);
     let localHeaderOffset: number = cv.getUint32(p + 42, true);
     const recordEnd = p + CENTRAL_SIZE + nameLength + extraLength + commentLength;
-    if (recordEnd > cdSize) throw new ZipError(file, `central directory record ${n} runs past the directory`, { offset: at });
+    if (recordEnd > cdSize)
+      throw new ZipError(file, `central directory record ${n} runs past the directory`, { offset: at });
     const nameBytes = cd.subarray(p + CENTRAL_SIZE, p + CENTRAL_SIZE + nameLength);
     const name = decodeName(nameBytes, flags);
 
     // ZIP64 extended information: 64-bit values for the fields that hold 0xFFFFFFFF, in a fixed order.
-    if (compressedSize === U32_MAX || uncompressedSize === U32_MAX || localHeaderOffset === U32_MAX || diskStart === U16_MAX) {
+    if (
+      compressedSize === U32_MAX ||
+      uncompressedSize === U32_MAX ||
+      localHeaderOffset === U32_MAX ||
+      diskStart === U16_MAX
+    ) {
       const extra = cd.subarray(p + CENTRAL_SIZE + nameLength, p + CENTRAL_SIZE + nameLength + extraLength);
       const z = findExtra(extra, 0x0001);
-      if (z === undefined) throw new ZipError(file, 'sizes need ZIP64 but the entry has no ZIP64 extra field', { entry: name, offset: at });
+      if (z === undefined)
+        throw new ZipError(file, 'sizes need ZIP64 but the entry has no ZIP64 extra field', {
+          entry: name,
+          offset: at,
+        });
       const zv = view(z);
       let q = 0;
       const next = (what: string): number => {
-        if (q + 8 > z.length) throw new ZipError(file, `ZIP64 extra field is too short for the ${what}`, { entry: name, offset: at });
+        if (q + 8 > z.length)
+          throw new ZipError(file, `ZIP64 extra field is too short for the ${what}`, { entry: name, offset: at });
         const v = u64(zv, q, file, what, at);
         q += 8;
         return v;
@@ -216,13 +252,25 @@ export async function readZipDirectory(src: ByteSource, file: string, opts: ZipR
       if (localHeaderOffset === U32_MAX) localHeaderOffset = next('local header offset');
     }
     if (localHeaderOffset + LOCAL_SIZE + compressedSize > cdOffset) {
-      throw new ZipError(file, `local header offset ${localHeaderOffset} + ${compressedSize} bytes of data run past the central directory`, {
-        entry: name,
-        offset: at,
-      });
+      throw new ZipError(
+        file,
+        `local header offset ${localHeaderOffset} + ${compressedSize} bytes of data run past the central directory`,
+        {
+          entry: name,
+          offset: at,
+        },
+      );
     }
     if (byName.has(name)) throw new ZipError(file, 'duplicate entry name', { entry: name, offset: at });
-    const entry: ZipEntry = { name, method, flags, crc32: crc, compressedSize, size: uncompressedSize, localHeaderOffset };
+    const entry: ZipEntry = {
+      name,
+      method,
+      flags,
+      crc32: crc,
+      compressedSize,
+      size: uncompressedSize,
+      localHeaderOffset,
+    };
     entries.push(entry);
     byName.set(name, entry);
     p = recordEnd;
@@ -234,9 +282,14 @@ export async function readZipDirectory(src: ByteSource, file: string, opts: ZipR
  * Absolute byte range [begin, end) of a STORED entry's data, located through its local header.
  * Refuses compressed and encrypted entries.
  */
-export async function zipEntryRange(src: ByteSource, dir: ZipDirectory, entry: ZipEntry): Promise<{ begin: number; end: number }> {
+export async function zipEntryRange(
+  src: ByteSource,
+  dir: ZipDirectory,
+  entry: ZipEntry,
+): Promise<{ begin: number; end: number }> {
   const { file } = dir;
-  if (entry.flags & 0x1) throw new ZipError(file, 'entry is encrypted; encrypted archives are not supported', { entry: entry.name });
+  if (entry.flags & 0x1)
+    throw new ZipError(file, 'entry is encrypted; encrypted archives are not supported', { entry: entry.name });
   if (entry.method !== 0) {
     const kind = METHOD_NAMES[entry.method] ?? `method ${entry.method}`;
     throw new ZipError(
@@ -246,19 +299,27 @@ export async function zipEntryRange(src: ByteSource, dir: ZipDirectory, entry: Z
     );
   }
   if (entry.compressedSize !== entry.size) {
-    throw new ZipError(file, `stored entry has compressed size ${entry.compressedSize} ≠ size ${entry.size}`, { entry: entry.name });
+    throw new ZipError(file, `stored entry has compressed size ${entry.compressedSize} ≠ size ${entry.size}`, {
+      entry: entry.name,
+    });
   }
   const at = entry.localHeaderOffset;
   const lh = view(await src.read(at, LOCAL_SIZE));
-  if (lh.getUint32(0, true) !== SIG_LOCAL) throw new ZipError(file, 'bad local header signature', { entry: entry.name, offset: at });
-  if (lh.getUint16(8, true) !== 0) throw new ZipError(file, 'local header says the entry is compressed', { entry: entry.name, offset: at });
+  if (lh.getUint32(0, true) !== SIG_LOCAL)
+    throw new ZipError(file, 'bad local header signature', { entry: entry.name, offset: at });
+  if (lh.getUint16(8, true) !== 0)
+    throw new ZipError(file, 'local header says the entry is compressed', { entry: entry.name, offset: at });
   const begin = at + LOCAL_SIZE + lh.getUint16(26, true) + lh.getUint16(28, true);
   const end = begin + entry.size;
   if (end > dir.centralDirectoryOffset) {
-    throw new ZipError(file, `entry data [${begin}, ${end}) runs past the central directory at byte ${dir.centralDirectoryOffset}`, {
-      entry: entry.name,
-      offset: at,
-    });
+    throw new ZipError(
+      file,
+      `entry data [${begin}, ${end}) runs past the central directory at byte ${dir.centralDirectoryOffset}`,
+      {
+        entry: entry.name,
+        offset: at,
+      },
+    );
   }
   return { begin, end };
 }
@@ -280,9 +341,13 @@ export async function readZipEntry(
 export function checkCrc(file: string, entry: ZipEntry, bytes: Uint8Array): void {
   const actual = crc32(bytes);
   if (actual !== entry.crc32) {
-    throw new ZipError(file, `CRC-32 mismatch: data has ${hex32(actual)}, directory says ${hex32(entry.crc32)} (corrupt file?)`, {
-      entry: entry.name,
-    });
+    throw new ZipError(
+      file,
+      `CRC-32 mismatch: data has ${hex32(actual)}, directory says ${hex32(entry.crc32)} (corrupt file?)`,
+      {
+        entry: entry.name,
+      },
+    );
   }
 }
 

@@ -39,9 +39,7 @@ export function probeGpu(real: GPU, opts: { limits?: Limits } = {}): GpuProbe {
   const wrapDevice = (device: GPUDevice): GPUDevice => {
     const mine = new Set<GPUBuffer>();
     byDevice.set(device, mine);
-    const limits = opts.limits
-      ? bindAll(device.limits, opts.limits as Record<string, unknown>)
-      : device.limits;
+    const limits = opts.limits ? bindAll(device.limits, opts.limits as Record<string, unknown>) : device.limits;
     const wrapped = bindAll(device, {
       limits,
       createBuffer(desc: GPUBufferDescriptor): GPUBuffer {

@@ -12,7 +12,8 @@ import { memorySource } from './memorySource.js';
 export function synthOddSource(): ModelSource | undefined {
   const dir = fixturePath('synth/synth-odd');
   if (dir === undefined) return undefined;
-  const vocab = readFileSync(resolve(REPO_ROOT, 'weights/demo-ner/vocab.txt'), 'utf8').split('\n').slice(0, 1000).join('\n') + '\n';
+  const vocab =
+    readFileSync(resolve(REPO_ROOT, 'weights/demo-ner/vocab.txt'), 'utf8').split('\n').slice(0, 1000).join('\n') + '\n';
   return memorySource('mem://synth-odd', {
     'config.json': readFileSync(`${dir}/config.json`),
     'model.safetensors': new Uint8Array(readFileSync(`${dir}/model.safetensors`)),

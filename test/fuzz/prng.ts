@@ -24,7 +24,9 @@ export const RUN_SEED: number = (() => {
 
 /** Only this case index runs when WGBERT_FUZZ_CASE is set. */
 export const ONLY_CASE: number | undefined =
-  process.env.WGBERT_FUZZ_CASE !== undefined && process.env.WGBERT_FUZZ_CASE !== '' ? Number(process.env.WGBERT_FUZZ_CASE) : undefined;
+  process.env.WGBERT_FUZZ_CASE !== undefined && process.env.WGBERT_FUZZ_CASE !== ''
+    ? Number(process.env.WGBERT_FUZZ_CASE)
+    : undefined;
 
 /** Picks the case count for the profile. */
 export function cases(quick: number, long: number): number {
@@ -120,9 +122,44 @@ export class Prng {
   /** An "interesting" integer: boundaries of the usual widths, small values, or random. */
   interestingInt(): number {
     return this.pick([
-      0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 63, 64, 127, 128, 255, 256, 511, 512, 1023, 1024, 4095, 4096, 65535, 65536,
-      2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 2 ** 64, -1, -2, -(2 ** 31),
-      this.int(100), this.int(100_000), this.u32(),
+      0,
+      1,
+      2,
+      3,
+      4,
+      7,
+      8,
+      15,
+      16,
+      31,
+      63,
+      64,
+      127,
+      128,
+      255,
+      256,
+      511,
+      512,
+      1023,
+      1024,
+      4095,
+      4096,
+      65535,
+      65536,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 53 - 1,
+      2 ** 53,
+      2 ** 53 + 2,
+      2 ** 64,
+      -1,
+      -2,
+      -(2 ** 31),
+      this.int(100),
+      this.int(100_000),
+      this.u32(),
     ]);
   }
 }
@@ -150,7 +187,10 @@ export class Tally {
   }
 
   summary(): string {
-    const kinds = [...this.outcomes.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
+    const kinds = [...this.outcomes.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
     return (
       `[fuzz] ${this.target}: ${this.count} cases (${LONG ? 'long' : 'quick'} profile, run seed ${hex(RUN_SEED)}), ` +
       `crashes 0, hangs 0; ${this.totalMs.toFixed(0)} ms total, slowest case ${this.slowestCase} ${this.slowestMs.toFixed(1)} ms; ` +

@@ -42,7 +42,8 @@ export class PickleAsm {
   }
   int(n: number | bigint): this {
     if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n < 256) return this.op(0x4b, n);
-    if (typeof n === 'number' && Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31) return this.op(0x4a).u32(n >>> 0);
+    if (typeof n === 'number' && Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31)
+      return this.op(0x4a).u32(n >>> 0);
     // LONG1: little-endian two's complement
     let v = BigInt(n);
     const bytes: number[] = [];
@@ -93,7 +94,13 @@ export function stateDictPickle(tensors: TensorSpec[]): Uint8Array {
     a.global('torch._utils', '_rebuild_tensor_v2');
     a.tuple([
       (p) => {
-        p.tuple([(q) => q.str('storage'), (q) => q.global('torch', t.storageType), (q) => q.str(t.key), (q) => q.str('cpu'), (q) => q.int(t.numel)]);
+        p.tuple([
+          (q) => q.str('storage'),
+          (q) => q.global('torch', t.storageType),
+          (q) => q.str(t.key),
+          (q) => q.str('cpu'),
+          (q) => q.int(t.numel),
+        ]);
         p.op(0x51); // BINPERSID
       },
       (p) => p.int(t.offset),
@@ -176,7 +183,10 @@ export function concat(parts: Uint8Array[]): Uint8Array {
  * A ByteSource over parts (copied only where read), with optional byte patches (absolute offset → value) and
  * a size limit (truncation). A read outside the file is a test failure, not a RangeError the reader could hide.
  */
-export function partsSource(parts: Uint8Array[], opts: { patches?: Map<number, number>; size?: number } = {}): ByteSource {
+export function partsSource(
+  parts: Uint8Array[],
+  opts: { patches?: Map<number, number>; size?: number } = {},
+): ByteSource {
   const starts: number[] = [];
   let total = 0;
   for (const p of parts) {
@@ -189,7 +199,11 @@ export function partsSource(parts: Uint8Array[], opts: { patches?: Map<number, n
     size,
     async read(offset, length) {
       check(
-        Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 && offset + length <= size,
+        Number.isSafeInteger(offset) &&
+          Number.isSafeInteger(length) &&
+          offset >= 0 &&
+          length >= 0 &&
+          offset + length <= size,
         `reader asked for bytes [${offset}, ${offset + length}) of a ${size}-byte file`,
       );
       // Find the first part that holds `offset`.

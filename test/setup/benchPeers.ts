@@ -10,6 +10,11 @@ import { fileURLToPath } from 'node:url';
 export default function setup(): void {
   if (process.env.CI !== 'true' && process.env.CI !== '1') return;
   const root = fileURLToPath(new URL('../..', import.meta.url));
-  const r = spawnSync('npm', ['run', '--silent', 'bench:setup'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
-  if (r.status !== 0) throw new Error(`npm run bench:setup failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
+  const r = spawnSync('npm', ['run', '--silent', 'bench:setup'], {
+    cwd: root,
+    stdio: 'inherit',
+    shell: process.platform === 'win32',
+  });
+  if (r.status !== 0)
+    throw new Error(`npm run bench:setup failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
 }

@@ -21,13 +21,19 @@
  * the allocation stamp of its slot and every op checks it, so reuse of a recycled tensor is an error,
  * never silent garbage.
  */
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { bertForward } from '../../bert/forward.js';
 import type { BertInput, BertOps, BertWeights, LayerNormWeights, LinearWeights } from '../../bert/ops.js';
 import { softmaxRows } from '../../kernels/cpu/softmax.js';
 import { InputError, WgbertError } from '../../errors.js';
 import { wasmFeatures } from '../../kernels/wasm/features.js';
-import { attentionScratchFloats, defaultKernelConfig, GEMM_GELU, gemmScratchFloats, type KernelConfig } from '../../kernels/wasm/kernels.js';
+import {
+  attentionScratchFloats,
+  defaultKernelConfig,
+  GEMM_GELU,
+  gemmScratchFloats,
+  type KernelConfig,
+} from '../../kernels/wasm/kernels.js';
 import { nrOf } from '../../kernels/wasm/gemm.js';
 import { compileKernelModule } from '../../kernels/wasm/runtime.js';
 import type { Backend, PreparedModel } from '../backend.js';
@@ -109,19 +115,29 @@ class FastModel implements PreparedModel {
   /** The wasm memory and the threads; dropped by dispose() so that the memory can be collected. */
   private live: { memory: WebAssembly.Memory; pool: ThreadPool } | null;
 
-  private constructor(memory: WebAssembly.Memory, pool: ThreadPool, private readonly cfg: KernelConfig, weights: BertWeights<Tensor>) {
+  private constructor(
+    memory: WebAssembly.Memory,
+    pool: ThreadPool,
+    private readonly cfg: KernelConfig,
+    weights: BertWeights<Tensor>,
+  ) {
     this.live = { memory, pool };
     this.NR = nrOf(cfg);
     this.refreshViews();
     this.w = this.uploadWeights(weights);
-    this.maxCols = Math.max(weights.hiddenSize, ...weights.layers.flatMap((l) => [l.intermediate.outFeatures, l.query.outFeatures, l.output.outFeatures]), weights.classifier.outFeatures);
+    this.maxCols = Math.max(
+      weights.hiddenSize,
+      ...weights.layers.flatMap((l) => [l.intermediate.outFeatures, l.query.outFeatures, l.output.outFeatures]),
+      weights.classifier.outFeatures,
+    );
     this.ops = this.makeOps();
   }
 
   static async create(weights: BertWeights<Tensor>, opts: FastCpuOptions): Promise<FastModel> {
     const features = wasmFeatures();
     const relaxed = opts.relaxed ?? features.relaxed;
-    if (relaxed && !features.relaxed) throw new InputError('fast CPU backend: relaxed SIMD was asked for but this engine does not support it');
+    if (relaxed && !features.relaxed)
+      throw new InputError('fast CPU backend: relaxed SIMD was asked for but this engine does not support it');
     const spawner = opts.spawner ?? defaultWorkerSpawner();
     let threads = Math.max(1, Math.floor(opts.threads ?? spawner?.concurrency() ?? 1));
     if (!features.threads || spawner === undefined) threads = 1;
@@ -129,7 +145,11 @@ class FastModel implements PreparedModel {
     const cfg: KernelConfig = { ...defaultKernelConfig(relaxed, shared), ...opts.kernel };
     const module = await compileKernelModule(cfg);
     const bytes = weightBytes(weights, cfg) + 1024;
-    const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE) + 1, maximum: 65536, ...(shared ? { shared: true } : {}) });
+    const memory = new WebAssembly.Memory({
+      initial: Math.ceil(bytes / PAGE) + 1,
+      maximum: 65536,
+      ...(shared ? { shared: true } : {}),
+    });
     const pool = await ThreadPool.create({ threads, memory, module, spawner });
     return new FastModel(memory, pool, cfg, weights);
   }
@@ -184,16 +204,31 @@ class FastModel implements PreparedModel {
       this.f32.set(l.bias.data, bp / 4);
       return { ...l, weight: { ptr: wp, tensor: l.weight }, bias: { ptr: bp, tensor: l.bias } };
     };
-    const ln = (l: LayerNormWeights<Tensor>): LayerNormWeights<FastWeight> => ({ ...l, gamma: raw(l.gamma), beta: raw(l.beta) });
+    const ln = (l: LayerNormWeights<Tensor>): LayerNormWeights<FastWeight> => ({
+      ...l,
+      gamma: raw(l.gamma),
+      beta: raw(l.beta),
+    });
     const js = (t: Tensor): FastWeight => ({ ptr: 0, tensor: t });
     const e = src.embeddings;
     const out: BertWeights<FastWeight> = {
       hiddenSize: src.hiddenSize,
       numHeads: src.numHeads,
-      embeddings: { ...e, word: js(e.word), position: js(e.position), tokenType: js(e.tokenType), layerNorm: ln(e.layerNorm) },
+      embeddings: {
+        ...e,
+        word: js(e.word),
+        position: js(e.position),
+        tokenType: js(e.tokenType),
+        layerNorm: ln(e.layerNorm),
+      },
       layers: src.layers.map((l) => ({
-        query: linear(l.query), key: linear(l.key), value: linear(l.value), attentionOutput: linear(l.attentionOutput),
-        attentionLayerNorm: ln(l.attentionLayerNorm), intermediate: linear(l.intermediate), output: linear(l.output),
+        query: linear(l.query),
+        key: linear(l.key),
+        value: linear(l.value),
+        attentionOutput: linear(l.attentionOutput),
+        attentionLayerNorm: ln(l.attentionLayerNorm),
+        intermediate: linear(l.intermediate),
+        output: linear(l.output),
         outputLayerNorm: ln(l.outputLayerNorm),
       })),
       classifier: linear(src.classifier),
@@ -221,15 +256,19 @@ class FastModel implements PreparedModel {
     this.slotPtr = Array.from({ length: SLOTS }, () => take(rowsPad * this.maxCols * 4));
     this.slotStamp = new Array<number>(SLOTS).fill(-1);
     this.packedPtr = take(rowsPad * maxK * 4);
-    this.scratchStride = align(Math.max(gemmScratchFloats(this.cfg), attentionScratchFloats(this.cfg, seq, d)) * 4 + 256);
+    this.scratchStride = align(
+      Math.max(gemmScratchFloats(this.cfg), attentionScratchFloats(this.cfg, seq, d)) * 4 + 256,
+    );
     this.scratchBase = take(this.scratchStride * this.pool.threads);
     this.maskPtr = take(rows * 4);
     if (top > this.memory.buffer.byteLength) {
       const pages = Math.ceil((top - this.memory.buffer.byteLength) / PAGE);
       try {
         this.memory.grow(pages);
-      } catch (e) {
-        throw new InputError(`fast CPU backend: ${rows} rows × ${seq} need ${(top / 2 ** 30).toFixed(2)} GiB of wasm memory, more than it can have (4 GiB); use smaller batches`);
+      } catch {
+        throw new InputError(
+          `fast CPU backend: ${rows} rows × ${seq} need ${(top / 2 ** 30).toFixed(2)} GiB of wasm memory, more than it can have (4 GiB); use smaller batches`,
+        );
       }
       this.refreshViews();
     }
@@ -248,7 +287,10 @@ class FastModel implements PreparedModel {
 
   private check(t: FastTensor): FastTensor {
     if (this.slotStamp[t.slot] !== t.stamp) {
-      throw new WgbertError('INTERNAL', `fast CPU backend: activation slot ${t.slot} was recycled while still in use (more than ${SLOTS - 1} live activations)`);
+      throw new WgbertError(
+        'INTERNAL',
+        `fast CPU backend: activation slot ${t.slot} was recycled while still in use (more than ${SLOTS - 1} live activations)`,
+      );
     }
     return t;
   }
@@ -271,13 +313,21 @@ class FastModel implements PreparedModel {
         const { batch: B, seq: S } = input;
         const out = this.alloc([B, S, H]);
         const f32 = this.f32;
-        const word = e.word.tensor.data, pos = e.position.tensor.data, type = e.tokenType.tensor.data;
+        const word = e.word.tensor.data,
+          pos = e.position.tensor.data,
+          type = e.tokenType.tensor.data;
         for (let b = 0; b < B; b++) {
           for (let s = 0; s < S; s++) {
-            const id = input.inputIds[b * S + s]!, tt = input.tokenTypeIds[b * S + s]!;
-            if (!(id >= 0 && id < e.vocabSize)) throw new InputError(`input id ${id} at [${b}, ${s}] is outside the vocabulary (${e.vocabSize})`);
-            if (!(tt >= 0 && tt < e.typeVocabSize)) throw new InputError(`token type ${tt} at [${b}, ${s}] is outside 0…${e.typeVocabSize - 1}`);
-            const o = out.ptr / 4 + (b * S + s) * H, w = id * H, p = s * H, t = tt * H;
+            const id = input.inputIds[b * S + s]!,
+              tt = input.tokenTypeIds[b * S + s]!;
+            if (!(id >= 0 && id < e.vocabSize))
+              throw new InputError(`input id ${id} at [${b}, ${s}] is outside the vocabulary (${e.vocabSize})`);
+            if (!(tt >= 0 && tt < e.typeVocabSize))
+              throw new InputError(`token type ${tt} at [${b}, ${s}] is outside 0…${e.typeVocabSize - 1}`);
+            const o = out.ptr / 4 + (b * S + s) * H,
+              w = id * H,
+              p = s * H,
+              t = tt * H;
             for (let c = 0; c < H; c++) f32[o + c] = word[w + c]! + pos[p + c]! + type[t + c]!;
           }
         }
@@ -289,15 +339,25 @@ class FastModel implements PreparedModel {
       linear: (x, layer, epilogue = {}) => {
         const M = rowsOf(x);
         const { inFeatures: K, outFeatures: N } = layer;
-        if (colsOf(x) !== K) throw new WgbertError('INTERNAL', `linear: input has ${colsOf(x)} features, layer wants ${K}`);
+        if (colsOf(x) !== K)
+          throw new WgbertError('INTERNAL', `linear: input has ${colsOf(x)} features, layer wants ${K}`);
         const out = this.alloc([...x.shape.slice(0, -1), N]);
         this.check(x);
         const res = epilogue.residual ? this.check(epilogue.residual) : undefined;
         const pA = this.packA(x, M, K);
         const NP = Math.ceil(N / this.NR);
         this.pool.run('job_gemm', NP, [
-          pA, layer.weight.ptr, layer.bias.ptr, out.ptr, M, N, K, epilogue.gelu ? GEMM_GELU : 0, res?.ptr ?? 0,
-          this.scratchBase, this.scratchStride,
+          pA,
+          layer.weight.ptr,
+          layer.bias.ptr,
+          out.ptr,
+          M,
+          N,
+          K,
+          epilogue.gelu ? GEMM_GELU : 0,
+          res?.ptr ?? 0,
+          this.scratchBase,
+          this.scratchStride,
         ]);
         return out;
       },
@@ -309,12 +369,24 @@ class FastModel implements PreparedModel {
       },
       attention: (q, k, v, input, numHeads) => {
         const out = this.alloc(q.shape);
-        this.check(q); this.check(k); this.check(v);
+        this.check(q);
+        this.check(k);
+        this.check(v);
         const H = colsOf(q);
         const { batch: B, seq: S } = input;
         const scale = Math.fround(1 / Math.sqrt(H / numHeads));
         this.pool.run('job_attention', B * numHeads, [
-          q.ptr, k.ptr, v.ptr, out.ptr, this.maskPtr, S, H, numHeads, this.floatBits(scale), this.scratchBase, this.scratchStride,
+          q.ptr,
+          k.ptr,
+          v.ptr,
+          out.ptr,
+          this.maskPtr,
+          S,
+          H,
+          numHeads,
+          this.floatBits(scale),
+          this.scratchBase,
+          this.scratchStride,
         ]);
         return out;
       },
@@ -330,7 +402,8 @@ class FastModel implements PreparedModel {
   async forward(input: BertInput, opts: { output?: 'logits' | 'probabilities' } = {}) {
     if (this.disposed) throw new WgbertError('DISPOSED', 'this model was disposed; load it again');
     const { batch: B, seq: S } = input;
-    if (S > this.w.embeddings.maxPositions) throw new InputError(`sequence length ${S} exceeds the model's ${this.w.embeddings.maxPositions} positions`);
+    if (S > this.w.embeddings.maxPositions)
+      throw new InputError(`sequence length ${S} exceeds the model's ${this.w.embeddings.maxPositions} positions`);
     this.layout(B * S, S);
     this.i32.set(input.attentionMask.subarray(0, B * S), this.maskPtr / 4);
     this.packedOf = null;
@@ -355,7 +428,8 @@ class FastModel implements PreparedModel {
 /** Bytes of wasm memory the packed weights take. */
 function weightBytes(w: BertWeights<Tensor>, cfg: KernelConfig): number {
   const NR = nrOf(cfg);
-  const lin = (l: LinearWeights<Tensor>) => align(Math.ceil(l.outFeatures / NR) * NR * l.inFeatures * 4) + align(Math.ceil(l.outFeatures / NR) * NR * 4);
+  const lin = (l: LinearWeights<Tensor>) =>
+    align(Math.ceil(l.outFeatures / NR) * NR * l.inFeatures * 4) + align(Math.ceil(l.outFeatures / NR) * NR * 4);
   const ln = (l: LayerNormWeights<Tensor>) => align(l.gamma.size * 4) + align(l.beta.size * 4);
   let total = ln(w.embeddings.layerNorm) + lin(w.classifier);
   for (const l of w.layers) {
@@ -370,7 +444,15 @@ function weightBytes(w: BertWeights<Tensor>, cfg: KernelConfig): number {
  * element (panel p, k, lane j) = W[p·NR + j, k] at k0·NP·NR + p·kc·NR + (k − k0)·NR + j, zero past N.
  * (The JavaScript twin of the wasm pack_b, used once per weight at prepare time.)
  */
-export function packPanels(W: Float32Array, N: number, K: number, NR: number, KC: number, out: Float32Array, at: number): void {
+export function packPanels(
+  W: Float32Array,
+  N: number,
+  K: number,
+  NR: number,
+  KC: number,
+  out: Float32Array,
+  at: number,
+): void {
   const NP = Math.ceil(N / NR);
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = Math.min(KC, K - k0);

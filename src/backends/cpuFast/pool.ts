@@ -25,9 +25,19 @@ import { JOB_ARGS, JOB_NAMES, type JobName } from '../../kernels/wasm/kernels.js
 import { instantiateKernelsAsync, type KernelExports } from '../../kernels/wasm/runtime.js';
 import type { WorkerHandle, WorkerSpawner } from './spawner.js';
 
-const GEN = 0, NEXT = 1, FINISHED = 2, ACTIVE = 3, JOB = 4, UNITS = 5, CHUNK = 6, ERROR = 7, THREADS = 8, ARGS = 9;
+const GEN = 0,
+  NEXT = 1,
+  FINISHED = 2,
+  ACTIVE = 3,
+  JOB = 4,
+  UNITS = 5,
+  CHUNK = 6,
+  ERROR = 7,
+  THREADS = 8,
+  ARGS = 9;
 const CTRL_SLOTS = ARGS + JOB_ARGS;
-const CLOSED = -1, EXIT = -2;
+const CLOSED = -1,
+  EXIT = -2;
 /** Spin iterations (Atomics.load) before blocking: a few tens of µs, ≈ the gap between two jobs. */
 const SPIN = 4000;
 
@@ -109,7 +119,11 @@ export class ThreadPool {
     this.exports = exports;
     this.fns = JOB_NAMES.map((n) => this.exports[n] as (...a: number[]) => void);
     this.threads = ready === null ? 1 : opts.threads;
-    this.ctrl = new Int32Array(typeof SharedArrayBuffer === 'function' && this.threads > 1 ? new SharedArrayBuffer(CTRL_SLOTS * 4) : new ArrayBuffer(CTRL_SLOTS * 4));
+    this.ctrl = new Int32Array(
+      typeof SharedArrayBuffer === 'function' && this.threads > 1
+        ? new SharedArrayBuffer(CTRL_SLOTS * 4)
+        : new ArrayBuffer(CTRL_SLOTS * 4),
+    );
     this.canBlock = opts.spawner?.mainThreadCanBlock ?? false;
   }
 
@@ -122,20 +136,22 @@ export class ThreadPool {
     for (let rank = 1; rank < opts.threads; rank++) {
       const w = opts.spawner!.spawn(WORKER_SOURCE);
       pool.workers.push(w);
-      ready.push(new Promise<void>((resolve, reject) => {
-        w.onMessage((m) => {
-          const msg = m as { type: string; message?: string };
-          if (msg.type === 'ready') resolve();
-          else if (msg.type === 'error') {
-            pool.workerError = msg.message ?? 'worker error';
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          w.onMessage((m) => {
+            const msg = m as { type: string; message?: string };
+            if (msg.type === 'ready') resolve();
+            else if (msg.type === 'error') {
+              pool.workerError = msg.message ?? 'worker error';
+              reject(new WgbertError('WORKER', `fast CPU backend: worker ${rank} failed: ${pool.workerError}`));
+            }
+          });
+          w.onError((e) => {
+            pool.workerError = String((e as Error)?.message ?? e);
             reject(new WgbertError('WORKER', `fast CPU backend: worker ${rank} failed: ${pool.workerError}`));
-          }
-        });
-        w.onError((e) => {
-          pool.workerError = String((e as Error)?.message ?? e);
-          reject(new WgbertError('WORKER', `fast CPU backend: worker ${rank} failed: ${pool.workerError}`));
-        });
-      }));
+          });
+        }),
+      );
       w.postMessage({ module: opts.module, memory: opts.memory, ctrl: pool.ctrl.buffer, rank, jobs: JOB_NAMES });
     }
     try {
@@ -157,7 +173,22 @@ export class ThreadPool {
     const fn = this.fns[JOB_NAMES.indexOf(name)]!;
     const a = args;
     if (this.threads === 1 || units === 1) {
-      fn(0, units, 0, a[0] ?? 0, a[1] ?? 0, a[2] ?? 0, a[3] ?? 0, a[4] ?? 0, a[5] ?? 0, a[6] ?? 0, a[7] ?? 0, a[8] ?? 0, a[9] ?? 0, a[10] ?? 0);
+      fn(
+        0,
+        units,
+        0,
+        a[0] ?? 0,
+        a[1] ?? 0,
+        a[2] ?? 0,
+        a[3] ?? 0,
+        a[4] ?? 0,
+        a[5] ?? 0,
+        a[6] ?? 0,
+        a[7] ?? 0,
+        a[8] ?? 0,
+        a[9] ?? 0,
+        a[10] ?? 0,
+      );
       return;
     }
     const c = this.ctrl;
@@ -176,20 +207,39 @@ export class ThreadPool {
     Atomics.store(c, GEN, this.gen);
     Atomics.notify(c, GEN);
     // 3. take chunks (the same guided rule as the workers)
-    const share = 4 * this.threads, min = Math.max(1, minChunk);
+    const share = 4 * this.threads,
+      min = Math.max(1, minChunk);
     for (;;) {
       const u = Atomics.load(c, NEXT);
       if (u >= units) break;
       const end = Math.min(units, u + Math.max(min, Math.ceil((units - u) / share)));
       if (Atomics.compareExchange(c, NEXT, u, end) !== u) continue;
-      fn(u, end, 0, c[ARGS]!, c[ARGS + 1]!, c[ARGS + 2]!, c[ARGS + 3]!, c[ARGS + 4]!, c[ARGS + 5]!, c[ARGS + 6]!, c[ARGS + 7]!, c[ARGS + 8]!, c[ARGS + 9]!, c[ARGS + 10]!);
+      fn(
+        u,
+        end,
+        0,
+        c[ARGS]!,
+        c[ARGS + 1]!,
+        c[ARGS + 2]!,
+        c[ARGS + 3]!,
+        c[ARGS + 4]!,
+        c[ARGS + 5]!,
+        c[ARGS + 6]!,
+        c[ARGS + 7]!,
+        c[ARGS + 8]!,
+        c[ARGS + 9]!,
+        c[ARGS + 10]!,
+      );
       Atomics.add(c, FINISHED, end - u);
     }
     // 4. wait for the workers' chunks
     this.waitFor(FINISHED, (v) => v >= units);
     if (Atomics.load(c, ERROR) !== 0) {
       c[ERROR] = 0;
-      throw new WgbertError('WORKER', `fast CPU backend: a worker failed in ${name}: ${this.workerError ?? 'unknown error'}`);
+      throw new WgbertError(
+        'WORKER',
+        `fast CPU backend: a worker failed in ${name}: ${this.workerError ?? 'unknown error'}`,
+      );
     }
   }
 

@@ -33,7 +33,12 @@ export function setWorkerSpawner(spawner: WorkerSpawner | undefined): void {
 /** The registered spawner, else Web Workers where they exist, else none (single-threaded). */
 export function defaultWorkerSpawner(): WorkerSpawner | undefined {
   if (registered) return registered;
-  if (typeof Worker === 'function' && typeof Blob === 'function' && typeof URL === 'function' && typeof URL.createObjectURL === 'function') {
+  if (
+    typeof Worker === 'function' &&
+    typeof Blob === 'function' &&
+    typeof URL === 'function' &&
+    typeof URL.createObjectURL === 'function'
+  ) {
     return browserWorkerSpawner();
   }
   return undefined;

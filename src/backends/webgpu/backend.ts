@@ -94,8 +94,15 @@ interface Session {
 }
 
 /** Opens a device and uploads the weights (f32 or f16 storage). */
-async function openSession(weights: BertWeights<Tensor>, dtype: WeightDtype, opts: WebGpuBackendOptions): Promise<Session> {
-  const { device, description, software } = await requestGpuDevice({ ...(opts.gpu ? { gpu: opts.gpu } : {}), f16: dtype === 'f16' });
+async function openSession(
+  weights: BertWeights<Tensor>,
+  dtype: WeightDtype,
+  opts: WebGpuBackendOptions,
+): Promise<Session> {
+  const { device, description, software } = await requestGpuDevice({
+    ...(opts.gpu ? { gpu: opts.gpu } : {}),
+    f16: dtype === 'f16',
+  });
   const rt = new GpuRuntime(device, { profile: software ? 'cpu' : 'gpu' });
   try {
     device.pushErrorScope('out-of-memory');
@@ -125,9 +132,13 @@ async function openSession(weights: BertWeights<Tensor>, dtype: WeightDtype, opt
  *   cpu       `cpuModel` is set (fallback 'cpu' only): every later forward runs on it; final.
  *   disposed  everything released; forwards reject with DISPOSED.
  */
-export async function prepareWebGpu(weights: BertWeights<Tensor>, opts: WebGpuBackendOptions = {}): Promise<WebGpuPreparedModel> {
+export async function prepareWebGpu(
+  weights: BertWeights<Tensor>,
+  opts: WebGpuBackendOptions = {},
+): Promise<WebGpuPreparedModel> {
   const dtype: WeightDtype = opts.dtype ?? 'f32';
-  if (dtype !== 'f32' && dtype !== 'f16') throw new InputError(`unknown WebGPU dtype "${String(dtype)}" (use f32 or f16)`);
+  if (dtype !== 'f32' && dtype !== 'f16')
+    throw new InputError(`unknown WebGPU dtype "${String(dtype)}" (use f32 or f16)`);
   if (opts.fallback !== undefined && opts.fallback !== 'cpu') {
     throw new InputError(`unknown fallback "${String(opts.fallback)}" (use cpu, or leave it out to reopen the GPU)`);
   }
@@ -161,7 +172,9 @@ export async function prepareWebGpu(weights: BertWeights<Tensor>, opts: WebGpuBa
   async function leaveLostDevice(): Promise<Target> {
     session.rt.destroy(); // frees what the lost device still held (idempotent)
     if (opts.fallback === 'cpu') {
-      const cpu = await createFastCpuBackend(opts.cpuThreads === undefined ? {} : { threads: opts.cpuThreads }).prepare(hostWeights!);
+      const cpu = await createFastCpuBackend(opts.cpuThreads === undefined ? {} : { threads: opts.cpuThreads }).prepare(
+        hostWeights!,
+      );
       if (disposed) {
         cpu.dispose();
         throw disposedError();
@@ -218,7 +231,11 @@ export async function prepareWebGpu(weights: BertWeights<Tensor>, opts: WebGpuBa
   };
 
   /** One forward pass on a session: recorded and submitted synchronously (no await before submit). */
-  async function forwardOnGpu(s: Session, input: BertInput, fopts: { output?: 'logits' | 'probabilities' }): Promise<WebGpuForwardResult> {
+  async function forwardOnGpu(
+    s: Session,
+    input: BertInput,
+    fopts: { output?: 'logits' | 'probabilities' },
+  ): Promise<WebGpuForwardResult> {
     const { rt, weights: gpuWeights } = s;
     rt.check();
     const device = rt.device;
@@ -242,7 +259,11 @@ export async function prepareWebGpu(weights: BertWeights<Tensor>, opts: WebGpuBa
         copies = [probs, labels];
       }
       rec.endPass();
-      staging = rt.acquire(valuesBytes + (probabilities ? rows * 4 : 0), BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'readback');
+      staging = rt.acquire(
+        valuesBytes + (probabilities ? rows * 4 : 0),
+        BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+        'readback',
+      );
       rec.encoder.copyBufferToBuffer(copies[0]!, 0, staging, 0, valuesBytes);
       if (probabilities) rec.encoder.copyBufferToBuffer(copies[1]!, 0, staging, valuesBytes, rows * 4);
       device.queue.submit([rec.encoder.finish()]);
@@ -259,14 +280,19 @@ export async function prepareWebGpu(weights: BertWeights<Tensor>, opts: WebGpuBa
     const oom = device.popErrorScope();
     try {
       const [vErr, mErr] = await Promise.all([validation, oom]);
-      if (mErr) throw new GpuError(`out of GPU memory during the forward pass (batch ${input.batch} × ${input.seq}): ${mErr.message}`);
+      if (mErr)
+        throw new GpuError(
+          `out of GPU memory during the forward pass (batch ${input.batch} × ${input.seq}): ${mErr.message}`,
+        );
       if (vErr) throw new GpuError(`WebGPU rejected the forward pass: ${vErr.message}`);
       await staging!.mapAsync(BufferUsage.MAP_READ);
       const bytes = staging!.getMappedRange().slice(0);
       staging!.unmap();
       const result: WebGpuForwardResult = {
         values: new Float32Array(bytes, 0, rows * C),
-        batch: input.batch, seq: input.seq, numLabels: C,
+        batch: input.batch,
+        seq: input.seq,
+        numLabels: C,
       };
       if (probabilities) result.labels = new Int32Array(bytes, valuesBytes, rows);
       return result;
@@ -274,7 +300,8 @@ export async function prepareWebGpu(weights: BertWeights<Tensor>, opts: WebGpuBa
       if (disposed) throw disposedError();
       if (e instanceof WgbertError) throw e;
       const lost = await rt.lostWithin(500);
-      if (lost !== undefined) throw new GpuError(`the GPU device was lost during the forward pass (${lost})`, { cause: e });
+      if (lost !== undefined)
+        throw new GpuError(`the GPU device was lost during the forward pass (${lost})`, { cause: e });
       throw new GpuError(`the forward pass failed on the GPU: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     } finally {
       if (staging && !rt.isDestroyed) rt.release(staging);
@@ -285,7 +312,11 @@ export async function prepareWebGpu(weights: BertWeights<Tensor>, opts: WebGpuBa
 }
 
 /** A forward on the CPU fallback, with the GPU path's `labels` (argmax, ties → lowest) for 'probabilities'. */
-async function forwardOnCpu(cpu: PreparedModel, input: BertInput, fopts: { output?: 'logits' | 'probabilities' }): Promise<WebGpuForwardResult> {
+async function forwardOnCpu(
+  cpu: PreparedModel,
+  input: BertInput,
+  fopts: { output?: 'logits' | 'probabilities' },
+): Promise<WebGpuForwardResult> {
   const r: WebGpuForwardResult = await cpu.forward(input, fopts);
   if (fopts.output === 'probabilities') {
     const rows = r.batch * r.seq;
@@ -309,30 +340,49 @@ function validateInput(input: BertInput, c: { vocab: number; types: number; posi
   }
   if (seq > c.positions) throw new InputError(`sequence of ${seq} tokens exceeds the model's ${c.positions} positions`);
   const rows = batch * seq;
-  for (const [name, a] of [['inputIds', input.inputIds], ['tokenTypeIds', input.tokenTypeIds], ['attentionMask', input.attentionMask]] as const) {
+  for (const [name, a] of [
+    ['inputIds', input.inputIds],
+    ['tokenTypeIds', input.tokenTypeIds],
+    ['attentionMask', input.attentionMask],
+  ] as const) {
     if (a.length < rows) throw new InputError(`${name} has ${a.length} entries, batch × seq needs ${rows}`);
   }
   for (let i = 0; i < rows; i++) {
     const id = input.inputIds[i]!;
-    if (!(id >= 0 && id < c.vocab)) throw new InputError(`token ${i % seq} of row ${Math.floor(i / seq)} has id ${id} outside the vocabulary (0…${c.vocab - 1})`);
+    if (!(id >= 0 && id < c.vocab))
+      throw new InputError(
+        `token ${i % seq} of row ${Math.floor(i / seq)} has id ${id} outside the vocabulary (0…${c.vocab - 1})`,
+      );
     const t = input.tokenTypeIds[i]!;
-    if (!(t >= 0 && t < c.types)) throw new InputError(`token ${i % seq} of row ${Math.floor(i / seq)} has segment id ${t} outside 0…${c.types - 1}`);
+    if (!(t >= 0 && t < c.types))
+      throw new InputError(
+        `token ${i % seq} of row ${Math.floor(i / seq)} has segment id ${t} outside 0…${c.types - 1}`,
+      );
   }
 }
 
 // ---------------------------------------------------------------------------------------------- upload
 
-function uploadWeights(rt: GpuRuntime, w: BertWeights<Tensor>, dtype: WeightDtype, maxBytesOpt?: number): BertWeights<GpuWeight> {
+function uploadWeights(
+  rt: GpuRuntime,
+  w: BertWeights<Tensor>,
+  dtype: WeightDtype,
+  maxBytesOpt?: number,
+): BertWeights<GpuWeight> {
   const deviceMax = Math.min(rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize);
   const maxBytes = Math.min(deviceMax, maxBytesOpt ?? Infinity);
   const matrix = (t: Tensor, name: string) => uploadMatrix(rt, t, dtype, maxBytes, name);
   const vector = (t: Tensor, name: string) => uploadMatrix(rt, t, 'f32', deviceMax, name);
   const linear = (l: LinearWeights<Tensor>, name: string): LinearWeights<GpuWeight> => ({
-    weight: matrix(l.weight, `${name}.weight`), bias: vector(l.bias, `${name}.bias`),
-    inFeatures: l.inFeatures, outFeatures: l.outFeatures,
+    weight: matrix(l.weight, `${name}.weight`),
+    bias: vector(l.bias, `${name}.bias`),
+    inFeatures: l.inFeatures,
+    outFeatures: l.outFeatures,
   });
   const ln = (l: LayerNormWeights<Tensor>, name: string): LayerNormWeights<GpuWeight> => ({
-    gamma: vector(l.gamma, `${name}.gamma`), beta: vector(l.beta, `${name}.beta`), eps: l.eps,
+    gamma: vector(l.gamma, `${name}.gamma`),
+    beta: vector(l.beta, `${name}.beta`),
+    eps: l.eps,
   });
   const e = w.embeddings;
   return {
@@ -342,7 +392,9 @@ function uploadWeights(rt: GpuRuntime, w: BertWeights<Tensor>, dtype: WeightDtyp
       position: uploadMatrix(rt, e.position, dtype, deviceMax, 'embeddings.position'),
       tokenType: uploadMatrix(rt, e.tokenType, dtype, deviceMax, 'embeddings.tokenType'),
       layerNorm: ln(e.layerNorm, 'embeddings.LayerNorm'),
-      vocabSize: e.vocabSize, maxPositions: e.maxPositions, typeVocabSize: e.typeVocabSize,
+      vocabSize: e.vocabSize,
+      maxPositions: e.maxPositions,
+      typeVocabSize: e.typeVocabSize,
     },
     layers: w.layers.map((l, i) => ({
       query: linear(l.query, `layer.${i}.query`),
@@ -370,7 +422,9 @@ export function uploadMatrix(rt: GpuRuntime, t: Tensor, dtype: WeightDtype, maxB
   const rowBytes = cols * weightBytes(dtype);
   const rowsPerChunk = Math.floor((maxBytes - 16) / rowBytes);
   if (rowsPerChunk < 1) {
-    throw new GpuError(`weight ${name}: one row of ${rowBytes} bytes exceeds the largest GPU binding (${maxBytes} bytes)`);
+    throw new GpuError(
+      `weight ${name}: one row of ${rowBytes} bytes exceeds the largest GPU binding (${maxBytes} bytes)`,
+    );
   }
   const chunks = [];
   for (let start = 0; start < rows; start += rowsPerChunk) {

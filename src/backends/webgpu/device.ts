@@ -41,7 +41,11 @@ export async function findGpu(): Promise<GPU | Error> {
     reason = gpu;
   }
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  return nav?.gpu ?? reason ?? new Error('no navigator.gpu in this environment (a browser without WebGPU, or a secure context is needed)');
+  return (
+    nav?.gpu ??
+    reason ??
+    new Error('no navigator.gpu in this environment (a browser without WebGPU, or a secure context is needed)')
+  );
 }
 
 /** The registered provider's GPU, else navigator.gpu, else undefined. Never throws. */
@@ -87,7 +91,9 @@ export interface GpuDeviceInfo {
 export async function requestGpuDevice(req: GpuDeviceRequest = {}): Promise<GpuDeviceInfo> {
   const gpu = req.gpu ?? (await findGpu());
   if (gpu instanceof Error) {
-    throw new GpuError(`WebGPU is not available: ${gpu.message}; or use the CPU backend (backend: 'cpu')`, { cause: gpu });
+    throw new GpuError(`WebGPU is not available: ${gpu.message}; or use the CPU backend (backend: 'cpu')`, {
+      cause: gpu,
+    });
   }
   let adapter: GPUAdapter | null;
   try {
@@ -126,8 +132,11 @@ export async function requestGpuDevice(req: GpuDeviceRequest = {}): Promise<GpuD
     throw new GpuError(`WebGPU requestDevice failed: ${(e as Error).message}`, { cause: e });
   }
   const info = (adapter as { info?: GPUAdapterInfo }).info;
-  const description = info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') : '';
-  const software = (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true ||
+  const description = info
+    ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ')
+    : '';
+  const software =
+    (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true ||
     /swiftshader|llvmpipe|lavapipe|microsoft basic render|warp/i.test(description);
   return { device, adapter, shaderF16, description: description || 'unknown adapter', software };
 }

@@ -12,7 +12,14 @@
  * layer's activations, not all layers'. A released tensor that is used again fails loudly instead of
  * reading reused memory.
  */
-import type { BertInput, BertOps, EmbeddingWeights, LayerNormWeights, LinearEpilogue, LinearWeights } from '../../bert/ops.js';
+import type {
+  BertInput,
+  BertOps,
+  EmbeddingWeights,
+  LayerNormWeights,
+  LinearEpilogue,
+  LinearWeights,
+} from '../../bert/ops.js';
 import { GpuError } from '../../errors.js';
 import type { WeightDtype } from '../../kernels/webgpu/common.js';
 import { recordEmbeddings, type TableChunk } from '../../kernels/webgpu/embeddings.js';
@@ -56,7 +63,10 @@ export class GpuRecorder {
   peakBytes = 0;
   private ended = false;
 
-  constructor(readonly rt: GpuRuntime, readonly options: RecorderOptions = {}) {
+  constructor(
+    readonly rt: GpuRuntime,
+    readonly options: RecorderOptions = {},
+  ) {
     rt.check();
     this.encoder = rt.device.createCommandEncoder({ label: 'wgbert forward' });
     this.pass = this.encoder.beginComputePass({ label: 'wgbert forward' });
@@ -136,7 +146,8 @@ function rowsOf(shape: readonly number[]): number {
 }
 
 function single(w: GpuWeight, what: string): GPUBuffer {
-  if (w.chunks.length !== 1) throw new GpuError(`${what} was split into ${w.chunks.length} buffers; this op needs it in one`);
+  if (w.chunks.length !== 1)
+    throw new GpuError(`${what} was split into ${w.chunks.length} buffers; this op needs it in one`);
   return w.chunks[0]!.buffer;
 }
 
@@ -183,9 +194,18 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
       const bias = single(layer.bias, 'a bias');
       for (const chunk of layer.weight.chunks) {
         recordMatmul(rt, pass, {
-          x: xBuf, w: chunk.buffer, weightDtype: layer.weight.dtype, bias,
+          x: xBuf,
+          w: chunk.buffer,
+          weightDtype: layer.weight.dtype,
+          bias,
           ...(residual ? { residual } : {}),
-          y: y.buffer, M, N: chunk.rows, K, ldy: N, n0: chunk.rowStart, gelu: epilogue.gelu ?? false,
+          y: y.buffer,
+          M,
+          N: chunk.rows,
+          K,
+          ldy: N,
+          n0: chunk.rowStart,
+          gelu: epilogue.gelu ?? false,
         });
       }
       return y;
@@ -195,8 +215,13 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
       const cols = x.shape[x.shape.length - 1]!;
       const y = rec.tensor(x.shape);
       recordLayerNorm(rt, pass, {
-        x: rec.use(x), gamma: single(ln.gamma, 'LayerNorm γ'), beta: single(ln.beta, 'LayerNorm β'), y: y.buffer,
-        rows: rowsOf(x.shape), cols, eps: ln.eps,
+        x: rec.use(x),
+        gamma: single(ln.gamma, 'LayerNorm γ'),
+        beta: single(ln.beta, 'LayerNorm β'),
+        y: y.buffer,
+        rows: rowsOf(x.shape),
+        cols,
+        eps: ln.eps,
       });
       if (releaseAtLayerNorm) rec.releaseAllExcept([y]);
       return y;
@@ -206,12 +231,19 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
       const H = q.shape[q.shape.length - 1]!;
       const out = rec.tensor(q.shape);
       const args = {
-        q: rec.use(q), k: rec.use(k), v: rec.use(v),
-        inputs: rec.inputsBuffer(input), maskOffset: 2 * input.batch * input.seq,
-        out: out.buffer, batch: input.batch, seq: input.seq, hidden: H, heads: numHeads,
+        q: rec.use(q),
+        k: rec.use(k),
+        v: rec.use(v),
+        inputs: rec.inputsBuffer(input),
+        maskOffset: 2 * input.batch * input.seq,
+        out: out.buffer,
+        batch: input.batch,
+        seq: input.seq,
+        hidden: H,
+        heads: numHeads,
       };
-      const fused = attentionChoice === 'fused' ||
-        (attentionChoice === 'auto' && attentionFusedSupported(H / numHeads, rt));
+      const fused =
+        attentionChoice === 'fused' || (attentionChoice === 'auto' && attentionFusedSupported(H / numHeads, rt));
       if (fused) recordAttentionFused(rt, pass, args);
       else recordAttention(rt, pass, args);
       return out;

@@ -37,7 +37,14 @@ export function bucketBytes(bytes: number): number {
  * provider registers it, and these numbers are fixed by the WebGPU spec.
  */
 export const BufferUsage = {
-  MAP_READ: 0x1, MAP_WRITE: 0x2, COPY_SRC: 0x4, COPY_DST: 0x8, INDEX: 0x10, VERTEX: 0x20, UNIFORM: 0x40, STORAGE: 0x80,
+  MAP_READ: 0x1,
+  MAP_WRITE: 0x2,
+  COPY_SRC: 0x4,
+  COPY_DST: 0x8,
+  INDEX: 0x10,
+  VERTEX: 0x20,
+  UNIFORM: 0x40,
+  STORAGE: 0x80,
 } as const;
 
 /** Usage of activation and weight buffers. */
@@ -80,11 +87,14 @@ export class GpuRuntime {
     this.ownsDevice = opts.ownsDevice ?? true;
     this.profile = opts.profile ?? 'gpu';
     this.limits = device.limits;
-    this.lost = device.lost.then((info) => {
-      const reason = `${info.reason}: ${info.message}`;
-      if (!this.destroyed) this.lostReason = reason;
-      return reason;
-    }, () => 'unknown reason');
+    this.lost = device.lost.then(
+      (info) => {
+        const reason = `${info.reason}: ${info.message}`;
+        if (!this.destroyed) this.lostReason = reason;
+        return reason;
+      },
+      () => 'unknown reason',
+    );
   }
 
   /** Resolves with the loss reason when the device is lost. */
@@ -98,7 +108,9 @@ export class GpuRuntime {
   async lostWithin(ms: number): Promise<string | undefined> {
     if (this.lostReason !== undefined) return this.lostReason;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms); });
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ms);
+    });
     try {
       return await Promise.race([this.lost, timeout]);
     } finally {
@@ -120,7 +132,11 @@ export class GpuRuntime {
     if (hit) return hit.pipeline;
     const code = build();
     const module = this.device.createShaderModule({ code, label: key });
-    const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+    const pipeline = this.device.createComputePipeline({
+      layout: 'auto',
+      compute: { module, entryPoint: 'main' },
+      label: key,
+    });
     const id = this.nextId++;
     this.pipelines.set(key, { pipeline, id });
     this.pipelineIds.set(pipeline, id);
@@ -158,8 +174,12 @@ export class GpuRuntime {
 
   /** Records one dispatch of `pipeline` into `pass`. */
   dispatch(
-    pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[],
-    x: number, y = 1, z = 1,
+    pass: GPUComputePassEncoder,
+    pipeline: GPUComputePipeline,
+    buffers: readonly GPUBuffer[],
+    x: number,
+    y = 1,
+    z = 1,
   ): void {
     if (x === 0 || y === 0 || z === 0) return;
     const max = this.limits.maxComputeWorkgroupsPerDimension;

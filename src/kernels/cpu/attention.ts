@@ -14,8 +14,13 @@
  * we return zeros for it.) Padded query rows are computed like any other row, as HF does.
  */
 export function attention(
-  q: Float32Array, k: Float32Array, v: Float32Array,
-  B: number, S: number, H: number, numHeads: number,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  B: number,
+  S: number,
+  H: number,
+  numHeads: number,
   attentionMask: Int32Array,
   out: Float32Array = new Float32Array(B * S * H),
 ): Float32Array {
@@ -39,7 +44,10 @@ export function attention(
         }
         let denom = 0;
         for (let j = 0; j < S; j++) {
-          if (attentionMask[b * S + j] === 0) { scores[j] = 0; continue; }
+          if (attentionMask[b * S + j] === 0) {
+            scores[j] = 0;
+            continue;
+          }
           scores[j] = Math.exp(scores[j]! - max);
           denom += scores[j]!;
         }

@@ -10,9 +10,17 @@
 import { layerNorm } from './layerNorm.js';
 
 export function embeddings(
-  inputIds: Int32Array, tokenTypeIds: Int32Array, B: number, S: number,
-  word: Float32Array, position: Float32Array, tokenType: Float32Array, H: number,
-  gamma: Float32Array, beta: Float32Array, eps: number,
+  inputIds: Int32Array,
+  tokenTypeIds: Int32Array,
+  B: number,
+  S: number,
+  word: Float32Array,
+  position: Float32Array,
+  tokenType: Float32Array,
+  H: number,
+  gamma: Float32Array,
+  beta: Float32Array,
+  eps: number,
 ): Float32Array {
   const sum = new Float32Array(B * S * H);
   for (let b = 0; b < B; b++) {

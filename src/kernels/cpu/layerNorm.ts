@@ -8,8 +8,12 @@
  * cancels badly when the mean is large compared to the spread.
  */
 export function layerNorm(
-  x: Float32Array, rows: number, cols: number,
-  gamma: Float32Array, beta: Float32Array, eps: number,
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  gamma: Float32Array,
+  beta: Float32Array,
+  eps: number,
   out: Float32Array = new Float32Array(rows * cols),
 ): Float32Array {
   for (let r = 0; r < rows; r++) {

@@ -15,8 +15,12 @@ export interface LinearEpilogueArrays {
 }
 
 export function linear(
-  x: Float32Array, M: number, K: number,
-  W: Float32Array, b: Float32Array | null, N: number,
+  x: Float32Array,
+  M: number,
+  K: number,
+  W: Float32Array,
+  b: Float32Array | null,
+  N: number,
   epilogue: LinearEpilogueArrays = {},
   out: Float32Array = new Float32Array(M * N),
 ): Float32Array {

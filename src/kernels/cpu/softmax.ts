@@ -64,7 +64,12 @@ export function softmaxRowF32(logits: ArrayLike<number>, offset: number, numLabe
 }
 
 /** Softmax of every row of a row-major [rows, cols] matrix, into one flat array. */
-export function softmaxRows(x: Float32Array, rows: number, cols: number, out = new Float32Array(rows * cols)): Float32Array {
+export function softmaxRows(
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  out = new Float32Array(rows * cols),
+): Float32Array {
   for (let r = 0; r < rows; r++) out.set(softmaxRowF32(x, r * cols, cols), r * cols);
   return out;
 }

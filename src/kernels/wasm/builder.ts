@@ -84,37 +84,114 @@ function vec(items: number[][]): number[] {
 
 /** Plain opcodes (one byte) and SIMD opcodes (0xFD + u32), by their text-format names. */
 const PLAIN: Record<string, number> = {
-  unreachable: 0x00, nop: 0x01, return: 0x0f, drop: 0x1a, select: 0x1b,
-  'i32.eqz': 0x45, 'i32.eq': 0x46, 'i32.ne': 0x47, 'i32.lt_s': 0x48, 'i32.lt_u': 0x49, 'i32.gt_s': 0x4a,
-  'i32.gt_u': 0x4b, 'i32.le_s': 0x4c, 'i32.le_u': 0x4d, 'i32.ge_s': 0x4e, 'i32.ge_u': 0x4f,
-  'f32.eq': 0x5b, 'f32.ne': 0x5c, 'f32.lt': 0x5d, 'f32.gt': 0x5e, 'f32.le': 0x5f, 'f32.ge': 0x60,
-  'i32.add': 0x6a, 'i32.sub': 0x6b, 'i32.mul': 0x6c, 'i32.div_s': 0x6d, 'i32.div_u': 0x6e, 'i32.rem_u': 0x70,
-  'i32.and': 0x71, 'i32.or': 0x72, 'i32.xor': 0x73, 'i32.shl': 0x74, 'i32.shr_s': 0x75, 'i32.shr_u': 0x76,
-  'f32.abs': 0x8b, 'f32.neg': 0x8c, 'f32.sqrt': 0x91, 'f32.add': 0x92, 'f32.sub': 0x93, 'f32.mul': 0x94,
-  'f32.div': 0x95, 'f32.min': 0x96, 'f32.max': 0x97,
-  'f64.add': 0xa0, 'f64.sub': 0xa1, 'f64.mul': 0xa2, 'f64.div': 0xa3, 'f64.sqrt': 0x9f,
-  'f32.demote_f64': 0xb6, 'f64.promote_f32': 0xbb, 'f32.convert_i32_s': 0xb2, 'f64.convert_i32_s': 0xb7,
-  'i32.reinterpret_f32': 0xbc, 'f32.reinterpret_i32': 0xbe,
+  unreachable: 0x00,
+  nop: 0x01,
+  return: 0x0f,
+  drop: 0x1a,
+  select: 0x1b,
+  'i32.eqz': 0x45,
+  'i32.eq': 0x46,
+  'i32.ne': 0x47,
+  'i32.lt_s': 0x48,
+  'i32.lt_u': 0x49,
+  'i32.gt_s': 0x4a,
+  'i32.gt_u': 0x4b,
+  'i32.le_s': 0x4c,
+  'i32.le_u': 0x4d,
+  'i32.ge_s': 0x4e,
+  'i32.ge_u': 0x4f,
+  'f32.eq': 0x5b,
+  'f32.ne': 0x5c,
+  'f32.lt': 0x5d,
+  'f32.gt': 0x5e,
+  'f32.le': 0x5f,
+  'f32.ge': 0x60,
+  'i32.add': 0x6a,
+  'i32.sub': 0x6b,
+  'i32.mul': 0x6c,
+  'i32.div_s': 0x6d,
+  'i32.div_u': 0x6e,
+  'i32.rem_u': 0x70,
+  'i32.and': 0x71,
+  'i32.or': 0x72,
+  'i32.xor': 0x73,
+  'i32.shl': 0x74,
+  'i32.shr_s': 0x75,
+  'i32.shr_u': 0x76,
+  'f32.abs': 0x8b,
+  'f32.neg': 0x8c,
+  'f32.sqrt': 0x91,
+  'f32.add': 0x92,
+  'f32.sub': 0x93,
+  'f32.mul': 0x94,
+  'f32.div': 0x95,
+  'f32.min': 0x96,
+  'f32.max': 0x97,
+  'f64.add': 0xa0,
+  'f64.sub': 0xa1,
+  'f64.mul': 0xa2,
+  'f64.div': 0xa3,
+  'f64.sqrt': 0x9f,
+  'f32.demote_f64': 0xb6,
+  'f64.promote_f32': 0xbb,
+  'f32.convert_i32_s': 0xb2,
+  'f64.convert_i32_s': 0xb7,
+  'i32.reinterpret_f32': 0xbc,
+  'f32.reinterpret_i32': 0xbe,
 };
 
 const SIMD: Record<string, number> = {
-  'i8x16.shuffle': 0x0d, 'i32x4.splat': 0x11, 'f32x4.splat': 0x13, 'f64x2.splat': 0x14,
-  'f32x4.extract_lane': 0x1f, 'f32x4.replace_lane': 0x20, 'f64x2.extract_lane': 0x21,
-  'f32x4.eq': 0x41, 'f32x4.ne': 0x42, 'f32x4.lt': 0x43, 'f32x4.gt': 0x44, 'f32x4.le': 0x45, 'f32x4.ge': 0x46,
-  'v128.not': 0x4d, 'v128.and': 0x4e, 'v128.andnot': 0x4f, 'v128.or': 0x50, 'v128.xor': 0x51,
+  'i8x16.shuffle': 0x0d,
+  'i32x4.splat': 0x11,
+  'f32x4.splat': 0x13,
+  'f64x2.splat': 0x14,
+  'f32x4.extract_lane': 0x1f,
+  'f32x4.replace_lane': 0x20,
+  'f64x2.extract_lane': 0x21,
+  'f32x4.eq': 0x41,
+  'f32x4.ne': 0x42,
+  'f32x4.lt': 0x43,
+  'f32x4.gt': 0x44,
+  'f32x4.le': 0x45,
+  'f32x4.ge': 0x46,
+  'v128.not': 0x4d,
+  'v128.and': 0x4e,
+  'v128.andnot': 0x4f,
+  'v128.or': 0x50,
+  'v128.xor': 0x51,
   'v128.bitselect': 0x52,
   'f64x2.promote_low_f32x4': 0x5f,
-  'f32x4.ceil': 0x67, 'f32x4.floor': 0x68, 'f32x4.trunc': 0x69, 'f32x4.nearest': 0x6a,
-  'i32x4.eq': 0x37, 'i32x4.ne': 0x38,
-  'i32x4.shl': 0xab, 'i32x4.shr_s': 0xac, 'i32x4.shr_u': 0xad, 'i32x4.add': 0xae, 'i32x4.sub': 0xb1,
+  'f32x4.ceil': 0x67,
+  'f32x4.floor': 0x68,
+  'f32x4.trunc': 0x69,
+  'f32x4.nearest': 0x6a,
+  'i32x4.eq': 0x37,
+  'i32x4.ne': 0x38,
+  'i32x4.shl': 0xab,
+  'i32x4.shr_s': 0xac,
+  'i32x4.shr_u': 0xad,
+  'i32x4.add': 0xae,
+  'i32x4.sub': 0xb1,
   'i32x4.mul': 0xb5,
-  'f32x4.abs': 0xe0, 'f32x4.neg': 0xe1, 'f32x4.sqrt': 0xe3, 'f32x4.add': 0xe4, 'f32x4.sub': 0xe5,
-  'f32x4.mul': 0xe6, 'f32x4.div': 0xe7, 'f32x4.min': 0xe8, 'f32x4.max': 0xe9, 'f32x4.pmin': 0xea,
+  'f32x4.abs': 0xe0,
+  'f32x4.neg': 0xe1,
+  'f32x4.sqrt': 0xe3,
+  'f32x4.add': 0xe4,
+  'f32x4.sub': 0xe5,
+  'f32x4.mul': 0xe6,
+  'f32x4.div': 0xe7,
+  'f32x4.min': 0xe8,
+  'f32x4.max': 0xe9,
+  'f32x4.pmin': 0xea,
   'f32x4.pmax': 0xeb,
-  'f64x2.add': 0xf0, 'f64x2.sub': 0xf1, 'f64x2.mul': 0xf2,
-  'i32x4.trunc_sat_f32x4_s': 0xf8, 'f32x4.convert_i32x4_s': 0xfa,
+  'f64x2.add': 0xf0,
+  'f64x2.sub': 0xf1,
+  'f64x2.mul': 0xf2,
+  'i32x4.trunc_sat_f32x4_s': 0xf8,
+  'f32x4.convert_i32x4_s': 0xfa,
   // relaxed SIMD: fused (or not: the engine decides) multiply-add a·b + c
-  'f32x4.relaxed_madd': 0x105, 'f32x4.relaxed_nmadd': 0x106,
+  'f32x4.relaxed_madd': 0x105,
+  'f32x4.relaxed_nmadd': 0x106,
 };
 
 /** Loads and stores: opcode bytes and natural alignment (log2 of the access size). */
@@ -142,7 +219,10 @@ export class FunctionBuilder {
   readonly locals: ValType[] = [];
   private depth = 0;
 
-  constructor(readonly params: readonly ValType[], readonly results: readonly ValType[]) {}
+  constructor(
+    readonly params: readonly ValType[],
+    readonly results: readonly ValType[],
+  ) {}
 
   /** Index of parameter i (parameters come first in the local index space). */
   param(i: number): number {
@@ -169,11 +249,19 @@ export class FunctionBuilder {
     throw new Error(`unknown opcode ${name}`);
   }
 
-  get(i: number): this { return this.emit(0x20, ...uleb(i)); }
-  set(i: number): this { return this.emit(0x21, ...uleb(i)); }
-  tee(i: number): this { return this.emit(0x22, ...uleb(i)); }
+  get(i: number): this {
+    return this.emit(0x20, ...uleb(i));
+  }
+  set(i: number): this {
+    return this.emit(0x21, ...uleb(i));
+  }
+  tee(i: number): this {
+    return this.emit(0x22, ...uleb(i));
+  }
 
-  i32(n: number): this { return this.emit(0x41, ...sleb(n)); }
+  i32(n: number): this {
+    return this.emit(0x41, ...sleb(n));
+  }
 
   f32(x: number): this {
     const b = new Uint8Array(new Float32Array([x]).buffer);
@@ -210,13 +298,19 @@ export class FunctionBuilder {
     return this.emit(...m.code, ...uleb(align ?? m.align), ...uleb(offset));
   }
 
-  call(funcIndex: number): this { return this.emit(0x10, ...uleb(funcIndex)); }
+  call(funcIndex: number): this {
+    return this.emit(0x10, ...uleb(funcIndex));
+  }
 
   /** block … end; `br(label)` inside jumps past the end. */
-  block(body: (l: Label) => void): this { return this.structured(0x02, body); }
+  block(body: (l: Label) => void): this {
+    return this.structured(0x02, body);
+  }
 
   /** loop … end; `br(label)` inside jumps back to the start. */
-  loop(body: (l: Label) => void): this { return this.structured(0x03, body); }
+  loop(body: (l: Label) => void): this {
+    return this.structured(0x03, body);
+  }
 
   /** if (condition on the stack) … [else …] end. */
   if(then: (l: Label) => void, otherwise?: (l: Label) => void): this {
@@ -232,8 +326,12 @@ export class FunctionBuilder {
     return this.emit(0x0b);
   }
 
-  br(l: Label): this { return this.emit(0x0c, ...uleb(this.depth - 1 - l.depth)); }
-  brIf(l: Label): this { return this.emit(0x0d, ...uleb(this.depth - 1 - l.depth)); }
+  br(l: Label): this {
+    return this.emit(0x0c, ...uleb(this.depth - 1 - l.depth));
+  }
+  brIf(l: Label): this {
+    return this.emit(0x0d, ...uleb(this.depth - 1 - l.depth));
+  }
 
   private structured(opcode: number, body: (l: Label) => void): this {
     const label = { depth: this.depth };
@@ -252,7 +350,7 @@ export class FunctionBuilder {
   /** Encoded body: locals (grouped runs of one type) then the code and `end`. */
   body(): number[] {
     const groups: number[][] = [];
-    for (let i = 0; i < this.locals.length;) {
+    for (let i = 0; i < this.locals.length; ) {
       let j = i;
       while (j < this.locals.length && this.locals[j] === this.locals[i]) j++;
       groups.push([...uleb(j - i), this.locals[i]!]);
@@ -304,7 +402,11 @@ export class ModuleBuilder {
    * Declares a function (exported under `exportName` unless null) and returns its index, so that
    * functions can call each other; the body may be filled in later through the returned builder.
    */
-  declare(exportName: string | null, params: readonly ValType[], results: readonly ValType[] = []): { index: number; fn: FunctionBuilder } {
+  declare(
+    exportName: string | null,
+    params: readonly ValType[],
+    results: readonly ValType[] = [],
+  ): { index: number; fn: FunctionBuilder } {
     const fn = new FunctionBuilder(params, results);
     this.funcs.push({ name: exportName, type: this.typeIndex(params, results), fn });
     return { index: this.funcs.length - 1, fn };

@@ -35,10 +35,13 @@ export function forRange(f: FunctionBuilder, i: number, from: Push, to: Push, bo
  */
 export function madd(f: FunctionBuilder, relaxed: boolean, a: Push, b: Push, c: Push): void {
   if (relaxed) {
-    a(); b(); c();
+    a();
+    b();
+    c();
     f.op('f32x4.relaxed_madd');
   } else {
-    a(); b();
+    a();
+    b();
     f.op('f32x4.mul');
     c();
     f.op('f32x4.add');

@@ -8,7 +8,7 @@
  *
  * Results are not cached: V8 flags may be set between two calls (the Node entry sets them at start-up).
  */
-import { FunctionBuilder, ModuleBuilder, V128 } from './builder.js';
+import { type FunctionBuilder, ModuleBuilder, V128 } from './builder.js';
 
 function validates(body: (f: FunctionBuilder) => void, shared = false): boolean {
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.validate !== 'function') return false;

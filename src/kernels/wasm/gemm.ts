@@ -51,12 +51,16 @@ export interface GemmConfig {
 
 export const nrOf = (c: GemmConfig): number => 4 * c.NV;
 
-
 /**
  * micro(pA, pB, kc, pC, ldc, pInit, mode): one MR×NR tile of C over kc steps of k.
  * ldc in floats; pInit: NR floats added to every row (mode 0).
  */
-export function emitMicroKernel(m: ModuleBuilder, c: GemmConfig, exportName: string | null = null, rows = c.MR): number {
+export function emitMicroKernel(
+  m: ModuleBuilder,
+  c: GemmConfig,
+  exportName: string | null = null,
+  rows = c.MR,
+): number {
   // `rows` < MR: a kernel for the last, partial row panel (reads the first `rows` lanes of each MR-wide
   // k step of the packed A, computes and stores only those rows — no wasted multiply-adds, no copies).
   const { MR: stride, NV, U, relaxed } = c;
@@ -74,27 +78,55 @@ export function emitMicroKernel(m: ModuleBuilder, c: GemmConfig, exportName: str
   f.get(ldc).i32(2).op('i32.shl').set(ldcB);
 
   // Accumulator initialisation.
-  f.get(mode).op('i32.eqz').if(() => {
-    for (let j = 0; j < NV; j++) f.get(pInit).mem('v128.load', 16 * j).set(b[j]!);
-    for (let i = 0; i < MR; i++) for (let j = 0; j < NV; j++) f.get(b[j]!).set(acc[i]![j]!);
-  }, () => {
-    f.get(mode).i32(1).op('i32.eq').if(() => {
-      f.get(pC).set(row);
-      for (let i = 0; i < MR; i++) {
-        for (let j = 0; j < NV; j++) f.get(row).mem('v128.load', 16 * j).set(acc[i]![j]!);
-        if (i < MR - 1) f.get(row).get(ldcB).op('i32.add').set(row);
-      }
-    }, () => {
-      for (let i = 0; i < MR; i++) for (let j = 0; j < NV; j++) f.f32x4(0).set(acc[i]![j]!);
-    });
-  });
+  f.get(mode)
+    .op('i32.eqz')
+    .if(
+      () => {
+        for (let j = 0; j < NV; j++)
+          f.get(pInit)
+            .mem('v128.load', 16 * j)
+            .set(b[j]!);
+        for (let i = 0; i < MR; i++) for (let j = 0; j < NV; j++) f.get(b[j]!).set(acc[i]![j]!);
+      },
+      () => {
+        f.get(mode)
+          .i32(1)
+          .op('i32.eq')
+          .if(
+            () => {
+              f.get(pC).set(row);
+              for (let i = 0; i < MR; i++) {
+                for (let j = 0; j < NV; j++)
+                  f.get(row)
+                    .mem('v128.load', 16 * j)
+                    .set(acc[i]![j]!);
+                if (i < MR - 1) f.get(row).get(ldcB).op('i32.add').set(row);
+              }
+            },
+            () => {
+              for (let i = 0; i < MR; i++) for (let j = 0; j < NV; j++) f.f32x4(0).set(acc[i]![j]!);
+            },
+          );
+      },
+    );
 
   const step = (u: number) => {
-    for (let j = 0; j < NV; j++) f.get(pB).mem('v128.load', (u * NR + 4 * j) * 4).set(b[j]!);
+    for (let j = 0; j < NV; j++)
+      f.get(pB)
+        .mem('v128.load', (u * NR + 4 * j) * 4)
+        .set(b[j]!);
     for (let i = 0; i < MR; i++) {
-      f.get(pA).mem('v128.load32_splat', (u * stride + i) * 4).set(a);
+      f.get(pA)
+        .mem('v128.load32_splat', (u * stride + i) * 4)
+        .set(a);
       for (let j = 0; j < NV; j++) {
-        madd(f, relaxed, () => f.get(a), () => f.get(b[j]!), () => f.get(acc[i]![j]!));
+        madd(
+          f,
+          relaxed,
+          () => f.get(a),
+          () => f.get(b[j]!),
+          () => f.get(acc[i]![j]!),
+        );
         f.set(acc[i]![j]!);
       }
     }
@@ -115,13 +147,19 @@ export function emitMicroKernel(m: ModuleBuilder, c: GemmConfig, exportName: str
   f.get(kc).i32(Math.log2(U)).op('i32.shr_u').set(cnt);
   kLoop(U);
   if (U > 1) {
-    f.get(kc).i32(U - 1).op('i32.and').set(cnt);
+    f.get(kc)
+      .i32(U - 1)
+      .op('i32.and')
+      .set(cnt);
     kLoop(1);
   }
 
   f.get(pC).set(row);
   for (let i = 0; i < MR; i++) {
-    for (let j = 0; j < NV; j++) f.get(row).get(acc[i]![j]!).mem('v128.store', 16 * j);
+    for (let j = 0; j < NV; j++)
+      f.get(row)
+        .get(acc[i]![j]!)
+        .mem('v128.store', 16 * j);
     if (i < MR - 1) f.get(row).get(ldcB).op('i32.add').set(row);
   }
   return index;
@@ -133,13 +171,25 @@ export function emitCopyTile(m: ModuleBuilder): number {
   const [src, lds, dst, ldd, rows, cols] = [0, 1, 2, 3, 4, 5] as const;
   const r = f.local(I32);
   const cc = f.local(I32);
-  forRange(f, r, () => f.i32(0), () => f.get(rows), () => {
-    forRange(f, cc, () => f.i32(0), () => f.get(cols), () => {
-      f.get(dst).get(r).get(ldd).op('i32.mul').get(cc).op('i32.add').i32(2).op('i32.shl').op('i32.add');
-      f.get(src).get(r).get(lds).op('i32.mul').get(cc).op('i32.add').i32(2).op('i32.shl').op('i32.add');
-      f.mem('f32.load').mem('f32.store');
-    });
-  });
+  forRange(
+    f,
+    r,
+    () => f.i32(0),
+    () => f.get(rows),
+    () => {
+      forRange(
+        f,
+        cc,
+        () => f.i32(0),
+        () => f.get(cols),
+        () => {
+          f.get(dst).get(r).get(ldd).op('i32.mul').get(cc).op('i32.add').i32(2).op('i32.shl').op('i32.add');
+          f.get(src).get(r).get(lds).op('i32.mul').get(cc).op('i32.add').i32(2).op('i32.shl').op('i32.add');
+          f.mem('f32.load').mem('f32.store');
+        },
+      );
+    },
+  );
   return index;
 }
 
@@ -148,19 +198,45 @@ export function emitCopyTile(m: ModuleBuilder): number {
  * pA/pB packed as above (panel strides K·MR and K·NR floats); pInit = 0 means start from zero, else
  * ⌈N/NR⌉·NR floats (the bias, zero-padded). pTile: MR·NR floats of scratch for edge tiles.
  */
-export function emitGemmRange(m: ModuleBuilder, c: GemmConfig, micro: number, copyTile: number, microRows: readonly number[]): number {
+export function emitGemmRange(
+  m: ModuleBuilder,
+  c: GemmConfig,
+  micro: number,
+  copyTile: number,
+  microRows: readonly number[],
+): number {
   const { MR, KC } = c;
   const NR = nrOf(c);
   const { fn: f, index } = m.declare(null, i32s(11));
   const [pA, pB, pInit, pC, M, N, K, ldc, p0, p1, pTile] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
-  const k0 = f.local(I32), kc = f.local(I32), mode = f.local(I32), p = f.local(I32), q = f.local(I32);
-  const MP = f.local(I32), pBp = f.local(I32), pAq = f.local(I32), col = f.local(I32), nValid = f.local(I32);
-  const rowBase = f.local(I32), mValid = f.local(I32), pCt = f.local(I32), pInitP = f.local(I32);
-  const rows = f.local(I32), cols = f.local(I32), m0 = f.local(I32), qEnd = f.local(I32), NP = f.local(I32);
+  const k0 = f.local(I32),
+    kc = f.local(I32),
+    mode = f.local(I32),
+    p = f.local(I32),
+    q = f.local(I32);
+  const MP = f.local(I32),
+    pBp = f.local(I32),
+    pAq = f.local(I32),
+    col = f.local(I32),
+    nValid = f.local(I32);
+  const rowBase = f.local(I32),
+    mValid = f.local(I32),
+    pCt = f.local(I32),
+    pInitP = f.local(I32);
+  const rows = f.local(I32),
+    cols = f.local(I32),
+    m0 = f.local(I32),
+    qEnd = f.local(I32),
+    NP = f.local(I32);
 
   const lay = emitRowLayout(f, MR, M);
   f.get(lay.MP).set(MP);
-  f.get(N).i32(NR - 1).op('i32.add').i32(NR).op('i32.div_u').set(NP);
+  f.get(N)
+    .i32(NR - 1)
+    .op('i32.add')
+    .i32(NR)
+    .op('i32.div_u')
+    .set(NP);
   f.i32(0).set(k0);
   f.block((done) => {
     f.get(K).op('i32.eqz');
@@ -171,42 +247,86 @@ export function emitGemmRange(m: ModuleBuilder, c: GemmConfig, micro: number, co
       emitBlockLen(f, KC, K, k0, kc);
       // mode = k0 > 0 ? 1 : (pInit ? 0 : 2)
       f.i32(1).get(pInit).op('i32.eqz').i32(1).op('i32.shl').get(k0).op('select').set(mode);
-      forRange(f, m0, () => f.i32(0), () => f.get(MP), () => {
-      // qEnd = min(m0 + MB, MP)
-      f.get(m0).i32(c.MB).op('i32.add').tee(qEnd).get(MP).get(qEnd).get(MP).op('i32.lt_s').op('select').set(qEnd);
-      forRange(f, p, () => f.get(p0), () => f.get(p1), () => {
-        emitPanelAddr(f, pB, k0, NP, p, kc, NR);
-        f.set(pBp);
-        f.get(p).i32(NR).op('i32.mul').set(col);
-        f.get(N).get(col).op('i32.sub').set(nValid);
-        f.get(pInit).get(col).i32(2).op('i32.shl').op('i32.add').set(pInitP);
-        forRange(f, q, () => f.get(m0), () => f.get(qEnd), () => {
-          emitPanelAddr(f, pA, k0, MP, q, kc, MR);
-          f.set(pAq);
-          emitRowPanel(f, MR, M, lay, q, rowBase, mValid);
-          f.get(rowBase).get(ldc).op('i32.mul').get(col).op('i32.add').i32(2).op('i32.shl').get(pC).op('i32.add').set(pCt);
-          f.get(nValid).i32(NR).op('i32.ge_s');
-          f.if(() => {
-            // whole columns: the MR-row kernel, or the one for the last mValid < MR rows, straight into C
-            const call = (fn: number) => f.get(pAq).get(pBp).get(kc).get(pCt).get(ldc).get(pInitP).get(mode).call(fn);
-            const chain = (r: number) => {
-              if (r === 0) { call(micro); return; }
-              f.get(mValid).i32(r).op('i32.eq').if(() => call(microRows[r]!), () => chain(r - 1));
-            };
-            chain(MR - 1);
-          }, () => {
-            // edge tile: through the scratch tile
-            f.i32(MR).get(mValid).get(mValid).i32(MR).op('i32.gt_s').op('select').set(rows);
-            f.i32(NR).get(nValid).get(nValid).i32(NR).op('i32.gt_s').op('select').set(cols);
-            f.get(mode).i32(1).op('i32.eq').if(() => {
-              f.get(pCt).get(ldc).get(pTile).i32(NR).get(rows).get(cols).call(copyTile);
-            });
-            f.get(pAq).get(pBp).get(kc).get(pTile).i32(NR).get(pInitP).get(mode).call(micro);
-            f.get(pTile).i32(NR).get(pCt).get(ldc).get(rows).get(cols).call(copyTile);
-          });
-        });
-      });
-      }, c.MB);
+      forRange(
+        f,
+        m0,
+        () => f.i32(0),
+        () => f.get(MP),
+        () => {
+          // qEnd = min(m0 + MB, MP)
+          f.get(m0).i32(c.MB).op('i32.add').tee(qEnd).get(MP).get(qEnd).get(MP).op('i32.lt_s').op('select').set(qEnd);
+          forRange(
+            f,
+            p,
+            () => f.get(p0),
+            () => f.get(p1),
+            () => {
+              emitPanelAddr(f, pB, k0, NP, p, kc, NR);
+              f.set(pBp);
+              f.get(p).i32(NR).op('i32.mul').set(col);
+              f.get(N).get(col).op('i32.sub').set(nValid);
+              f.get(pInit).get(col).i32(2).op('i32.shl').op('i32.add').set(pInitP);
+              forRange(
+                f,
+                q,
+                () => f.get(m0),
+                () => f.get(qEnd),
+                () => {
+                  emitPanelAddr(f, pA, k0, MP, q, kc, MR);
+                  f.set(pAq);
+                  emitRowPanel(f, MR, M, lay, q, rowBase, mValid);
+                  f.get(rowBase)
+                    .get(ldc)
+                    .op('i32.mul')
+                    .get(col)
+                    .op('i32.add')
+                    .i32(2)
+                    .op('i32.shl')
+                    .get(pC)
+                    .op('i32.add')
+                    .set(pCt);
+                  f.get(nValid).i32(NR).op('i32.ge_s');
+                  f.if(
+                    () => {
+                      // whole columns: the MR-row kernel, or the one for the last mValid < MR rows, straight into C
+                      const call = (fn: number) =>
+                        f.get(pAq).get(pBp).get(kc).get(pCt).get(ldc).get(pInitP).get(mode).call(fn);
+                      const chain = (r: number) => {
+                        if (r === 0) {
+                          call(micro);
+                          return;
+                        }
+                        f.get(mValid)
+                          .i32(r)
+                          .op('i32.eq')
+                          .if(
+                            () => call(microRows[r]!),
+                            () => chain(r - 1),
+                          );
+                      };
+                      chain(MR - 1);
+                    },
+                    () => {
+                      // edge tile: through the scratch tile
+                      f.i32(MR).get(mValid).get(mValid).i32(MR).op('i32.gt_s').op('select').set(rows);
+                      f.i32(NR).get(nValid).get(nValid).i32(NR).op('i32.gt_s').op('select').set(cols);
+                      f.get(mode)
+                        .i32(1)
+                        .op('i32.eq')
+                        .if(() => {
+                          f.get(pCt).get(ldc).get(pTile).i32(NR).get(rows).get(cols).call(copyTile);
+                        });
+                      f.get(pAq).get(pBp).get(kc).get(pTile).i32(NR).get(pInitP).get(mode).call(micro);
+                      f.get(pTile).i32(NR).get(pCt).get(ldc).get(rows).get(cols).call(copyTile);
+                    },
+                  );
+                },
+              );
+            },
+          );
+        },
+        c.MB,
+      );
       f.get(k0).get(kc).op('i32.add').tee(k0).get(K).op('i32.lt_s');
       f.brIf(kLoop);
     });
@@ -218,8 +338,26 @@ export function emitGemmRange(m: ModuleBuilder, c: GemmConfig, micro: number, co
  * Address of the first float of panel `p` in k block `k0` (a multiple of KC) of a packed operand with P
  * panels of width W: ((k0·P + p·kc)·W)·4 bytes past `base`, kc = min(KC, K − k0). Pushes it.
  */
-function emitPanelAddr(f: FunctionBuilder, base: number, k0: number, P: number, p: number, kc: number, W: number): void {
-  f.get(k0).get(P).op('i32.mul').get(p).get(kc).op('i32.mul').op('i32.add').i32(W * 4).op('i32.mul').get(base).op('i32.add');
+function emitPanelAddr(
+  f: FunctionBuilder,
+  base: number,
+  k0: number,
+  P: number,
+  p: number,
+  kc: number,
+  W: number,
+): void {
+  f.get(k0)
+    .get(P)
+    .op('i32.mul')
+    .get(p)
+    .get(kc)
+    .op('i32.mul')
+    .op('i32.add')
+    .i32(W * 4)
+    .op('i32.mul')
+    .get(base)
+    .op('i32.add');
 }
 
 /**
@@ -228,27 +366,74 @@ function emitPanelAddr(f: FunctionBuilder, base: number, k0: number, P: number, 
  * independent accumulators to keep both FMA pipes busy. Pushes nothing; sets start (first row) and h
  * (rows) of panel q. `lay` = emitRowLayout's locals.
  */
-interface RowLayout { MP: number; split: number; h1: number; h2: number }
+interface RowLayout {
+  MP: number;
+  split: number;
+  h1: number;
+  h2: number;
+}
 
 function emitRowLayout(f: FunctionBuilder, MR: number, M: number): RowLayout {
-  const MP = f.local(I32), split = f.local(I32), h1 = f.local(I32), h2 = f.local(I32), r = f.local(I32);
-  f.get(M).i32(MR - 1).op('i32.add').i32(MR).op('i32.div_u').set(MP);
+  const MP = f.local(I32),
+    split = f.local(I32),
+    h1 = f.local(I32),
+    h2 = f.local(I32),
+    r = f.local(I32);
+  f.get(M)
+    .i32(MR - 1)
+    .op('i32.add')
+    .i32(MR)
+    .op('i32.div_u')
+    .set(MP);
   f.get(M).get(MP).i32(1).op('i32.sub').i32(MR).op('i32.mul').op('i32.sub').set(r); // rows in the last panel
   f.get(MP).i32(2).op('i32.ge_s').get(r).i32(1).op('i32.shl').i32(MR).op('i32.le_s').op('i32.and').set(split);
-  f.get(r).i32(MR + 1).op('i32.add').i32(1).op('i32.shr_u').set(h1); // ⌈(MR + r)/2⌉
+  f.get(r)
+    .i32(MR + 1)
+    .op('i32.add')
+    .i32(1)
+    .op('i32.shr_u')
+    .set(h1); // ⌈(MR + r)/2⌉
   f.get(r).i32(MR).op('i32.add').get(h1).op('i32.sub').set(h2);
   return { MP, split, h1, h2 };
 }
 
-function emitRowPanel(f: FunctionBuilder, MR: number, M: number, lay: RowLayout, q: number, start: number, h: number): void {
+function emitRowPanel(
+  f: FunctionBuilder,
+  MR: number,
+  M: number,
+  lay: RowLayout,
+  q: number,
+  start: number,
+  h: number,
+): void {
   f.get(q).i32(MR).op('i32.mul').set(start);
-  f.get(M).get(start).op('i32.sub').tee(h).i32(MR).op('i32.gt_s').if(() => { f.i32(MR).set(h); });
-  f.get(lay.split).if(() => {
-    f.get(q).get(lay.MP).i32(2).op('i32.sub').op('i32.eq').if(() => { f.get(lay.h1).set(h); });
-    f.get(q).get(lay.MP).i32(1).op('i32.sub').op('i32.eq').if(() => {
-      f.get(start).i32(MR).op('i32.sub').get(lay.h1).op('i32.add').set(start);
-      f.get(lay.h2).set(h);
+  f.get(M)
+    .get(start)
+    .op('i32.sub')
+    .tee(h)
+    .i32(MR)
+    .op('i32.gt_s')
+    .if(() => {
+      f.i32(MR).set(h);
     });
+  f.get(lay.split).if(() => {
+    f.get(q)
+      .get(lay.MP)
+      .i32(2)
+      .op('i32.sub')
+      .op('i32.eq')
+      .if(() => {
+        f.get(lay.h1).set(h);
+      });
+    f.get(q)
+      .get(lay.MP)
+      .i32(1)
+      .op('i32.sub')
+      .op('i32.eq')
+      .if(() => {
+        f.get(start).i32(MR).op('i32.sub').get(lay.h1).op('i32.add').set(start);
+        f.get(lay.h2).set(h);
+      });
   });
 }
 
@@ -261,45 +446,112 @@ function emitBlockLen(f: FunctionBuilder, KC: number, K: number, k0: number, kc:
  * pack_rows(pX, ldx, rows, K, pOut, q0, q1): panels q0 … q1 − 1 of width W (= MR for A, = NR for B from a
  * [N, K] matrix) of X (ldx floats per row), zero past `rows`, in the k-blocked layout above.
  */
-export function emitPackRows(m: ModuleBuilder, W: number, KC: number, exportName: string | null = null, rowPanels = false): number {
+export function emitPackRows(
+  m: ModuleBuilder,
+  W: number,
+  KC: number,
+  exportName: string | null = null,
+  rowPanels = false,
+): number {
   const { fn: f, index } = m.declare(exportName, i32s(7));
   const [pX, ldx, rows, K, pOut, q0, q1] = [0, 1, 2, 3, 4, 5, 6] as const;
-  const q = f.local(I32), i = f.local(I32), r = f.local(I32), src = f.local(I32), dst = f.local(I32), end = f.local(I32);
-  const P = f.local(I32), k0 = f.local(I32), kc = f.local(I32), valid = f.local(I32), start = f.local(I32), h = f.local(I32);
-  f.get(rows).i32(W - 1).op('i32.add').i32(W).op('i32.div_u').set(P);
+  const q = f.local(I32),
+    i = f.local(I32),
+    r = f.local(I32),
+    src = f.local(I32),
+    dst = f.local(I32),
+    end = f.local(I32);
+  const P = f.local(I32),
+    k0 = f.local(I32),
+    kc = f.local(I32),
+    valid = f.local(I32),
+    start = f.local(I32),
+    h = f.local(I32);
+  f.get(rows)
+    .i32(W - 1)
+    .op('i32.add')
+    .i32(W)
+    .op('i32.div_u')
+    .set(P);
   const lay = rowPanels ? emitRowLayout(f, W, rows) : null;
-  forRange(f, q, () => f.get(q0), () => f.get(q1), () => {
-    // A (rowPanels): the row panels of emitRowLayout; B: plain panels of W columns of Bᵀ
-    if (lay) emitRowPanel(f, W, rows, lay, q, start, h);
-    else {
-      f.get(q).i32(W).op('i32.mul').set(start);
-      f.i32(W).set(h);
-    }
-    forRange(f, i, () => f.i32(0), () => f.i32(W), () => {
-      f.get(start).get(i).op('i32.add').tee(r).get(rows).op('i32.lt_s').get(i).get(h).op('i32.lt_s').op('i32.and').set(valid);
-      f.get(r).get(ldx).op('i32.mul').i32(2).op('i32.shl').get(pX).op('i32.add').set(src);
-      forRange(f, k0, () => f.i32(0), () => f.get(K), () => {
-        emitBlockLen(f, KC, K, k0, kc);
-        emitPanelAddr(f, pOut, k0, P, q, kc, W);
-        f.get(i).i32(2).op('i32.shl').op('i32.add').tee(dst);
-        f.get(kc).i32(W * 4).op('i32.mul').op('i32.add').set(end);
-        f.get(valid).if(() => {
-          f.loop((top) => {
-            f.get(dst).get(src).mem('f32.load').mem('f32.store');
-            bump(f, src, 4);
-            f.get(dst).i32(W * 4).op('i32.add').tee(dst).get(end).op('i32.lt_u');
-            f.brIf(top);
-          });
-        }, () => {
-          f.loop((top) => {
-            f.get(dst).f32(0).mem('f32.store');
-            f.get(dst).i32(W * 4).op('i32.add').tee(dst).get(end).op('i32.lt_u');
-            f.brIf(top);
-          });
-        });
-      }, KC);
-    });
-  });
+  forRange(
+    f,
+    q,
+    () => f.get(q0),
+    () => f.get(q1),
+    () => {
+      // A (rowPanels): the row panels of emitRowLayout; B: plain panels of W columns of Bᵀ
+      if (lay) emitRowPanel(f, W, rows, lay, q, start, h);
+      else {
+        f.get(q).i32(W).op('i32.mul').set(start);
+        f.i32(W).set(h);
+      }
+      forRange(
+        f,
+        i,
+        () => f.i32(0),
+        () => f.i32(W),
+        () => {
+          f.get(start)
+            .get(i)
+            .op('i32.add')
+            .tee(r)
+            .get(rows)
+            .op('i32.lt_s')
+            .get(i)
+            .get(h)
+            .op('i32.lt_s')
+            .op('i32.and')
+            .set(valid);
+          f.get(r).get(ldx).op('i32.mul').i32(2).op('i32.shl').get(pX).op('i32.add').set(src);
+          forRange(
+            f,
+            k0,
+            () => f.i32(0),
+            () => f.get(K),
+            () => {
+              emitBlockLen(f, KC, K, k0, kc);
+              emitPanelAddr(f, pOut, k0, P, q, kc, W);
+              f.get(i).i32(2).op('i32.shl').op('i32.add').tee(dst);
+              f.get(kc)
+                .i32(W * 4)
+                .op('i32.mul')
+                .op('i32.add')
+                .set(end);
+              f.get(valid).if(
+                () => {
+                  f.loop((top) => {
+                    f.get(dst).get(src).mem('f32.load').mem('f32.store');
+                    bump(f, src, 4);
+                    f.get(dst)
+                      .i32(W * 4)
+                      .op('i32.add')
+                      .tee(dst)
+                      .get(end)
+                      .op('i32.lt_u');
+                    f.brIf(top);
+                  });
+                },
+                () => {
+                  f.loop((top) => {
+                    f.get(dst).f32(0).mem('f32.store');
+                    f.get(dst)
+                      .i32(W * 4)
+                      .op('i32.add')
+                      .tee(dst)
+                      .get(end)
+                      .op('i32.lt_u');
+                    f.brIf(top);
+                  });
+                },
+              );
+            },
+            KC,
+          );
+        },
+      );
+    },
+  );
   return index;
 }
 
@@ -311,33 +563,104 @@ export function emitPackKN(m: ModuleBuilder, c: GemmConfig): number {
   const NR = nrOf(c);
   const { fn: f, index } = m.declare(null, i32s(5));
   const [pSrc, ld, K, N, pOut] = [0, 1, 2, 3, 4] as const;
-  const p = f.local(I32), k = f.local(I32), j = f.local(I32), NP = f.local(I32), col = f.local(I32), dst = f.local(I32), src = f.local(I32);
-  const valid = f.local(I32), addr = f.local(I32), k0 = f.local(I32), kc = f.local(I32);
-  f.get(N).i32(NR - 1).op('i32.add').i32(NR).op('i32.div_u').set(NP);
-  forRange(f, p, () => f.i32(0), () => f.get(NP), () => {
-    f.get(p).i32(NR).op('i32.mul').set(col);
-    f.get(N).get(col).op('i32.sub').set(valid);
-    forRange(f, k0, () => f.i32(0), () => f.get(K), () => {
-      emitBlockLen(f, c.KC, K, k0, kc);
-      emitPanelAddr(f, pOut, k0, NP, p, kc, NR);
-      f.set(dst);
-      forRange(f, k, () => f.get(k0), () => f.get(k0).get(kc).op('i32.add'), () => {
-        f.get(k).get(ld).op('i32.mul').get(col).op('i32.add').i32(2).op('i32.shl').get(pSrc).op('i32.add').set(src);
-        f.get(valid).i32(NR).op('i32.ge_s').if(() => {
-          for (let v = 0; v < c.NV; v++) f.get(dst).get(src).mem('v128.load', 16 * v).mem('v128.store', 16 * v);
-        }, () => {
-          forRange(f, j, () => f.i32(0), () => f.i32(NR), () => {
-            f.get(dst).get(j).i32(2).op('i32.shl').op('i32.add').set(addr);
-            f.get(j).get(valid).op('i32.lt_s').if(() => {
-              f.get(addr).get(src).get(j).i32(2).op('i32.shl').op('i32.add').mem('f32.load').mem('f32.store');
-            }, () => {
-              f.get(addr).f32(0).mem('f32.store');
-            });
-          });
-        });
-        bump(f, dst, NR * 4);
-      });
-    }, c.KC);
-  });
+  const p = f.local(I32),
+    k = f.local(I32),
+    j = f.local(I32),
+    NP = f.local(I32),
+    col = f.local(I32),
+    dst = f.local(I32),
+    src = f.local(I32);
+  const valid = f.local(I32),
+    addr = f.local(I32),
+    k0 = f.local(I32),
+    kc = f.local(I32);
+  f.get(N)
+    .i32(NR - 1)
+    .op('i32.add')
+    .i32(NR)
+    .op('i32.div_u')
+    .set(NP);
+  forRange(
+    f,
+    p,
+    () => f.i32(0),
+    () => f.get(NP),
+    () => {
+      f.get(p).i32(NR).op('i32.mul').set(col);
+      f.get(N).get(col).op('i32.sub').set(valid);
+      forRange(
+        f,
+        k0,
+        () => f.i32(0),
+        () => f.get(K),
+        () => {
+          emitBlockLen(f, c.KC, K, k0, kc);
+          emitPanelAddr(f, pOut, k0, NP, p, kc, NR);
+          f.set(dst);
+          forRange(
+            f,
+            k,
+            () => f.get(k0),
+            () => f.get(k0).get(kc).op('i32.add'),
+            () => {
+              f.get(k)
+                .get(ld)
+                .op('i32.mul')
+                .get(col)
+                .op('i32.add')
+                .i32(2)
+                .op('i32.shl')
+                .get(pSrc)
+                .op('i32.add')
+                .set(src);
+              f.get(valid)
+                .i32(NR)
+                .op('i32.ge_s')
+                .if(
+                  () => {
+                    for (let v = 0; v < c.NV; v++)
+                      f.get(dst)
+                        .get(src)
+                        .mem('v128.load', 16 * v)
+                        .mem('v128.store', 16 * v);
+                  },
+                  () => {
+                    forRange(
+                      f,
+                      j,
+                      () => f.i32(0),
+                      () => f.i32(NR),
+                      () => {
+                        f.get(dst).get(j).i32(2).op('i32.shl').op('i32.add').set(addr);
+                        f.get(j)
+                          .get(valid)
+                          .op('i32.lt_s')
+                          .if(
+                            () => {
+                              f.get(addr)
+                                .get(src)
+                                .get(j)
+                                .i32(2)
+                                .op('i32.shl')
+                                .op('i32.add')
+                                .mem('f32.load')
+                                .mem('f32.store');
+                            },
+                            () => {
+                              f.get(addr).f32(0).mem('f32.store');
+                            },
+                          );
+                      },
+                    );
+                  },
+                );
+              bump(f, dst, NR * 4);
+            },
+          );
+        },
+        c.KC,
+      );
+    },
+  );
   return index;
 }

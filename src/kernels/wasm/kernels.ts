@@ -14,7 +14,15 @@
  */
 import { F32, type FunctionBuilder, I32, i32s, ModuleBuilder, V128 } from './builder.js';
 import { forRange, hmax, hsum, madd } from './emit.js';
-import { emitCopyTile, emitGemmRange, emitMicroKernel, emitPackKN, emitPackRows, type GemmConfig, nrOf } from './gemm.js';
+import {
+  emitCopyTile,
+  emitGemmRange,
+  emitMicroKernel,
+  emitPackKN,
+  emitPackRows,
+  type GemmConfig,
+  nrOf,
+} from './gemm.js';
 import { emitExp, emitGelu, EXP_CONSTANTS, GELU_CONSTANTS, VConsts } from './math.js';
 
 export const JOB_ARGS = 11;
@@ -35,7 +43,9 @@ export interface KernelConfig extends GemmConfig {
  * KC = 512 (A sliver 12 KiB + B sliver 16 KiB ≈ L1), MB·MR = 132 rows of A per L2 block, no unrolling.
  */
 export function defaultKernelConfig(relaxed: boolean, shared: boolean): KernelConfig {
-  return relaxed ? { relaxed, shared, MR: 6, NV: 2, KC: 512, MB: 22, U: 1 } : { relaxed, shared, MR: 5, NV: 2, KC: 512, MB: 26, U: 1 };
+  return relaxed
+    ? { relaxed, shared, MR: 6, NV: 2, KC: 512, MB: 22, U: 1 }
+    : { relaxed, shared, MR: 5, NV: 2, KC: 512, MB: 26, U: 1 };
 }
 
 const JOB_PARAMS = i32s(3 + JOB_ARGS);
@@ -44,7 +54,9 @@ const JOB_PARAMS = i32s(3 + JOB_ARGS);
 export function attentionScratchFloats(c: GemmConfig, S: number, d: number): number {
   const NR = nrOf(c);
   const r4 = (x: number) => (x + 3) & ~3;
-  const MPs = Math.ceil(S / c.MR), NPs = Math.ceil(S / NR), NPd = Math.ceil(d / NR);
+  const MPs = Math.ceil(S / c.MR),
+    NPs = Math.ceil(S / NR),
+    NPd = Math.ceil(d / NR);
   return r4(MPs * c.MR * d) + r4(NPs * NR * d) + r4(S * S) + r4(MPs * c.MR * S) + r4(NPd * NR * S) + r4(c.MR * NR);
 }
 
@@ -78,32 +90,64 @@ export function buildKernelModule(c: KernelConfig): Uint8Array<ArrayBuffer> {
  * Runs `body` on a v128 local `v` over n floats at p (in place: load, body, store): full vectors, then
  * the last n mod 4 floats one at a time through lane 0 of a splat, so the tail uses the very same code.
  */
-function vectorLoop(f: FunctionBuilder, p: number, n: number, body: (v: number, off: number, tail: boolean) => void): void {
-  const i = f.local(I32), nv = f.local(I32), v = f.local(V128);
+function vectorLoop(
+  f: FunctionBuilder,
+  p: number,
+  n: number,
+  body: (v: number, off: number, tail: boolean) => void,
+): void {
+  const i = f.local(I32),
+    nv = f.local(I32),
+    v = f.local(V128);
   f.get(n).i32(~3).op('i32.and').set(nv);
-  forRange(f, i, () => f.i32(0), () => f.get(nv), () => {
-    f.get(p).get(i).i32(2).op('i32.shl').op('i32.add').mem('v128.load').set(v);
-    body(v, i, false);
-    f.get(p).get(i).i32(2).op('i32.shl').op('i32.add').get(v).mem('v128.store');
-  }, 4);
-  forRange(f, i, () => f.get(nv), () => f.get(n), () => {
-    f.get(p).get(i).i32(2).op('i32.shl').op('i32.add').mem('f32.load').op('f32x4.splat').set(v);
-    body(v, i, true);
-    f.get(p).get(i).i32(2).op('i32.shl').op('i32.add').get(v).lane('f32x4.extract_lane', 0).mem('f32.store');
-  });
+  forRange(
+    f,
+    i,
+    () => f.i32(0),
+    () => f.get(nv),
+    () => {
+      f.get(p).get(i).i32(2).op('i32.shl').op('i32.add').mem('v128.load').set(v);
+      body(v, i, false);
+      f.get(p).get(i).i32(2).op('i32.shl').op('i32.add').get(v).mem('v128.store');
+    },
+    4,
+  );
+  forRange(
+    f,
+    i,
+    () => f.get(nv),
+    () => f.get(n),
+    () => {
+      f.get(p).get(i).i32(2).op('i32.shl').op('i32.add').mem('f32.load').op('f32x4.splat').set(v);
+      body(v, i, true);
+      f.get(p).get(i).i32(2).op('i32.shl').op('i32.add').get(v).lane('f32x4.extract_lane', 0).mem('f32.store');
+    },
+  );
 }
 
 /** map_X(pIn, pOut, n): out[i] = X(in[i]) (for tests). */
-function emitMap(m: ModuleBuilder, name: string, constants: readonly number[], op: (f: FunctionBuilder, v: number, k: VConsts) => void): void {
+function emitMap(
+  m: ModuleBuilder,
+  name: string,
+  constants: readonly number[],
+  op: (f: FunctionBuilder, v: number, k: VConsts) => void,
+): void {
   const { fn: f } = m.declare(name, i32s(3));
   const [pIn, pOut, n] = [0, 1, 2] as const;
-  const i = f.local(I32), v = f.local(V128);
+  const i = f.local(I32),
+    v = f.local(V128);
   const k = new VConsts(f, constants);
-  forRange(f, i, () => f.i32(0), () => f.get(n), () => {
-    f.get(pIn).get(i).i32(2).op('i32.shl').op('i32.add').mem('f32.load').op('f32x4.splat').set(v);
-    op(f, v, k);
-    f.get(pOut).get(i).i32(2).op('i32.shl').op('i32.add').get(v).lane('f32x4.extract_lane', 0).mem('f32.store');
-  });
+  forRange(
+    f,
+    i,
+    () => f.i32(0),
+    () => f.get(n),
+    () => {
+      f.get(pIn).get(i).i32(2).op('i32.shl').op('i32.add').mem('f32.load').op('f32x4.splat').set(v);
+      op(f, v, k);
+      f.get(pOut).get(i).i32(2).op('i32.shl').op('i32.add').get(v).lane('f32x4.extract_lane', 0).mem('f32.store');
+    },
+  );
 }
 
 /**
@@ -113,23 +157,42 @@ function emitMap(m: ModuleBuilder, name: string, constants: readonly number[], o
 function emitEpilogue(m: ModuleBuilder, c: KernelConfig): number {
   const { fn: f, index } = m.declare(null, i32s(7));
   const [pC, ldc, pRes, M, c0, c1, gelu] = [0, 1, 2, 3, 4, 5, 6] as const;
-  const r = f.local(I32), row = f.local(I32), res = f.local(I32), n = f.local(I32);
+  const r = f.local(I32),
+    row = f.local(I32),
+    res = f.local(I32),
+    n = f.local(I32);
   const k = new VConsts(f, GELU_CONSTANTS);
   f.get(c1).get(c0).op('i32.sub').set(n);
-  forRange(f, r, () => f.i32(0), () => f.get(M), () => {
-    f.get(r).get(ldc).op('i32.mul').get(c0).op('i32.add').i32(2).op('i32.shl').tee(res).get(pC).op('i32.add').set(row);
-    f.get(res).get(pRes).op('i32.add').set(res);
-    vectorLoop(f, row, n, (v, i, tail) => {
-      f.get(gelu).if(() => emitGelu(f, c.relaxed, v, v, k));
-      f.get(pRes).if(() => {
-        f.get(v).get(res).get(i).i32(2).op('i32.shl').op('i32.add');
-        // full vectors add 4 residual floats, the tail one (lane 0 is all that is stored)
-        if (tail) f.mem('f32.load').op('f32x4.splat');
-        else f.mem('v128.load');
-        f.op('f32x4.add').set(v);
+  forRange(
+    f,
+    r,
+    () => f.i32(0),
+    () => f.get(M),
+    () => {
+      f.get(r)
+        .get(ldc)
+        .op('i32.mul')
+        .get(c0)
+        .op('i32.add')
+        .i32(2)
+        .op('i32.shl')
+        .tee(res)
+        .get(pC)
+        .op('i32.add')
+        .set(row);
+      f.get(res).get(pRes).op('i32.add').set(res);
+      vectorLoop(f, row, n, (v, i, tail) => {
+        f.get(gelu).if(() => emitGelu(f, c.relaxed, v, v, k));
+        f.get(pRes).if(() => {
+          f.get(v).get(res).get(i).i32(2).op('i32.shl').op('i32.add');
+          // full vectors add 4 residual floats, the tail one (lane 0 is all that is stored)
+          if (tail) f.mem('f32.load').op('f32x4.splat');
+          else f.mem('v128.load');
+          f.op('f32x4.add').set(v);
+        });
       });
-    });
-  });
+    },
+  );
   return index;
 }
 
@@ -141,55 +204,108 @@ function emitEpilogue(m: ModuleBuilder, c: KernelConfig): number {
 function emitSoftmax(m: ModuleBuilder, c: KernelConfig): number {
   const { fn: f, index } = m.declare('softmax', [I32, I32, I32, I32, F32]);
   const [pS, S, rows, pMask, scale] = [0, 1, 2, 3, 4] as const;
-  const r = f.local(I32), row = f.local(I32), j = f.local(I32), nv = f.local(I32);
-  const v = f.local(V128), keep = f.local(V128), vmax = f.local(V128), vsum = f.local(V128), vscale = f.local(V128);
-  const mx = f.local(F32), sum = f.local(F32), x = f.local(F32);
+  const r = f.local(I32),
+    row = f.local(I32),
+    j = f.local(I32),
+    nv = f.local(I32);
+  const v = f.local(V128),
+    keep = f.local(V128),
+    vmax = f.local(V128),
+    vsum = f.local(V128),
+    vscale = f.local(V128);
+  const mx = f.local(F32),
+    sum = f.local(F32),
+    x = f.local(F32);
   const k = new VConsts(f, EXP_CONSTANTS);
   f.get(S).i32(~3).op('i32.and').set(nv);
   f.get(scale).op('f32x4.splat').set(vscale);
   const addr = (base: number) => f.get(base).get(j).i32(2).op('i32.shl').op('i32.add');
-  forRange(f, r, () => f.i32(0), () => f.get(rows), () => {
-    f.get(r).get(S).op('i32.mul').i32(2).op('i32.shl').get(pS).op('i32.add').set(row);
-    // 1: s = x·scale, masked → −inf; running max
-    f.f32x4(-Infinity).set(vmax);
-    forRange(f, j, () => f.i32(0), () => f.get(nv), () => {
-      addr(pMask).mem('v128.load').i32x4(0).op('i32x4.ne').set(keep);
-      addr(row).mem('v128.load').get(vscale).op('f32x4.mul').f32x4(-Infinity).get(keep).op('v128.bitselect').set(v);
-      addr(row).get(v).mem('v128.store');
-      f.get(vmax).get(v).op('f32x4.max').set(vmax);
-    }, 4);
-    hmax(f, vmax);
-    f.set(mx);
-    forRange(f, j, () => f.get(nv), () => f.get(S), () => {
-      addr(row).mem('f32.load').get(scale).op('f32.mul').set(x);
-      addr(pMask).mem('i32.load').op('i32.eqz').if(() => { f.f32(-Infinity).set(x); });
-      addr(row).get(x).mem('f32.store');
-      f.get(mx).get(x).op('f32.max').set(mx);
-    });
-    // 2: e = exp(s − max), masked → 0; sum
-    f.f32x4(0).set(vsum);
-    forRange(f, j, () => f.i32(0), () => f.get(nv), () => {
-      addr(row).mem('v128.load').get(mx).op('f32x4.splat').op('f32x4.sub').set(v);
-      emitExp(f, c.relaxed, v, v, k);
-      addr(pMask).mem('v128.load').i32x4(0).op('i32x4.ne').get(v).op('v128.and').set(v);
-      addr(row).get(v).mem('v128.store');
-      f.get(vsum).get(v).op('f32x4.add').set(vsum);
-    }, 4);
-    hsum(f, vsum);
-    f.set(sum);
-    forRange(f, j, () => f.get(nv), () => f.get(S), () => {
-      addr(row).mem('f32.load').get(mx).op('f32.sub').op('f32x4.splat').set(v);
-      emitExp(f, c.relaxed, v, v, k);
-      f.get(v).lane('f32x4.extract_lane', 0).set(x);
-      addr(pMask).mem('i32.load').op('i32.eqz').if(() => { f.f32(0).set(x); });
-      addr(row).get(x).mem('f32.store');
-      f.get(sum).get(x).op('f32.add').set(sum);
-    });
-    // 3: normalise (1/sum, or 0 for a row with no key)
-    f.f32(1).get(sum).op('f32.div').f32(0).get(sum).f32(0).op('f32.gt').op('select').op('f32x4.splat').set(v);
-    f.get(S).set(j); // reuse j as the count for vectorLoop
-    vectorLoop(f, row, j, (w) => { f.get(w).get(v).op('f32x4.mul').set(w); });
-  });
+  forRange(
+    f,
+    r,
+    () => f.i32(0),
+    () => f.get(rows),
+    () => {
+      f.get(r).get(S).op('i32.mul').i32(2).op('i32.shl').get(pS).op('i32.add').set(row);
+      // 1: s = x·scale, masked → −inf; running max
+      f.f32x4(-Infinity).set(vmax);
+      forRange(
+        f,
+        j,
+        () => f.i32(0),
+        () => f.get(nv),
+        () => {
+          addr(pMask).mem('v128.load').i32x4(0).op('i32x4.ne').set(keep);
+          addr(row).mem('v128.load').get(vscale).op('f32x4.mul').f32x4(-Infinity).get(keep).op('v128.bitselect').set(v);
+          addr(row).get(v).mem('v128.store');
+          f.get(vmax).get(v).op('f32x4.max').set(vmax);
+        },
+        4,
+      );
+      hmax(f, vmax);
+      f.set(mx);
+      forRange(
+        f,
+        j,
+        () => f.get(nv),
+        () => f.get(S),
+        () => {
+          addr(row).mem('f32.load').get(scale).op('f32.mul').set(x);
+          addr(pMask)
+            .mem('i32.load')
+            .op('i32.eqz')
+            .if(() => {
+              f.f32(-Infinity).set(x);
+            });
+          addr(row).get(x).mem('f32.store');
+          f.get(mx).get(x).op('f32.max').set(mx);
+        },
+      );
+      // 2: e = exp(s − max), masked → 0; sum
+      f.f32x4(0).set(vsum);
+      forRange(
+        f,
+        j,
+        () => f.i32(0),
+        () => f.get(nv),
+        () => {
+          addr(row).mem('v128.load').get(mx).op('f32x4.splat').op('f32x4.sub').set(v);
+          emitExp(f, c.relaxed, v, v, k);
+          addr(pMask).mem('v128.load').i32x4(0).op('i32x4.ne').get(v).op('v128.and').set(v);
+          addr(row).get(v).mem('v128.store');
+          f.get(vsum).get(v).op('f32x4.add').set(vsum);
+        },
+        4,
+      );
+      hsum(f, vsum);
+      f.set(sum);
+      forRange(
+        f,
+        j,
+        () => f.get(nv),
+        () => f.get(S),
+        () => {
+          addr(row).mem('f32.load').get(mx).op('f32.sub').op('f32x4.splat').set(v);
+          emitExp(f, c.relaxed, v, v, k);
+          f.get(v).lane('f32x4.extract_lane', 0).set(x);
+          addr(pMask)
+            .mem('i32.load')
+            .op('i32.eqz')
+            .if(() => {
+              f.f32(0).set(x);
+            });
+          addr(row).get(x).mem('f32.store');
+          f.get(sum).get(x).op('f32.add').set(sum);
+        },
+      );
+      // 3: normalise (1/sum, or 0 for a row with no key)
+      f.f32(1).get(sum).op('f32.div').f32(0).get(sum).f32(0).op('f32.gt').op('select').op('f32x4.splat').set(v);
+      f.get(S).set(j); // reuse j as the count for vectorLoop
+      vectorLoop(f, row, j, (w) => {
+        f.get(w).get(v).op('f32x4.mul').set(w);
+      });
+    },
+  );
   return index;
 }
 
@@ -197,61 +313,156 @@ function emitSoftmax(m: ModuleBuilder, c: KernelConfig): number {
 function emitLayerNorm(m: ModuleBuilder, c: KernelConfig): number {
   const { fn: f, index } = m.declare(null, [I32, I32, I32, I32, I32, F32, I32, I32]);
   const [pX, pOut, cols, pGamma, pBeta, eps, r0, r1] = [0, 1, 2, 3, 4, 5, 6, 7] as const;
-  const r = f.local(I32), x = f.local(I32), o = f.local(I32), j = f.local(I32), nv = f.local(I32);
-  const acc = f.local(V128), v = f.local(V128), vmean = f.local(V128), vinv = f.local(V128);
-  const s = f.local(F32), mean = f.local(F32), inv = f.local(F32), d = f.local(F32);
+  const r = f.local(I32),
+    x = f.local(I32),
+    o = f.local(I32),
+    j = f.local(I32),
+    nv = f.local(I32);
+  const acc = f.local(V128),
+    v = f.local(V128),
+    vmean = f.local(V128),
+    vinv = f.local(V128);
+  const s = f.local(F32),
+    mean = f.local(F32),
+    inv = f.local(F32),
+    d = f.local(F32);
   f.get(cols).i32(~3).op('i32.and').set(nv);
   const at = (base: number) => f.get(base).get(j).i32(2).op('i32.shl').op('i32.add');
-  forRange(f, r, () => f.get(r0), () => f.get(r1), () => {
-    f.get(r).get(cols).op('i32.mul').i32(2).op('i32.shl').tee(x).get(pOut).op('i32.add').set(o);
-    f.get(x).get(pX).op('i32.add').set(x);
-    // mean
-    f.f32x4(0).set(acc);
-    forRange(f, j, () => f.i32(0), () => f.get(nv), () => {
-      f.get(acc); at(x).mem('v128.load'); f.op('f32x4.add').set(acc);
-    }, 4);
-    hsum(f, acc);
-    f.set(s);
-    forRange(f, j, () => f.get(nv), () => f.get(cols), () => {
-      f.get(s); at(x).mem('f32.load'); f.op('f32.add').set(s);
-    });
-    f.get(s).get(cols).op('f32.convert_i32_s').op('f32.div').tee(mean).op('f32x4.splat').set(vmean);
-    // variance of (x − mean)
-    f.f32x4(0).set(acc);
-    forRange(f, j, () => f.i32(0), () => f.get(nv), () => {
-      at(x).mem('v128.load'); f.get(vmean).op('f32x4.sub').set(v);
-      madd(f, c.relaxed, () => f.get(v), () => f.get(v), () => f.get(acc));
-      f.set(acc);
-    }, 4);
-    hsum(f, acc);
-    f.set(s);
-    forRange(f, j, () => f.get(nv), () => f.get(cols), () => {
-      at(x).mem('f32.load'); f.get(mean).op('f32.sub').set(d);
-      f.get(s).get(d).get(d).op('f32.mul').op('f32.add').set(s);
-    });
-    f.f32(1).get(s).get(cols).op('f32.convert_i32_s').op('f32.div').get(eps).op('f32.add').op('f32.sqrt').op('f32.div').tee(inv);
-    f.op('f32x4.splat').set(vinv);
-    // y = (x − mean)·inv·γ + β
-    forRange(f, j, () => f.i32(0), () => f.get(nv), () => {
-      at(o);
-      madd(f, c.relaxed,
-        () => { at(x).mem('v128.load'); f.get(vmean).op('f32x4.sub').get(vinv).op('f32x4.mul'); },
-        () => { at(pGamma).mem('v128.load'); },
-        () => { at(pBeta).mem('v128.load'); });
-      f.mem('v128.store');
-    }, 4);
-    forRange(f, j, () => f.get(nv), () => f.get(cols), () => {
-      at(o);
-      at(x).mem('f32.load'); f.get(mean).op('f32.sub').get(inv).op('f32.mul');
-      at(pGamma).mem('f32.load'); f.op('f32.mul');
-      at(pBeta).mem('f32.load'); f.op('f32.add');
-      f.mem('f32.store');
-    });
-  });
+  forRange(
+    f,
+    r,
+    () => f.get(r0),
+    () => f.get(r1),
+    () => {
+      f.get(r).get(cols).op('i32.mul').i32(2).op('i32.shl').tee(x).get(pOut).op('i32.add').set(o);
+      f.get(x).get(pX).op('i32.add').set(x);
+      // mean
+      f.f32x4(0).set(acc);
+      forRange(
+        f,
+        j,
+        () => f.i32(0),
+        () => f.get(nv),
+        () => {
+          f.get(acc);
+          at(x).mem('v128.load');
+          f.op('f32x4.add').set(acc);
+        },
+        4,
+      );
+      hsum(f, acc);
+      f.set(s);
+      forRange(
+        f,
+        j,
+        () => f.get(nv),
+        () => f.get(cols),
+        () => {
+          f.get(s);
+          at(x).mem('f32.load');
+          f.op('f32.add').set(s);
+        },
+      );
+      f.get(s).get(cols).op('f32.convert_i32_s').op('f32.div').tee(mean).op('f32x4.splat').set(vmean);
+      // variance of (x − mean)
+      f.f32x4(0).set(acc);
+      forRange(
+        f,
+        j,
+        () => f.i32(0),
+        () => f.get(nv),
+        () => {
+          at(x).mem('v128.load');
+          f.get(vmean).op('f32x4.sub').set(v);
+          madd(
+            f,
+            c.relaxed,
+            () => f.get(v),
+            () => f.get(v),
+            () => f.get(acc),
+          );
+          f.set(acc);
+        },
+        4,
+      );
+      hsum(f, acc);
+      f.set(s);
+      forRange(
+        f,
+        j,
+        () => f.get(nv),
+        () => f.get(cols),
+        () => {
+          at(x).mem('f32.load');
+          f.get(mean).op('f32.sub').set(d);
+          f.get(s).get(d).get(d).op('f32.mul').op('f32.add').set(s);
+        },
+      );
+      f.f32(1)
+        .get(s)
+        .get(cols)
+        .op('f32.convert_i32_s')
+        .op('f32.div')
+        .get(eps)
+        .op('f32.add')
+        .op('f32.sqrt')
+        .op('f32.div')
+        .tee(inv);
+      f.op('f32x4.splat').set(vinv);
+      // y = (x − mean)·inv·γ + β
+      forRange(
+        f,
+        j,
+        () => f.i32(0),
+        () => f.get(nv),
+        () => {
+          at(o);
+          madd(
+            f,
+            c.relaxed,
+            () => {
+              at(x).mem('v128.load');
+              f.get(vmean).op('f32x4.sub').get(vinv).op('f32x4.mul');
+            },
+            () => {
+              at(pGamma).mem('v128.load');
+            },
+            () => {
+              at(pBeta).mem('v128.load');
+            },
+          );
+          f.mem('v128.store');
+        },
+        4,
+      );
+      forRange(
+        f,
+        j,
+        () => f.get(nv),
+        () => f.get(cols),
+        () => {
+          at(o);
+          at(x).mem('f32.load');
+          f.get(mean).op('f32.sub').get(inv).op('f32.mul');
+          at(pGamma).mem('f32.load');
+          f.op('f32.mul');
+          at(pBeta).mem('f32.load');
+          f.op('f32.add');
+          f.mem('f32.store');
+        },
+      );
+    },
+  );
   return index;
 }
 
-interface AttentionDeps { gemmRange: number; packA: number; packB: number; packKN: number; softmax: number }
+interface AttentionDeps {
+  gemmRange: number;
+  packA: number;
+  packB: number;
+  packKN: number;
+  softmax: number;
+}
 
 /**
  * attention_unit(pQ, pK, pV, pOut, pMask, S, H, d, scale, b, h, pScratch): one (batch row, head):
@@ -265,19 +476,36 @@ function emitAttention(m: ModuleBuilder, c: KernelConfig, dep: AttentionDeps): n
   const NR = nrOf(c);
   const { fn: f, index } = m.declare(null, [I32, I32, I32, I32, I32, I32, I32, I32, F32, I32, I32, I32]);
   const [pQ, pK, pV, pOut, pMask, S, H, d, scale, b, h, pScr] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] as const;
-  const base = f.local(I32), MPs = f.local(I32), NPs = f.local(I32), NPd = f.local(I32);
-  const qp = f.local(I32), kp = f.local(I32), sc = f.local(I32), pp = f.local(I32), vp = f.local(I32), tile = f.local(I32);
+  const base = f.local(I32),
+    MPs = f.local(I32),
+    NPs = f.local(I32),
+    NPd = f.local(I32);
+  const qp = f.local(I32),
+    kp = f.local(I32),
+    sc = f.local(I32),
+    pp = f.local(I32),
+    vp = f.local(I32),
+    tile = f.local(I32);
   const mask = f.local(I32);
-  const ceilDiv = (x: number, k: number) => f.get(x).i32(k - 1).op('i32.add').i32(k).op('i32.div_u');
+  const ceilDiv = (x: number, k: number) =>
+    f
+      .get(x)
+      .i32(k - 1)
+      .op('i32.add')
+      .i32(k)
+      .op('i32.div_u');
   // next = prev + round4(floats)·4
   const after = (dst: number, prev: number, floats: () => void) => {
     f.get(prev);
     floats();
     f.i32(3).op('i32.add').i32(~3).op('i32.and').i32(2).op('i32.shl').op('i32.add').set(dst);
   };
-  ceilDiv(S, c.MR); f.set(MPs);
-  ceilDiv(S, NR); f.set(NPs);
-  ceilDiv(d, NR); f.set(NPd);
+  ceilDiv(S, c.MR);
+  f.set(MPs);
+  ceilDiv(S, NR);
+  f.set(NPs);
+  ceilDiv(d, NR);
+  f.set(NPd);
   f.get(pScr).set(qp);
   after(kp, qp, () => f.get(MPs).i32(c.MR).op('i32.mul').get(d).op('i32.mul'));
   after(sc, kp, () => f.get(NPs).i32(NR).op('i32.mul').get(d).op('i32.mul'));
@@ -285,7 +513,18 @@ function emitAttention(m: ModuleBuilder, c: KernelConfig, dep: AttentionDeps): n
   after(vp, pp, () => f.get(MPs).i32(c.MR).op('i32.mul').get(S).op('i32.mul'));
   after(tile, vp, () => f.get(NPd).i32(NR).op('i32.mul').get(S).op('i32.mul'));
   // element offset of (b, row 0, head h) in [B, S, H], in bytes
-  f.get(b).get(S).op('i32.mul').get(H).op('i32.mul').get(h).get(d).op('i32.mul').op('i32.add').i32(2).op('i32.shl').set(base);
+  f.get(b)
+    .get(S)
+    .op('i32.mul')
+    .get(H)
+    .op('i32.mul')
+    .get(h)
+    .get(d)
+    .op('i32.mul')
+    .op('i32.add')
+    .i32(2)
+    .op('i32.shl')
+    .set(base);
   f.get(b).get(S).op('i32.mul').i32(2).op('i32.shl').get(pMask).op('i32.add').set(mask);
 
   f.get(pQ).get(base).op('i32.add').get(H).get(S).get(d).get(qp).i32(0).get(MPs).call(dep.packA);
@@ -296,11 +535,30 @@ function emitAttention(m: ModuleBuilder, c: KernelConfig, dep: AttentionDeps): n
   f.get(sc).get(S).get(S).get(S).get(pp).i32(0).get(MPs).call(dep.packA);
   f.get(pV).get(base).op('i32.add').get(H).get(S).get(d).get(vp).call(dep.packKN);
   // out = P·V: M = S, N = d, K = S, ldc = H
-  f.get(pp).get(vp).i32(0).get(pOut).get(base).op('i32.add').get(S).get(d).get(S).get(H).i32(0).get(NPd).get(tile).call(dep.gemmRange);
+  f.get(pp)
+    .get(vp)
+    .i32(0)
+    .get(pOut)
+    .get(base)
+    .op('i32.add')
+    .get(S)
+    .get(d)
+    .get(S)
+    .get(H)
+    .i32(0)
+    .get(NPd)
+    .get(tile)
+    .call(dep.gemmRange);
   return index;
 }
 
-interface JobDeps { gemmRange: number; epilogue: number; packA: number; attention: number; layerNorm: number }
+interface JobDeps {
+  gemmRange: number;
+  epilogue: number;
+  packA: number;
+  attention: number;
+  layerNorm: number;
+}
 
 function emitJobs(m: ModuleBuilder, c: KernelConfig, dep: JobDeps): void {
   const NR = nrOf(c);
@@ -313,15 +571,28 @@ function emitJobs(m: ModuleBuilder, c: KernelConfig, dep: JobDeps): void {
   //           a8 pResidual (or 0), a9 scratch base, a10 scratch stride (bytes). Units: column panels.
   {
     const { fn: f } = m.declare('job_gemm', JOB_PARAMS);
-    const c0 = f.local(I32), c1 = f.local(I32);
+    const c0 = f.local(I32),
+      c1 = f.local(I32);
     f.get(a(0)).get(a(1)).get(a(2)).get(a(3)).get(a(4)).get(a(5)).get(a(6)).get(a(5)).get(u0).get(u1);
     scratch(f, 9, 10);
     f.call(dep.gemmRange);
-    f.get(a(7)).get(a(8)).op('i32.or').if(() => {
-      f.get(u0).i32(NR).op('i32.mul').set(c0);
-      f.get(u1).i32(NR).op('i32.mul').tee(c1).get(a(5)).get(c1).get(a(5)).op('i32.lt_s').op('select').set(c1);
-      f.get(a(3)).get(a(5)).get(a(8)).get(a(4)).get(c0).get(c1).get(a(7)).i32(GEMM_GELU).op('i32.and').call(dep.epilogue);
-    });
+    f.get(a(7))
+      .get(a(8))
+      .op('i32.or')
+      .if(() => {
+        f.get(u0).i32(NR).op('i32.mul').set(c0);
+        f.get(u1).i32(NR).op('i32.mul').tee(c1).get(a(5)).get(c1).get(a(5)).op('i32.lt_s').op('select').set(c1);
+        f.get(a(3))
+          .get(a(5))
+          .get(a(8))
+          .get(a(4))
+          .get(c0)
+          .get(c1)
+          .get(a(7))
+          .i32(GEMM_GELU)
+          .op('i32.and')
+          .call(dep.epilogue);
+      });
   }
   // job_pack: a0 pX, a1 ldx, a2 rows, a3 K, a4 pOut. Units: MR-row panels.
   {
@@ -332,18 +603,43 @@ function emitJobs(m: ModuleBuilder, c: KernelConfig, dep: JobDeps): void {
   //                a9 scratch base, a10 scratch stride. Units: b·heads + h.
   {
     const { fn: f } = m.declare('job_attention', JOB_PARAMS);
-    const u = f.local(I32), d = f.local(I32);
+    const u = f.local(I32),
+      d = f.local(I32);
     f.get(a(6)).get(a(7)).op('i32.div_u').set(d);
-    forRange(f, u, () => f.get(u0), () => f.get(u1), () => {
-      f.get(a(0)).get(a(1)).get(a(2)).get(a(3)).get(a(4)).get(a(5)).get(a(6)).get(d).get(a(8)).op('f32.reinterpret_i32');
-      f.get(u).get(a(7)).op('i32.div_u').get(u).get(a(7)).op('i32.rem_u');
-      scratch(f, 9, 10);
-      f.call(dep.attention);
-    });
+    forRange(
+      f,
+      u,
+      () => f.get(u0),
+      () => f.get(u1),
+      () => {
+        f.get(a(0))
+          .get(a(1))
+          .get(a(2))
+          .get(a(3))
+          .get(a(4))
+          .get(a(5))
+          .get(a(6))
+          .get(d)
+          .get(a(8))
+          .op('f32.reinterpret_i32');
+        f.get(u).get(a(7)).op('i32.div_u').get(u).get(a(7)).op('i32.rem_u');
+        scratch(f, 9, 10);
+        f.call(dep.attention);
+      },
+    );
   }
   // job_layernorm: a0 pX, a1 pOut, a2 cols, a3 pGamma, a4 pBeta, a5 eps bits. Units: rows.
   {
     const { fn: f } = m.declare('job_layernorm', JOB_PARAMS);
-    f.get(a(0)).get(a(1)).get(a(2)).get(a(3)).get(a(4)).get(a(5)).op('f32.reinterpret_i32').get(u0).get(u1).call(dep.layerNorm);
+    f.get(a(0))
+      .get(a(1))
+      .get(a(2))
+      .get(a(3))
+      .get(a(4))
+      .get(a(5))
+      .op('f32.reinterpret_i32')
+      .get(u0)
+      .get(u1)
+      .call(dep.layerNorm);
   }
 }

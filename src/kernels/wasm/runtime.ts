@@ -53,7 +53,10 @@ export async function compileKernelModule(c: KernelConfig): Promise<WebAssembly.
 }
 
 /** Instantiates asynchronously (a browser's main thread refuses large synchronous instantiations too). */
-export async function instantiateKernelsAsync(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<KernelExports> {
+export async function instantiateKernelsAsync(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+): Promise<KernelExports> {
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   return instance.exports as unknown as KernelExports;
 }

@@ -136,7 +136,9 @@ export function recordAttention(rt: GpuRuntime, pass: GPUComputePassEncoder, a: 
   const o: AttentionOptions = { headDim, maxSeq: attentionMaxSeq(a.seq), workgroupSize: a.workgroupSize ?? 64 };
   const bytes = 4 * (o.maxSeq + headDim + o.workgroupSize);
   if (bytes > rt.limits.maxComputeWorkgroupStorageSize) {
-    throw new GpuError(`attention over ${a.seq} tokens needs ${bytes} bytes of workgroup memory; the device has ${rt.limits.maxComputeWorkgroupStorageSize}`);
+    throw new GpuError(
+      `attention over ${a.seq} tokens needs ${bytes} bytes of workgroup memory; the device has ${rt.limits.maxComputeWorkgroupStorageSize}`,
+    );
   }
   const pipeline = rt.pipeline(attentionKey(o), () => attentionWgsl(o));
   const params = rt.uniform([a.seq, a.hidden, a.heads, f32Bits(1 / Math.sqrt(headDim)), a.maskOffset]);

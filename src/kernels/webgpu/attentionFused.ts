@@ -48,13 +48,17 @@ function blockBytes(keyBlock: number, headDim: number): number {
  * unsupported (d % 4 ≠ 0 or d > 256) or nothing fits.
  */
 export function pickAttentionFusedBlocks(
-  seq: number, headDim: number, rt: Pick<GpuRuntime, 'limits' | 'profile'>,
+  seq: number,
+  headDim: number,
+  rt: Pick<GpuRuntime, 'limits' | 'profile'>,
 ): { queryBlock: number; keyBlock: number } | undefined {
   if (headDim % 4 !== 0 || headDim > 256) return undefined;
   const queryBlock = rt.profile === 'cpu' ? 8 : seq <= 32 ? 32 : 64;
   let keyBlock = rt.profile === 'cpu' ? 32 : 16;
   while (keyBlock > 4 && blockBytes(keyBlock, headDim) > rt.limits.maxComputeWorkgroupStorageSize) keyBlock /= 2;
-  return blockBytes(keyBlock, headDim) <= rt.limits.maxComputeWorkgroupStorageSize ? { queryBlock, keyBlock } : undefined;
+  return blockBytes(keyBlock, headDim) <= rt.limits.maxComputeWorkgroupStorageSize
+    ? { queryBlock, keyBlock }
+    : undefined;
 }
 
 /** Whether the fused kernel can run this head size on this runtime. */
@@ -170,20 +174,31 @@ ${unroll(D4, (t) => `out[rowBase + ${t}u] = acc${t} * inv;`, '    ', 2)}
 
 /** Records fused attention (same arguments as recordAttention). Check attentionFusedSupported first. */
 export function recordAttentionFused(
-  rt: GpuRuntime, pass: GPUComputePassEncoder, a: AttentionArgs & { queryBlock?: number; keyBlock?: number },
+  rt: GpuRuntime,
+  pass: GPUComputePassEncoder,
+  a: AttentionArgs & { queryBlock?: number; keyBlock?: number },
 ): void {
   const headDim = a.hidden / a.heads;
   const picked = pickAttentionFusedBlocks(a.seq, headDim, rt);
-  if (picked === undefined) throw new RangeError(`fused attention does not support head size ${headDim} on this device`);
+  if (picked === undefined)
+    throw new RangeError(`fused attention does not support head size ${headDim} on this device`);
   const o: AttentionFusedOptions = {
     headDim,
     queryBlock: a.queryBlock ?? picked.queryBlock,
     keyBlock: a.keyBlock ?? picked.keyBlock,
   };
   if (blockBytes(o.keyBlock, headDim) > rt.limits.maxComputeWorkgroupStorageSize) {
-    throw new RangeError(`fused attention: key block ${o.keyBlock} × d ${headDim} exceeds the device's workgroup memory`);
+    throw new RangeError(
+      `fused attention: key block ${o.keyBlock} × d ${headDim} exceeds the device's workgroup memory`,
+    );
   }
   const pipeline = rt.pipeline(attentionFusedKey(o), () => attentionFusedWgsl(o));
   const params = rt.uniform([a.seq, a.hidden, a.heads, f32Bits(1 / Math.sqrt(headDim)), a.maskOffset]);
-  rt.dispatch(pass, pipeline, [params, a.q, a.k, a.v, a.inputs, a.out], Math.ceil(a.seq / o.queryBlock), a.batch * a.heads);
+  rt.dispatch(
+    pass,
+    pipeline,
+    [params, a.q, a.k, a.v, a.inputs, a.out],
+    Math.ceil(a.seq / o.queryBlock),
+    a.batch * a.heads,
+  );
 }

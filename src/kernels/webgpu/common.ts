@@ -48,4 +48,3 @@ fn load4_${name}(i4: u32) -> vec4<f32> {
  * to 65,535 workgroups per dimension, so long row counts use y as well.
  */
 export const WGSL_FLAT_WORKGROUP = `fn flatWorkgroup(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.x + wid.y * nwg.x; }`;
-

@@ -136,6 +136,12 @@ export function recordEmbeddings(rt: GpuRuntime, pass: GPUComputePassEncoder, a:
   const [gx, gy] = rt.grid(rows);
   for (const chunk of a.wordChunks) {
     const params = rt.uniform([rows, a.seq, a.hidden, f32Bits(a.eps), chunk.rowStart, chunk.rows]);
-    rt.dispatch(pass, pipeline, [params, a.inputs, chunk.buffer, a.position, a.tokenType, a.gamma, a.beta, a.y], gx, gy);
+    rt.dispatch(
+      pass,
+      pipeline,
+      [params, a.inputs, chunk.buffer, a.position, a.tokenType, a.gamma, a.beta, a.y],
+      gx,
+      gy,
+    );
   }
 }

@@ -58,7 +58,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 /** Records y = gelu(x) over n elements. */
-export function recordGelu(rt: GpuRuntime, pass: GPUComputePassEncoder, a: { x: GPUBuffer; y: GPUBuffer; n: number }): void {
+export function recordGelu(
+  rt: GpuRuntime,
+  pass: GPUComputePassEncoder,
+  a: { x: GPUBuffer; y: GPUBuffer; n: number },
+): void {
   const pipeline = rt.pipeline('gelu', geluWgsl);
   const [gx, gy] = rt.grid(Math.ceil(a.n / WG));
   rt.dispatch(pass, pipeline, [rt.uniform([a.n]), a.x, a.y], gx, gy);

@@ -70,16 +70,22 @@ export function pickMatmulTiles(M: number, N: number, profile: 'gpu' | 'cpu' = '
 
 function checkTiles(t: MatmulTiles, vec4: boolean): void {
   const ok = (v: number) => Number.isInteger(v) && v >= 1;
-  if (![t.tileM, t.tileN, t.tileK, t.perThreadM, t.perThreadN].every(ok) ||
-      t.tileM % t.perThreadM !== 0 || t.tileN % t.perThreadN !== 0 || (vec4 && t.tileK % 4 !== 0) ||
-      (t.tileM / t.perThreadM) * (t.tileN / t.perThreadN) > 256) {
+  if (
+    ![t.tileM, t.tileN, t.tileK, t.perThreadM, t.perThreadN].every(ok) ||
+    t.tileM % t.perThreadM !== 0 ||
+    t.tileN % t.perThreadN !== 0 ||
+    (vec4 && t.tileK % 4 !== 0) ||
+    (t.tileM / t.perThreadM) * (t.tileN / t.perThreadN) > 256
+  ) {
     throw new RangeError(`bad matmul tiles ${JSON.stringify(t)}`);
   }
 }
 
 export function matmulKey(o: MatmulOptions): string {
-  return `matmul/${o.tileM}x${o.tileN}x${o.tileK}/${o.perThreadM}x${o.perThreadN}` +
-    `/${o.vec4 ? 'vec4' : 'scalar'}/${o.weightDtype}${o.bias ? '/bias' : ''}${o.gelu ? '/gelu' : ''}${o.residual ? '/residual' : ''}`;
+  return (
+    `matmul/${o.tileM}x${o.tileN}x${o.tileK}/${o.perThreadM}x${o.perThreadN}` +
+    `/${o.vec4 ? 'vec4' : 'scalar'}/${o.weightDtype}${o.bias ? '/bias' : ''}${o.gelu ? '/gelu' : ''}${o.residual ? '/residual' : ''}`
+  );
 }
 
 /** The WGSL of one matmul variant. Bindings: params, x, W, [bias], [residual], y — in this order. */
@@ -144,12 +150,14 @@ export function matmulWgsl(o: MatmulOptions): string {
     ...J.map((j) => `      let b${j} = ws[kk][lid.x + ${j * wgX}u];`),
     ...I.map((i) => '      ' + J.map((j) => `acc_${i}_${j} = fma(a${i}, b${j}, acc_${i}_${j});`).join(' ')),
   ].join('\n');
-  const epilogue = I.map((i) => `  {
+  const epilogue = I.map(
+    (i) => `  {
     let m = row0 + lid.y + ${i * wgY}u;
     if (m < p.M) {
 ${J.map((j) => `      store(m, col0 + lid.x + ${j * wgX}u, acc_${i}_${j});`).join('\n')}
     }
-  }`).join('\n');
+  }`,
+  ).join('\n');
 
   return /* wgsl */ `
 // ${matmulKey(o)}
@@ -252,7 +260,9 @@ export function recordMatmul(rt: GpuRuntime, pass: GPUComputePassEncoder, a: Mat
   };
   const sharedBytes = 4 * o.tileK * (o.tileM + o.tileN + 2);
   if (sharedBytes > rt.limits.maxComputeWorkgroupStorageSize) {
-    throw new GpuError(`matmul tiles ${o.tileM}×${o.tileN}×${o.tileK} need ${sharedBytes} bytes of workgroup memory; the device has ${rt.limits.maxComputeWorkgroupStorageSize}`);
+    throw new GpuError(
+      `matmul tiles ${o.tileM}×${o.tileN}×${o.tileK} need ${sharedBytes} bytes of workgroup memory; the device has ${rt.limits.maxComputeWorkgroupStorageSize}`,
+    );
   }
   const pipeline = rt.pipeline(matmulKey(o), () => matmulWgsl(o));
   const buffers = [rt.uniform([a.M, a.N, a.K, a.ldy ?? a.N, a.n0 ?? 0]), a.x, a.w];

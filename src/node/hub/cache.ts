@@ -49,7 +49,10 @@ export function isCommitHash(s: string): boolean {
 /** Paths of one repository's cache folder. */
 export class RepoCache {
   readonly root: string;
-  constructor(readonly cacheDir: string, readonly repoId: string) {
+  constructor(
+    readonly cacheDir: string,
+    readonly repoId: string,
+  ) {
     this.root = join(cacheDir, repoFolderName(repoId));
   }
 

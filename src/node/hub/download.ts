@@ -27,14 +27,32 @@ import { DEFAULT_HUB_ENDPOINT, checkRevision, isValidRepoId } from '../../io/rep
 import { parseWeightMap } from '../../tensor/torchBin.js';
 import { RepoCache, defaultHubCache, fileSize, isCommitHash, isFile, type Env } from './cache.js';
 import { HubError, HubIntegrityError, HubNotFoundError, HubOfflineError } from './errors.js';
-import { NetworkError, fetchMetadata, httpError, openDownload, resolveUrl, type FileMetadata, type RequestContext } from './http.js';
+import {
+  NetworkError,
+  fetchMetadata,
+  httpError,
+  openDownload,
+  resolveUrl,
+  type FileMetadata,
+  type RequestContext,
+} from './http.js';
 
 /** The hub's default address (one definition, shared with the browser: src/io/repoId.ts). */
 export const DEFAULT_ENDPOINT = DEFAULT_HUB_ENDPOINT;
 export const CONFIG_FILE = 'config.json';
-export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json'] as const;
+export const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'vocab.txt',
+  'special_tokens_map.json',
+] as const;
 /** Weight files in order of preference; index files list shards. */
-export const WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'] as const;
+export const WEIGHT_FILES = [
+  'model.safetensors',
+  'model.safetensors.index.json',
+  'pytorch_model.bin',
+  'pytorch_model.bin.index.json',
+] as const;
 
 export interface DownloadProgress {
   /** File name in the repository. */
@@ -105,7 +123,8 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
   if (offline) return fromCache(cache, revision, 'offline mode is on (HF_HUB_OFFLINE or --offline)');
 
   const endpoint = (opts.endpoint ?? nonEmpty(env.HF_ENDPOINT) ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');
-  const token = opts.token === false ? undefined : (opts.token ?? nonEmpty(env.HF_TOKEN) ?? nonEmpty(env.HUGGING_FACE_HUB_TOKEN));
+  const token =
+    opts.token === false ? undefined : (opts.token ?? nonEmpty(env.HF_TOKEN) ?? nonEmpty(env.HUGGING_FACE_HUB_TOKEN));
   const headers: Record<string, string> = { 'User-Agent': 'wgbert/0.1 (node)' };
   if (token !== undefined) headers['Authorization'] = `Bearer ${token}`;
   const ctx: Ctx = {
@@ -131,9 +150,12 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
       return r;
     } catch (cacheError) {
       if (cacheError instanceof HubOfflineError) {
-        throw new HubError(`${e.message}, and the cache does not hold ${repoId}@${revision} (missing: ${cacheError.missing.join(', ')})`, {
-          cause: e,
-        });
+        throw new HubError(
+          `${e.message}, and the cache does not hold ${repoId}@${revision} (missing: ${cacheError.missing.join(', ')})`,
+          {
+            cause: e,
+          },
+        );
       }
       throw cacheError;
     }
@@ -183,7 +205,14 @@ async function online(ctx: Ctx): Promise<SnapshotResult> {
     const shards = parseWeightMap(await readFile(indexPath, 'utf8'), indexPath);
     for (const shard of shards.keys()) await get(shard, false);
   }
-  return { repoId: ctx.repoId, revision: ctx.revision, commit, path: ctx.cache.snapshot(commit), files, fromCacheOnly: false };
+  return {
+    repoId: ctx.repoId,
+    revision: ctx.revision,
+    commit,
+    path: ctx.cache.snapshot(commit),
+    files,
+    fromCacheOnly: false,
+  };
 }
 
 /** Makes one file present in the snapshot; 'missing' for an optional file the repository does not have. */
@@ -209,9 +238,14 @@ async function fetchFile(ctx: Ctx, file: string, optional: boolean): Promise<Fil
       await cache.markNoExist(meta.commit, file);
     }
     if (optional) return { file, status: 'missing' };
-    throw new HubNotFoundError('file', ctx.repoId, ctx.revision, file,
+    throw new HubNotFoundError(
+      'file',
+      ctx.repoId,
+      ctx.revision,
+      file,
       `file '${file}' not found in repository '${ctx.repoId}' at revision '${ctx.revision}'` +
-        (file === CONFIG_FILE ? ' (is it a transformers model repository?)' : ''));
+        (file === CONFIG_FILE ? ' (is it a transformers model repository?)' : ''),
+    );
   }
   await pin(ctx, meta.commit);
   const commit = ctx.commit!;
@@ -270,7 +304,11 @@ async function downloadBlob(ctx: Ctx, file: string, meta: FileMetadata, blob: st
       idle = setTimeout(() => controller.abort(), ctx.timeoutMs);
     };
     try {
-      const res = await openDownload(ctx, file, meta.location, { sendAuth: !meta.redirected, rangeStart: have, signal: controller.signal });
+      const res = await openDownload(ctx, file, meta.location, {
+        sendAuth: !meta.redirected,
+        rangeStart: have,
+        signal: controller.signal,
+      });
       if (res.status === 416) {
         // Nothing left to send: fine if we have it all, else the partial file is stale.
         await res.body?.cancel();
@@ -285,7 +323,9 @@ async function downloadBlob(ctx: Ctx, file: string, meta: FileMetadata, blob: st
         const m = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '');
         if (m === null || Number(m[1]) !== have) {
           await res.body?.cancel();
-          throw new HubError(`${file}: the server resumed at the wrong offset (${res.headers.get('content-range')}, wanted ${have})`);
+          throw new HubError(
+            `${file}: the server resumed at the wrong offset (${res.headers.get('content-range')}, wanted ${have})`,
+          );
         }
       } else {
         append = false; // 200: the whole file (the server ignored or we did not send a Range)
@@ -314,7 +354,10 @@ async function downloadBlob(ctx: Ctx, file: string, meta: FileMetadata, blob: st
             controller.abort();
             await fh.close().catch(() => {});
             await rm(incomplete, { force: true });
-            throw new HubIntegrityError(file, `${ctx.repoId}/${file}: the server sent more than the announced ${total} bytes; the download was deleted`);
+            throw new HubIntegrityError(
+              file,
+              `${ctx.repoId}/${file}: the server sent more than the announced ${total} bytes; the download was deleted`,
+            );
           }
           for (let off = 0; off < chunk.value.byteLength; ) {
             off += (await fh.write(chunk.value, off, chunk.value.byteLength - off)).bytesWritten;
@@ -334,9 +377,12 @@ async function downloadBlob(ctx: Ctx, file: string, meta: FileMetadata, blob: st
       if (!(e instanceof NetworkError) || attempt >= ctx.maxRetries) {
         if (e instanceof NetworkError) {
           const kept = (await fileSize(incomplete)) ?? 0;
-          throw new NetworkError(`${e.message}; gave up after ${attempt + 1} attempt(s) — ${kept} bytes are kept in ${incomplete} and the next run resumes from there`, {
-            cause: e,
-          });
+          throw new NetworkError(
+            `${e.message}; gave up after ${attempt + 1} attempt(s) — ${kept} bytes are kept in ${incomplete} and the next run resumes from there`,
+            {
+              cause: e,
+            },
+          );
         }
         throw e;
       }
@@ -349,7 +395,10 @@ async function downloadBlob(ctx: Ctx, file: string, meta: FileMetadata, blob: st
   const size = (await fileSize(incomplete)) ?? 0;
   if (total !== undefined && size !== total) {
     await rm(incomplete, { force: true });
-    throw new HubIntegrityError(file, `${ctx.repoId}/${file}: downloaded ${size} bytes, the hub announced ${total}; the download was deleted`);
+    throw new HubIntegrityError(
+      file,
+      `${ctx.repoId}/${file}: downloaded ${size} bytes, the hub announced ${total}; the download was deleted`,
+    );
   }
   if (/^[0-9a-f]{64}$/.test(meta.etag)) {
     const actual = await sha256File(incomplete);

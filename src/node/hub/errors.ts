@@ -31,7 +31,13 @@ export class HubNotFoundError extends ModelNotFoundError {
   readonly revision: string;
   readonly file: string | undefined;
   readonly what: 'repo' | 'revision' | 'file';
-  constructor(what: 'repo' | 'revision' | 'file', repoId: string, revision: string, file: string | undefined, message: string) {
+  constructor(
+    what: 'repo' | 'revision' | 'file',
+    repoId: string,
+    revision: string,
+    file: string | undefined,
+    message: string,
+  ) {
     super(message);
     this.what = what;
     this.repoId = repoId;

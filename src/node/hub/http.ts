@@ -61,7 +61,11 @@ export async function fetchMetadata(
 ): Promise<FileMetadata | { missing: true; commit: string | undefined }> {
   let url = resolveUrl(ctx.endpoint, ctx.repoId, revision, file);
   for (let hop = 0; hop <= ctx.maxRedirects; hop++) {
-    const res = await send(url, { method: 'HEAD', headers: { ...ctx.headers, 'Accept-Encoding': 'identity' } }, ctx.timeoutMs);
+    const res = await send(
+      url,
+      { method: 'HEAD', headers: { ...ctx.headers, 'Accept-Encoding': 'identity' } },
+      ctx.timeoutMs,
+    );
     if (isRedirect(res.status)) {
       const location = res.headers.get('location');
       if (location === null) throw new HubError(`${url}: redirect ${res.status} without a Location header`);
@@ -129,12 +133,30 @@ export function httpError(res: Response, ctx: RequestContext, file: string, url:
   }
   if (res.status === 404) {
     if (code === 'RepoNotFound') {
-      return new HubNotFoundError('repo', repoId, revision, file, `repository '${repoId}' not found on ${endpoint}${detail}`);
+      return new HubNotFoundError(
+        'repo',
+        repoId,
+        revision,
+        file,
+        `repository '${repoId}' not found on ${endpoint}${detail}`,
+      );
     }
     if (code === 'RevisionNotFound') {
-      return new HubNotFoundError('revision', repoId, revision, file, `revision '${revision}' not found in repository '${repoId}'${detail}`);
+      return new HubNotFoundError(
+        'revision',
+        repoId,
+        revision,
+        file,
+        `revision '${revision}' not found in repository '${repoId}'${detail}`,
+      );
     }
-    return new HubNotFoundError('file', repoId, revision, file, `file '${file}' not found in repository '${repoId}' at revision '${revision}'${detail}`);
+    return new HubNotFoundError(
+      'file',
+      repoId,
+      revision,
+      file,
+      `file '${file}' not found in repository '${repoId}' at revision '${revision}'${detail}`,
+    );
   }
   return new HubError(`HTTP ${res.status} ${res.statusText} for ${url} (${repoId}, ${file})${detail}`);
 }
@@ -160,21 +182,34 @@ async function send(url: string, init: RequestInit, timeoutMs: number): Promise<
     return await fetch(url, { ...init, redirect: 'manual', signal: controller.signal });
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const why = timedOut ? `no answer within ${timeoutMs / 1000} s` : (cause?.code ?? cause?.message ?? (e as Error).message);
+    const why = timedOut
+      ? `no answer within ${timeoutMs / 1000} s`
+      : (cause?.code ?? cause?.message ?? (e as Error).message);
     throw new NetworkError(`cannot reach ${new URL(url).origin} (${why})`, { cause: e });
   } finally {
     clearTimeout(timer);
   }
 }
 
-function metadataOf(res: Response, location: string, redirected: boolean, ctx: RequestContext, file: string, url: string): FileMetadata {
+function metadataOf(
+  res: Response,
+  location: string,
+  redirected: boolean,
+  ctx: RequestContext,
+  file: string,
+  url: string,
+): FileMetadata {
   const commit = res.headers.get('x-repo-commit');
   if (commit === null || !/^[0-9a-f]{40}$/.test(commit)) {
-    throw new HubError(`${url}: the answer has no valid X-Repo-Commit header (${JSON.stringify(commit)}); is ${ctx.endpoint} a Hugging Face hub?`);
+    throw new HubError(
+      `${url}: the answer has no valid X-Repo-Commit header (${JSON.stringify(commit)}); is ${ctx.endpoint} a Hugging Face hub?`,
+    );
   }
   const etag = normalizeEtag(res.headers.get('x-linked-etag') ?? res.headers.get('etag'));
-  if (etag === undefined) throw new HubError(`${url}: the answer has no ETag, so the download cannot be cached or verified`);
-  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/.test(etag)) throw new HubError(`${url}: unusable ETag ${JSON.stringify(etag)} for ${file}`);
+  if (etag === undefined)
+    throw new HubError(`${url}: the answer has no ETag, so the download cannot be cached or verified`);
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/.test(etag))
+    throw new HubError(`${url}: unusable ETag ${JSON.stringify(etag)} for ${file}`);
   const sizeHeader = res.headers.get('x-linked-size') ?? (redirected ? null : res.headers.get('content-length'));
   const size = sizeHeader !== null && /^\d+$/.test(sizeHeader) ? Number(sizeHeader) : undefined;
   return { commit, etag, size, location, redirected };

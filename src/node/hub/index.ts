@@ -39,7 +39,10 @@ export async function resolveHubModel(repoId: string, opts: DownloadOptions = {}
  * Whether the cache already holds a complete snapshot of `repoId` at `revision` (config, tokenizer, weights).
  * Reads the cache only (a few file checks, no request): for "downloaded once" notes before a download.
  */
-export async function isCached(repoId: string, opts: Pick<DownloadOptions, 'revision' | 'cacheDir' | 'env'> = {}): Promise<boolean> {
+export async function isCached(
+  repoId: string,
+  opts: Pick<DownloadOptions, 'revision' | 'cacheDir' | 'env'> = {},
+): Promise<boolean> {
   const cacheDir = opts.cacheDir ?? defaultHubCache(opts.env ?? process.env);
   try {
     await fromCache(new RepoCache(cacheDir, repoId), opts.revision ?? 'main', 'cache check');
@@ -48,4 +51,3 @@ export async function isCached(repoId: string, opts: Pick<DownloadOptions, 'revi
     return false; // not there, incomplete, or unreadable: a download (or its error) will say more
   }
 }
-

@@ -11,7 +11,9 @@ export function downloadProgressBar(): (p: DownloadProgress) => void {
     const width = 30;
     const frac = p.total ? Math.min(1, p.downloaded / p.total) : 0;
     const filled = Math.round(frac * width);
-    const bar = p.total ? `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%` : '';
+    const bar = p.total
+      ? `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%`
+      : '';
     const sizes = `${mb(p.downloaded)}${p.total ? `/${mb(p.total)}` : ''} MB`;
     process.stderr.write(`\r\x1b[2K${p.file}  ${bar}  ${sizes}${p.done ? '\n' : ''}`);
   };
