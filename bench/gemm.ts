@@ -112,13 +112,15 @@ if (!features.simd) {
 const results = [...(features.relaxed ? [bench(true)] : []), bench(false)];
 if (!features.relaxed) console.log('(relaxed SIMD is not available in this engine: FMA path skipped)');
 console.log(
-  `\nGEMM M=${M} K=${K} N=${N} (${((2 * M * N * K) / 1e9).toFixed(2)} GFLOP), one thread, ${runs} runs; ${cpuInfo().model}, ${cpuInfo().simd}\n`,
+  `\nGEMM M=${M} K=${K} N=${N} (${((2 * M * N * K) / 1e9).toFixed(2)} GFLOP), one thread, ${runs} runs; ` +
+    `${cpuInfo().model}, ${cpuInfo().simd}\n`,
 );
 console.log('| path | register block | KC | best GFLOP/s | median GFLOP/s | micro-kernel GFLOP/s |');
 console.log('|---|---|---:|---:|---:|---:|');
 for (const r of results) {
   console.log(
-    `| ${r.path} | ${r.config.MR}×${4 * r.config.NV} | ${r.config.KC} | ${r.best_gflops.toFixed(1)} | ${r.median_gflops.toFixed(1)} | ${r.micro_gflops.toFixed(1)} |`,
+    `| ${r.path} | ${r.config.MR}×${4 * r.config.NV} | ${r.config.KC} | ` +
+      `${r.best_gflops.toFixed(1)} | ${r.median_gflops.toFixed(1)} | ${r.micro_gflops.toFixed(1)} |`,
   );
 }
 const mid = (a: number[]) => a[a.length >> 1]!;

@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 export type RecordEngine = 'wgbert' | 'onnxruntime-node' | 'onnxruntime-web' | 'transformers.js';
-/** wgbert: 'cpu' (wasm kernels), 'cpu-plain' (plain JS), 'webgpu'; onnxruntime-node: 'cpu', 'webgpu'; onnxruntime-web: 'wasm', 'webgpu'. */
+/**
+ * wgbert: 'cpu' (wasm kernels), 'cpu-plain' (plain JS), 'webgpu'; onnxruntime-node: 'cpu', 'webgpu';
+ * onnxruntime-web: 'wasm', 'webgpu'.
+ */
 export type RecordBackend = 'cpu' | 'cpu-plain' | 'wasm' | 'webgpu';
 export type RecordDtype = 'fp32' | 'fp16' | 'q8' | 'q4';
 export type Simd = 'avx512' | 'avx2' | 'avx' | 'sse4.2' | 'sve' | 'neon' | 'unknown';

@@ -327,7 +327,9 @@ async function benchModels(): Promise<Row[]> {
   const features = wasmFeatures();
   const cpu = cpuInfo();
   note(
-    `wgbert bench: node ${process.version}, ${availableParallelism()} cores (${cpu.model}, ${cpu.simd}); wasm SIMD ${features.simd ? 'yes' : 'no'}, relaxed SIMD (FMA) ${features.relaxed ? 'yes' : 'no'}${opts.fma === 'off' ? ' (off: --fma off)' : ''}, threads ${features.threads ? 'yes' : 'no'}`,
+    `wgbert bench: node ${process.version}, ${availableParallelism()} cores (${cpu.model}, ${cpu.simd}); ` +
+      `wasm SIMD ${features.simd ? 'yes' : 'no'}, relaxed SIMD (FMA) ${features.relaxed ? 'yes' : 'no'}` +
+      `${opts.fma === 'off' ? ' (off: --fma off)' : ''}, threads ${features.threads ? 'yes' : 'no'}`,
   );
   progress(`loading ${opts.model}…`);
   const t0 = performance.now();
@@ -335,7 +337,8 @@ async function benchModels(): Promise<Row[]> {
   const genMs = performance.now() - t0;
   const { config: cfg, weights } = model;
   note(
-    `model ${model.name}: H=${cfg.hiddenSize} L=${cfg.numLayers} heads=${cfg.numHeads} I=${cfg.intermediateSize} labels=${cfg.labels.length}; weights ready in ${fmt(genMs, 0)} ms`,
+    `model ${model.name}: H=${cfg.hiddenSize} L=${cfg.numLayers} heads=${cfg.numHeads} I=${cfg.intermediateSize} ` +
+      `labels=${cfg.labels.length}; weights ready in ${fmt(genMs, 0)} ms`,
   );
   const seqs = opts.seqGiven ? opts.seqs : opts.seqs.map((s) => Math.min(s, cfg.maxPositions));
   const shapes = opts.batches
@@ -428,7 +431,8 @@ async function benchModels(): Promise<Row[]> {
       for (let w = 0; w < opts.warmup; w++) {
         for (let e = 0; e < engines.length; e++) {
           progress(
-            `threads ${g.threads} · batch ${batch} · seq ${seq}: warm-up ${engines[e]!.engine} ${engines[e]!.backend}`,
+            `threads ${g.threads} · batch ${batch} · seq ${seq}: ` +
+              `warm-up ${engines[e]!.engine} ${engines[e]!.backend}`,
           );
           outs[e] = await engines[e]!.run(input);
         }
@@ -438,7 +442,8 @@ async function benchModels(): Promise<Row[]> {
         for (let j = 0; j < engines.length; j++) {
           const e = (j + r) % engines.length;
           progress(
-            `threads ${g.threads} · batch ${batch} · seq ${seq}: run ${r + 1}/${opts.runs} ${engines[e]!.engine} ${engines[e]!.backend}`,
+            `threads ${g.threads} · batch ${batch} · seq ${seq}: ` +
+              `run ${r + 1}/${opts.runs} ${engines[e]!.engine} ${engines[e]!.backend}`,
           );
           const t = performance.now();
           const out = await engines[e]!.run(input);
@@ -491,23 +496,29 @@ async function benchModels(): Promise<Row[]> {
     ? `; ${fmt(flops(first.batch, first.seq) / 1e9, 2)} GFLOP at batch ${first.batch} × seq ${first.seq}`
     : '';
   say(
-    `### ${model.name}: forward pass (${opts.runs} runs after ${opts.warmup} warm-up${flopNote}; ${availableParallelism()} cores of ${cpu.model}, ${cpu.simd})`,
+    `### ${model.name}: forward pass (${opts.runs} runs after ${opts.warmup} warm-up${flopNote}; ` +
+      `${availableParallelism()} cores of ${cpu.model}, ${cpu.simd})`,
   );
   say('');
   const ref = opts.peers.find((p) => !unavailable.has(p));
   say(
-    `| engine | backend | dtype | threads | batch | seq | median ms | min ms | max ms | tokens/s | GFLOP/s | max abs Δ | × ${ref ?? 'peer'} |`,
+    '| engine | backend | dtype | threads | batch | seq | median ms | min ms | max ms | tokens/s | GFLOP/s | ' +
+      `max abs Δ | × ${ref ?? 'peer'} |`,
   );
   say('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
+    const maxDiff = Number.isFinite(r.maxDiff) ? r.maxDiff.toExponential(1) : '–';
     say(
-      `| ${r.engine} | ${r.backend} | ${r.dtype} | ${r.threads} | ${r.batch} | ${r.seq} | ${fmt(r.median_ms)} | ${fmt(r.min_ms)} | ${fmt(r.max_ms)} | ${fmt(r.tokensPerS, 0)} | ${fmt(r.gflops)} | ${Number.isFinite(r.maxDiff) ? r.maxDiff.toExponential(1) : '–'} | ${fmt(r.ratio, 2)} |`,
+      `| ${r.engine} | ${r.backend} | ${r.dtype} | ${r.threads} | ${r.batch} | ${r.seq} | ` +
+        `${fmt(r.median_ms)} | ${fmt(r.min_ms)} | ${fmt(r.max_ms)} | ${fmt(r.tokensPerS, 0)} | ${fmt(r.gflops)} | ` +
+        `${maxDiff} | ${fmt(r.ratio, 2)} |`,
     );
   }
   if (ref) {
     say('');
     say(
-      `max abs Δ: logits of wgbert rows vs the first peer, of peer rows vs wgbert's first backend; × ${ref}: median ÷ the median of the first peer in --peers that ran at those threads.`,
+      "max abs Δ: logits of wgbert rows vs the first peer, of peer rows vs wgbert's first backend; " +
+        `× ${ref}: median ÷ the median of the first peer in --peers that ran at those threads.`,
     );
   }
   say('');
@@ -567,13 +578,15 @@ async function benchTokenizer(): Promise<void> {
   const perS = tokens / (best / 1000);
   say('');
   say(
-    `### tokenizer (one thread): CoNLL-2003 eng.testb, ${sentences.length} sentences, ${chars} characters, ${tokens} tokens (with [CLS]/[SEP])`,
+    `### tokenizer (one thread): CoNLL-2003 eng.testb, ${sentences.length} sentences, ${chars} characters, ` +
+      `${tokens} tokens (with [CLS]/[SEP])`,
   );
   say('');
   say('| tokenizer | best pass ms | tokens/s | target |');
   say('|---|---:|---:|---|');
   say(
-    `| ${dir.split('/').pop()} | ${fmt(best)} | ${fmt(perS / 1e6, 2)} M | ≥ 1 M tokens/s: ${perS >= 1e6 ? 'met' : 'NOT met'} |`,
+    `| ${dir.split('/').pop()} | ${fmt(best)} | ${fmt(perS / 1e6, 2)} M | ` +
+      `≥ 1 M tokens/s: ${perS >= 1e6 ? 'met' : 'NOT met'} |`,
   );
 }
 

@@ -75,6 +75,6 @@ const version = (name) => {
 };
 writeFileSync(stampFile, hash + '\n');
 const deps = Object.keys(JSON.parse(readFileSync(join(bench, 'package.json'), 'utf8')).dependencies ?? {});
-console.log(
-  `bench:setup: installed ${deps.map((d) => `${d} ${version(d)}`).join(', ')} in bench/node_modules (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
-);
+const installed = deps.map((d) => `${d} ${version(d)}`).join(', ');
+const seconds = ((Date.now() - t0) / 1000).toFixed(0);
+console.log(`bench:setup: installed ${installed} in bench/node_modules (${seconds} s)`);

@@ -30,7 +30,9 @@ export function latencyPlot(series: Series[], title: string): string {
     bottom = 50;
   const pts = series.flatMap((s) => s.points);
   if (pts.length === 0)
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="80"><text x="10" y="40">no data</text></svg>\n`;
+    return (
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="80">` + '<text x="10" y="40">no data</text></svg>\n'
+    );
   const xs = pts.map((p) => Math.log2(p.x)),
     ys = pts.map((p) => Math.log10(p.y));
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
@@ -56,7 +58,8 @@ export function latencyPlot(series: Series[], title: string): string {
       const y = py(v).toFixed(1);
       out.push(`<line x1="${left}" x2="${W - right}" y1="${y}" y2="${y}" stroke="${m === 1 ? '#ccc' : '#eee'}"/>`);
       out.push(
-        `<text x="${left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${v >= 1 ? v : v.toPrecision(1)}</text>`,
+        `<text x="${left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">` +
+          `${v >= 1 ? v : v.toPrecision(1)}</text>`,
       );
     }
   }
@@ -71,23 +74,25 @@ export function latencyPlot(series: Series[], title: string): string {
   );
   out.push(`<text x="${(left + W - right) / 2}" y="${H - 12}" text-anchor="middle">sequence length (tokens)</text>`);
   out.push(
-    `<text transform="translate(16 ${(top + H - bottom) / 2}) rotate(-90)" text-anchor="middle">median latency (ms)</text>`,
+    `<text transform="translate(16 ${(top + H - bottom) / 2}) rotate(-90)" text-anchor="middle">` +
+      'median latency (ms)</text>',
   );
   // series
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length]!;
     const sorted = [...s.points].sort((a, b) => a.x - b.x);
     const dash = s.label.startsWith('onnxruntime') ? ' stroke-dasharray="6 4"' : '';
-    out.push(
-      `<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${sorted.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ')}"/>`,
-    );
+    const points = sorted.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ');
+    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${points}"/>`);
     for (const p of sorted)
       out.push(
-        `<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3" fill="${color}"><title>${esc(s.label)}: seq ${p.x}, ${p.y.toFixed(1)} ms</title></circle>`,
+        `<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3" fill="${color}">` +
+          `<title>${esc(s.label)}: seq ${p.x}, ${p.y.toFixed(1)} ms</title></circle>`,
       );
     const ly = top + 10 + i * 18;
     out.push(
-      `<line x1="${W - right + 12}" x2="${W - right + 36}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`,
+      `<line x1="${W - right + 12}" x2="${W - right + 36}" y1="${ly}" y2="${ly}" ` +
+        `stroke="${color}" stroke-width="2"${dash}/>`,
     );
     out.push(`<text x="${W - right + 42}" y="${ly}" dominant-baseline="middle">${esc(s.label)}</text>`);
   });

@@ -150,7 +150,8 @@ async function detectWebGpu(): Promise<{ available: boolean; detail: string }> {
     return {
       available: false,
       detail:
-        'This browser has no WebGPU (navigator.gpu is missing). Chrome and Edge 113+, Safari 26 and Firefox 141+ (Windows) have it; ' +
+        'This browser has no WebGPU (navigator.gpu is missing). ' +
+        'Chrome and Edge 113+, Safari 26 and Firefox 141+ (Windows) have it; ' +
         'on Linux, Chrome needs chrome://flags/#enable-unsafe-webgpu.',
     };
   }
@@ -452,7 +453,8 @@ async function run(): Promise<void> {
     ui.copy.disabled = false;
     setStatus(
       'done',
-      `${r.entities.length} result${r.entities.length === 1 ? '' : 's'} on ${r.backend === 'webgpu' ? 'WebGPU' : 'the CPU'} in ${r.timings.total.toFixed(1)} ms.`,
+      `${r.entities.length} result${r.entities.length === 1 ? '' : 's'} ` +
+        `on ${r.backend === 'webgpu' ? 'WebGPU' : 'the CPU'} in ${r.timings.total.toFixed(1)} ms.`,
     );
   } catch (e) {
     const message = showError(e);
@@ -473,8 +475,9 @@ function renderTaskNote(): void {
   const looksNer = labels.some((l) => /^[BIES]-(PER|ORG|LOC|MISC)/.test(l));
   ui.taskNote.hidden = !(state.task === 'pos' && looksNer);
   ui.taskNote.textContent =
-    'The loaded model is an NER model: POS mode shows one label per word (O included). For part-of-speech tags, load a ' +
-    'BertForTokenClassification model trained on POS (UPOS) above — a URL or a folder with config.json, tokenizer.json and model.safetensors.';
+    'The loaded model is an NER model: POS mode shows one label per word (O included). ' +
+    'For part-of-speech tags, load a BertForTokenClassification model trained on POS (UPOS) above — ' +
+    'a URL or a folder with config.json, tokenizer.json and model.safetensors.';
 }
 
 function selectTask(task: Task): void {

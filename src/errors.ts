@@ -100,7 +100,8 @@ export class GpuError extends WgbertError {
  * message: never throws (JSON.stringify overflows the stack on values nested ~10,000 deep) and never long.
  */
 export function jsonSnippet(value: unknown, max = 80): string {
-  if (typeof value !== 'string' && typeof value !== 'object') return String(value); // NaN, Infinity, undefined, symbols…
+  // NaN, Infinity, undefined, symbols…
+  if (typeof value !== 'string' && typeof value !== 'object') return String(value);
   let s: string | undefined;
   try {
     s = JSON.stringify(value);

@@ -4,9 +4,10 @@
  * npm package). Importing this module registers them.
  *
  * A model string resolves to: a local folder when one exists (weights/demo-ner also looks like a repo id);
- * else a model shipped in this package (`weights/demo-ner`, ./node/bundled.ts); else, for an "org/name" repo id, the hub snapshot (downloaded once into HF_HUB_CACHE / HF_HOME and
- * verified) at `revision` (default main) from `hubEndpoint` (default HF_ENDPOINT, else https://huggingface.co).
- * Download progress goes to `onProgress` when given, else to a progress bar when standard error is a terminal.
+ * else a model shipped in this package (`weights/demo-ner`, ./node/bundled.ts); else, for an "org/name" repo
+ * id, the hub snapshot (downloaded once into HF_HUB_CACHE / HF_HOME and verified) at `revision` (default
+ * main) from `hubEndpoint` (default HF_ENDPOINT, else https://huggingface.co). Download progress goes to
+ * `onProgress` when given, else to a progress bar when standard error is a terminal.
  */
 // First: V8 flags (relaxed SIMD) must be set before any WebAssembly module is compiled.
 import './node/wasmFlags.js';

@@ -327,23 +327,26 @@ describe('HF course ch. 6.3: dbmdz on "My name is Sylvain and I work at Hugging 
     // for Sylvain, average = simple (all four tokens predict I-PER)
     expect(Math.abs(average[0]!.score - f(0.9981694))).toBeLessThan(1e-7);
   });
-  it("'max': the course's 0.98879766 is the max-strategy score of the WORD 'Face'; the group averages its words", () => {
-    // The course text says "max … Hugging Face would have 0.98879766". What the pipeline does: each word takes
-    // the score of its most confident token (Hugging → ##gging 0.976115, Face → 0.98879766), then the group
-    // "Hugging Face" averages its words like any group.
-    const words = aggregateWords(pre, 'max', NER9, tokensToString);
-    const byWord = Object.fromEntries(words.map((w) => [w.word, w.score]));
-    expect(byWord['Face']).toBe(f(0.98879766));
-    expect(byWord['Hugging']).toBe(f(0.976115));
-    expect(byWord['Sylvain']).toBe(f(0.9993828));
-    const max = run('max');
-    expect(max.map((g) => ['entity_group' in g ? g.entity_group : '', g.word])).toEqual([
-      ['PER', 'Sylvain'],
-      ['ORG', 'Hugging Face'],
-      ['LOC', 'Brooklyn'],
-    ]);
-    expect(max[1]!.score).toBe(f((f(0.976115) + f(0.98879766)) / 2));
-  });
+  it(
+    "'max': the course's 0.98879766 is the max-strategy score of the WORD 'Face'; " + 'the group averages its words',
+    () => {
+      // The course text says "max … Hugging Face would have 0.98879766". What the pipeline does: each word takes
+      // the score of its most confident token (Hugging → ##gging 0.976115, Face → 0.98879766), then the group
+      // "Hugging Face" averages its words like any group.
+      const words = aggregateWords(pre, 'max', NER9, tokensToString);
+      const byWord = Object.fromEntries(words.map((w) => [w.word, w.score]));
+      expect(byWord['Face']).toBe(f(0.98879766));
+      expect(byWord['Hugging']).toBe(f(0.976115));
+      expect(byWord['Sylvain']).toBe(f(0.9993828));
+      const max = run('max');
+      expect(max.map((g) => ['entity_group' in g ? g.entity_group : '', g.word])).toEqual([
+        ['PER', 'Sylvain'],
+        ['ORG', 'Hugging Face'],
+        ['LOC', 'Brooklyn'],
+      ]);
+      expect(max[1]!.score).toBe(f((f(0.976115) + f(0.98879766)) / 2));
+    },
+  );
   it('the published numbers are still the ones in the shared reference file', () => {
     const p = fixturePath('reference-outputs/dbmdz_reference_outputs.md');
     if (p === undefined) return;

@@ -158,7 +158,8 @@ for (const model of MODELS) {
             got.some((g, k) => JSON.stringify(strip(g)) !== JSON.stringify(strip(expected[k]!)))
           ) {
             mismatches.push(
-              `${entry.id} ${JSON.stringify(entry.text)}:\n  got      ${JSON.stringify(got)}\n  expected ${JSON.stringify(expected)}`,
+              `${entry.id} ${JSON.stringify(entry.text)}:\n` +
+                `  got      ${JSON.stringify(got)}\n  expected ${JSON.stringify(expected)}`,
             );
             return;
           }
@@ -175,26 +176,30 @@ for (const model of MODELS) {
       });
     }
 
-    it('UTF-16 offsets slice the JS string to the same text as the code-point offsets (every entry, every strategy)', () => {
-      const bad: string[] = [];
-      for (const entry of ref.entries) {
-        for (const strategy of [...HF_STRATEGIES, 'word'] as AggregationStrategy[]) {
-          const cp = postprocessTokenClassification(argsOf(entry), { aggregation: strategy, ignoreLabels: [] });
-          const u16 = postprocessTokenClassification(argsOf(entry), {
-            aggregation: strategy,
-            ignoreLabels: [],
-            offsets: 'utf16',
-          });
-          expect(u16.length).toBe(cp.length);
-          cp.forEach((c, k) => {
-            const u = u16[k]!;
-            if (entry.text.slice(u.start, u.end) !== cpSlice(entry.text, c.start, c.end))
-              bad.push(`${entry.id} ${strategy} ${k}`);
-          });
+    it(
+      'UTF-16 offsets slice the JS string to the same text as the code-point offsets ' +
+        '(every entry, every strategy)',
+      () => {
+        const bad: string[] = [];
+        for (const entry of ref.entries) {
+          for (const strategy of [...HF_STRATEGIES, 'word'] as AggregationStrategy[]) {
+            const cp = postprocessTokenClassification(argsOf(entry), { aggregation: strategy, ignoreLabels: [] });
+            const u16 = postprocessTokenClassification(argsOf(entry), {
+              aggregation: strategy,
+              ignoreLabels: [],
+              offsets: 'utf16',
+            });
+            expect(u16.length).toBe(cp.length);
+            cp.forEach((c, k) => {
+              const u = u16[k]!;
+              if (entry.text.slice(u.start, u.end) !== cpSlice(entry.text, c.start, c.end))
+                bad.push(`${entry.id} ${strategy} ${k}`);
+            });
+          }
         }
-      }
-      expect(bad).toEqual([]);
-    });
+        expect(bad).toEqual([]);
+      },
+    );
 
     it("'word' strategy: one entry per word; grouping its words reproduces HF's 'first' output", () => {
       ref.entries.forEach((entry, i) => {
@@ -530,7 +535,8 @@ describe('postprocessTokenClassification', () => {
       expect.objectContaining({ entity_group: 'O', word: '##card' }),
       expect.objectContaining({ entity_group: 'O', word: 'met' }),
     ]);
-    expect(postprocessTokenClassification(args, { aggregation: 'word', ignoreLabels: ['I-PER'] })).toHaveLength(2); // Jean, met
+    // Jean, met
+    expect(postprocessTokenClassification(args, { aggregation: 'word', ignoreLabels: ['I-PER'] })).toHaveLength(2);
     expect(postprocessTokenClassification(args, { ignoreLabels: [] })).toHaveLength(7);
   });
   it('empty text (only [CLS] [SEP]) gives [] for every strategy', () => {
@@ -569,15 +575,19 @@ describe('aggregate_overlapping_entities', () => {
     start,
     end,
   });
-  it('sorts by start; an entity starting inside the current one competes: longer wins, then strictly higher score', () => {
-    expect(aggregateOverlappingEntities([])).toEqual([]);
-    expect(aggregateOverlappingEntities([E(10, 12, 0.9), E(0, 4, 0.5)])).toEqual([E(0, 4, 0.5), E(10, 12, 0.9)]);
-    expect(aggregateOverlappingEntities([E(0, 4, 0.9), E(2, 8, 0.1)])).toEqual([E(2, 8, 0.1)]); // longer wins
-    expect(aggregateOverlappingEntities([E(0, 8, 0.1), E(2, 4, 0.9)])).toEqual([E(0, 8, 0.1)]);
-    expect(aggregateOverlappingEntities([E(0, 4, 0.5), E(0, 4, 0.7, 'ORG')])).toEqual([E(0, 4, 0.7, 'ORG')]);
-    expect(aggregateOverlappingEntities([E(0, 4, 0.7), E(0, 4, 0.7, 'ORG')])).toEqual([E(0, 4, 0.7)]); // tie: first
-    expect(aggregateOverlappingEntities([E(0, 4, 0.7), E(4, 6, 0.7)])).toEqual([E(0, 4, 0.7), E(4, 6, 0.7)]); // end exclusive
-  });
+  it(
+    'sorts by start; an entity starting inside the current one competes: ' + 'longer wins, then strictly higher score',
+    () => {
+      expect(aggregateOverlappingEntities([])).toEqual([]);
+      expect(aggregateOverlappingEntities([E(10, 12, 0.9), E(0, 4, 0.5)])).toEqual([E(0, 4, 0.5), E(10, 12, 0.9)]);
+      expect(aggregateOverlappingEntities([E(0, 4, 0.9), E(2, 8, 0.1)])).toEqual([E(2, 8, 0.1)]); // longer wins
+      expect(aggregateOverlappingEntities([E(0, 8, 0.1), E(2, 4, 0.9)])).toEqual([E(0, 8, 0.1)]);
+      expect(aggregateOverlappingEntities([E(0, 4, 0.5), E(0, 4, 0.7, 'ORG')])).toEqual([E(0, 4, 0.7, 'ORG')]);
+      expect(aggregateOverlappingEntities([E(0, 4, 0.7), E(0, 4, 0.7, 'ORG')])).toEqual([E(0, 4, 0.7)]); // tie: first
+      // end exclusive
+      expect(aggregateOverlappingEntities([E(0, 4, 0.7), E(4, 6, 0.7)])).toEqual([E(0, 4, 0.7), E(4, 6, 0.7)]);
+    },
+  );
   it('compares only with the current survivor (chains resolve left to right)', () => {
     // (0,5) vs (3,6): (0,5) longer stays; (5,9) starts at its end → kept too
     expect(aggregateOverlappingEntities([E(0, 5, 0.5), E(3, 6, 0.9), E(5, 9, 0.1)])).toEqual([

@@ -34,7 +34,10 @@ const REQUIRE_GPU = process.env.WGBERT_REQUIRE_GPU === '1';
 const DEMO = join(REPO_ROOT, 'demo');
 const SCREENSHOT = join(REPO_ROOT, 'docs/demo-screenshot.png');
 
-/** The flags the e2e runs with. Only --enable-unsafe-webgpu (plus a secure origin) is needed for WebGPU on SwiftShader. */
+/**
+ * The flags the e2e runs with. Only --enable-unsafe-webgpu (plus a secure origin) is needed for WebGPU on
+ * SwiftShader.
+ */
 const CHROMIUM_ARGS = [
   '--enable-unsafe-webgpu',
   '--enable-features=Vulkan',
@@ -193,7 +196,8 @@ describe.skipIf(!chromiumThere)('demo page in Chromium (playwright-core)', () =>
     await page.close();
     reference = await pipeline('ner', { model: join(REPO_ROOT, 'weights/demo-ner'), backend: 'cpu' });
     console.log(
-      `[e2e] demo built in ${Math.round(built - t0)} ms; Chromium up in ${Math.round(performance.now() - built)} ms; WebGPU: ${gpu.ok ? gpu.detail : `none (${gpu.detail})`}`,
+      `[e2e] demo built in ${Math.round(built - t0)} ms; Chromium up in ${Math.round(performance.now() - built)} ms; ` +
+        `WebGPU: ${gpu.ok ? gpu.detail : `none (${gpu.detail})`}`,
     );
   });
 
@@ -254,9 +258,8 @@ describe.skipIf(!chromiumThere)('demo page in Chromium (playwright-core)', () =>
     expect(expected.length).toBeGreaterThan(5);
     expect(spans(result.entities)).toEqual(spans(expected));
     result.entities.forEach((e, i) => expect(Math.abs(e.score - expected[i]!.score)).toBeLessThan(2e-3));
-    console.log(
-      `[e2e] webgpu: ${result.entities.length} entities, page ${Math.round(ms)} ms, timings ${JSON.stringify(result.timings, (_, v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v))}`,
-    );
+    const timings = JSON.stringify(result.timings, (_, v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v));
+    console.log(`[e2e] webgpu: ${result.entities.length} entities, page ${Math.round(ms)} ms, timings ${timings}`);
 
     // The page shows them: one <mark data-entity> per entity, with a tooltip; one table row each; the backend.
     const marks = await page.$$eval('#highlighted mark[data-entity]', (ms) =>
@@ -284,7 +287,8 @@ describe.skipIf(!chromiumThere)('demo page in Chromium (playwright-core)', () =>
     }
     const background = Math.max(...colours.values()) / (img.width * img.height);
     console.log(
-      `[e2e] screenshot ${img.width}×${img.height}, ${png.byteLength} bytes, ${colours.size} colours, background ${(background * 100).toFixed(1)}%`,
+      `[e2e] screenshot ${img.width}×${img.height}, ${png.byteLength} bytes, ${colours.size} colours, ` +
+        `background ${(background * 100).toFixed(1)}%`,
     );
     expect(img.width).toBeGreaterThanOrEqual(1000);
     expect(img.height).toBeGreaterThanOrEqual(600);
@@ -306,48 +310,49 @@ describe.skipIf(!chromiumThere)('demo page in Chromium (playwright-core)', () =>
     const expected = await referenceByLine(result.text, { aggregation: 'first', offsets: 'utf16' });
     expect(spans(result.entities)).toEqual(spans(expected));
     result.entities.forEach((e, i) => expect(Math.abs(e.score - expected[i]!.score)).toBeLessThan(1e-5));
-    console.log(
-      `[e2e] cpu: ${result.entities.length} entities, page ${Math.round(ms)} ms, timings ${JSON.stringify(result.timings, (_, v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v))}`,
-    );
+    const timings = JSON.stringify(result.timings, (_, v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v));
+    console.log(`[e2e] cpu: ${result.entities.length} entities, page ${Math.round(ms)} ms, timings ${timings}`);
   });
 
-  it('takes text and aggregation from the URL, switches backend in the UI, loads a folder picked with <input webkitdirectory>', async ({
-    skip,
-  }) => {
-    requireGpu(skip);
-    const text = 'My name is Sylvain and I work at Hugging Face in Brooklyn. Ünïcödé 🙂 Angela Merkel visited Paris.';
-    const { page, result } = await openDemo(
-      `backend=webgpu&aggregation=simple&autorun=1&text=${encodeURIComponent(text)}`,
-    );
-    expect(result.error).toBeUndefined();
-    expect(result.backend).toBe('webgpu');
-    expect(result.text).toBe(text);
-    expect(result.aggregation).toBe('simple');
-    const expected = await referenceByLine(text, { aggregation: 'simple', offsets: 'utf16' });
-    expect(spans(result.entities)).toEqual(spans(expected));
+  it(
+    'takes text and aggregation from the URL, switches backend in the UI, ' +
+      'loads a folder picked with <input webkitdirectory>',
+    async ({ skip }) => {
+      requireGpu(skip);
+      const text = 'My name is Sylvain and I work at Hugging Face in Brooklyn. Ünïcödé 🙂 Angela Merkel visited Paris.';
+      const { page, result } = await openDemo(
+        `backend=webgpu&aggregation=simple&autorun=1&text=${encodeURIComponent(text)}`,
+      );
+      expect(result.error).toBeUndefined();
+      expect(result.backend).toBe('webgpu');
+      expect(result.text).toBe(text);
+      expect(result.aggregation).toBe('simple');
+      const expected = await referenceByLine(text, { aggregation: 'simple', offsets: 'utf16' });
+      expect(spans(result.entities)).toEqual(spans(expected));
 
-    const next = async (action: () => Promise<void>): Promise<DemoResult> => {
-      await page.evaluate(() => {
-        document.body.dataset.status = 'waiting';
-        delete (window as unknown as { __wgbert?: unknown }).__wgbert;
-      });
-      await action();
-      await page.waitForSelector('body[data-status="done"], body[data-status="error"]', { timeout: 120_000 });
-      return (await page.evaluate(demoResult)) as unknown as DemoResult;
-    };
+      const next = async (action: () => Promise<void>): Promise<DemoResult> => {
+        await page.evaluate(() => {
+          document.body.dataset.status = 'waiting';
+          delete (window as unknown as { __wgbert?: unknown }).__wgbert;
+        });
+        await action();
+        await page.waitForSelector('body[data-status="done"], body[data-status="error"]', { timeout: 120_000 });
+        return (await page.evaluate(demoResult)) as unknown as DemoResult;
+      };
 
-    // The backend toggle re-runs on the CPU.
-    const onCpu = await next(() => page.check('input[name=backend][value=cpu]'));
-    expect(onCpu.error).toBeUndefined();
-    expect(onCpu.backend).toBe('cpu');
-    expect(spans(onCpu.entities)).toEqual(spans(expected));
+      // The backend toggle re-runs on the CPU.
+      const onCpu = await next(() => page.check('input[name=backend][value=cpu]'));
+      expect(onCpu.error).toBeUndefined();
+      expect(onCpu.backend).toBe('cpu');
+      expect(spans(onCpu.entities)).toEqual(spans(expected));
 
-    // Pick the model folder from disk (fileListModelSource over File objects): same results.
-    const picked = await next(() => page.setInputFiles('#model-folder', join(REPO_ROOT, 'weights/demo-ner')));
-    await page.close();
-    expect(picked.error).toBeUndefined();
-    expect(picked.model).toMatch(/^files:demo-ner#/);
-    expect(picked.backend).toBe('cpu');
-    expect(picked.entities).toEqual(onCpu.entities);
-  });
+      // Pick the model folder from disk (fileListModelSource over File objects): same results.
+      const picked = await next(() => page.setInputFiles('#model-folder', join(REPO_ROOT, 'weights/demo-ner')));
+      await page.close();
+      expect(picked.error).toBeUndefined();
+      expect(picked.model).toMatch(/^files:demo-ner#/);
+      expect(picked.backend).toBe('cpu');
+      expect(picked.entities).toEqual(onCpu.entities);
+    },
+  );
 });

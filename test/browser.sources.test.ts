@@ -27,7 +27,10 @@ interface Served {
   fetch: typeof fetch;
 }
 
-/** A fake server: files of a folder under BASE; options mimic hosts that refuse HEAD or answer unknown paths with HTML. */
+/**
+ * A fake server: files of a folder under BASE; options mimic hosts that refuse HEAD or answer unknown paths
+ * with HTML.
+ */
 function serve(
   files: Record<string, Uint8Array>,
   opts: { noHead?: boolean; spaFallback?: boolean; chunk?: number } = {},
@@ -130,20 +133,23 @@ describe('urlModelSource', () => {
     await expect(src.readText('../secret')).rejects.toThrow(/refusing file name/);
   });
 
-  it('treats an HTML fallback page as a missing file, and falls back to a ranged GET when HEAD is refused', async () => {
-    const files = { 'config.json': new TextEncoder().encode('{}') };
-    const spa = serve(files, { spaFallback: true });
-    const s1 = urlModelSource(BASE, { fetch: spa.fetch });
-    expect(await s1.exists('config.json')).toBe(true);
-    expect(await s1.exists('model.safetensors.index.json')).toBe(false);
-    await expect(s1.readText('vocab.txt')).rejects.toThrow(/HTML page/);
+  it(
+    'treats an HTML fallback page as a missing file, ' + 'and falls back to a ranged GET when HEAD is refused',
+    async () => {
+      const files = { 'config.json': new TextEncoder().encode('{}') };
+      const spa = serve(files, { spaFallback: true });
+      const s1 = urlModelSource(BASE, { fetch: spa.fetch });
+      expect(await s1.exists('config.json')).toBe(true);
+      expect(await s1.exists('model.safetensors.index.json')).toBe(false);
+      await expect(s1.readText('vocab.txt')).rejects.toThrow(/HTML page/);
 
-    const noHead = serve(files, { noHead: true });
-    const s2 = urlModelSource(BASE, { fetch: noHead.fetch });
-    expect(await s2.exists('config.json')).toBe(true);
-    expect(await s2.exists('nope.txt')).toBe(false);
-    expect(noHead.calls.filter((c) => c.range === 'bytes=0-0')).toHaveLength(2);
-  });
+      const noHead = serve(files, { noHead: true });
+      const s2 = urlModelSource(BASE, { fetch: noHead.fetch });
+      expect(await s2.exists('config.json')).toBe(true);
+      expect(await s2.exists('nope.txt')).toBe(false);
+      expect(noHead.calls.filter((c) => c.range === 'bytes=0-0')).toHaveLength(2);
+    },
+  );
 
   it('reports network failures and bad URLs as ModelNotFoundError', async () => {
     const failing = (async () => {
@@ -151,7 +157,8 @@ describe('urlModelSource', () => {
     }) as typeof fetch;
     const src = urlModelSource(BASE, { fetch: failing });
     await expect(src.exists('config.json')).rejects.toThrow(/cannot fetch.*Failed to fetch/);
-    expect(() => urlModelSource('models/demo-ner')).toThrow(ModelNotFoundError); // relative, and no page to resolve against
+    // relative, and no page to resolve against
+    expect(() => urlModelSource('models/demo-ner')).toThrow(ModelNotFoundError);
   });
 
   it('caches downloads with the Cache API when there is one', async () => {
@@ -311,18 +318,21 @@ describe('browser resolver: URLs stay URLs, org/name goes to the hub', () => {
     });
     afterAll(() => hub.close());
 
-    it("loads org/name through the hub's resolve URLs (LFS redirects followed) and gives the file-system entities", async () => {
-      const source = await resolveModelSource(REPO, { hubEndpoint: hub.url });
-      expect(source.name).toBe(`${hub.url}/${REPO}/resolve/main/`);
-      const viaHub = await pipeline('ner', { model: source, backend: 'cpu' });
-      const reference = await pipeline('ner', { model: fsModelSource(MODEL_DIR), backend: 'cpu' });
-      expect(await viaHub(TEXT, { aggregation: 'simple' })).toEqual(await reference(TEXT, { aggregation: 'simple' }));
-      const paths = hub.requests.map((r) => r.path);
-      expect(paths).toContain(`/${REPO}/resolve/main/config.json`);
-      expect(paths).toContain(`/${REPO}/resolve/main/model.safetensors`);
-      expect(paths.some((p) => p.startsWith('/cdn/'))).toBe(true); // the weights came through the LFS redirect
-      viaHub.dispose();
-      reference.dispose();
-    });
+    it(
+      "loads org/name through the hub's resolve URLs (LFS redirects followed) " + 'and gives the file-system entities',
+      async () => {
+        const source = await resolveModelSource(REPO, { hubEndpoint: hub.url });
+        expect(source.name).toBe(`${hub.url}/${REPO}/resolve/main/`);
+        const viaHub = await pipeline('ner', { model: source, backend: 'cpu' });
+        const reference = await pipeline('ner', { model: fsModelSource(MODEL_DIR), backend: 'cpu' });
+        expect(await viaHub(TEXT, { aggregation: 'simple' })).toEqual(await reference(TEXT, { aggregation: 'simple' }));
+        const paths = hub.requests.map((r) => r.path);
+        expect(paths).toContain(`/${REPO}/resolve/main/config.json`);
+        expect(paths).toContain(`/${REPO}/resolve/main/model.safetensors`);
+        expect(paths.some((p) => p.startsWith('/cdn/'))).toBe(true); // the weights came through the LFS redirect
+        viaHub.dispose();
+        reference.dispose();
+      },
+    );
   });
 });

@@ -108,47 +108,53 @@ describe('wgbert CLI', () => {
     expect(maxErr).toBeLessThanOrEqual(1e-4);
   });
 
-  it('--input file.jsonl writes one JSON line per text, equal to single calls; --offsets utf16, --ignore-labels, --stride', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wgbert-input-'));
-    const texts = [COURSE, 'Angela Merkel met Emmanuel Macron in Berlin.', 'Émile Zola 👩‍💻 lived in Paris.'];
-    writeFileSync(join(dir, 'in.jsonl'), texts.map((text) => JSON.stringify({ text })).join('\n') + '\n');
-    writeFileSync(join(dir, 'in.txt'), texts.join('\n') + '\n');
-    const args = [
-      '--model',
-      MODEL,
-      '--aggregation',
-      'first',
-      '--offsets',
-      'utf16',
-      '--ignore-labels',
-      'O,MISC',
-      '--stride',
-      '16',
-    ];
-    const fromJsonl = await wgbert(['ner', '--input', join(dir, 'in.jsonl'), ...args]);
-    const fromTxt = await wgbert(['ner', '--input', join(dir, 'in.txt'), ...args]);
-    expect(fromJsonl.code, fromJsonl.stderr).toBe(0);
-    expect(fromTxt.stdout).toBe(fromJsonl.stdout);
-    const lines = fromJsonl.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { entities: { entity_group: string; word: string; start: number; end: number }[] });
-    expect(lines.length).toBe(texts.length);
-    for (let i = 0; i < texts.length; i++) {
-      const single = await wgbert(['ner', texts[i]!, ...args, '--json']);
-      // Same entities as one call per text; scores equal up to float32 rounding (batches are padded).
-      const one = JSON.parse(single.stdout).entities as { score: number }[];
-      const noScore = (es: object[]) => es.map((e) => ({ ...e, score: undefined }));
-      expect(noScore(lines[i]!.entities)).toEqual(noScore(one));
-      lines[i]!.entities.forEach((e, k) =>
-        expect(Math.abs((e as unknown as { score: number }).score - one[k]!.score)).toBeLessThan(1e-5),
-      );
-      for (const e of lines[i]!.entities) {
-        expect(e.entity_group).not.toBe('MISC');
-        expect(texts[i]!.slice(e.start, e.end).length).toBeGreaterThan(0); // UTF-16 indices slice the JS string
+  it(
+    '--input file.jsonl writes one JSON line per text, equal to single calls; ' +
+      '--offsets utf16, --ignore-labels, --stride',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'wgbert-input-'));
+      const texts = [COURSE, 'Angela Merkel met Emmanuel Macron in Berlin.', 'Émile Zola 👩‍💻 lived in Paris.'];
+      writeFileSync(join(dir, 'in.jsonl'), texts.map((text) => JSON.stringify({ text })).join('\n') + '\n');
+      writeFileSync(join(dir, 'in.txt'), texts.join('\n') + '\n');
+      const args = [
+        '--model',
+        MODEL,
+        '--aggregation',
+        'first',
+        '--offsets',
+        'utf16',
+        '--ignore-labels',
+        'O,MISC',
+        '--stride',
+        '16',
+      ];
+      const fromJsonl = await wgbert(['ner', '--input', join(dir, 'in.jsonl'), ...args]);
+      const fromTxt = await wgbert(['ner', '--input', join(dir, 'in.txt'), ...args]);
+      expect(fromJsonl.code, fromJsonl.stderr).toBe(0);
+      expect(fromTxt.stdout).toBe(fromJsonl.stdout);
+      const lines = fromJsonl.stdout
+        .trim()
+        .split('\n')
+        .map(
+          (l) => JSON.parse(l) as { entities: { entity_group: string; word: string; start: number; end: number }[] },
+        );
+      expect(lines.length).toBe(texts.length);
+      for (let i = 0; i < texts.length; i++) {
+        const single = await wgbert(['ner', texts[i]!, ...args, '--json']);
+        // Same entities as one call per text; scores equal up to float32 rounding (batches are padded).
+        const one = JSON.parse(single.stdout).entities as { score: number }[];
+        const noScore = (es: object[]) => es.map((e) => ({ ...e, score: undefined }));
+        expect(noScore(lines[i]!.entities)).toEqual(noScore(one));
+        lines[i]!.entities.forEach((e, k) =>
+          expect(Math.abs((e as unknown as { score: number }).score - one[k]!.score)).toBeLessThan(1e-5),
+        );
+        for (const e of lines[i]!.entities) {
+          expect(e.entity_group).not.toBe('MISC');
+          expect(texts[i]!.slice(e.start, e.end).length).toBeGreaterThan(0); // UTF-16 indices slice the JS string
+        }
       }
-    }
-  });
+    },
+  );
 
   it('bad input gives one error line and exit code 1', async () => {
     const cases: [string[], RegExp][] = [
@@ -298,7 +304,10 @@ describe('wgbert pos: the default model comes from the hub', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines.length, r.stderr).toBe(1);
     expect(lines[0]).toMatch(
-      /^wgbert: error: pos: its default model vblagoje\/bert-english-uncased-finetuned-pos \(Hugging Face hub\) is not available: offline mode is on/,
+      new RegExp(
+        String.raw`^wgbert: error: pos: its default model ${POS_DEFAULT} \(Hugging Face hub\) ` +
+          'is not available: offline mode is on',
+      ),
     );
     expect(lines[0]).toMatch(/--model/);
   });
@@ -310,7 +319,7 @@ describe('wgbert pos: the default model comes from the hub', () => {
     const notes = first.stderr.trim().split('\n');
     expect(notes.length, first.stderr).toBe(1);
     expect(notes[0]).toMatch(
-      /^wgbert: note: pos without --model uses vblagoje\/bert-english-uncased-finetuned-pos .*downloaded once from the Hugging Face hub/,
+      new RegExp(`^wgbert: note: pos without --model uses ${POS_DEFAULT} .*downloaded once from the Hugging Face hub`),
     );
     expect(notes[0]).toContain(cache);
     const out = JSON.parse(first.stdout) as { model: string; entities: { word: string }[] };
@@ -327,26 +336,29 @@ describe('wgbert pos: the default model comes from the hub', () => {
     expect(JSON.parse(offline.stdout)).toEqual(out);
   });
 
-  it('pos and ner --model <org/name> load a hub repo as before; ner without --model stays on the shipped model', async () => {
-    const cache = tempDir();
-    const pos = await wgbert(
-      ['pos', 'The cat sat.', '--model', 'wgbert-test/demo-ner', '--json'],
-      undefined,
-      hubEnv(cache),
-    );
-    expect(pos.code, pos.stderr).toBe(0);
-    expect(pos.stderr).toBe('');
-    expect(JSON.parse(pos.stdout).model).toContain('models--wgbert-test--demo-ner');
-    const ner = await wgbert(
-      ['ner', COURSE, '--model', 'wgbert-test/demo-ner', '--json'],
-      undefined,
-      hubEnv(cache, { HF_HUB_OFFLINE: '1' }),
-    );
-    expect(ner.code, ner.stderr).toBe(0);
-    const local = await wgbert(['ner', COURSE, '--json'], undefined, hubEnv(tempDir(), { HF_HUB_OFFLINE: '1' }));
-    expect(local.code, local.stderr).toBe(0);
-    expect(JSON.parse(ner.stdout).entities).toEqual(JSON.parse(local.stdout).entities);
-  });
+  it(
+    'pos and ner --model <org/name> load a hub repo as before; ' + 'ner without --model stays on the shipped model',
+    async () => {
+      const cache = tempDir();
+      const pos = await wgbert(
+        ['pos', 'The cat sat.', '--model', 'wgbert-test/demo-ner', '--json'],
+        undefined,
+        hubEnv(cache),
+      );
+      expect(pos.code, pos.stderr).toBe(0);
+      expect(pos.stderr).toBe('');
+      expect(JSON.parse(pos.stdout).model).toContain('models--wgbert-test--demo-ner');
+      const ner = await wgbert(
+        ['ner', COURSE, '--model', 'wgbert-test/demo-ner', '--json'],
+        undefined,
+        hubEnv(cache, { HF_HUB_OFFLINE: '1' }),
+      );
+      expect(ner.code, ner.stderr).toBe(0);
+      const local = await wgbert(['ner', COURSE, '--json'], undefined, hubEnv(tempDir(), { HF_HUB_OFFLINE: '1' }));
+      expect(local.code, local.stderr).toBe(0);
+      expect(JSON.parse(ner.stdout).entities).toEqual(JSON.parse(local.stdout).entities);
+    },
+  );
 });
 
 describe('wgbert CLI on WebGPU', async () => {

@@ -114,7 +114,8 @@ describe.skipIf(!index)('fast CPU logits vs reference: synthetic checkpoints', (
           c.input_ids.map((r) => r.map(() => 1)),
         );
         console.log(
-          `[cpu-fast ${label(v)}] ${c.config} ${c.case}: max|Δ| = ${all.maxErr.toExponential(2)} over ${all.positions} positions, ${ms.toFixed(0)} ms (first call)`,
+          `[cpu-fast ${label(v)}] ${c.config} ${c.case}: max|Δ| = ${all.maxErr.toExponential(2)} ` +
+            `over ${all.positions} positions, ${ms.toFixed(0)} ms (first call)`,
         );
         expect(all.argmaxDiff).toBe(0);
         expect(all.maxErr).toBeLessThanOrEqual(TOL);

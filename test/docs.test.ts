@@ -20,7 +20,8 @@ function report(page: string, run: DocRun): string[] {
     .filter((r) => !r.ok)
     .map((r) =>
       [
-        `docs/${page}:${r.snippet.line}: ${r.actual === undefined ? 'not reached (an earlier snippet failed)' : 'printed something else'}`,
+        `docs/${page}:${r.snippet.line}: ` +
+          (r.actual === undefined ? 'not reached (an earlier snippet failed)' : 'printed something else'),
         `--- expected\n${r.snippet.expected ?? '(nothing)'}`,
         `--- printed\n${r.actual ?? '(nothing)'}`,
         ...(run.code !== 0

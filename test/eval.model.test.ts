@@ -26,7 +26,9 @@ describe.skipIf(!testb || !nerDir)('eval conll2003: ner-tiny-cased on eng.testb 
     let diff = 0;
     r.predictions.forEach((p, i) => p.forEach((l, j) => (diff += l === expected[i]![j] ? 0 : 1)));
     console.log(
-      `[eval] ner-tiny-cased: ${r.sentences} sentences, ${r.words} words, F1 ${r.f1} (tp ${r.tp} fp ${r.fp} fn ${r.fn}), ${diff} words differ, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      `[eval] ner-tiny-cased: ${r.sentences} sentences, ${r.words} words, ` +
+        `F1 ${r.f1} (tp ${r.tp} fp ${r.fp} fn ${r.fn}), ${diff} words differ, ` +
+        `${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
     expect(diff).toBe(0);
     expect([r.tp, r.fp, r.fn]).toEqual([4080, 1737, 1568]);
@@ -59,7 +61,8 @@ describe.skipIf(!testb || !nerDir)('eval conll2003 on WebGPU: ner-tiny-cased, fi
     let diff = 0;
     r.predictions.forEach((p, i) => p.forEach((l, j) => (diff += l === expected[i]![j] ? 0 : 1)));
     console.log(
-      `[eval] webgpu ner-tiny-cased: ${r.sentences} sentences, ${r.words} words, ${diff} differ, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      `[eval] webgpu ner-tiny-cased: ${r.sentences} sentences, ${r.words} words, ${diff} differ, ` +
+        `${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
     expect(diff).toBe(0);
     model.dispose();

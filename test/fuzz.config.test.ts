@@ -283,7 +283,8 @@ describe('fuzz: config.json', () => {
     // id2label {"0", "00"}: both are id 0, which left label 1 a hole (undefined) — a silently wrong model.
     expect(() => parseBertConfig({ ...base, id2label: { 0: 'A', '00': 'B' } })).toThrow(/id2label/);
     expect(() => parseBertConfig({ ...base, id2label: { 1: 'A', '01': 'B' } })).toThrow(/id2label/);
-    expect(parseBertConfig({ ...base, id2label: { 0: 'A', ' 1': 'B' } }).labels).toEqual(['A', 'B']); // Python's int(' 1') is 1 too
+    // Python's int(' 1') is 1 too
+    expect(parseBertConfig({ ...base, id2label: { 0: 'A', ' 1': 'B' } }).labels).toEqual(['A', 'B']);
     // A value nested 100,000 deep: JSON.stringify in the message overflowed the stack (RangeError).
     for (const field of ['hidden_size', 'hidden_act', 'position_embedding_type', 'layer_norm_eps', 'model_type']) {
       const c = JSON.parse(JSON.stringify(base).replace('}', `,"${field}":${deepJsonText(100_000)}}`));

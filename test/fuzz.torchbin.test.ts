@@ -517,13 +517,15 @@ describe('fuzz: pytorch_model.bin reader', () => {
   it('regression: one storage described with two dtypes / sizes is a TorchBinError (was a RangeError)', async () => {
     const specs: TensorSpec[] = [
       { name: 'x', storageType: 'HalfStorage', key: '0', numel: 4, offset: 0, size: [4], stride: [1] },
-      { name: 'y', storageType: 'FloatStorage', key: '0', numel: 4, offset: 0, size: [4], stride: [1] }, // 16 bytes of an 8-byte entry
+      // 16 bytes of an 8-byte entry
+      { name: 'y', storageType: 'FloatStorage', key: '0', numel: 4, offset: 0, size: [4], stride: [1] },
     ];
     const file = concat(zipParts(smallEntries(stateDictPickle(specs), new Map([['0', new Uint8Array(8)]]))));
     await expect(readTorchBin(partsSource([file]), 'two.bin')).rejects.toThrow(
       /storage '0' is described as 4 F32 elements here but as 4 F16/,
     );
-    specs[1] = { ...specs[1]!, storageType: 'HalfStorage', numel: 1000 }; // a view "inside" a storage that is really 4 elements
+    // a view "inside" a storage that is really 4 elements
+    specs[1] = { ...specs[1]!, storageType: 'HalfStorage', numel: 1000 };
     const file2 = concat(
       zipParts(
         smallEntries(

@@ -433,34 +433,38 @@ describe('helpers and CLI', () => {
     expect(defaultHubCache({})).toMatch(/\.cache\/huggingface\/hub$/);
   });
 
-  it('the Node resolver passes hubEndpoint, revision and onProgress ({file, loaded, total, done}) to the hub client', async () => {
-    const prev = process.env.HF_HUB_CACHE;
-    const cacheDir = tempCache();
-    process.env.HF_HUB_CACHE = cacheDir;
-    try {
-      const progress: Parameters<NonNullable<ResolveOptions['onProgress']>>[0][] = [];
-      const source = await resolveModelSource(DEMO, { hubEndpoint: hub.url, onProgress: (p) => progress.push(p) });
-      const commit = hub.repos.get(DEMO)!.commit;
-      expect(source.name).toBe(join(cacheDir, repoFolderName(DEMO), 'snapshots', commit));
-      const weights = progress.filter((p) => p.file === 'model.safetensors');
-      const size = statSync(join(demoDir, 'model.safetensors')).size;
-      expect(weights.at(-1)).toEqual({ file: 'model.safetensors', loaded: size, total: size, done: true });
-      expect(Object.keys(weights[0]!).sort()).toEqual(['done', 'file', 'loaded', 'total']);
-      // A revision reaches the hub: the commit works, an unknown branch is the hub's 404.
-      const from = hub.requests.length;
-      expect((await resolveModelSource(DEMO, { hubEndpoint: hub.url, revision: commit })).name).toBe(source.name);
-      expect(hub.since(from).length).toBe(0); // a commit already in the cache needs no request
-      await rejects(
-        resolveModelSource(DEMO, { hubEndpoint: hub.url, revision: 'no-such-branch' }),
-        HubNotFoundError,
-        /revision 'no-such-branch' not found/,
-      );
-      expect(hub.since(from).some((r) => r.path.startsWith(`/${DEMO}/resolve/no-such-branch/`))).toBe(true);
-    } finally {
-      if (prev === undefined) delete process.env.HF_HUB_CACHE;
-      else process.env.HF_HUB_CACHE = prev;
-    }
-  });
+  it(
+    'the Node resolver passes hubEndpoint, revision and onProgress ({file, loaded, total, done}) ' +
+      'to the hub client',
+    async () => {
+      const prev = process.env.HF_HUB_CACHE;
+      const cacheDir = tempCache();
+      process.env.HF_HUB_CACHE = cacheDir;
+      try {
+        const progress: Parameters<NonNullable<ResolveOptions['onProgress']>>[0][] = [];
+        const source = await resolveModelSource(DEMO, { hubEndpoint: hub.url, onProgress: (p) => progress.push(p) });
+        const commit = hub.repos.get(DEMO)!.commit;
+        expect(source.name).toBe(join(cacheDir, repoFolderName(DEMO), 'snapshots', commit));
+        const weights = progress.filter((p) => p.file === 'model.safetensors');
+        const size = statSync(join(demoDir, 'model.safetensors')).size;
+        expect(weights.at(-1)).toEqual({ file: 'model.safetensors', loaded: size, total: size, done: true });
+        expect(Object.keys(weights[0]!).sort()).toEqual(['done', 'file', 'loaded', 'total']);
+        // A revision reaches the hub: the commit works, an unknown branch is the hub's 404.
+        const from = hub.requests.length;
+        expect((await resolveModelSource(DEMO, { hubEndpoint: hub.url, revision: commit })).name).toBe(source.name);
+        expect(hub.since(from).length).toBe(0); // a commit already in the cache needs no request
+        await rejects(
+          resolveModelSource(DEMO, { hubEndpoint: hub.url, revision: 'no-such-branch' }),
+          HubNotFoundError,
+          /revision 'no-such-branch' not found/,
+        );
+        expect(hub.since(from).some((r) => r.path.startsWith(`/${DEMO}/resolve/no-such-branch/`))).toBe(true);
+      } finally {
+        if (prev === undefined) delete process.env.HF_HUB_CACHE;
+        else process.env.HF_HUB_CACHE = prev;
+      }
+    },
+  );
 
   it('wgbert download prints the snapshot path (or JSON), and honours --offline', async () => {
     const cacheDir = tempCache();

@@ -60,54 +60,59 @@ describe.skipIf(!source)('limits', () => {
     const ents = (await ner(long, { aggregation: 'simple', offsets: 'utf16' })) as Entity[];
     for (const e of ents) expect(e.start >= 0 && e.start <= e.end && e.end <= long.length).toBe(true);
     console.log(
-      `[limits] a ${long.length}-character text: ${ents.length} entities in ${(performance.now() - t0).toFixed(0)} ms (CPU, synth-odd)`,
+      `[limits] a ${long.length}-character text: ` +
+        `${ents.length} entities in ${(performance.now() - t0).toFixed(0)} ms (CPU, synth-odd)`,
     );
     ner.dispose();
   });
 
-  it('maxActivationFloats: batch × seq × max(hidden, intermediate) over the cap is an InputError before allocating', async () => {
-    expect(DEFAULT_MAX_ACTIVATION_FLOATS).toBe(2 ** 28);
-    const probeModel = await loadModel(synthOddSource()!, { backend: 'cpu' });
-    const enc = probeModel.tokenizer.encode('one two three four five six seven eight nine ten eleven twelve');
-    const cap = 3 * enc.ids.length * 200; // room for exactly 3 rows (synth-odd: hidden 72, intermediate 200)
-    const model = await loadModel(synthOddSource()!, { backend: 'cpu', maxActivationFloats: cap });
-    await expect(model.forward([enc, enc, enc]).then((r) => r.batch)).resolves.toBe(3);
-    const e = await rejection(model.forward([enc, enc, enc, enc]));
-    expect(e).toBeInstanceOf(InputError);
-    expect(e.message).toContain(
-      `a batch of 4 × ${enc.ids.length} tokens needs 4 × ${enc.ids.length} × 200 = ${4 * enc.ids.length * 200} activation floats, over the limit of ${cap} (maxActivationFloats): use a smaller batch`,
-    );
+  it(
+    'maxActivationFloats: batch × seq × max(hidden, intermediate) over the cap ' + 'is an InputError before allocating',
+    async () => {
+      expect(DEFAULT_MAX_ACTIVATION_FLOATS).toBe(2 ** 28);
+      const probeModel = await loadModel(synthOddSource()!, { backend: 'cpu' });
+      const enc = probeModel.tokenizer.encode('one two three four five six seven eight nine ten eleven twelve');
+      const cap = 3 * enc.ids.length * 200; // room for exactly 3 rows (synth-odd: hidden 72, intermediate 200)
+      const model = await loadModel(synthOddSource()!, { backend: 'cpu', maxActivationFloats: cap });
+      await expect(model.forward([enc, enc, enc]).then((r) => r.batch)).resolves.toBe(3);
+      const e = await rejection(model.forward([enc, enc, enc, enc]));
+      expect(e).toBeInstanceOf(InputError);
+      expect(e.message).toContain(
+        `a batch of 4 × ${enc.ids.length} tokens needs 4 × ${enc.ids.length} × 200 = ${4 * enc.ids.length * 200} ` +
+          `activation floats, over the limit of ${cap} (maxActivationFloats): use a smaller batch`,
+      );
 
-    // Through the pipeline: a batchSize that breaks the cap fails typed; a smaller one works.
-    const ner = await pipeline('ner', { model: synthOddSource()!, backend: 'cpu', maxActivationFloats: 64 * 200 });
-    const texts = Array.from({ length: 6 }, (_, i) => `Text number ${i} about Paris and London and Berlin and Rome.`);
-    await expect(ner(texts, { batchSize: 4 })).rejects.toThrow(/maxActivationFloats/);
-    expect((await ner(texts, { batchSize: 1 })).length).toBe(6);
+      // Through the pipeline: a batchSize that breaks the cap fails typed; a smaller one works.
+      const ner = await pipeline('ner', { model: synthOddSource()!, backend: 'cpu', maxActivationFloats: 64 * 200 });
+      const texts = Array.from({ length: 6 }, (_, i) => `Text number ${i} about Paris and London and Berlin and Rome.`);
+      await expect(ner(texts, { batchSize: 4 })).rejects.toThrow(/maxActivationFloats/);
+      expect((await ner(texts, { batchSize: 1 })).length).toBe(6);
 
-    // The default cap: a batch far too big fails at once (no 10 GB allocation, no crash).
-    const big = await loadModel(synthOddSource()!, { backend: 'cpu' });
-    const row = enc;
-    const batch = Array.from(
-      { length: Math.floor(DEFAULT_MAX_ACTIVATION_FLOATS / (row.ids.length * 200)) + 1 },
-      () => row,
-    );
-    const t0 = performance.now();
-    await expect(big.forward(batch)).rejects.toThrow(/maxActivationFloats/);
-    expect(performance.now() - t0).toBeLessThan(2_000);
-    // Regression: a batch of 300,000 tiny encodings (under the cap) used to crash packing with a RangeError
-    // (Math.max(...lengths) overflowed the stack); it is now packed (here refused by a cap, typed).
-    const tiny = big.tokenizer.encode('');
-    const capped = await loadModel(synthOddSource()!, { backend: 'cpu', maxActivationFloats: 1e6 });
-    await expect(capped.forward(Array.from({ length: 300_000 }, () => tiny))).rejects.toThrow(InputError);
-    expect(() => big.pack(Array.from({ length: 300_000 }, () => tiny))).not.toThrow();
+      // The default cap: a batch far too big fails at once (no 10 GB allocation, no crash).
+      const big = await loadModel(synthOddSource()!, { backend: 'cpu' });
+      const row = enc;
+      const batch = Array.from(
+        { length: Math.floor(DEFAULT_MAX_ACTIVATION_FLOATS / (row.ids.length * 200)) + 1 },
+        () => row,
+      );
+      const t0 = performance.now();
+      await expect(big.forward(batch)).rejects.toThrow(/maxActivationFloats/);
+      expect(performance.now() - t0).toBeLessThan(2_000);
+      // Regression: a batch of 300,000 tiny encodings (under the cap) used to crash packing with a RangeError
+      // (Math.max(...lengths) overflowed the stack); it is now packed (here refused by a cap, typed).
+      const tiny = big.tokenizer.encode('');
+      const capped = await loadModel(synthOddSource()!, { backend: 'cpu', maxActivationFloats: 1e6 });
+      await expect(capped.forward(Array.from({ length: 300_000 }, () => tiny))).rejects.toThrow(InputError);
+      expect(() => big.pack(Array.from({ length: 300_000 }, () => tiny))).not.toThrow();
 
-    for (const bad of [0, -1, NaN, 'x']) {
-      await expect(
-        loadModel(synthOddSource()!, { backend: 'cpu', maxActivationFloats: bad as unknown as number }),
-        String(bad),
-      ).rejects.toThrow(InputError);
-    }
-  });
+      for (const bad of [0, -1, NaN, 'x']) {
+        await expect(
+          loadModel(synthOddSource()!, { backend: 'cpu', maxActivationFloats: bad as unknown as number }),
+          String(bad),
+        ).rejects.toThrow(InputError);
+      }
+    },
+  );
 
   it('bad inputs to the pipeline are typed errors', async () => {
     const ner = await pipeline('ner', { model: synthOddSource()!, backend: 'cpu' });

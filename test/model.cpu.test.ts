@@ -40,7 +40,8 @@ for (const model of ['ner-tiny-cased', 'pos-tiny-uncased', 'demo-ner']) {
         expect(r.maxErr, `${bt.id}: max abs error`).toBeLessThanOrEqual(TOL);
       }
       console.log(
-        `[cpu] ${model}: ${ref.entries.length} entries + ${ref.batches.length} batches, ${positions} positions, worst max|Δ| = ${worst.err.toExponential(2)} (${worst.id})`,
+        `[cpu] ${model}: ${ref.entries.length} entries + ${ref.batches.length} batches, ${positions} positions, ` +
+          `worst max|Δ| = ${worst.err.toExponential(2)} (${worst.id})`,
       );
     });
   });

@@ -43,7 +43,8 @@ describe.skipIf(!index)('CPU logits vs reference: synthetic checkpoints', () => 
         c.input_ids.map((r) => r.map(() => 1)),
       );
       console.log(
-        `[cpu] ${c.config} ${c.case}: max|Δ| = ${all.maxErr.toExponential(2)} over ${all.positions} positions (padding included), ${ms.toFixed(0)} ms`,
+        `[cpu] ${c.config} ${c.case}: max|Δ| = ${all.maxErr.toExponential(2)} ` +
+          `over ${all.positions} positions (padding included), ${ms.toFixed(0)} ms`,
       );
       expect(all.argmaxDiff).toBe(0);
       expect(all.maxErr).toBeLessThanOrEqual(1e-4);

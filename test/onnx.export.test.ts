@@ -59,7 +59,8 @@ for (const { peer, pkg, title } of cases) {
             let worst = 0;
             for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
             console.log(
-              `[onnx] synth-odd n=${n} batch=${b} ${peer} threads=${threads}: max|Δ| = ${worst.toExponential(2)} (${(bytes.length / 1024).toFixed(0)} KiB model)`,
+              `[onnx] synth-odd n=${n} batch=${b} ${peer} threads=${threads}: ` +
+                `max|Δ| = ${worst.toExponential(2)} (${(bytes.length / 1024).toFixed(0)} KiB model)`,
             );
             expect(worst).toBeLessThanOrEqual(1e-4);
           }

@@ -100,7 +100,8 @@ describe('npm pack → a new app (offline)', () => {
     );
     expect(unwanted).toEqual([]);
     console.log(
-      `[package] ${packed.filename}: ${files.length} files, ${(packed.size / MiB).toFixed(1)} MiB packed, ${(packed.unpackedSize / MiB).toFixed(1)} MiB unpacked`,
+      `[package] ${packed.filename}: ${files.length} files, ${(packed.size / MiB).toFixed(1)} MiB packed, ` +
+        `${(packed.unpackedSize / MiB).toFixed(1)} MiB unpacked`,
     );
   });
 
@@ -139,64 +140,75 @@ describe('npm pack → a new app (offline)', () => {
     out.entities.forEach((e, i) => expect(Math.abs(e.score - want[i]!.score)).toBeLessThan(1e-5));
   });
 
-  it("an ESM script: pipeline() finds weights/demo-ner inside the package; 'webgpu' says what to install; 'auto' is quiet", async () => {
-    writeFileSync(
-      join(APP, 'main.mjs'),
-      [
-        "import { pipeline, GpuError } from 'wgbert';",
-        "const ner = await pipeline('ner', { model: 'weights/demo-ner', backend: 'auto' });",
-        `const entities = await ner(${JSON.stringify(NEWS)}, { aggregation: 'simple' });`,
-        'console.log(JSON.stringify({ backend: ner.backend, words: entities.map((e) => e.word) }));',
-        'ner.dispose();',
-        "try { await pipeline('ner', { model: 'weights/demo-ner', backend: 'webgpu' }); console.log('no error'); }",
-        'catch (e) { console.log(JSON.stringify({ gpuError: e instanceof GpuError, name: e.name, message: e.message })); }',
-      ].join('\n'),
-    );
-    const r = await sh('node', ['main.mjs'], APP);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toBe(''); // no Dawn / Vulkan warnings, no notes
-    const [first, second] = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(first).toEqual({ backend: 'cpu', words: ['Angela Merkel', 'Emmanuel Macron', 'Berlin', 'European Union'] });
-    expect(second).toMatchObject({ gpuError: true, name: 'GpuError' });
-    expect(second!.message).toMatch(/npm install webgpu/);
-  });
+  it(
+    "an ESM script: pipeline() finds weights/demo-ner inside the package; 'webgpu' says what to install; " +
+      "'auto' is quiet",
+    async () => {
+      writeFileSync(
+        join(APP, 'main.mjs'),
+        [
+          "import { pipeline, GpuError } from 'wgbert';",
+          "const ner = await pipeline('ner', { model: 'weights/demo-ner', backend: 'auto' });",
+          `const entities = await ner(${JSON.stringify(NEWS)}, { aggregation: 'simple' });`,
+          'console.log(JSON.stringify({ backend: ner.backend, words: entities.map((e) => e.word) }));',
+          'ner.dispose();',
+          "try { await pipeline('ner', { model: 'weights/demo-ner', backend: 'webgpu' }); console.log('no error'); }",
+          'catch (e) { console.log(JSON.stringify({ gpuError: e instanceof GpuError, ' +
+            'name: e.name, message: e.message })); }',
+        ].join('\n'),
+      );
+      const r = await sh('node', ['main.mjs'], APP);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe(''); // no Dawn / Vulkan warnings, no notes
+      const [first, second] = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(first).toEqual({
+        backend: 'cpu',
+        words: ['Angela Merkel', 'Emmanuel Macron', 'Berlin', 'European Union'],
+      });
+      expect(second).toMatchObject({ gpuError: true, name: 'GpuError' });
+      expect(second!.message).toMatch(/npm install webgpu/);
+    },
+  );
 
   for (const resolution of ['node16', 'bundler'] as const) {
-    it(`README's TypeScript snippets type-check (moduleResolution ${resolution}, strict, skipLibCheck off)`, async () => {
-      const snippets = readmeSnippets();
-      expect(snippets.length).toBeGreaterThanOrEqual(2);
-      const dir = join(APP, `ts-${resolution}`);
-      mkdirSync(dir, { recursive: true });
-      snippets.forEach((s, i) => writeFileSync(join(dir, `snippet${i}.ts`), `${s}\nexport {};\n`));
-      writeFileSync(
-        join(dir, 'tsconfig.json'),
-        JSON.stringify({
-          compilerOptions: {
-            target: 'ES2022',
-            module: resolution === 'node16' ? 'node16' : 'esnext',
-            moduleResolution: resolution,
-            strict: true,
-            skipLibCheck: false,
-            lib: ['ES2022', 'DOM'],
-            types: [],
-            outDir: 'out',
-          },
-          include: ['*.ts'],
-        }),
-      );
-      const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-      const r = await sh(process.execPath, [tsc, '-p', dir], APP);
-      expect(r.stdout + r.stderr, `tsc (${resolution})`).toBe('');
-      expect(r.code).toBe(0);
-      if (resolution === 'node16') {
-        // The first snippet (Library API) is Node code: run what tsc emitted.
-        const run = await sh(process.execPath, [join(dir, 'out', 'snippet0.js')], APP);
-        expect(run.code, run.stderr).toBe(0);
-        expect(run.stdout).toMatch(/PER/);
-      }
-    });
+    it(
+      `README's TypeScript snippets type-check ` + `(moduleResolution ${resolution}, strict, skipLibCheck off)`,
+      async () => {
+        const snippets = readmeSnippets();
+        expect(snippets.length).toBeGreaterThanOrEqual(2);
+        const dir = join(APP, `ts-${resolution}`);
+        mkdirSync(dir, { recursive: true });
+        snippets.forEach((s, i) => writeFileSync(join(dir, `snippet${i}.ts`), `${s}\nexport {};\n`));
+        writeFileSync(
+          join(dir, 'tsconfig.json'),
+          JSON.stringify({
+            compilerOptions: {
+              target: 'ES2022',
+              module: resolution === 'node16' ? 'node16' : 'esnext',
+              moduleResolution: resolution,
+              strict: true,
+              skipLibCheck: false,
+              lib: ['ES2022', 'DOM'],
+              types: [],
+              outDir: 'out',
+            },
+            include: ['*.ts'],
+          }),
+        );
+        const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+        const r = await sh(process.execPath, [tsc, '-p', dir], APP);
+        expect(r.stdout + r.stderr, `tsc (${resolution})`).toBe('');
+        expect(r.code).toBe(0);
+        if (resolution === 'node16') {
+          // The first snippet (Library API) is Node code: run what tsc emitted.
+          const run = await sh(process.execPath, [join(dir, 'out', 'snippet0.js')], APP);
+          expect(run.code, run.stderr).toBe(0);
+          expect(run.stdout).toMatch(/PER/);
+        }
+      },
+    );
   }
 });

@@ -92,7 +92,9 @@ describe.skipIf(!testb)('long texts with stride (demo-ner, CPU)', () => {
     const sentenceRun = new Set(per.flatMap((es, k) => es.map((e) => key(e, starts[k]!))));
     const common = got.filter((e) => sentenceRun.has(key(e, 0))).length;
     console.log(
-      `[long] ${sentences.length} sentences, ${ner.model.tokenizer.encode(text).ids.length} tokens, window ${WINDOW} stride ${STRIDE}: ${got.length} entities in ${ms.toFixed(0)} ms; sentence-by-sentence run ${sentenceRun.size}, in common ${common}`,
+      `[long] ${sentences.length} sentences, ${ner.model.tokenizer.encode(text).ids.length} tokens, ` +
+        `window ${WINDOW} stride ${STRIDE}: ${got.length} entities in ${ms.toFixed(0)} ms; ` +
+        `sentence-by-sentence run ${sentenceRun.size}, in common ${common}`,
     );
     expect(got.length).toBeGreaterThan(0);
   });

@@ -40,16 +40,19 @@ describe('pipeline(task, model, options): the positional model', () => {
   });
   afterAll(() => byOptions?.dispose());
 
-  it('a path given positionally is the model used (not the default hub model), same entities as { model }', async () => {
-    const positional = await pipeline('ner', MODEL, { device: 'cpu' });
-    expect(positional.model.name).toBe(MODEL);
-    expect(positional.backend).toBe('cpu');
-    const want = await byOptions(TEXT, { aggregation: 'simple' });
-    expect(want.length).toBeGreaterThan(0);
-    expect(await positional(TEXT, { aggregation: 'simple' })).toEqual(want);
-    expect(await positional(TEXT)).toEqual(await byOptions(TEXT));
-    positional.dispose();
-  });
+  it(
+    'a path given positionally is the model used (not the default hub model), ' + 'same entities as { model }',
+    async () => {
+      const positional = await pipeline('ner', MODEL, { device: 'cpu' });
+      expect(positional.model.name).toBe(MODEL);
+      expect(positional.backend).toBe('cpu');
+      const want = await byOptions(TEXT, { aggregation: 'simple' });
+      expect(want.length).toBeGreaterThan(0);
+      expect(await positional(TEXT, { aggregation: 'simple' })).toEqual(want);
+      expect(await positional(TEXT)).toEqual(await byOptions(TEXT));
+      positional.dispose();
+    },
+  );
 
   it('a ModelSource or a loaded BertModel given positionally works too', async () => {
     const fromSource = await pipeline('ner', fsModelSource(MODEL));
@@ -102,8 +105,10 @@ describe('pipeline(task, model, options): the positional model', () => {
 
 describe('load options: unknown keys, aliases, bad values', () => {
   it('every unknown key is an InputError naming it and the valid keys', async () => {
-    const pipelineValid =
-      /\(valid: model, device, backend, dtype, threads, fallback, progress_callback, revision, hubEndpoint, maxActivationFloats, onIgnoredWeights\)/;
+    const pipelineValid = new RegExp(
+      String.raw`\(valid: model, device, backend, dtype, threads, fallback, progress_callback, revision, ` +
+        String.raw`hubEndpoint, maxActivationFloats, onIgnoredWeights\)`,
+    );
     for (const key of ['devcie', 'Backend', 'aggregation', 'quantized', 'dtypes']) {
       const e = await rejects(pipeline('ner', MODEL, untyped({ [key]: 'cpu' })), InputError, pipelineValid);
       expect(e.message).toContain(`unknown option "${key}" for pipeline()`);
@@ -121,31 +126,34 @@ describe('load options: unknown keys, aliases, bad values', () => {
     await rejects(loadModel(MODEL, untyped({ thread: 1 })), InputError, /unknown option "thread" for loadModel\(\)/);
   });
 
-  it("device is transformers.js's name for backend: device 'cpu' works; both given and different is an InputError", async () => {
-    const model = await loadModel(MODEL, { device: 'cpu' });
-    expect(model.backend).toBe('cpu');
-    expect(model.dtype).toBe('fp32');
-    model.dispose();
-    const same = await loadModel(MODEL, { device: 'cpu', backend: 'cpu', dtype: 'fp32' });
-    expect(same.backend).toBe('cpu');
-    same.dispose();
-    await rejects(
-      loadModel(MODEL, { backend: 'cpu', device: 'webgpu' }),
-      InputError,
-      /backend and device are two names of one option; got backend "cpu" and device "webgpu"/,
-    );
-    await rejects(pipeline('ner', MODEL, { backend: 'auto', device: 'cpu' }), InputError, /backend and device/);
-    await rejects(
-      loadModel(MODEL, { device: untyped('gpu') }),
-      InputError,
-      /device must be one of cpu, webgpu, auto, got "gpu"/,
-    );
-    await rejects(
-      loadModel(MODEL, { backend: untyped('cuda') }),
-      InputError,
-      /backend must be one of cpu, webgpu, auto, got "cuda"/,
-    );
-  });
+  it(
+    "device is transformers.js's name for backend: device 'cpu' works; " + 'both given and different is an InputError',
+    async () => {
+      const model = await loadModel(MODEL, { device: 'cpu' });
+      expect(model.backend).toBe('cpu');
+      expect(model.dtype).toBe('fp32');
+      model.dispose();
+      const same = await loadModel(MODEL, { device: 'cpu', backend: 'cpu', dtype: 'fp32' });
+      expect(same.backend).toBe('cpu');
+      same.dispose();
+      await rejects(
+        loadModel(MODEL, { backend: 'cpu', device: 'webgpu' }),
+        InputError,
+        /backend and device are two names of one option; got backend "cpu" and device "webgpu"/,
+      );
+      await rejects(pipeline('ner', MODEL, { backend: 'auto', device: 'cpu' }), InputError, /backend and device/);
+      await rejects(
+        loadModel(MODEL, { device: untyped('gpu') }),
+        InputError,
+        /device must be one of cpu, webgpu, auto, got "gpu"/,
+      );
+      await rejects(
+        loadModel(MODEL, { backend: untyped('cuda') }),
+        InputError,
+        /backend must be one of cpu, webgpu, auto, got "cuda"/,
+      );
+    },
+  );
 
   it("dtype: transformers.js's names; q8 / q4 say not implemented; fp16 on the CPU is an InputError", async () => {
     for (const dtype of ['fp32', 'f32'] as const) {
@@ -254,23 +262,26 @@ describe('load options: unknown keys, aliases, bad values', () => {
     }
   });
 
-  it('revision and hubEndpoint reach the resolver, with a download-progress hook when progress_callback is set', async () => {
-    const seen: ResolveOptions[] = [];
-    setModelResolver(async (location, opts) => {
-      seen.push(opts);
-      return fsModelSource(location);
-    });
-    try {
-      const m = await loadModel(MODEL, { revision: 'v1.0', hubEndpoint: 'http://127.0.0.1:9/' });
-      m.dispose();
-      expect(seen[0]).toEqual({ revision: 'v1.0', hubEndpoint: 'http://127.0.0.1:9/' });
-      const p = await pipeline('ner', MODEL, { progress_callback: () => {} });
-      p.dispose();
-      expect(typeof seen[1]!.onProgress).toBe('function');
-    } finally {
-      setModelResolver(async (location) => fsModelSource(location)); // local folders, all this file needs
-    }
-  });
+  it(
+    'revision and hubEndpoint reach the resolver, ' + 'with a download-progress hook when progress_callback is set',
+    async () => {
+      const seen: ResolveOptions[] = [];
+      setModelResolver(async (location, opts) => {
+        seen.push(opts);
+        return fsModelSource(location);
+      });
+      try {
+        const m = await loadModel(MODEL, { revision: 'v1.0', hubEndpoint: 'http://127.0.0.1:9/' });
+        m.dispose();
+        expect(seen[0]).toEqual({ revision: 'v1.0', hubEndpoint: 'http://127.0.0.1:9/' });
+        const p = await pipeline('ner', MODEL, { progress_callback: () => {} });
+        p.dispose();
+        expect(typeof seen[1]!.onProgress).toBe('function');
+      } finally {
+        setModelResolver(async (location) => fsModelSource(location)); // local folders, all this file needs
+      }
+    },
+  );
 });
 
 describe('call options: aliases, unknown keys, bad values', () => {
@@ -280,42 +291,50 @@ describe('call options: aliases, unknown keys, bad values', () => {
   });
   afterAll(() => ner?.dispose());
 
-  it('aggregation_strategy = aggregation, ignore_labels = ignoreLabels; conflicting values are InputErrors', async () => {
-    for (const strategy of ['none', 'simple', 'first', 'average', 'max', 'word'] as const) {
-      expect(await ner(TEXT, { aggregation_strategy: strategy }), strategy).toEqual(
-        await ner(TEXT, { aggregation: strategy }),
+  it(
+    'aggregation_strategy = aggregation, ignore_labels = ignoreLabels; ' + 'conflicting values are InputErrors',
+    async () => {
+      for (const strategy of ['none', 'simple', 'first', 'average', 'max', 'word'] as const) {
+        expect(await ner(TEXT, { aggregation_strategy: strategy }), strategy).toEqual(
+          await ner(TEXT, { aggregation: strategy }),
+        );
+      }
+      const keepAll = await ner(TEXT, { aggregation: 'simple', ignore_labels: [] });
+      expect(keepAll.some((e) => e.entity_group === 'O')).toBe(true);
+      expect(keepAll).toEqual(await ner(TEXT, { aggregation: 'simple', ignoreLabels: [] }));
+      expect(await ner(TEXT, { aggregation: 'simple', ignore_labels: ['O', 'ORG'] })).toEqual(
+        await ner(TEXT, { aggregation: 'simple', ignoreLabels: ['O', 'ORG'] }),
       );
-    }
-    const keepAll = await ner(TEXT, { aggregation: 'simple', ignore_labels: [] });
-    expect(keepAll.some((e) => e.entity_group === 'O')).toBe(true);
-    expect(keepAll).toEqual(await ner(TEXT, { aggregation: 'simple', ignoreLabels: [] }));
-    expect(await ner(TEXT, { aggregation: 'simple', ignore_labels: ['O', 'ORG'] })).toEqual(
-      await ner(TEXT, { aggregation: 'simple', ignoreLabels: ['O', 'ORG'] }),
-    );
-    // Both spellings with equal values are fine; different values are not.
-    expect(
-      await ner(TEXT, {
-        aggregation: 'first',
-        aggregation_strategy: 'first',
-        ignoreLabels: ['O'],
-        ignore_labels: ['O'],
-      }),
-    ).toEqual(await ner(TEXT, { aggregation: 'first' }));
-    await rejects(
-      ner(TEXT, { aggregation: 'simple', aggregation_strategy: 'first' }),
-      InputError,
-      /aggregation and aggregation_strategy are two names of one option; got aggregation "simple" and aggregation_strategy "first"/,
-    );
-    await rejects(
-      ner(TEXT, { ignoreLabels: ['O'], ignore_labels: [] }),
-      InputError,
-      /ignoreLabels and ignore_labels are two names of one option/,
-    );
-  });
+      // Both spellings with equal values are fine; different values are not.
+      expect(
+        await ner(TEXT, {
+          aggregation: 'first',
+          aggregation_strategy: 'first',
+          ignoreLabels: ['O'],
+          ignore_labels: ['O'],
+        }),
+      ).toEqual(await ner(TEXT, { aggregation: 'first' }));
+      await rejects(
+        ner(TEXT, { aggregation: 'simple', aggregation_strategy: 'first' }),
+        InputError,
+        new RegExp(
+          'aggregation and aggregation_strategy are two names of one option; ' +
+            'got aggregation "simple" and aggregation_strategy "first"',
+        ),
+      );
+      await rejects(
+        ner(TEXT, { ignoreLabels: ['O'], ignore_labels: [] }),
+        InputError,
+        /ignoreLabels and ignore_labels are two names of one option/,
+      );
+    },
+  );
 
   it('every unknown call option is an InputError naming it and the valid keys', async () => {
-    const valid =
-      /\(valid: aggregation, aggregation_strategy, ignoreLabels, ignore_labels, offsets, stride, batchSize, windowLength, maxTextLength\)/;
+    const valid = new RegExp(
+      String.raw`\(valid: aggregation, aggregation_strategy, ignoreLabels, ignore_labels, offsets, stride, ` +
+        String.raw`batchSize, windowLength, maxTextLength\)`,
+    );
     for (const key of ['agregation', 'device', 'aggregationStrategy', 'ignore_label', 'topk']) {
       const e = await rejects(ner(TEXT, untyped({ [key]: 'simple' })), InputError, valid);
       expect(e.message).toContain(`unknown option "${key}" for a pipeline call`);
@@ -351,7 +370,8 @@ describe('call options: aliases, unknown keys, bad values', () => {
   });
 
   it("options set to undefined count as not given; pos defaults to 'word' with nothing ignored", async () => {
-    expect(await ner(TEXT, { aggregation: undefined, ignore_labels: undefined } as unknown as CallOptions)).toEqual(await ner(TEXT));
+    const unset = { aggregation: undefined, ignore_labels: undefined } as unknown as CallOptions;
+    expect(await ner(TEXT, unset)).toEqual(await ner(TEXT));
     const pos = await pipeline('pos', ner.model);
     const tags = await pos(TEXT);
     expect(tags).toEqual(await ner(TEXT, { aggregation: 'word', ignoreLabels: [] }));
@@ -436,34 +456,39 @@ describe('progress_callback: transformers.js events', () => {
     pos.dispose();
   });
 
-  it("a resolver's download progress becomes initiate / download / progress / done; downloaded files are not reported twice", async () => {
-    const events: ProgressInfo[] = [];
-    const progress = new LoadProgress('org/name', (e) => events.push(e));
-    progress.onDownload({ file: 'config.json', loaded: 0, total: 400, done: false });
-    progress.onDownload({ file: 'config.json', loaded: 200, total: 400, done: false });
-    progress.onDownload({ file: 'config.json', loaded: 400, total: 400, done: true });
-    progress.onDownload({ file: 'vocab.txt', loaded: 10, total: undefined, done: false });
-    progress.onDownload({ file: 'vocab.txt', loaded: 30, total: undefined, done: true });
-    const source = progress.wrap(fsModelSource(MODEL));
-    await source.readText('config.json'); // already reported by its download
-    await source.readText('tokenizer_config.json');
-    progress.finish();
-    const n = 'org/name';
-    expect(events).toEqual([
-      { status: 'initiate', name: n, file: 'config.json' },
-      { status: 'download', name: n, file: 'config.json' },
-      { status: 'progress', name: n, file: 'config.json', progress: 0, loaded: 0, total: 400 },
-      { status: 'progress', name: n, file: 'config.json', progress: 50, loaded: 200, total: 400 },
-      { status: 'progress', name: n, file: 'config.json', progress: 100, loaded: 400, total: 400 },
-      { status: 'done', name: n, file: 'config.json' },
-      { status: 'initiate', name: n, file: 'vocab.txt' },
-      { status: 'download', name: n, file: 'vocab.txt' },
-      { status: 'progress', name: n, file: 'vocab.txt', progress: 0, loaded: 10, total: 0 }, // size unknown: total 0, as transformers.js
-      { status: 'progress', name: n, file: 'vocab.txt', progress: 100, loaded: 30, total: 30 },
-      { status: 'done', name: n, file: 'vocab.txt' },
-      { status: 'initiate', name: n, file: 'tokenizer_config.json' },
-      expect.objectContaining({ status: 'progress', file: 'tokenizer_config.json', progress: 100 }),
-      { status: 'done', name: n, file: 'tokenizer_config.json' },
-    ]);
-  });
+  it(
+    "a resolver's download progress becomes initiate / download / progress / done; " +
+      'downloaded files are not reported twice',
+    async () => {
+      const events: ProgressInfo[] = [];
+      const progress = new LoadProgress('org/name', (e) => events.push(e));
+      progress.onDownload({ file: 'config.json', loaded: 0, total: 400, done: false });
+      progress.onDownload({ file: 'config.json', loaded: 200, total: 400, done: false });
+      progress.onDownload({ file: 'config.json', loaded: 400, total: 400, done: true });
+      progress.onDownload({ file: 'vocab.txt', loaded: 10, total: undefined, done: false });
+      progress.onDownload({ file: 'vocab.txt', loaded: 30, total: undefined, done: true });
+      const source = progress.wrap(fsModelSource(MODEL));
+      await source.readText('config.json'); // already reported by its download
+      await source.readText('tokenizer_config.json');
+      progress.finish();
+      const n = 'org/name';
+      expect(events).toEqual([
+        { status: 'initiate', name: n, file: 'config.json' },
+        { status: 'download', name: n, file: 'config.json' },
+        { status: 'progress', name: n, file: 'config.json', progress: 0, loaded: 0, total: 400 },
+        { status: 'progress', name: n, file: 'config.json', progress: 50, loaded: 200, total: 400 },
+        { status: 'progress', name: n, file: 'config.json', progress: 100, loaded: 400, total: 400 },
+        { status: 'done', name: n, file: 'config.json' },
+        { status: 'initiate', name: n, file: 'vocab.txt' },
+        { status: 'download', name: n, file: 'vocab.txt' },
+        // size unknown: total 0, as transformers.js
+        { status: 'progress', name: n, file: 'vocab.txt', progress: 0, loaded: 10, total: 0 },
+        { status: 'progress', name: n, file: 'vocab.txt', progress: 100, loaded: 30, total: 30 },
+        { status: 'done', name: n, file: 'vocab.txt' },
+        { status: 'initiate', name: n, file: 'tokenizer_config.json' },
+        expect.objectContaining({ status: 'progress', file: 'tokenizer_config.json', progress: 100 }),
+        { status: 'done', name: n, file: 'tokenizer_config.json' },
+      ]);
+    },
+  );
 });

@@ -65,7 +65,8 @@ for (const name of ['ner-tiny-cased', 'pos-tiny-uncased', 'demo-ner']) {
         });
       }
       console.log(
-        `[pipeline] ${name}: ${hf!.entries.length} texts × 5 strategies, ${compared} entities, max score diff ${maxScoreDiff.toExponential(2)}`,
+        `[pipeline] ${name}: ${hf!.entries.length} texts × 5 strategies, ${compared} entities, ` +
+          `max score diff ${maxScoreDiff.toExponential(2)}`,
       );
       expect(maxScoreDiff).toBeLessThanOrEqual(SCORE_TOL[name]!);
     });

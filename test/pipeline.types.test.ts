@@ -29,7 +29,8 @@ describe('pipeline result types', () => {
   let pos: TokenClassificationPipeline<'pos'>;
   beforeAll(async () => {
     ner = await pipeline('ner', MODEL, { device: 'cpu' });
-    pos = await pipeline('pos', { model: ner.model }); // (demo-ner as a stand-in tagger: only the types and shapes matter)
+    // (demo-ner as a stand-in tagger: only the types and shapes matter)
+    pos = await pipeline('pos', { model: ner.model });
   });
   afterAll(() => ner?.dispose());
 
@@ -119,36 +120,40 @@ describe('pipeline result types', () => {
     expect(Array.isArray(either)).toBe(true);
   });
 
-  it('a misspelt strategy, option or task, or the model given twice, does not compile (and throws an InputError at run time)', async () => {
-    await expect(
-      // @ts-expect-error — 'simpel' is not an AggregationStrategy
-      ner(TEXT, { aggregation: 'simpel' }),
-    ).rejects.toThrow(/aggregation must be one of none, simple, first, average, max, word, got "simpel"/);
-    await expect(
-      // @ts-expect-error — nor under HF's name
-      ner(TEXT, { aggregation_strategy: 'SIMPLE' }),
-    ).rejects.toThrow(/aggregation_strategy must be one of/);
-    await expect(
-      // @ts-expect-error — an unknown call option
-      ner(TEXT, { agregation: 'simple' }),
-    ).rejects.toThrow(/unknown option "agregation"/);
-    await expect(
-      // @ts-expect-error — an unknown pipeline option
-      pipeline('ner', MODEL, { devcie: 'cpu' }),
-    ).rejects.toThrow(/unknown option "devcie" for pipeline\(\)/);
-    await expect(
-      // @ts-expect-error — the model given twice (positionally, then in the options)
-      pipeline('ner', MODEL, { model: MODEL }),
-    ).rejects.toThrow(/model is given twice/);
-    await expect(
-      // @ts-expect-error — an unknown task
-      pipeline('sentiment-analysis', MODEL),
-    ).rejects.toThrow(/unknown task "sentiment-analysis"/);
-    await expect(
-      // @ts-expect-error — dtype names are transformers.js's (or f32 / f16)
-      loadModel(MODEL, { dtype: 'float16' }),
-    ).rejects.toThrow(/dtype must be one of fp32, fp16, q8, q4, f32, f16/);
-  });
+  it(
+    'a misspelt strategy, option or task, or the model given twice, does not compile ' +
+      '(and throws an InputError at run time)',
+    async () => {
+      await expect(
+        // @ts-expect-error — 'simpel' is not an AggregationStrategy
+        ner(TEXT, { aggregation: 'simpel' }),
+      ).rejects.toThrow(/aggregation must be one of none, simple, first, average, max, word, got "simpel"/);
+      await expect(
+        // @ts-expect-error — nor under HF's name
+        ner(TEXT, { aggregation_strategy: 'SIMPLE' }),
+      ).rejects.toThrow(/aggregation_strategy must be one of/);
+      await expect(
+        // @ts-expect-error — an unknown call option
+        ner(TEXT, { agregation: 'simple' }),
+      ).rejects.toThrow(/unknown option "agregation"/);
+      await expect(
+        // @ts-expect-error — an unknown pipeline option
+        pipeline('ner', MODEL, { devcie: 'cpu' }),
+      ).rejects.toThrow(/unknown option "devcie" for pipeline\(\)/);
+      await expect(
+        // @ts-expect-error — the model given twice (positionally, then in the options)
+        pipeline('ner', MODEL, { model: MODEL }),
+      ).rejects.toThrow(/model is given twice/);
+      await expect(
+        // @ts-expect-error — an unknown task
+        pipeline('sentiment-analysis', MODEL),
+      ).rejects.toThrow(/unknown task "sentiment-analysis"/);
+      await expect(
+        // @ts-expect-error — dtype names are transformers.js's (or f32 / f16)
+        loadModel(MODEL, { dtype: 'float16' }),
+      ).rejects.toThrow(/dtype must be one of fp32, fp16, q8, q4, f32, f16/);
+    },
+  );
 
   it('progress_callback receives the typed events', async () => {
     const statuses: ProgressInfo['status'][] = [];

@@ -274,7 +274,8 @@ describe('write → read round trip', () => {
       { name: 'f32', dtype: 'F32', shape: [2], data: new Float32Array([0.5, -1.25]) }, // at data offset 3
       { name: 'f16', dtype: 'F16', shape: [1], data: new Uint16Array([0xc000]) }, // at data offset 11
       { name: 'u8', dtype: 'U8', shape: [1], data: new Uint8Array([9]) }, // realigns to offset 13 + 1 = 14
-      { name: 'aligned', dtype: 'F32', shape: [1], data: new Float32Array([3]) }, // data offset 14: not 4-aligned either
+      // data offset 14: not 4-aligned either
+      { name: 'aligned', dtype: 'F32', shape: [1], data: new Float32Array([3]) },
     ]);
     const tensors = await readSafetensors(bytesSource(file), 'u.safetensors');
     expect([...tensors.get('f32')!.data]).toEqual([0.5, -1.25]);

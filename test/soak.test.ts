@@ -12,8 +12,9 @@
  * Backends: 'cpu' through pipeline() (the fast wasm backend), the fast backend on 2 explicit worker threads
  * (its threads must stop at dispose()), the plain reference CPU backend, and WebGPU. Quick profile
  * (npm test): 1,000 sequential + 50 concurrent on the fast CPU backends, 300 + 20 on the reference backend,
- * 50 + 10 on WebGPU. WGBERT_SOAK=full: 10,000 sequential + 200 concurrent on every backend. The model is synth-odd (3 layers, hidden 72, 64 positions)
- * with a 1,000-token WordPiece vocabulary, so the calls are many and fast and long texts really window.
+ * 50 + 10 on WebGPU. WGBERT_SOAK=full: 10,000 sequential + 200 concurrent on every backend. The model is
+ * synth-odd (3 layers, hidden 72, 64 positions) with a 1,000-token WordPiece vocabulary, so the calls are
+ * many and fast and long texts really window.
  * Figures are printed as `[soak] …` lines (README "Reliability").
  */
 import '../src/node/wasmFlags.js';
@@ -109,7 +110,8 @@ async function soak(
   const check = (r: Entity[], i: number, what: string) => {
     if (!sameEntities(r, refs[i % TEXTS.length]!, tol)) {
       throw new Error(
-        `${what}: call ${i} (text ${i % TEXTS.length}) differs from the single call:\n${JSON.stringify(r)}\nvs\n${JSON.stringify(refs[i % TEXTS.length])}`,
+        `${what}: call ${i} (text ${i % TEXTS.length}) differs from the single call:\n` +
+          `${JSON.stringify(r)}\nvs\n${JSON.stringify(refs[i % TEXTS.length])}`,
       );
     }
   };
@@ -151,9 +153,11 @@ async function soak(
   };
   const mib = (a: number, b: number, c: number) => `${a.toFixed(1)} → ${b.toFixed(1)} → ${c.toFixed(1)} MiB`;
   console.log(
-    `[soak] ${f.backend}: ${sequential} sequential (${msPerCall.toFixed(1)} ms/call) + ${concurrent} concurrent calls, all equal to single calls; ` +
+    `[soak] ${f.backend}: ${sequential} sequential (${msPerCall.toFixed(1)} ms/call) + ` +
+      `${concurrent} concurrent calls, all equal to single calls; ` +
       `after warm-up → after the sequential calls → after the burst and ${warmup} more: ` +
-      `RSS ${mib(f.rssWarmMiB, f.rssSequentialMiB, f.rssEndMiB)}, heap ${mib(f.heapWarmMiB, f.heapSequentialMiB, f.heapEndMiB)}` +
+      `RSS ${mib(f.rssWarmMiB, f.rssSequentialMiB, f.rssEndMiB)}, ` +
+      `heap ${mib(f.heapWarmMiB, f.heapSequentialMiB, f.heapEndMiB)}` +
       (probe ? `, live GPU buffers ${f.buffersWarm} → ${f.buffersSequential} → ${f.buffersEnd}` : ''),
   );
   return f;
@@ -192,7 +196,8 @@ const workerCount = () => process.getActiveResourcesInfo().filter((r) => r === '
 
 describe.skipIf(!source)('soak: one pipeline, many calls', () => {
   it(
-    `CPU (backend 'cpu'): ${FULL ? '10,000' : '1,000'} sequential + ${FULL ? 200 : 50} concurrent calls, flat memory, dispose`,
+    `CPU (backend 'cpu'): ${FULL ? '10,000' : '1,000'} sequential + ${FULL ? 200 : 50} concurrent calls, ` +
+      'flat memory, dispose',
     async () => {
       const ner = await pipeline('ner', { model: synthOddSource()!, backend: 'cpu' });
       const f = await soak("cpu (backend 'cpu')", ner, FULL ? 10_000 : 1_000, FULL ? 200 : 50, 0);
@@ -204,7 +209,8 @@ describe.skipIf(!source)('soak: one pipeline, many calls', () => {
   );
 
   it.skipIf(fastCpuUnavailableReason() !== undefined)(
-    `fast CPU (wasm SIMD, 2 threads): ${FULL ? '10,000' : '1,000'} sequential + ${FULL ? 200 : 50} concurrent calls, flat memory, dispose stops the threads`,
+    `fast CPU (wasm SIMD, 2 threads): ${FULL ? '10,000' : '1,000'} sequential + ${FULL ? 200 : 50} concurrent calls, ` +
+      'flat memory, dispose stops the threads',
     async () => {
       const workersBefore = workerCount();
       const { weights } = await loadBertWeights(synthOddSource()!);
@@ -221,7 +227,8 @@ describe.skipIf(!source)('soak: one pipeline, many calls', () => {
   );
 
   it(
-    `plain CPU reference backend: ${FULL ? '10,000' : '300'} sequential + ${FULL ? 200 : 20} concurrent calls, flat memory, dispose`,
+    `plain CPU reference backend: ${FULL ? '10,000' : '300'} sequential + ${FULL ? 200 : 20} concurrent calls, ` +
+      'flat memory, dispose',
     async () => {
       const { weights } = await loadBertWeights(synthOddSource()!);
       const ner = await pipelineOn(await createCpuBackend().prepare(weights));
@@ -239,7 +246,8 @@ describe.skipIf(!source)('soak: one pipeline, many calls', () => {
     afterAll(() => setGpuProvider(undefined));
 
     it.skipIf(!gpu)(
-      `WebGPU: ${FULL ? '10,000' : '50'} sequential + ${FULL ? 200 : 10} concurrent calls, flat memory and GPU buffers, dispose frees all`,
+      `WebGPU: ${FULL ? '10,000' : '50'} sequential + ${FULL ? 200 : 10} concurrent calls, ` +
+        'flat memory and GPU buffers, dispose frees all',
       async () => {
         setGpuProvider(() => probe!.gpu);
         const before = probe!.liveBuffers;

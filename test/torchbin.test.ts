@@ -134,7 +134,10 @@ function contiguousStride(shape: number[]): number[] {
   return s;
 }
 
-/** The data.pkl torch.save writes for a state dict (optionally an OrderedDict with _metadata, as state_dict() gives). */
+/**
+ * The data.pkl torch.save writes for a state dict (optionally an OrderedDict with _metadata, as state_dict()
+ * gives).
+ */
 function stateDictPickle(tensors: TensorSpec[], opts: { ordered?: boolean } = {}): Uint8Array {
   const w = new PickleWriter().proto(2);
   if (opts.ordered) w.global('collections', 'OrderedDict').emptyTuple().reduce();
@@ -279,8 +282,9 @@ function torchZip(
   const enc = (s: string) => new TextEncoder().encode(s);
   const entries: ZipSpec[] = [{ name: `${top}/data.pkl`, data: pkl }];
   if (opts.byteorder !== undefined) entries.push({ name: `${top}/byteorder`, data: enc(opts.byteorder) });
+  const method = opts.method === undefined ? {} : { method: opts.method };
   for (const [key, data] of Object.entries(storages))
-    entries.push({ name: `${top}/data/${key}`, data, localExtra: 20, ...(opts.method === undefined ? {} : { method: opts.method }) });
+    entries.push({ name: `${top}/data/${key}`, data, localExtra: 20, ...method });
   entries.push({ name: `${top}/version`, data: enc('3\n') });
   return buildZip(entries, opts.zip64 === undefined ? {} : { zip64: opts.zip64 });
 }
@@ -393,7 +397,8 @@ describe('state dicts built by hand', () => {
       { name: 'a.bias', storageType: 'FloatStorage', key: '0', numel: 8, shape: [2], offset: 0 },
       { name: 'h', storageType: 'HalfStorage', key: '1', numel: 8, shape: [8] },
       { name: 'b', storageType: 'BFloat16Storage', key: '2', numel: 6, shape: [3, 2], parameter: true },
-      { name: 'd', storageType: 'DoubleStorage', key: '3', numel: 3, shape: [3, 1], stride: [1, 7] }, // size-1 dim: any stride
+      // size-1 dim: any stride
+      { name: 'd', storageType: 'DoubleStorage', key: '3', numel: 3, shape: [3, 1], stride: [1, 7] },
       { name: 'ids', storageType: 'LongStorage', key: '4', numel: 4, shape: [1, 4] },
       { name: 'scalar', storageType: 'FloatStorage', key: '0', numel: 8, shape: [], offset: 7 },
     ];
@@ -405,21 +410,25 @@ describe('state dicts built by hand', () => {
   }
 
   for (const variant of [{}, { zip64: true }, { ordered: true }] as const) {
-    it(`reads F32 / F16 / BF16 / F64 / I64 storages, offsets, shared storages, parameters ${JSON.stringify(variant)}`, async () => {
-      const t = await readTorchBin(bytesSource(fullArchive(variant)), 'hand.bin');
-      expect([...t.keys()]).toEqual(['a.weight', 'a.bias', 'h', 'b', 'd', 'ids', 'scalar']);
-      expect(t.get('a.weight')!.shape).toEqual([2, 3]);
-      expect([...t.get('a.weight')!.data]).toEqual([...f32Values.slice(2, 8)]);
-      expect(Object.is(t.get('a.weight')!.data[3], -0)).toBe(true);
-      expect([...t.get('a.bias')!.data]).toEqual([1.5, -2.25]);
-      expect([...t.get('h')!.data]).toEqual([...f16Bits].map(f16ToF32));
-      expect(t.get('b')!.shape).toEqual([3, 2]);
-      expect([...t.get('b')!.data]).toEqual([...bf16Bits].map(bf16ToF32));
-      expect([...t.get('d')!.data]).toEqual([...f64Values].map(Math.fround));
-      expect([...t.get('ids')!.data]).toEqual([0, 1, 2, -3]);
-      expect(t.get('scalar')!.shape).toEqual([]);
-      expect([...t.get('scalar')!.data]).toEqual([7]);
-    });
+    it(
+      `reads F32 / F16 / BF16 / F64 / I64 storages, offsets, shared storages, ` +
+        `parameters ${JSON.stringify(variant)}`,
+      async () => {
+        const t = await readTorchBin(bytesSource(fullArchive(variant)), 'hand.bin');
+        expect([...t.keys()]).toEqual(['a.weight', 'a.bias', 'h', 'b', 'd', 'ids', 'scalar']);
+        expect(t.get('a.weight')!.shape).toEqual([2, 3]);
+        expect([...t.get('a.weight')!.data]).toEqual([...f32Values.slice(2, 8)]);
+        expect(Object.is(t.get('a.weight')!.data[3], -0)).toBe(true);
+        expect([...t.get('a.bias')!.data]).toEqual([1.5, -2.25]);
+        expect([...t.get('h')!.data]).toEqual([...f16Bits].map(f16ToF32));
+        expect(t.get('b')!.shape).toEqual([3, 2]);
+        expect([...t.get('b')!.data]).toEqual([...bf16Bits].map(bf16ToF32));
+        expect([...t.get('d')!.data]).toEqual([...f64Values].map(Math.fround));
+        expect([...t.get('ids')!.data]).toEqual([0, 1, 2, -3]);
+        expect(t.get('scalar')!.shape).toEqual([]);
+        expect([...t.get('scalar')!.data]).toEqual([7]);
+      },
+    );
   }
 
   it('reads big-endian archives (byteorder "big")', async () => {
@@ -539,9 +548,11 @@ describe('hostile pickles are refused without running anything', () => {
   });
 
   it('bounds string and byte lengths by the remaining input', () => {
-    const huge = new PickleWriter().proto(2).raw(0x58, 0xf0, 0xff, 0xff, 0xff, 0x41).stop().done(); // BINUNICODE of ~4 GB
+    // BINUNICODE of ~4 GB
+    const huge = new PickleWriter().proto(2).raw(0x58, 0xf0, 0xff, 0xff, 0xff, 0x41).stop().done();
     expect(() => unpickle(huge)).toThrowError(/needs 4294967280 bytes but only 2 remain/);
-    const huge8 = new PickleWriter().proto(4).raw(0x8e, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x41).stop().done(); // BINBYTES8 2^60
+    // BINBYTES8 2^60
+    const huge8 = new PickleWriter().proto(4).raw(0x8e, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x41).stop().done();
     expect(() => unpickle(huge8)).toThrowError(PickleError);
     const long4 = new PickleWriter().proto(2).raw(0x8b, 0x00, 0x00, 0x00, 0x40).stop().done(); // LONG4 of 1 GB
     expect(() => unpickle(long4)).toThrowError(/exceeds the 8-byte limit/);
@@ -565,7 +576,8 @@ describe('hostile pickles are refused without running anything', () => {
     expect(() => unpickle(new PickleWriter().proto(2).raw(0x81).done())).toThrowError(/unsupported opcode NEWOBJ/);
     expect(() => unpickle(new PickleWriter().proto(2).emptyDict().done())).toThrowError(/ended without STOP/);
     expect(() => unpickle(new PickleWriter().proto(2).stop().done())).toThrowError(/pop from an empty stack/);
-    expect(() => unpickle(new PickleWriter().proto(2).raw(0x61).stop().done())).toThrowError(PickleError); // APPEND on nothing
+    // APPEND on nothing
+    expect(() => unpickle(new PickleWriter().proto(2).raw(0x61).stop().done())).toThrowError(PickleError);
   });
 
   it('refuses tensors larger than their storage (absurd shapes)', async () => {

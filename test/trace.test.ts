@@ -108,24 +108,27 @@ describe('trace', () => {
     expect(out.trace[6]!.first).toEqual(out.logits[0]!.slice(0, 6));
   });
 
-  it('wgbert ner --trace: entities as without it, trace on stderr; refused with --backend webgpu or --input', async () => {
-    const plain = await cli(['ner', TEXT, '--model', MODEL, '--json']);
-    const traced = await cli(['ner', TEXT, '--model', MODEL, '--json', '--trace']);
-    const p = JSON.parse(plain.stdout) as { entities: unknown[] };
-    const t = JSON.parse(traced.stdout) as { entities: unknown[]; trace: TraceStage[] };
-    expect(t.entities).toEqual(p.entities);
-    expect(t.trace.map((s) => s.stage)).toEqual(STAGES);
+  it(
+    'wgbert ner --trace: entities as without it, trace on stderr; ' + 'refused with --backend webgpu or --input',
+    async () => {
+      const plain = await cli(['ner', TEXT, '--model', MODEL, '--json']);
+      const traced = await cli(['ner', TEXT, '--model', MODEL, '--json', '--trace']);
+      const p = JSON.parse(plain.stdout) as { entities: unknown[] };
+      const t = JSON.parse(traced.stdout) as { entities: unknown[]; trace: TraceStage[] };
+      expect(t.entities).toEqual(p.entities);
+      expect(t.trace.map((s) => s.stage)).toEqual(STAGES);
 
-    const table = await cli(['ner', TEXT, '--model', MODEL, '--trace']);
-    expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^PER\s+Angela Merkel/m);
-    expect(table.stderr).toMatch(/^bert\.encoder\.layer\.3\s+\[1, \d+, 256\]/m);
+      const table = await cli(['ner', TEXT, '--model', MODEL, '--trace']);
+      expect(table.code).toBe(0);
+      expect(table.stdout).toMatch(/^PER\s+Angela Merkel/m);
+      expect(table.stderr).toMatch(/^bert\.encoder\.layer\.3\s+\[1, \d+, 256\]/m);
 
-    const gpu = await cli(['ner', TEXT, '--model', MODEL, '--trace', '--backend', 'webgpu']);
-    expect(gpu.code).toBe(1);
-    expect(gpu.stderr).toMatch(/^wgbert: error: --trace runs the CPU backend/);
-    const file = await cli(['ner', '--input', 'x.txt', '--model', MODEL, '--trace']);
-    expect(file.code).toBe(1);
-    expect(file.stderr).toMatch(/--trace traces one text/);
-  });
+      const gpu = await cli(['ner', TEXT, '--model', MODEL, '--trace', '--backend', 'webgpu']);
+      expect(gpu.code).toBe(1);
+      expect(gpu.stderr).toMatch(/^wgbert: error: --trace runs the CPU backend/);
+      const file = await cli(['ner', '--input', 'x.txt', '--model', MODEL, '--trace']);
+      expect(file.code).toBe(1);
+      expect(file.stderr).toMatch(/--trace traces one text/);
+    },
+  );
 });

@@ -167,7 +167,8 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
         const err = Math.abs(got[i]! - want[i]!);
         if (!(err <= tol)) {
           throw new Error(
-            `matmul ${JSON.stringify(c)} seed ${seed}: y[${m}, ${n}] = ${got[i]} want ${want[i]} (|Δ| ${err.toExponential(2)} > tol ${tol.toExponential(2)})`,
+            `matmul ${JSON.stringify(c)} seed ${seed}: y[${m}, ${n}] = ${got[i]} want ${want[i]} ` +
+              `(|Δ| ${err.toExponential(2)} > tol ${tol.toExponential(2)})`,
           );
         }
         worst = Math.max(worst, err);
@@ -434,7 +435,8 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
       for (const buf of [qb, kb, vb, inputs, outU]) buf.destroy();
     }
     console.log(
-      `[webgpu] attention: ${n} shapes; max |Δ| unfused ${worstU.toExponential(2)}, fused ${worstF.toExponential(2)}, fused vs unfused ${worstUF.toExponential(2)}`,
+      `[webgpu] attention: ${n} shapes; max |Δ| unfused ${worstU.toExponential(2)}, ` +
+        `fused ${worstF.toExponential(2)}, fused vs unfused ${worstUF.toExponential(2)}`,
     );
   });
 

@@ -149,7 +149,9 @@ async function runCases(model: WebGpuPreparedModel, cases: Case[]): Promise<Stat
         const d = Math.abs(r.values[i * C + k]! - c.ref[i * C + k]!);
         if (!(d <= s.maxErr)) {
           s.maxErr = Number.isNaN(d) ? Infinity : d;
-          s.where = `${c.id} row ${Math.floor(i / c.input.seq)} pos ${i % c.input.seq} label ${k}: ${r.values[i * C + k]} vs ${c.ref[i * C + k]}`;
+          s.where =
+            `${c.id} row ${Math.floor(i / c.input.seq)} pos ${i % c.input.seq} label ${k}: ` +
+            `${r.values[i * C + k]} vs ${c.ref[i * C + k]}`;
         }
       }
       if (c.input.attentionMask[i] === 1) {
@@ -163,7 +165,8 @@ async function runCases(model: WebGpuPreparedModel, cases: Case[]): Promise<Stat
 
 function report(label: string, s: Stats): void {
   console.log(
-    `[webgpu] ${label}: max |Δ| ${s.maxErr.toExponential(2)} (${s.where}); argmax differs on ${s.argmaxDiff}/${s.realTokens} real tokens; ` +
+    `[webgpu] ${label}: max |Δ| ${s.maxErr.toExponential(2)} (${s.where}); ` +
+      `argmax differs on ${s.argmaxDiff}/${s.realTokens} real tokens; ` +
       `${s.forwards} forwards in ${(s.ms / 1000).toFixed(2)} s (${(s.ms / s.forwards).toFixed(1)} ms each)`,
   );
 }
@@ -251,7 +254,8 @@ describe.skipIf(!gpu)('WebGPU model vs reference logits', () => {
     if (!fx) return;
     const model = await prepare(fx.weights, { maxWeightBindingBytes: 64 * 1024 });
     try {
-      const subset = [...fx.cases.slice(0, 2), ...fx.cases.slice(-4)]; // two single entries, a packed batch, 3 reference batches
+      // two single entries, a packed batch, 3 reference batches
+      const subset = [...fx.cases.slice(0, 2), ...fx.cases.slice(-4)];
       const s = await runCases(model, subset);
       report('ner-tiny split weights', s);
       expect(s.argmaxDiff).toBe(0);

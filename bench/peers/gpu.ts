@@ -29,7 +29,8 @@ export async function dawnAdapter(): Promise<{ adapter: GPUAdapter; description:
   const adapter = await (await dawnGpu()).requestAdapter({ powerPreference: 'high-performance' });
   if (adapter === null) {
     throw new Error(
-      'no WebGPU adapter (no usable GPU; without one, VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json selects SwiftShader)',
+      'no WebGPU adapter (no usable GPU; ' +
+        'without one, VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json selects SwiftShader)',
     );
   }
   const info = adapter.info;

@@ -66,7 +66,10 @@ export interface BackendSelection {
   backend?: BackendOption;
   /** CPU threads (default: the cores available). */
   threads?: number;
-  /** Weight storage on the GPU: 'f16' halves weight memory (packed halves, f32 arithmetic; any adapter). The CPU uses f32. */
+  /**
+   * Weight storage on the GPU: 'f16' halves weight memory (packed halves, f32 arithmetic; any adapter).
+   * The CPU uses f32.
+   */
   dtype?: 'f32' | 'f16';
   /**
    * WebGPU only: on a GPU device loss, move the model to the CPU (the model's `backend` then reads 'cpu')

@@ -105,7 +105,8 @@ function parseLabels(c: Record<string, unknown>, file: string): string[] {
         labels[id] !== undefined
       ) {
         throw new ConfigError(
-          `${file}: "id2label" must map each id 0…${entries.length - 1} once to a string; bad entry ${jsonSnippet(k)}: ${jsonSnippet(v)}`,
+          `${file}: "id2label" must map each id 0…${entries.length - 1} once to a string; ` +
+            `bad entry ${jsonSnippet(k)}: ${jsonSnippet(v)}`,
         );
       }
       labels[id] = v;

@@ -47,7 +47,8 @@ export function encoderLayer<T, W>(
   const k = ops.linear(x, layer.key); // [B, S, H]
   const v = ops.linear(x, layer.value); // [B, S, H]
   const context = ops.attention(q, k, v, input, numHeads); // [B, S, H]
-  const attended = ops.layerNorm(ops.linear(context, layer.attentionOutput, { residual: x }), layer.attentionLayerNorm); // [B, S, H]
+  const projected = ops.linear(context, layer.attentionOutput, { residual: x }); // [B, S, H]
+  const attended = ops.layerNorm(projected, layer.attentionLayerNorm); // [B, S, H]
 
   // Feed-forward block
   const hidden = ops.linear(attended, layer.intermediate, { gelu: true }); // [B, S, I]

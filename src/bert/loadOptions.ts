@@ -122,7 +122,8 @@ export function aliasedOption<T>(
   const b = opts[alias] === undefined ? undefined : parse(opts[alias], alias);
   if (a !== undefined && b !== undefined && !same(a, b)) {
     throw new InputError(
-      `${name} and ${alias} are two names of one option; got ${name} ${jsonSnippet(opts[name])} and ${alias} ${jsonSnippet(opts[alias])} (give one)`,
+      `${name} and ${alias} are two names of one option; ` +
+        `got ${name} ${jsonSnippet(opts[name])} and ${alias} ${jsonSnippet(opts[alias])} (give one)`,
     );
   }
   return a ?? b;
@@ -185,7 +186,8 @@ export function checkLoadOptions(
         ? 'the default backend, cpu,'
         : `${opts.backend !== undefined ? 'backend' : 'device'} 'cpu'`;
     throw new InputError(
-      `dtype ${jsonSnippet(opts.dtype)} is a WebGPU weight storage (halves on the GPU, f32 arithmetic), but ${which} stores and computes in fp32: ` +
+      `dtype ${jsonSnippet(opts.dtype)} is a WebGPU weight storage (halves on the GPU, f32 arithmetic), ` +
+        `but ${which} stores and computes in fp32: ` +
         `use device 'webgpu' or 'auto' (fp16 then applies when the GPU is picked), or dtype 'fp32'`,
     );
   }

@@ -98,7 +98,8 @@ export class BertModel {
     const widest = Math.max(this.config.hiddenSize, this.config.intermediateSize);
     if (batch * seq * widest > this.maxActivationFloats) {
       throw new InputError(
-        `a batch of ${batch} × ${seq} tokens needs ${batch} × ${seq} × ${widest} = ${batch * seq * widest} activation floats, ` +
+        `a batch of ${batch} × ${seq} tokens needs ` +
+          `${batch} × ${seq} × ${widest} = ${batch * seq * widest} activation floats, ` +
           `over the limit of ${this.maxActivationFloats} (maxActivationFloats): use a smaller batch`,
       );
     }
@@ -143,7 +144,8 @@ export async function loadModel(model: string | ModelSource, opts: LoadModelOpti
   if (loaded.ignored.length > 0) checked.onIgnoredWeights?.(loaded.ignored);
   if (tokenizer.vocabSize > loaded.config.vocabSize) {
     throw new InputError(
-      `${source.name}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${loaded.config.vocabSize}`,
+      `${source.name}: tokenizer has ${tokenizer.vocabSize} tokens ` +
+        `but the model's vocabulary is ${loaded.config.vocabSize}`,
     );
   }
   const backend = await selectBackend(checked.selection);

@@ -15,11 +15,12 @@
  * row-major order, i.e. `x.flatten()[:n]` in PyTorch: the first features of the first token ([CLS]).
  *
  * A trace always runs the CPU backend's ops (src/backends/cpu.ts, the plain kernels of src/kernels/cpu);
- * asking for WebGPU as well is refused rather than silently replaced. There each op runs to completion before the next starts and returns a
- * float32 Tensor, so the clock between two observations is that stage's time and the values can be read on
- * the spot. The WebGPU backend records a whole pass into one command encoder and reads back only the
- * logits: reading every stage back would mean a submit-and-wait per stage, a different program from the one
- * it runs. Its kernels are tested against these CPU kernels, so the CPU trace is what they must match.
+ * asking for WebGPU as well is refused rather than silently replaced. There each op runs to completion
+ * before the next starts and returns a float32 Tensor, so the clock between two observations is that
+ * stage's time and the values can be read on the spot. The WebGPU backend records a whole pass into one
+ * command encoder and reads back only the logits: reading every stage back would mean a submit-and-wait per
+ * stage, a different program from the one it runs. Its kernels are tested against these CPU kernels, so the
+ * CPU trace is what they must match.
  */
 import { InputError } from '../errors.js';
 import type { PreparedModel } from '../backends/backend.js';

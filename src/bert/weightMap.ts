@@ -83,7 +83,8 @@ export function mapBertWeights(
 
   if (problems.length > 0) {
     throw new WeightsError(
-      `checkpoint does not match config (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  ${problems.join('\n  ')}`,
+      `checkpoint does not match config (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  ` +
+        problems.join('\n  '),
     );
   }
   const ignored = [...byName.keys()].filter((n) => !used.has(n));

@@ -89,7 +89,8 @@ function optionError(cmd: Command, args: string[], e: unknown): unknown {
     if (/ambiguous/.test(e.message)) {
       const next = args[args.indexOf(long) + 1] ?? '-…';
       return new InputError(
-        `option ${long} of "${cmd.name}" needs a value; "${next}" looks like an option (write ${long}=${next} if it is the value) ${see}`,
+        `option ${long} of "${cmd.name}" needs a value; "${next}" looks like an option ` +
+          `(write ${long}=${next} if it is the value) ${see}`,
       );
     }
     return new InputError(`option ${long} of "${cmd.name}" needs a value ${see}`);

@@ -14,7 +14,10 @@ import { defaultHubCache, isCached, isTrue } from '../node/hub/index.js';
 /** The demo NER model shipped in this package: the offline default. */
 export const DEFAULT_MODEL = DEMO_MODEL_DIR;
 
-/** The model for `kind` when the user gave none; for the hub's POS model, a note before its first download. `command`: 'pos', 'eval pos'. */
+/**
+ * The model for `kind` when the user gave none; for the hub's POS model, a note before its first download.
+ * `command`: 'pos', 'eval pos'.
+ */
 export async function defaultModelFor(kind: 'ner' | 'pos', command: string): Promise<string> {
   if (kind === 'ner') return DEFAULT_MODEL;
   const repo = DEFAULT_MODELS.pos;
@@ -45,7 +48,8 @@ export async function withModel<T>(
   } catch (e) {
     if (e instanceof WgbertError && (e.code === 'MODEL_NOT_FOUND' || e.code.startsWith('HUB'))) {
       throw new ModelNotFoundError(
-        `${command}: its default model ${location} (Hugging Face hub) is not available: ${e.message}; or pass --model <dir|org/name>`,
+        `${command}: its default model ${location} (Hugging Face hub) is not available: ${e.message}; ` +
+          'or pass --model <dir|org/name>',
       );
     }
     throw e;

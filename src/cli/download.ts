@@ -36,7 +36,8 @@ export async function runDownload(args: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (positionals.length !== 1) {
     throw new InputError(
-      `download: expected one repository id (e.g. dbmdz/bert-large-cased-finetuned-conll03-english), got ${positionals.length}`,
+      'download: expected one repository id (e.g. dbmdz/bert-large-cased-finetuned-conll03-english), ' +
+        `got ${positionals.length}`,
     );
   }
   const repoId = positionals[0]!;

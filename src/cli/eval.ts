@@ -2,7 +2,8 @@
  * `wgbert eval conll2003|pos`: accuracy of a model on a standard corpus, in one command. Without --model,
  * conll2003 uses the shipped demo NER model and pos the hub's POS model (./defaultModel.ts).
  *
- *   wgbert eval conll2003 --model DIR --data eng.testb [--backend cpu|webgpu|auto] [--batch-size N] [--predictions out.txt] [--json]
+ *   wgbert eval conll2003 --model DIR --data eng.testb [--backend cpu|webgpu|auto] [--batch-size N]
+ *                         [--predictions out.txt] [--json]
  *   wgbert eval pos --model DIR --data file.conllu --column upos|xpos
  *   wgbert eval pos --model DIR --data eng.testb --column 2          (CoNLL-2003's POS column)
  */
@@ -47,9 +48,11 @@ ${DEFAULT_MODELS.pos} from the Hugging Face hub (downloaded once into the hub ca
 
 ${EVAL_OPTIONS_USAGE}`;
 
-export const EVAL_USAGE = `Usage: wgbert eval conll2003|pos --data <file> [options]
+export const EVAL_USAGE =
+  `Usage: wgbert eval conll2003|pos --data <file> [options]
 
-  wgbert eval conll2003 --data eng.testb [--model DIR] [--backend cpu|webgpu|auto] [--batch-size N] [--predictions FILE] [--json]
+  wgbert eval conll2003 --data eng.testb [--model DIR] [--backend cpu|webgpu|auto] [--batch-size N] ` +
+  `[--predictions FILE] [--json]
   wgbert eval pos --data file.conllu --column upos|xpos [--model DIR] [...]
   wgbert eval pos --data eng.testb --column 2      (CoNLL-2003's POS column)
 
@@ -65,7 +68,8 @@ export async function runEval(args: string[]): Promise<number> {
       return 0;
     }
     throw new InputError(
-      `eval needs a corpus: conll2003 or pos${corpus === undefined ? '' : `, got "${corpus}"`} (see wgbert eval --help)`,
+      `eval needs a corpus: conll2003 or pos${corpus === undefined ? '' : `, got "${corpus}"`} ` +
+        '(see wgbert eval --help)',
     );
   }
   const cmd: Command = {
@@ -112,7 +116,8 @@ export async function runEval(args: string[]): Promise<number> {
     const onProgress = tty
       ? (p: EvalProgress) =>
           process.stderr.write(
-            `\r${renderProgress({ done: p.done, total: p.total, elapsedMs: performance.now() - started, unit: 'sent' })}`,
+            '\r' +
+              renderProgress({ done: p.done, total: p.total, elapsedMs: performance.now() - started, unit: 'sent' }),
           )
       : undefined;
     const options = { sentences, predict: wordPredictor(model), batchSize, ...(onProgress ? { onProgress } : {}) };
@@ -134,14 +139,17 @@ export async function runEval(args: string[]): Promise<number> {
       console.log(JSON.stringify(summary));
     } else if ('f1' in result) {
       console.log(
-        `${model.name} on ${data} (${result.sentences} sentences, ${result.words} words, backend ${model.backend}, ${seconds.toFixed(1)} s)`,
+        `${model.name} on ${data} (${result.sentences} sentences, ${result.words} words, ` +
+          `backend ${model.backend}, ${seconds.toFixed(1)} s)`,
       );
       console.log(
-        `precision ${result.precision.toFixed(4)}  recall ${result.recall.toFixed(4)}  F1 ${result.f1.toFixed(4)}  (tp ${result.tp}, fp ${result.fp}, fn ${result.fn}); token accuracy ${result.tokenAccuracy.toFixed(4)}`,
+        `precision ${result.precision.toFixed(4)}  recall ${result.recall.toFixed(4)}  F1 ${result.f1.toFixed(4)}  ` +
+          `(tp ${result.tp}, fp ${result.fp}, fn ${result.fn}); token accuracy ${result.tokenAccuracy.toFixed(4)}`,
       );
       for (const [type, s] of Object.entries(result.perType)) {
         console.log(
-          `  ${type.padEnd(6)} P ${s.precision.toFixed(4)}  R ${s.recall.toFixed(4)}  F1 ${s.f1.toFixed(4)}  support ${s.support}`,
+          `  ${type.padEnd(6)} P ${s.precision.toFixed(4)}  R ${s.recall.toFixed(4)}  F1 ${s.f1.toFixed(4)}  ` +
+            `support ${s.support}`,
         );
       }
     } else {

@@ -58,8 +58,10 @@ export async function runLogits(args: string[]): Promise<number> {
     for (let s = 0; s < S; s++) {
       const row = rows[s]!;
       const best = row.indexOf(Math.max(...row));
+      const label = model.labels[best]!.padEnd(8);
+      const values = row.map((v) => v.toFixed(3).padStart(8)).join('');
       console.log(
-        `${String(s).padStart(4)}  ${enc.tokens[s]!.padEnd(16)} ${String(enc.ids[s]).padStart(6)}  ${model.labels[best]!.padEnd(8)} ${row.map((v) => v.toFixed(3).padStart(8)).join('')}`,
+        `${String(s).padStart(4)}  ${enc.tokens[s]!.padEnd(16)} ${String(enc.ids[s]).padStart(6)}  ${label} ${values}`,
       );
     }
     if (trace) console.error(formatTrace(trace.stages));

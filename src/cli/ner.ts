@@ -98,7 +98,13 @@ export async function runNer(task: Task, args: string[]): Promise<number> {
       for (const entities of results) console.log(JSON.stringify({ entities }));
       if (tty)
         process.stderr.write(
-          `\r${renderProgress({ done: Math.min(i + batch, texts.length), total: texts.length, elapsedMs: performance.now() - started, unit: 'texts' })}`,
+          '\r' +
+            renderProgress({
+              done: Math.min(i + batch, texts.length),
+              total: texts.length,
+              elapsedMs: performance.now() - started,
+              unit: 'texts',
+            }),
         );
     }
     if (tty) process.stderr.write('\n');

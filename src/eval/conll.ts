@@ -70,7 +70,8 @@ export function parseConll(text: string, options: ConllParseOptions = {}): Conll
     } else if (cols.length !== expectedColumns) {
       const why = expectedFrom === 0 ? 'as requested' : `as on line ${expectedFrom}`;
       throw new InputError(
-        `${source}:${lineNumber}: expected ${expectedColumns} columns (${why}), found ${cols.length}: ${JSON.stringify(trimmed)}`,
+        `${source}:${lineNumber}: expected ${expectedColumns} columns (${why}), ` +
+          `found ${cols.length}: ${JSON.stringify(trimmed)}`,
       );
     }
     current.words.push(cols[0]!);

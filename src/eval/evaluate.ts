@@ -67,14 +67,16 @@ export async function predictAll(options: EvaluateOptions): Promise<string[][]> 
     const labels = await predict(batch);
     if (!Array.isArray(labels) || labels.length !== batch.length) {
       throw new InputError(
-        `predict returned ${Array.isArray(labels) ? labels.length : typeof labels} label lists for a batch of ${batch.length} sentences (first sentence ${start})`,
+        `predict returned ${Array.isArray(labels) ? labels.length : typeof labels} label lists ` +
+          `for a batch of ${batch.length} sentences (first sentence ${start})`,
       );
     }
     batch.forEach((words, i) => {
       const l = labels[i];
       if (!Array.isArray(l) || l.length !== words.length) {
         throw new InputError(
-          `predict returned ${Array.isArray(l) ? l.length : typeof l} labels for sentence ${start + i} of ${words.length} words`,
+          `predict returned ${Array.isArray(l) ? l.length : typeof l} labels ` +
+            `for sentence ${start + i} of ${words.length} words`,
         );
       }
       predictions.push(l.slice());

@@ -14,7 +14,8 @@ export function wordPredictor(model: BertModel): PredictFn {
       const enc = model.tokenizer.encodeWords(words);
       if (enc.ids.length > model.maxLength) {
         throw new InputError(
-          `sentence ${i} of the batch (${words.length} words) is ${enc.ids.length} tokens, over the model's ${model.maxLength}`,
+          `sentence ${i} of the batch (${words.length} words) is ${enc.ids.length} tokens, ` +
+            `over the model's ${model.maxLength}`,
         );
       }
       return enc;

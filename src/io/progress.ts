@@ -28,7 +28,10 @@ export interface DownloadProgressInfo {
   file: string;
 }
 
-/** Bytes of the file loaded so far. `progress` is 0–100; `total` is 0 when the size is not known (as in transformers.js). */
+/**
+ * Bytes of the file loaded so far. `progress` is 0–100; `total` is 0 when the size is not known (as in
+ * transformers.js).
+ */
 export interface ProgressStatusInfo {
   status: 'progress';
   name: string;

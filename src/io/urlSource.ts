@@ -169,7 +169,8 @@ export function urlModelSource(baseUrl: string, opts: UrlSourceOptions = {}): Mo
       return await doFetch(url, { ...opts.init, ...init, headers });
     } catch (e) {
       throw new ModelNotFoundError(
-        `${url}: cannot fetch (${(e as Error)?.message ?? String(e)}; offline, or the server does not allow cross-origin requests?)`,
+        `${url}: cannot fetch (${(e as Error)?.message ?? String(e)}; ` +
+          'offline, or the server does not allow cross-origin requests?)',
       );
     }
   };

@@ -397,7 +397,8 @@ export function postprocessInternal(
   const numTokens = encoding.tokens.length;
   if (logits.length !== numTokens * numLabels) {
     throw new InputError(
-      `logits have ${logits.length} values, expected ${numTokens} tokens × ${numLabels} labels = ${numTokens * numLabels}`,
+      `logits have ${logits.length} values, ` +
+        `expected ${numTokens} tokens × ${numLabels} labels = ${numTokens * numLabels}`,
     );
   }
   const scores = scoreRows(logits, numLabels, numTokens);

@@ -111,13 +111,15 @@ export function checkPipelineArguments(task: unknown, modelOrOptions: unknown, o
   } else if (typeof modelOrOptions === 'object' && modelOrOptions !== null && !Array.isArray(modelOrOptions)) {
     if (options !== undefined) {
       throw new InputError(
-        'pipeline() takes (task, model, options) or (task, options); the second argument is not a model (a non-empty string, ModelSource or BertModel), so there cannot be a third',
+        'pipeline() takes (task, model, options) or (task, options); the second argument is not a model ' +
+          '(a non-empty string, ModelSource or BertModel), so there cannot be a third',
       );
     }
     opts = modelOrOptions as Record<string, unknown>;
   } else {
     throw new InputError(
-      `pipeline()'s second argument must be a model (a folder, URL or hub repo id, a ModelSource or a BertModel) or the options, got ${jsonSnippet(modelOrOptions)}`,
+      "pipeline()'s second argument must be a model (a folder, URL or hub repo id, a ModelSource or a BertModel) " +
+        `or the options, got ${jsonSnippet(modelOrOptions)}`,
     );
   }
   checkOptionKeys(opts, PIPELINE_OPTION_KEYS, 'pipeline()');
@@ -127,7 +129,8 @@ export function checkPipelineArguments(task: unknown, modelOrOptions: unknown, o
   }
   if (fromOptions !== undefined && !isModelArgument(fromOptions)) {
     throw new InputError(
-      `model must be a folder, URL or hub repo id (a non-empty string), a ModelSource or a BertModel, got ${jsonSnippet(fromOptions)}`,
+      'model must be a folder, URL or hub repo id (a non-empty string), a ModelSource or a BertModel, ' +
+        `got ${jsonSnippet(fromOptions)}`,
     );
   }
   const checked = checkLoadOptions(loadOptions, 'pipeline()');
@@ -189,7 +192,8 @@ export function checkCallOptions(options: unknown, task: Task, maxLength: number
   const offsets = opts.offsets ?? 'codepoint';
   if (offsets !== 'codepoint' && offsets !== 'utf16') {
     throw new InputError(
-      `offsets must be 'codepoint' (Python's indices, as HF prints) or 'utf16' (JS string indices), got ${jsonSnippet(offsets)}`,
+      `offsets must be 'codepoint' (Python's indices, as HF prints) or 'utf16' (JS string indices), ` +
+        `got ${jsonSnippet(offsets)}`,
     );
   }
   const batchSize =

@@ -52,7 +52,10 @@ type OptionValue<O, K extends string, Else> = K extends keyof O
     : O[K]
   : Else;
 
-/** The strategy a call with options O runs on a pipeline whose default is D (`aggregation`, else `aggregation_strategy`, else D). */
+/**
+ * The strategy a call with options O runs on a pipeline whose default is D (`aggregation`, else
+ * `aggregation_strategy`, else D).
+ */
 export type StrategyOf<O, D extends AggregationStrategy> = Extract<
   OptionValue<O, 'aggregation', OptionValue<O, 'aggregation_strategy', D>>,
   AggregationStrategy
@@ -128,7 +131,8 @@ export async function classifyMany(
     if (typeof t !== 'string') throw new InputError(`text ${i} is not a string (${typeof t})`);
     if (t.length > opts.maxTextLength) {
       throw new InputError(
-        `text ${i} has ${t.length} characters (UTF-16 units), over the limit of ${opts.maxTextLength} (maxTextLength: split it, or raise the limit)`,
+        `text ${i} has ${t.length} characters (UTF-16 units), over the limit of ${opts.maxTextLength} ` +
+          '(maxTextLength: split it, or raise the limit)',
       );
     }
   });

@@ -3,7 +3,8 @@
  *
  *   1. `model.safetensors`: one file with every tensor;
  *   2. else `model.safetensors.index.json`: a sharded checkpoint. The index is
- *        { "metadata": { "total_size": … }, "weight_map": { "<tensor name>": "model-00001-of-00002.safetensors", … } }
+ *        { "metadata": { "total_size": … },
+ *          "weight_map": { "<tensor name>": "model-00001-of-00002.safetensors", … } }
  *      and each shard is an ordinary safetensors file holding its share of the tensors;
  *   3. else `pytorch_model.bin` (or its sharded index): a torch.save checkpoint, read by torchBin.ts without
  *      executing any pickle code.
@@ -114,7 +115,8 @@ function isPlainFileName(name: string): boolean {
 
 async function noCheckpointError(source: ModelSource): Promise<ModelNotFoundError> {
   return new ModelNotFoundError(
-    `${source.name}: no model weights found (looked for ${SAFETENSORS_FILE}, ${SAFETENSORS_INDEX_FILE}, ${PYTORCH_FILE} and ${PYTORCH_INDEX_FILE})`,
+    `${source.name}: no model weights found ` +
+      `(looked for ${SAFETENSORS_FILE}, ${SAFETENSORS_INDEX_FILE}, ${PYTORCH_FILE} and ${PYTORCH_INDEX_FILE})`,
   );
 }
 

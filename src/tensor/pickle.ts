@@ -72,7 +72,10 @@ export interface UnpickleOptions {
   globals?: ReadonlyMap<string, PickleGlobal>;
   /** Resolves BINPERSID persistent ids; without it, a persistent id is an error. */
   persistentLoad?: (pid: unknown) => unknown;
-  /** BUILD (set an object's state): return normally to accept, throw to refuse. Default: accepted on dicts only, state ignored. */
+  /**
+   * BUILD (set an object's state): return normally to accept, throw to refuse. Default: accepted on dicts
+   * only, state ignored.
+   */
   build?: (obj: unknown, state: unknown) => void;
   /** Limits (defaults: stack 1,000,000 values, 10,000 open marks, memo 1,000,000 entries). */
   maxStack?: number;

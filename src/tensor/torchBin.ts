@@ -37,7 +37,10 @@ import { checkCrc, isZipPrefix, readZipDirectory, zipEntryRange, type ZipDirecto
 export const PYTORCH_FILE = 'pytorch_model.bin';
 export const PYTORCH_INDEX_FILE = 'pytorch_model.bin.index.json';
 
-/** A PyTorch checkpoint is malformed or uses something we do not support. Names the file and, where known, the tensor. */
+/**
+ * A PyTorch checkpoint is malformed or uses something we do not support. Names the file and, where known,
+ * the tensor.
+ */
 export class TorchBinError extends WgbertError {
   override readonly name: string = 'TorchBinError';
   readonly file: string;
@@ -182,7 +185,8 @@ export async function readTorchBinHeader(
     if (first !== undefined && (first.dtype !== ref.dtype || first.numel !== ref.numel)) {
       throw new TorchBinError(
         file,
-        `storage '${ref.key}' is described as ${ref.numel} ${ref.dtype} elements here but as ${first.numel} ${first.dtype} elements before (corrupt or hostile checkpoint)`,
+        `storage '${ref.key}' is described as ${ref.numel} ${ref.dtype} elements here ` +
+          `but as ${first.numel} ${first.dtype} elements before (corrupt or hostile checkpoint)`,
         { tensor },
       );
     }
@@ -196,7 +200,8 @@ export async function readTorchBinHeader(
       if (e.size !== expected) {
         throw new TorchBinError(
           file,
-          `storage '${ref.key}' entry holds ${e.size} bytes, but ${ref.numel} ${ref.dtype} elements need ${expected} (truncated or corrupt)`,
+          `storage '${ref.key}' entry holds ${e.size} bytes, ` +
+            `but ${ref.numel} ${ref.dtype} elements need ${expected} (truncated or corrupt)`,
           { tensor },
         );
       }
@@ -218,7 +223,8 @@ export async function readTorchBinHeader(
     if (t.offset + count > storage.numel) {
       throw new TorchBinError(
         file,
-        `view [offset ${t.offset}, ${count} elements] runs past its storage '${storage.key}' of ${storage.numel} elements`,
+        `view [offset ${t.offset}, ${count} elements] ` +
+          `runs past its storage '${storage.key}' of ${storage.numel} elements`,
         { tensor: name },
       );
     }
@@ -459,8 +465,8 @@ async function checkFormat(src: ByteSource, file: string): Promise<void> {
   if (head[0] === 0x80) {
     throw new TorchBinError(
       file,
-      'legacy (pre-1.6, non-zip) PyTorch format not supported; re-save it with torch>=1.6 (torch.save(torch.load(f), f)) ' +
-        'or convert it to safetensors',
+      'legacy (pre-1.6, non-zip) PyTorch format not supported; ' +
+        're-save it with torch>=1.6 (torch.save(torch.load(f), f)) or convert it to safetensors',
     );
   }
   throw new TorchBinError(file, 'not a PyTorch checkpoint (expected a ZIP archive written by torch.save)');

@@ -185,7 +185,8 @@ export async function readZipDirectory(
   if (cdOffset + cdSize > cdLimit) {
     throw new ZipError(
       file,
-      `central directory [${cdOffset}, ${cdOffset + cdSize}) runs past its end record at byte ${cdLimit} (truncated or corrupt)`,
+      `central directory [${cdOffset}, ${cdOffset + cdSize}) runs past its end record at byte ${cdLimit} ` +
+        '(truncated or corrupt)',
       { offset: eocdOffset },
     );
   }
@@ -294,7 +295,8 @@ export async function zipEntryRange(
     const kind = METHOD_NAMES[entry.method] ?? `method ${entry.method}`;
     throw new ZipError(
       file,
-      `entry is compressed (${kind}); only stored (uncompressed) entries are supported — torch.save writes stored entries`,
+      `entry is compressed (${kind}); only stored (uncompressed) entries are supported — ` +
+        'torch.save writes stored entries',
       { entry: entry.name },
     );
   }
@@ -351,7 +353,7 @@ export function checkCrc(file: string, entry: ZipEntry, bytes: Uint8Array): void
   }
 }
 
-// ---------------------------------------------------------------- CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as ZIP uses)
+// -------------------------------------------- CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as ZIP uses)
 
 let crcTables: Int32Array | undefined;
 

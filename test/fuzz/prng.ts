@@ -193,7 +193,8 @@ export class Tally {
       .join(', ');
     return (
       `[fuzz] ${this.target}: ${this.count} cases (${LONG ? 'long' : 'quick'} profile, run seed ${hex(RUN_SEED)}), ` +
-      `crashes 0, hangs 0; ${this.totalMs.toFixed(0)} ms total, slowest case ${this.slowestCase} ${this.slowestMs.toFixed(1)} ms; ` +
+      `crashes 0, hangs 0; ${this.totalMs.toFixed(0)} ms total, ` +
+      `slowest case ${this.slowestCase} ${this.slowestMs.toFixed(1)} ms; ` +
       `outcomes: ${kinds}`
     );
   }
@@ -218,7 +219,8 @@ export function isTyped(e: unknown): e is WgbertError {
 export function failure(target: string, i: number, what: string, e?: unknown): Error {
   const err = e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : e === undefined ? '' : String(e);
   return new Error(
-    `${target} case ${i} (run seed ${hex(RUN_SEED)}, case seed ${hex(caseSeed(RUN_SEED, i))}): ${what}${err ? `\n${err}` : ''}\n` +
+    `${target} case ${i} (run seed ${hex(RUN_SEED)}, case seed ${hex(caseSeed(RUN_SEED, i))}): ` +
+      `${what}${err ? `\n${err}` : ''}\n` +
       `reproduce: WGBERT_FUZZ_SEED=${hex(RUN_SEED)} WGBERT_FUZZ_CASE=${i} npx vitest run test/fuzz`,
   );
 }

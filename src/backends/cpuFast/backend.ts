@@ -267,7 +267,8 @@ class FastModel implements PreparedModel {
         this.memory.grow(pages);
       } catch {
         throw new InputError(
-          `fast CPU backend: ${rows} rows × ${seq} need ${(top / 2 ** 30).toFixed(2)} GiB of wasm memory, more than it can have (4 GiB); use smaller batches`,
+          `fast CPU backend: ${rows} rows × ${seq} need ${(top / 2 ** 30).toFixed(2)} GiB of wasm memory, ` +
+            'more than it can have (4 GiB); use smaller batches',
         );
       }
       this.refreshViews();
@@ -289,7 +290,8 @@ class FastModel implements PreparedModel {
     if (this.slotStamp[t.slot] !== t.stamp) {
       throw new WgbertError(
         'INTERNAL',
-        `fast CPU backend: activation slot ${t.slot} was recycled while still in use (more than ${SLOTS - 1} live activations)`,
+        `fast CPU backend: activation slot ${t.slot} was recycled while still in use ` +
+          `(more than ${SLOTS - 1} live activations)`,
       );
     }
     return t;

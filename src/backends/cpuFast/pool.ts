@@ -47,7 +47,8 @@ const SPIN = 4000;
  */
 export const WORKER_SOURCE = `
 function wgbertWorkerMain(init, post) {
-  const GEN = ${GEN}, NEXT = ${NEXT}, FINISHED = ${FINISHED}, ACTIVE = ${ACTIVE}, JOB = ${JOB}, UNITS = ${UNITS}, CHUNK = ${CHUNK}, ERROR = ${ERROR}, THREADS = ${THREADS}, ARGS = ${ARGS};
+  const GEN = ${GEN}, NEXT = ${NEXT}, FINISHED = ${FINISHED}, ACTIVE = ${ACTIVE}, JOB = ${JOB}, UNITS = ${UNITS};
+  const CHUNK = ${CHUNK}, ERROR = ${ERROR}, THREADS = ${THREADS}, ARGS = ${ARGS};
   const CLOSED = ${CLOSED}, EXIT = ${EXIT}, SPIN = ${SPIN};
   let ex;
   try {
@@ -77,8 +78,9 @@ function wgbertWorkerMain(init, post) {
     }
     seen = g;
     const fn = fns[ctrl[JOB]], units = ctrl[UNITS], minChunk = ctrl[CHUNK], share = 4 * ctrl[THREADS];
-    const a0 = ctrl[ARGS], a1 = ctrl[ARGS + 1], a2 = ctrl[ARGS + 2], a3 = ctrl[ARGS + 3], a4 = ctrl[ARGS + 4], a5 = ctrl[ARGS + 5];
-    const a6 = ctrl[ARGS + 6], a7 = ctrl[ARGS + 7], a8 = ctrl[ARGS + 8], a9 = ctrl[ARGS + 9], a10 = ctrl[ARGS + 10];
+    const a0 = ctrl[ARGS], a1 = ctrl[ARGS + 1], a2 = ctrl[ARGS + 2], a3 = ctrl[ARGS + 3];
+    const a4 = ctrl[ARGS + 4], a5 = ctrl[ARGS + 5], a6 = ctrl[ARGS + 6], a7 = ctrl[ARGS + 7];
+    const a8 = ctrl[ARGS + 8], a9 = ctrl[ARGS + 9], a10 = ctrl[ARGS + 10];
     for (;;) {
       const u = Atomics.load(ctrl, NEXT);
       if (u >= units) break;

@@ -48,7 +48,9 @@ export function defaultWorkerSpawner(): WorkerSpawner | undefined {
 export function browserWorkerSpawner(): WorkerSpawner {
   return {
     spawn(source) {
-      const glue = `${source}\nself.onmessage = (e) => { self.onmessage = null; wgbertWorkerMain(e.data, (m) => self.postMessage(m)); };\n`;
+      const glue =
+        `${source}\n` +
+        'self.onmessage = (e) => { self.onmessage = null; wgbertWorkerMain(e.data, (m) => self.postMessage(m)); };\n';
       const url = URL.createObjectURL(new Blob([glue], { type: 'text/javascript' }));
       const worker = new Worker(url);
       // Revoke only once the script has surely loaded (revoking at once breaks the load in some browsers).

@@ -64,7 +64,10 @@ export interface WebGpuPreparedModel extends PreparedModel {
   readonly dtype: WeightDtype;
   /** The adapter, in words (after a CPU fallback: the last one used). */
   readonly adapterDescription: string;
-  /** The runtime (pipeline, buffer caches); for tests and diagnostics (after a CPU fallback: the last one, destroyed). */
+  /**
+   * The runtime (pipeline, buffer caches); for tests and diagnostics (after a CPU fallback: the last one,
+   * destroyed).
+   */
   readonly runtime: GpuRuntime;
   forward(input: BertInput, opts?: { output?: 'logits' | 'probabilities' }): Promise<WebGpuForwardResult>;
 }

@@ -239,7 +239,8 @@ export class GpuRuntime {
     if ((usage & BufferUsage.STORAGE) !== 0 && size > this.limits.maxStorageBufferBindingSize) {
       throw new GpuError(
         `a ${label} of ${(bytes / 2 ** 20).toFixed(1)} MiB exceeds the device's largest storage binding ` +
-          `(${(this.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(1)} MiB): use a smaller batch or shorter sequences`,
+          `(${(this.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(1)} MiB): ` +
+          'use a smaller batch or shorter sequences',
       );
     }
     const key = `${usage}:${size}`;

@@ -33,7 +33,10 @@ export function erf(x: number): number {
   return Math.sign(x) * (1 - erfcContinuedFraction(a));
 }
 
-/** erfc(a) for a ≥ 3: e^(−a²)/√π · 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + 2/(a + …))))) evaluated by modified Lentz. */
+/**
+ * erfc(a) for a ≥ 3: e^(−a²)/√π · 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + 2/(a + …))))) evaluated by
+ * modified Lentz.
+ */
 function erfcContinuedFraction(a: number): number {
   const tiny = 1e-300;
   let f = a;

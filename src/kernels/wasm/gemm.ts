@@ -8,9 +8,11 @@
  * Rows/columns past M/N are zero. Both are "k-blocked": the slivers of all P panels for one K block
  * [k0, k0 + kc) are stored together, so one block is one contiguous run that the hardware prefetcher
  * streams (the weights come from DRAM once per forward pass):
- *   element (panel p, k, lane j) at  k0·P·W + p·kc·W + (k − k0)·W + j,   k0 = KC·⌊k/KC⌋, kc = min(KC, K − k0)
- * For a linear layer B = Wᵀ with W [N, K] (torch layout), so a B panel is NR rows of W interleaved — the same "pack rows" routine as for A with width NR. Weights are packed
- * once when the model is prepared; activations (A) once per linear layer (and shared by Q, K and V).
+ *   element (panel p, k, lane j) at  k0·P·W + p·kc·W + (k − k0)·W + j,
+ *     k0 = KC·⌊k/KC⌋, kc = min(KC, K − k0)
+ * For a linear layer B = Wᵀ with W [N, K] (torch layout), so a B panel is NR rows of W interleaved — the
+ * same "pack rows" routine as for A with width NR. Weights are packed once when the model is prepared;
+ * activations (A) once per linear layer (and shared by Q, K and V).
  *
  * Micro-kernel. MR·NV f32x4 accumulators live in registers (x64 wasm engines have 16 xmm registers; V8
  * keeps one as scratch, so MR·NV + NV + 1 ≤ 15 avoids spills: 6×8 with FMA, 5×8 without, whose

@@ -137,7 +137,8 @@ export function recordAttention(rt: GpuRuntime, pass: GPUComputePassEncoder, a: 
   const bytes = 4 * (o.maxSeq + headDim + o.workgroupSize);
   if (bytes > rt.limits.maxComputeWorkgroupStorageSize) {
     throw new GpuError(
-      `attention over ${a.seq} tokens needs ${bytes} bytes of workgroup memory; the device has ${rt.limits.maxComputeWorkgroupStorageSize}`,
+      `attention over ${a.seq} tokens needs ${bytes} bytes of workgroup memory; ` +
+        `the device has ${rt.limits.maxComputeWorkgroupStorageSize}`,
     );
   }
   const pipeline = rt.pipeline(attentionKey(o), () => attentionWgsl(o));

@@ -9,7 +9,8 @@
  * thread takes the block's keys one by one, keeping a running max m, sum l and accumulator acc:
  *
  *   s = q · k_j / √d
- *   if s > m:  l ← l·e^(m−s),  acc ← acc·e^(m−s),  m ← s      (rescale to the new max; rare after the first keys)
+ *   if s > m:  l ← l·e^(m−s),  acc ← acc·e^(m−s),  m ← s
+ *              (rescale to the new max; rare after the first keys)
  *   w = e^(s−m);  l += w;  acc += w · v_j
  *
  * and finally writes acc / l. Every exponent is ≤ 0, as in the max-subtracted softmax, and the result

@@ -47,4 +47,5 @@ fn load4_${name}(i4: u32) -> vec4<f32> {
  * Flat workgroup index for 1-D work spread over a 2-D grid (see GpuRuntime.grid): dispatches are limited
  * to 65,535 workgroups per dimension, so long row counts use y as well.
  */
-export const WGSL_FLAT_WORKGROUP = `fn flatWorkgroup(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.x + wid.y * nwg.x; }`;
+export const WGSL_FLAT_WORKGROUP =
+  'fn flatWorkgroup(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.x + wid.y * nwg.x; }';

@@ -84,7 +84,8 @@ function checkTiles(t: MatmulTiles, vec4: boolean): void {
 export function matmulKey(o: MatmulOptions): string {
   return (
     `matmul/${o.tileM}x${o.tileN}x${o.tileK}/${o.perThreadM}x${o.perThreadN}` +
-    `/${o.vec4 ? 'vec4' : 'scalar'}/${o.weightDtype}${o.bias ? '/bias' : ''}${o.gelu ? '/gelu' : ''}${o.residual ? '/residual' : ''}`
+    `/${o.vec4 ? 'vec4' : 'scalar'}/${o.weightDtype}` +
+    `${o.bias ? '/bias' : ''}${o.gelu ? '/gelu' : ''}${o.residual ? '/residual' : ''}`
   );
 }
 
@@ -261,7 +262,8 @@ export function recordMatmul(rt: GpuRuntime, pass: GPUComputePassEncoder, a: Mat
   const sharedBytes = 4 * o.tileK * (o.tileM + o.tileN + 2);
   if (sharedBytes > rt.limits.maxComputeWorkgroupStorageSize) {
     throw new GpuError(
-      `matmul tiles ${o.tileM}×${o.tileN}×${o.tileK} need ${sharedBytes} bytes of workgroup memory; the device has ${rt.limits.maxComputeWorkgroupStorageSize}`,
+      `matmul tiles ${o.tileM}×${o.tileN}×${o.tileK} need ${sharedBytes} bytes of workgroup memory; ` +
+        `the device has ${rt.limits.maxComputeWorkgroupStorageSize}`,
     );
   }
   const pipeline = rt.pipeline(matmulKey(o), () => matmulWgsl(o));

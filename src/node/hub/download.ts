@@ -196,7 +196,8 @@ async function online(ctx: Ctx): Promise<SnapshotResult> {
       ctx.repoId,
       ctx.revision,
       undefined,
-      `repository '${ctx.repoId}' at revision '${ctx.revision}' has no PyTorch-compatible weights (looked for ${WEIGHT_FILES.join(', ')})`,
+      `repository '${ctx.repoId}' at revision '${ctx.revision}' has no PyTorch-compatible weights ` +
+        `(looked for ${WEIGHT_FILES.join(', ')})`,
     );
   }
   const commit = ctx.commit!;
@@ -378,7 +379,8 @@ async function downloadBlob(ctx: Ctx, file: string, meta: FileMetadata, blob: st
         if (e instanceof NetworkError) {
           const kept = (await fileSize(incomplete)) ?? 0;
           throw new NetworkError(
-            `${e.message}; gave up after ${attempt + 1} attempt(s) — ${kept} bytes are kept in ${incomplete} and the next run resumes from there`,
+            `${e.message}; gave up after ${attempt + 1} attempt(s) — ` +
+              `${kept} bytes are kept in ${incomplete} and the next run resumes from there`,
             {
               cause: e,
             },
@@ -476,7 +478,8 @@ export async function fromCache(cache: RepoCache, revision: string, why: string)
     throw new HubOfflineError(
       cache.repoId,
       missing,
-      `${why}, and the cached snapshot of ${where} (commit ${commit}) in ${cache.cacheDir} lacks: ${missing.join(', ')}`,
+      `${why}, and the cached snapshot of ${where} (commit ${commit}) in ${cache.cacheDir} ` +
+        `lacks: ${missing.join(', ')}`,
     );
   }
   return { repoId: cache.repoId, revision, commit, path: cache.snapshot(commit), files, fromCacheOnly: true };

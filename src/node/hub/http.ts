@@ -127,8 +127,14 @@ export function httpError(res: Response, ctx: RequestContext, file: string, url:
       code === 'GatedRepo'
         ? `is gated: accept its conditions at ${endpoint}/${repoId} and set HF_TOKEN to a token of that account`
         : code === 'RepoNotFound'
-          ? `was not found, or is private: ${hasToken ? 'check that HF_TOKEN has access to it' : 'if it is private, set HF_TOKEN to a token with access'}`
-          : `refused access (HTTP ${res.status}): ${hasToken ? 'check that HF_TOKEN is valid and has access to it' : 'it may be private or gated; set HF_TOKEN to a token with access'}`;
+          ? 'was not found, or is private: ' +
+            (hasToken
+              ? 'check that HF_TOKEN has access to it'
+              : 'if it is private, set HF_TOKEN to a token with access')
+          : `refused access (HTTP ${res.status}): ` +
+            (hasToken
+              ? 'check that HF_TOKEN is valid and has access to it'
+              : 'it may be private or gated; set HF_TOKEN to a token with access');
     return new HubAuthError(repoId, res.status, `repository '${repoId}' ${why}${detail}`);
   }
   if (res.status === 404) {
@@ -202,7 +208,8 @@ function metadataOf(
   const commit = res.headers.get('x-repo-commit');
   if (commit === null || !/^[0-9a-f]{40}$/.test(commit)) {
     throw new HubError(
-      `${url}: the answer has no valid X-Repo-Commit header (${JSON.stringify(commit)}); is ${ctx.endpoint} a Hugging Face hub?`,
+      `${url}: the answer has no valid X-Repo-Commit header (${JSON.stringify(commit)}); ` +
+        `is ${ctx.endpoint} a Hugging Face hub?`,
     );
   }
   const etag = normalizeEtag(res.headers.get('x-linked-etag') ?? res.headers.get('etag'));
