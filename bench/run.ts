@@ -280,7 +280,7 @@ async function wgbertEngine(
       } catch {
         /* the backend reports what is missing */
       }
-      const { selectBackend } = await import('../src/backends/select.js');
+      const { selectBackend } = await import('../src/engine/select.js');
       model = await (await selectBackend({ backend: 'webgpu' })).prepare(weights);
       // Name the adapter next to the numbers: on a machine without a GPU this is a software rasterizer.
       adapter = (model as { adapterDescription?: string }).adapterDescription ?? 'unknown adapter';

@@ -16,9 +16,9 @@ export type {
   EntitiesFor,
 } from './pipeline/pipeline.js';
 export type { AggregationStrategy, EntityOf, TokenEntity, GroupedEntity, WordEntity } from './pipeline/entities.js';
-export { loadModel, BertModel } from './bert/model.js';
-export type { LoadModelOptions, ModelDtype } from './bert/model.js';
-export type { BackendOption, DtypeOption } from './backends/select.js';
+export { loadModel, BertModel } from './engine/model.js';
+export type { LoadModelOptions, ModelDtype } from './engine/model.js';
+export type { BackendOption, DtypeOption } from './engine/select.js';
 export type {
   ProgressInfo,
   ProgressCallback,

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fixturePath } from './fixtures.js';
-import { loadModel } from '../src/bert/model.js';
+import { loadModel } from '../src/engine/model.js';
 import { fsModelSource } from '../src/node/fsSource.js';
 import { labeledSentences, parseConll } from '../src/eval/conll.js';
 import { evaluateNer, evaluatePos, parsePredictions } from '../src/eval/evaluate.js';

@@ -7,7 +7,7 @@
  *   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json WGBERT_REQUIRE_GPU=1 npx vitest run test/webgpu
  */
 import { registerDawn } from '../src/node/dawn.js';
-import { getGpu } from '../src/backends/webgpu/device.js';
+import { getGpu } from '../src/kernels/webgpu/device.js';
 
 export const REQUIRE_GPU = process.env.WGBERT_REQUIRE_GPU === '1';
 

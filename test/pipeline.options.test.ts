@@ -18,7 +18,7 @@ import {
   type ProgressInfo,
   type TokenClassificationPipeline,
 } from '../src/node.js';
-import { availableCores } from '../src/backends/select.js';
+import { availableCores } from '../src/engine/select.js';
 import { setWorkerSpawner } from '../src/backends/cpuFast/spawner.js';
 import { nodeWorkerSpawner } from '../src/node/workers.js';
 import { LoadProgress } from '../src/io/progress.js';

@@ -10,8 +10,8 @@ import { fsModelSource } from '../src/node/fsSource.js';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import '../src/node.js';
-import { loadModel } from '../src/bert/model.js';
-import { Trace, formatTrace, loadTracedModel, type TraceStage } from '../src/bert/trace.js';
+import { loadModel } from '../src/engine/model.js';
+import { Trace, formatTrace, loadTracedModel, type TraceStage } from '../src/engine/trace.js';
 import { run } from '../src/cli/main.js';
 import { REPO_ROOT } from './fixtures.js';
 

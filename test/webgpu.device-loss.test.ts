@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { testGpu } from './gpu.js';
 import { probeGpu, within, type GpuProbe } from './fuzz/gpuProbe.js';
 import { synthOddSource } from './fuzz/models.js';
-import { setGpuProvider } from '../src/backends/webgpu/device.js';
+import { setGpuProvider } from '../src/kernels/webgpu/device.js';
 import {
   pipeline,
   type Entity,

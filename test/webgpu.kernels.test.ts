@@ -12,8 +12,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rng } from './helpers.js';
 import { testGpu } from './gpu.js';
-import { requestGpuDevice } from '../src/backends/webgpu/device.js';
-import { GpuRuntime } from '../src/backends/webgpu/runtime.js';
+import { requestGpuDevice } from '../src/kernels/webgpu/device.js';
+import { GpuRuntime } from '../src/kernels/webgpu/runtime.js';
 import { uploadMatrix } from '../src/backends/webgpu/backend.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { f16ArrayToF32, f32ArrayToF16 } from '../src/tensor/dtype.js';

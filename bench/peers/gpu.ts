@@ -5,7 +5,7 @@
  * (two instances in one process abort natively). Without Vulkan or an adapter: an Error saying why.
  */
 import { registerDawn } from '../../src/node/dawn.js';
-import { findGpu } from '../../src/backends/webgpu/device.js';
+import { findGpu } from '../../src/kernels/webgpu/device.js';
 
 let gpu: Promise<GPU> | undefined;
 

@@ -16,7 +16,7 @@
  *
  * `observe`, if given, sees each stage's output under the name of the Hugging Face module that computes it
  * ('bert.embeddings', 'bert.encoder.layer.0', …, 'classifier'), so a trace lines up with PyTorch forward
- * hooks (src/bert/trace.ts, `wgbert logits --trace`). It only looks: the math is the same without it.
+ * hooks (src/engine/trace.ts, `wgbert logits --trace`). It only looks: the math is the same without it.
  */
 import type { BertInput, BertOps, BertWeights, EncoderLayerWeights } from './ops.js';
 

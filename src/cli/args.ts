@@ -3,12 +3,12 @@
  * usage (to stdout, exit 0) before anything else is checked; node:util parseArgs' own errors become
  * InputErrors that name the option and the command ("unknown option --foo for "wgbert ner" (see wgbert ner
  * --help)"). Also: the model options every model-running command takes, the text argument, and the backend
- * options checked with the library's own parsers (src/backends/select.ts).
+ * options checked with the library's own parsers (src/engine/select.ts).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InputError } from '../errors.js';
-import { parseBackend, parseDtype } from '../backends/select.js';
-import type { LoadModelOptions } from '../bert/model.js';
+import { parseBackend, parseDtype } from '../engine/select.js';
+import type { LoadModelOptions } from '../engine/model.js';
 
 /** A subcommand as the user types it ("wgbert ner") and its usage text. */
 export interface Command {

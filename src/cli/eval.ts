@@ -8,7 +8,7 @@
  *   wgbert eval pos --model DIR --data eng.testb --column 2          (CoNLL-2003's POS column)
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { loadModel } from '../bert/model.js';
+import { loadModel } from '../engine/model.js';
 import { InputError } from '../errors.js';
 import { labeledSentences, parseConll, type LabeledSentence } from '../eval/conll.js';
 import { conlluLabeled, parseConllu } from '../eval/conllu.js';

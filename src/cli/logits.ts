@@ -1,10 +1,10 @@
 /**
  * `wgbert logits <text>`: the seed's "print the logits and their shape" step. Prints tokens, ids,
  * offsets and the logits [S][C] (JSON with --json: {backend, model, tokens, input_ids, offsets, logits}).
- * --trace adds each stage's shape, time and first values (src/bert/trace.ts): on stderr, or as "trace" in the JSON.
+ * --trace adds each stage's shape, time and first values (src/engine/trace.ts): on stderr, or as "trace" in the JSON.
  */
-import { loadModel } from '../bert/model.js';
-import { Trace, formatTrace, loadTracedModel } from '../bert/trace.js';
+import { loadModel } from '../engine/model.js';
+import { Trace, formatTrace, loadTracedModel } from '../engine/trace.js';
 import { MODEL_OPTIONS_USAGE, backendOptions, parseModelCommand, readTextArg, type Command } from './args.js';
 import { DEFAULT_MODEL } from './defaultModel.js';
 
@@ -30,7 +30,7 @@ export async function runLogits(args: string[]): Promise<number> {
   const backend = backendOptions(values);
   const text = await readTextArg(positionals);
   const location = (values.model as string | undefined) ?? DEFAULT_MODEL;
-  // --trace: the CPU backend with every stage recorded (src/bert/trace.ts); to stderr, or under "trace" with --json.
+  // --trace: the CPU backend with every stage recorded (src/engine/trace.ts); to stderr, or under "trace" with --json.
   const trace = values.trace ? new Trace() : undefined;
   const model = trace ? await loadTracedModel(location, trace, backend) : await loadModel(location, backend);
   try {

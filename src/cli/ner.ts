@@ -10,7 +10,7 @@ import type { AggregationStrategy } from '../pipeline/entities.js';
 import { MODEL_OPTIONS_USAGE, backendOptions, parseModelCommand, readTextArg, type Command } from './args.js';
 import { withModel } from './defaultModel.js';
 import { renderProgress } from '../eval/progress.js';
-import { Trace, formatTrace, loadTracedModel } from '../bert/trace.js';
+import { Trace, formatTrace, loadTracedModel } from '../engine/trace.js';
 
 const AGGREGATIONS: AggregationStrategy[] = ['none', 'simple', 'first', 'average', 'max', 'word'];
 
@@ -63,7 +63,7 @@ export async function runNer(task: Task, args: string[]): Promise<number> {
     throw new InputError('no text given (pass the text, - for standard input, or --input FILE)');
   const texts = input !== undefined ? await readInputFile(input) : [await readTextArg(positionals)];
 
-  // --trace: the CPU backend with every stage recorded (src/bert/trace.ts); to stderr, or under "trace" with --json.
+  // --trace: the CPU backend with every stage recorded (src/engine/trace.ts); to stderr, or under "trace" with --json.
   const trace = values.trace ? new Trace() : undefined;
   const ner = await withModel(
     task === 'pos' ? 'pos' : 'ner',

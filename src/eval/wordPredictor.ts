@@ -4,7 +4,7 @@
  * each word gets the label of its FIRST sub-token (argmax of its logits; ties → the lowest label id).
  * This is the protocol of the fixtures README ("CoNLL-2003 F1 check").
  */
-import type { BertModel } from '../bert/model.js';
+import type { BertModel } from '../engine/model.js';
 import { InputError } from '../errors.js';
 import type { PredictFn } from './evaluate.js';
 

@@ -10,7 +10,7 @@
  * Without a GPU, a Vulkan software driver (SwiftShader) can be selected with VK_ICD_FILENAMES — slow but
  * exact, used by the tests.
  */
-import { setGpuProvider } from '../backends/webgpu/device.js';
+import { setGpuProvider } from '../kernels/webgpu/device.js';
 import { missingVulkan } from './vulkan.js';
 
 /** Dawn's creation flags (e.g. 'enable-dawn-features=…'); default none. */

@@ -1,12 +1,12 @@
 /**
  * pipeline()'s arguments and the options of a pipeline call, checked in one place. Both accept the names
  * transformers.js / Hugging Face users know beside ours: a positional model (`pipeline(task, model, options)`),
- * `device`, `dtype: 'fp16'`, `progress_callback` (load options: src/bert/loadOptions.ts), and per call
+ * `device`, `dtype: 'fp16'`, `progress_callback` (load options: src/engine/loadOptions.ts), and per call
  * `aggregation_strategy` (= `aggregation`) and `ignore_labels` (= `ignoreLabels`). Every unknown key and every
  * bad value is an InputError naming the option and what it accepts.
  */
 import { InputError, jsonSnippet } from '../errors.js';
-import { BertModel } from '../bert/model.js';
+import { BertModel } from '../engine/model.js';
 import {
   LOAD_OPTION_KEYS,
   aliasedOption,
@@ -15,7 +15,7 @@ import {
   optionsObject,
   type CheckedLoadOptions,
   type LoadModelOptions,
-} from '../bert/loadOptions.js';
+} from '../engine/loadOptions.js';
 import type { ModelSource } from '../io/source.js';
 import { AGGREGATION_STRATEGIES, type AggregationStrategy, type PostprocessOptions } from './entities.js';
 

@@ -10,7 +10,7 @@
  * Arguments and options are checked in ./options.ts; results are typed by strategy (EntitiesFor below).
  */
 import { InputError } from '../errors.js';
-import { BertModel, loadModel, type LoadModelOptions } from '../bert/model.js';
+import { BertModel, loadModel, type LoadModelOptions } from '../engine/model.js';
 import type { Encoding } from '../tokenizer/encoding.js';
 import { postprocessTokenClassification, postprocessWindows } from './aggregate.js';
 import type { AggregationStrategy, EntityOf, GroupedEntity, TokenEntity, WordEntity } from './entities.js';

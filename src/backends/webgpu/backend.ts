@@ -28,11 +28,11 @@ import { f32ArrayToF16 } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { weightBytes, type WeightDtype } from '../../kernels/webgpu/common.js';
 import { recordSoftmax } from '../../kernels/webgpu/softmax.js';
-import { adapterAvailable, requestGpuDevice } from './device.js';
+import { adapterAvailable, requestGpuDevice } from '../../kernels/webgpu/device.js';
 import { createWebGpuOps, GpuRecorder, type AttentionKernel, type GpuWeight } from './ops.js';
-import { BufferUsage, GpuRuntime } from './runtime.js';
+import { BufferUsage, GpuRuntime } from '../../kernels/webgpu/runtime.js';
 
-export { setGpuProvider } from './device.js';
+export { setGpuProvider } from '../../kernels/webgpu/device.js';
 
 export interface WebGpuBackendOptions {
   /** Weight storage on the GPU (activations are always f32). Default 'f32'. */

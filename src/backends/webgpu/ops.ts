@@ -27,7 +27,7 @@ import { recordLayerNorm } from '../../kernels/webgpu/layerNorm.js';
 import { recordMatmul } from '../../kernels/webgpu/matmul.js';
 import { recordAttention } from '../../kernels/webgpu/attention.js';
 import { attentionFusedSupported, recordAttentionFused } from '../../kernels/webgpu/attentionFused.js';
-import { STORAGE_USAGE, type GpuRuntime } from './runtime.js';
+import { STORAGE_USAGE, type GpuRuntime } from '../../kernels/webgpu/runtime.js';
 
 /** An f32 activation on the GPU, [..., cols] row-major. */
 export interface GpuTensor {

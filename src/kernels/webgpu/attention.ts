@@ -20,8 +20,8 @@
  * d is baked into the shader. K and V are re-read for every query (S²·d reads per head): fine as a
  * reference and for short sequences; the fused kernel reads each key block once per query block.
  */
-import type { GpuRuntime } from '../../backends/webgpu/runtime.js';
-import { f32Bits } from '../../backends/webgpu/runtime.js';
+import type { GpuRuntime } from './runtime.js';
+import { f32Bits } from './runtime.js';
 import { GpuError } from '../../errors.js';
 import { wgslWorkgroupReduce } from './layerNorm.js';
 

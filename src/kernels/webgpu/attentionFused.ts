@@ -22,8 +22,8 @@
  * Limits: d % 4 == 0 and d ≤ 256; workgroup memory 2·keyBlock·d·4 bytes (8 KiB for d = 64, keyBlock = 16).
  * `attentionFusedSupported` says whether a shape fits; otherwise use attention.ts.
  */
-import type { GpuRuntime } from '../../backends/webgpu/runtime.js';
-import { f32Bits } from '../../backends/webgpu/runtime.js';
+import type { GpuRuntime } from './runtime.js';
+import { f32Bits } from './runtime.js';
 import type { AttentionArgs } from './attention.js';
 
 export interface AttentionFusedOptions {

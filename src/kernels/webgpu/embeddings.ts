@@ -21,8 +21,8 @@
  * Limits: ids must be inside the tables (checked on the CPU before the forward pass), S ≤ positions.
  * Tables may be f32 or f16 storage (common.ts); γ and β are f32.
  */
-import type { GpuRuntime } from '../../backends/webgpu/runtime.js';
-import { f32Bits } from '../../backends/webgpu/runtime.js';
+import type { GpuRuntime } from './runtime.js';
+import { f32Bits } from './runtime.js';
 import { WGSL_FLAT_WORKGROUP, wgslWeightScalar, type WeightDtype } from './common.js';
 import { layerNormWorkgroupSize, wgslWorkgroupReduce } from './layerNorm.js';
 

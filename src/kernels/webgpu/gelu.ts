@@ -16,7 +16,7 @@
  * This module's kernel applies GELU element-wise (used by the tests, and available to callers); the
  * linear layers apply the same `gelu` function in their epilogue (see matmul.ts).
  */
-import type { GpuRuntime } from '../../backends/webgpu/runtime.js';
+import type { GpuRuntime } from './runtime.js';
 import { WGSL_FLAT_WORKGROUP } from './common.js';
 
 /** The WGSL functions `erfc_nonneg(z)` and `gelu(x)`, for inclusion in other kernels. */

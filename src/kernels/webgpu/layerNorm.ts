@@ -15,8 +15,8 @@
  *
  * `wgslWorkgroupReduce` is shared with the embeddings kernel (which fuses the gather with this LayerNorm).
  */
-import type { GpuRuntime } from '../../backends/webgpu/runtime.js';
-import { f32Bits } from '../../backends/webgpu/runtime.js';
+import type { GpuRuntime } from './runtime.js';
+import { f32Bits } from './runtime.js';
 import { WGSL_FLAT_WORKGROUP } from './common.js';
 
 /**

@@ -26,7 +26,7 @@
  * ceil(M/tileM) ≤ 65,535 workgroups in y.
  * Tile sizes are parameters (`pickMatmulTiles` picks by shape), so large GPUs can use bigger tiles.
  */
-import type { GpuRuntime } from '../../backends/webgpu/runtime.js';
+import type { GpuRuntime } from './runtime.js';
 import { GpuError } from '../../errors.js';
 import { wgslWeightScalar, wgslWeightVec4, type WeightDtype } from './common.js';
 import { WGSL_GELU } from './gelu.js';

@@ -10,7 +10,7 @@
  * a workgroup of 64 rows, spread over a 2-D grid past 65,535 workgroups). f32 throughout.
  * Limits: any rows and C ≥ 1.
  */
-import type { GpuRuntime } from '../../backends/webgpu/runtime.js';
+import type { GpuRuntime } from './runtime.js';
 import { WGSL_FLAT_WORKGROUP } from './common.js';
 
 const WG = 64;

@@ -16,7 +16,7 @@ import {
   type BackendOption,
   type BackendSelection,
   type DtypeOption,
-} from '../backends/select.js';
+} from './select.js';
 import type { ProgressCallback } from '../io/progress.js';
 
 /** Default cap on one forward pass's largest activation: 2^28 floats (1 GiB of float32). */

@@ -4,9 +4,9 @@
  * backend, dtype and thread count (parseBackend, parseDtype, parseThreads), shared by the API and the CLI.
  */
 import { InputError, jsonSnippet } from '../errors.js';
-import type { Backend } from './backend.js';
-import { createFastCpuBackend } from './cpuFast/backend.js';
-import { defaultWorkerSpawner } from './cpuFast/spawner.js';
+import type { Backend } from '../backends/backend.js';
+import { createFastCpuBackend } from '../backends/cpuFast/backend.js';
+import { defaultWorkerSpawner } from '../backends/cpuFast/spawner.js';
 
 export type BackendOption = 'cpu' | 'webgpu' | 'auto';
 export const BACKENDS: readonly BackendOption[] = ['cpu', 'webgpu', 'auto'];
@@ -90,7 +90,7 @@ export async function selectBackend(opts: BackendSelection = {}): Promise<Backen
   if (name !== 'webgpu' && name !== 'auto') {
     throw new InputError(`unknown backend "${String(name)}" (use cpu, webgpu or auto)`);
   }
-  const webgpu = await import('./webgpu/backend.js');
+  const webgpu = await import('../backends/webgpu/backend.js');
   if (name === 'auto' && !(await webgpu.webgpuAvailable())) return cpu();
   return webgpu.createWebGpuBackend({
     dtype: opts.dtype ?? 'f32',

@@ -8,7 +8,7 @@
  */
 import { InputError, jsonSnippet } from '../errors.js';
 import type { BackendName, ForwardResult, PreparedModel } from '../backends/backend.js';
-import { selectBackend } from '../backends/select.js';
+import { selectBackend } from './select.js';
 import { resolveModelSource, type ResolveOptions } from '../io/platform.js';
 import { LoadProgress } from '../io/progress.js';
 import type { ModelSource } from '../io/source.js';
@@ -16,10 +16,10 @@ import { Tensor } from '../tensor/tensor.js';
 import { loadTokenizer } from '../tokenizer/load.js';
 import type { BertTokenizer } from '../tokenizer/bertTokenizer.js';
 import type { Encoding } from '../tokenizer/encoding.js';
-import type { BertConfig } from './config.js';
-import { loadBertWeights } from './load.js';
+import type { BertConfig } from '../bert/config.js';
+import { loadBertWeights } from '../bert/load.js';
 import { checkActivationLimit, checkLoadOptions, type BertModelLimits, type LoadModelOptions } from './loadOptions.js';
-import type { BertInput } from './ops.js';
+import type { BertInput } from '../bert/ops.js';
 
 export { DEFAULT_MAX_ACTIVATION_FLOATS } from './loadOptions.js';
 export type { BertModelLimits, LoadModelOptions } from './loadOptions.js';
@@ -129,7 +129,7 @@ export class BertModel {
 
 /**
  * Loads a model: a folder, URL or hub repo id (through the environment's resolver) or a ModelSource.
- * Options are checked first (src/bert/loadOptions.ts): a bad option fails before anything is read.
+ * Options are checked first (src/engine/loadOptions.ts): a bad option fails before anything is read.
  */
 export async function loadModel(model: string | ModelSource, opts: LoadModelOptions = {}): Promise<BertModel> {
   const checked = checkLoadOptions(opts, 'loadModel()');

@@ -30,8 +30,8 @@ import { resolveModelSource } from '../io/platform.js';
 import type { ModelSource } from '../io/source.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { loadTokenizer } from '../tokenizer/load.js';
-import { bertForward, type Observer } from './forward.js';
-import { loadBertWeights } from './load.js';
+import { bertForward, type Observer } from '../bert/forward.js';
+import { loadBertWeights } from '../bert/load.js';
 import { BertModel } from './model.js';
 
 export interface TraceStage {
