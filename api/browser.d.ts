@@ -1,4 +1,4 @@
-// browser: 60 exports
+// browser: 63 exports
 export type AggregationStrategy = 'none' | 'simple' | 'first' | 'average' | 'max' | 'word';
 export type BackendOption = 'cpu' | 'webgpu' | 'auto';
 export interface BertConfig {
@@ -23,9 +23,7 @@ export class BertModel {
     get dtype(): ModelDtype;
     get labels(): string[];
     get maxLength(): number;
-    forward(encodings: Encoding[], opts?: {
-        output?: 'logits' | 'probabilities';
-    }): Promise<ForwardResult>;
+    forward(encodings: Encoding[]): Promise<ForwardResult>;
     logits(encoded: Encoding | Encoding[]): Promise<Tensor>;
     dispose(): void;
     pack(encodings: Encoding[]): BertInput;
@@ -114,6 +112,10 @@ export function fileListModelSource(files: Iterable<FileLike> | ArrayLike<FileLi
     name?: string;
 }): ModelSource;
 export function filesFromDataTransfer(dt: DataTransfer): Promise<FileLike[]>;
+export function formatTrace(stages: readonly TraceStage[], opts?: {
+    times?: boolean;
+    digits?: number;
+}): string;
 export class GpuError extends WgbertError {
     readonly name: string;
     constructor(message: string, options?: {
@@ -148,6 +150,7 @@ export interface LoadModelOptions extends BertModelLimits {
     progress_callback?: ProgressCallback;
     revision?: string;
     hubEndpoint?: string;
+    trace?: Trace;
 }
 export function loadTokenizer(source: ModelSource): Promise<BertTokenizer>;
 export const MODEL_CACHE_NAME = "wgbert-models";
@@ -236,6 +239,21 @@ export class TokenizerError extends WgbertError {
     readonly name: string;
     constructor(message: string);
 }
+export class Trace {
+    readonly count: number;
+    readonly stages: TraceStage[];
+    constructor(count?: number);
+    start(): void;
+    record(stage: string, shape: readonly number[], values: Float32Array | Int32Array): void;
+    readonly observe: Observer<Tensor>;
+}
+export interface TraceStage {
+    stage: string;
+    shape: number[];
+    ms: number;
+    first: number[];
+    meanAbs?: number;
+}
 export function urlModelSource(baseUrl: string, opts?: UrlSourceOptions): ModelSource;
 export interface UrlSourceOptions {
     onProgress?: (p: DownloadProgress) => void;
@@ -299,8 +317,6 @@ interface BertTokenizerConfig {
     modelMaxLength: number;
     maxInputCharsPerWord: number;
 }
-D extends AggregationStrategy
-Else
 interface EncodeOptions {
     addSpecialTokens?: boolean;
     truncation?: boolean;
@@ -313,8 +329,6 @@ interface ForwardResult {
     seq: number;
     numLabels: number;
 }
-I
-K extends string
 type ModelResolver = (location: string, opts: ResolveOptions) => Promise<ModelSource>;
 interface NormalizerSettings {
     cleanText: boolean;
@@ -322,7 +336,7 @@ interface NormalizerSettings {
     stripAccents: boolean | null;
     lowercase: boolean;
 }
-const O extends CallOptions = {}
+type Observer<T> = (stage: string, x: T) => void;
 type OptionValue<O, K extends string, Else> = K extends keyof O ? undefined extends O[K] ? Exclude<O[K], undefined> | Else : O[K] : Else;
 interface PostprocessOptions {
     aggregation?: AggregationStrategy;
@@ -331,9 +345,7 @@ interface PostprocessOptions {
 }
 interface PreparedModel {
     readonly backend: BackendName;
-    forward(input: BertInput, opts?: {
-        output?: 'logits' | 'probabilities';
-    }): Promise<ForwardResult>;
+    forward(input: BertInput): Promise<ForwardResult>;
     dispose(): void;
 }
 interface ResolveOptions {
@@ -346,7 +358,6 @@ interface ResolveOptions {
         done: boolean;
     }) => void;
 }
-S extends AggregationStrategy
 type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 interface SafetensorsHeader {
     file: string;
@@ -367,7 +378,6 @@ interface SingleTemplate {
     suffix: TemplateToken[];
     sequenceTypeId: number;
 }
-T extends Task
 interface TemplateToken {
     id: number;
     token: string;

@@ -17,6 +17,8 @@ export type {
 } from './pipeline/pipeline.js';
 export type { AggregationStrategy, EntityOf, TokenEntity, GroupedEntity, WordEntity } from './pipeline/entities.js';
 export { loadModel, BertModel } from './engine/model.js';
+export { Trace, formatTrace } from './engine/trace.js';
+export type { TraceStage } from './engine/trace.js';
 export type { LoadModelOptions, ModelDtype } from './engine/model.js';
 export type { BackendOption, DtypeOption } from './engine/select.js';
 export type {

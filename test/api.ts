@@ -29,7 +29,10 @@ export function publicApi(root: string): Record<keyof typeof ENTRY_POINTS, strin
     const lines: string[] = [`// ${entry}: ${exported.length} exports`];
 
     const declarationsOf = (symbol: ts.Symbol): ts.Declaration[] =>
-      (symbol.declarations ?? []).filter((d) => d.getSourceFile().fileName.startsWith(dist));
+      (symbol.declarations ?? []).filter(
+        // Our own declarations only, and not a generic's type parameters (`O` of `<O extends …>`).
+        (d) => d.getSourceFile().fileName.startsWith(dist) && !ts.isTypeParameterDeclaration(d),
+      );
     const render = (symbol: ts.Symbol, prefix = 'export '): string =>
       declarationsOf(symbol)
         .map((d) => printer.printNode(ts.EmitHint.Unspecified, statementOf(d), d.getSourceFile()))

@@ -18,7 +18,6 @@ import type { PreparedModel } from '../src/backends/backend.js';
 import { createFastCpuBackend } from '../src/backends/cpuFast/backend.js';
 import { nodeWorkerSpawner } from '../src/node/workers.js';
 import { wasmFeatures } from '../src/kernels/wasm/features.js';
-import { softmaxRows } from '../src/kernels/cpu/softmax.js';
 
 const TOL = 1e-4;
 const features = wasmFeatures();
@@ -127,7 +126,7 @@ describe.skipIf(!index)('fast CPU logits vs reference: synthetic checkpoints', (
 });
 
 describe('fast CPU backend behaviour', () => {
-  it('serves many shapes from one prepared model (layout regrows), probabilities, dispose', async () => {
+  it('serves many shapes from one prepared model (layout regrows), dispose', async () => {
     const { weights } = synthBert('synth-odd');
     const m = await prepare(weights, variants[1]!);
     for (const [n, b] of [
@@ -137,11 +136,10 @@ describe('fast CPU backend behaviour', () => {
       [64, 3],
     ] as const) {
       const input = synthInputs('synth-odd', n, b);
-      const logits = (await m.forward(input)).values;
-      const probs = await m.forward(input, { output: 'probabilities' });
-      expect(probs.numLabels).toBe(5);
-      const want = softmaxRows(logits, b * n, 5);
-      for (let i = 0; i < want.length; i++) expect(Math.abs(probs.values[i]! - want[i]!)).toBeLessThan(1e-7);
+      const r = await m.forward(input);
+      expect([r.batch, r.seq, r.numLabels, r.values.length]).toEqual([b, n, 5, b * n * 5]);
+      // the same shape again (layout reused) gives the same bits
+      expect(Array.from((await m.forward(input)).values)).toEqual(Array.from(r.values));
     }
     m.dispose();
     await expect(m.forward(synthInputs('synth-odd', 13, 1))).rejects.toThrow(/disposed/);

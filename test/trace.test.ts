@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import '../src/node.js';
 import { loadModel } from '../src/engine/model.js';
-import { Trace, formatTrace, loadTracedModel, type TraceStage } from '../src/engine/trace.js';
+import { Trace, formatTrace, type TraceStage } from '../src/engine/trace.js';
+import { InputError } from '../src/errors.js';
 import { run } from '../src/cli/main.js';
 import { REPO_ROOT } from './fixtures.js';
 
@@ -44,7 +45,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 describe('trace', () => {
   it('records every stage with its shape and first values, and leaves the logits bit for bit unchanged', async () => {
     const trace = new Trace();
-    const traced = await loadTracedModel(MODEL, trace);
+    const traced = await loadModel(MODEL, { trace });
     const plain = await loadModel(MODEL);
     const enc = plain.tokenizer.encode(TEXT);
     const S = enc.ids.length;
@@ -74,6 +75,26 @@ describe('trace', () => {
     expect(classifier.first).toEqual(Array.from(b.data.subarray(0, 6)));
     expect(classifier.meanAbs).toBeCloseTo(b.data.reduce((acc, v) => acc + Math.abs(v), 0) / b.data.length, 10);
     for (const s of trace.stages) expect(s.ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('trace is a loadModel option: checked, refused with WebGPU, and traced models keep the load options', async () => {
+    await expect(loadModel(MODEL, { trace: {} as Trace })).rejects.toThrow(/trace must be a Trace/);
+    await expect(loadModel(MODEL, { trace: new Trace(), backend: 'webgpu' })).rejects.toThrow(InputError);
+    await expect(loadModel(MODEL, { trace: new Trace(), backend: 'webgpu' })).rejects.toThrow(/reads every stage/);
+    // (loadTracedModel dropped these two)
+    const ignored: string[][] = [];
+    const plainIgnored: string[][] = [];
+    await loadModel(MODEL, { onIgnoredWeights: (n) => plainIgnored.push(n) });
+    const trace = new Trace();
+    const m = await loadModel(MODEL, { trace, maxActivationFloats: 40_000, onIgnoredWeights: (n) => ignored.push(n) });
+    expect(ignored).toEqual(plainIgnored);
+    expect(m.maxActivationFloats).toBe(40_000);
+    const enc = m.tokenizer.encode(TEXT);
+    await expect(m.logits(Array.from({ length: 10 }, () => enc))).rejects.toThrow(/maxActivationFloats/);
+    expect(trace.stages).toEqual([]); // refused before any stage ran
+    await m.logits(enc);
+    expect(trace.stages.map((s) => s.stage)).toEqual(STAGES);
+    expect(m.backend).toBe('cpu');
   });
 
   it('formats a table, with or without the ms column', () => {
@@ -125,7 +146,7 @@ describe('trace', () => {
 
       const gpu = await cli(['ner', TEXT, '--model', MODEL, '--trace', '--backend', 'webgpu']);
       expect(gpu.code).toBe(1);
-      expect(gpu.stderr).toMatch(/^wgbert: error: --trace runs the CPU backend/);
+      expect(gpu.stderr).toMatch(/^wgbert: error: trace runs the CPU backend/);
       const file = await cli(['ner', '--input', 'x.txt', '--model', MODEL, '--trace']);
       expect(file.code).toBe(1);
       expect(file.stderr).toMatch(/--trace traces one text/);

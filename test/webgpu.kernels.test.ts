@@ -22,14 +22,12 @@ import { gelu } from '../src/kernels/cpu/gelu.js';
 import { layerNorm } from '../src/kernels/cpu/layerNorm.js';
 import { attention } from '../src/kernels/cpu/attention.js';
 import { embeddings } from '../src/kernels/cpu/embeddings.js';
-import { argmaxRows, softmaxRows } from '../src/kernels/cpu/softmax.js';
 import { recordMatmul, type MatmulTiles } from '../src/kernels/webgpu/matmul.js';
 import { recordGelu } from '../src/kernels/webgpu/gelu.js';
 import { recordLayerNorm } from '../src/kernels/webgpu/layerNorm.js';
 import { recordAttention } from '../src/kernels/webgpu/attention.js';
 import { attentionFusedSupported, recordAttentionFused } from '../src/kernels/webgpu/attentionFused.js';
 import { recordEmbeddings } from '../src/kernels/webgpu/embeddings.js';
-import { recordSoftmax } from '../src/kernels/webgpu/softmax.js';
 import type { WeightDtype } from '../src/kernels/webgpu/common.js';
 
 const gpu = await testGpu();
@@ -460,36 +458,5 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
       expect(Array.from(got.subarray(S * H))).toEqual(new Array(S * H).fill(0));
       expect(maxAbsDiff(got, want).max).toBeLessThanOrEqual(1e-6);
     }
-  });
-
-  // ---------------------------------------------------------------------------------------- softmax
-
-  it('softmax + argmax over labels (ties → lowest index)', async () => {
-    let n = 0,
-      worst = 0;
-    for (const rows of [1, 3, 17, 130]) {
-      for (const C of [1, 3, 9, 47]) {
-        const seed = SEED + 8000 + n++;
-        const rand = rng(seed);
-        const x = uniform(rand, rows * C, -8, 8);
-        if (C >= 3) {
-          x[1] = x[2] = 50;
-          x[0] = -1;
-        } // an exact tie in row 0: label 1
-        const want = softmaxRows(x, rows, C);
-        const wantLabels = argmaxRows(want, rows, C);
-        const [xb, pb, lb] = [up(x), poisoned(rows * C), poisoned(rows)];
-        await run((pass) => recordSoftmax(rt, pass, { x: xb, probs: pb, labels: lb, rows, cols: C }));
-        const got = await read(pb, rows * C);
-        const labels = new Uint32Array(await rt.read(lb, rows * 4));
-        const d = maxAbsDiff(got, want);
-        expect(d.max, `softmax ${rows}×${C} seed ${seed}`).toBeLessThanOrEqual(1e-6);
-        expect(Array.from(labels), `argmax ${rows}×${C} seed ${seed}`).toEqual(Array.from(wantLabels));
-        if (C >= 3) expect(labels[0]).toBe(1);
-        worst = Math.max(worst, d.max);
-        for (const buf of [xb, pb, lb]) buf.destroy();
-      }
-    }
-    console.log(`[webgpu] softmax: ${n} shapes, max |Δ| ${worst.toExponential(2)}`);
   });
 });

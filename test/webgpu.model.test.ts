@@ -24,7 +24,7 @@ import { fsModelSource } from '../src/node/fsSource.js';
 import { synthBert } from '../src/bert/synthModel.js';
 import type { BertInput, BertWeights } from '../src/bert/ops.js';
 import type { Tensor } from '../src/tensor/tensor.js';
-import { argmaxRows, softmaxRows } from '../src/kernels/cpu/softmax.js';
+import { argmaxRows } from '../src/kernels/cpu/softmax.js';
 import { GpuError, InputError, WgbertError } from '../src/errors.js';
 
 const gpu = await testGpu();
@@ -265,24 +265,16 @@ describe.skipIf(!gpu)('WebGPU model vs reference logits', () => {
     }
   });
 
-  it('probabilities and labels from the GPU softmax; pool reuse; dispose', async () => {
+  it('pool reuse; dispose; a device lost under a live model', async () => {
     const cases = synthCases('synth-odd', (c) => c.case === 'b3n20');
     if (cases.length === 0) return;
     const c = cases[0]!;
     const model = await prepare(synthBert('synth-odd').weights);
-    const rows = c.input.batch * c.input.seq;
-    const r = await model.forward(c.input, { output: 'probabilities' });
-    const want = softmaxRows(c.ref, rows, c.C);
-    let max = 0;
-    for (let i = 0; i < want.length; i++) max = Math.max(max, Math.abs(r.values[i]! - want[i]!));
-    expect(max).toBeLessThanOrEqual(1e-4);
-    expect(Array.from(r.labels!)).toEqual(Array.from(argmaxRows(c.ref, rows, c.C)));
-
     // Forwards of a shape already seen reuse every pooled buffer and pipeline.
     await model.forward(c.input);
     const pipelines = model.runtime.pipelineCount;
     const pooled = model.runtime.pooledBufferCount;
-    await model.forward(c.input, { output: 'probabilities' });
+    await model.forward(c.input);
     await model.forward(c.input);
     expect(model.runtime.pipelineCount).toBe(pipelines);
     expect(model.runtime.pooledBufferCount).toBe(pooled);

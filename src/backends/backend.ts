@@ -1,34 +1,23 @@
 /**
- * A backend turns BERT weights into something that runs: `prepare` uploads / lays out the weights once,
- * and the prepared model answers forward passes. The CPU backend (./cpu.ts) and the WebGPU backend
- * (./webgpu/) both run the same forward pass (src/bert/forward.ts) through their own `BertOps`.
+ * A backend turns BERT weights into something that runs. Each backend is a device kind (./device.ts:
+ * memory layout, upload and ops); `prepare` opens one inside a session (./session.ts), which adds what
+ * every backend shares — the input check, disposal, the device-loss policy, tracing.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import type { BertInput, BertWeights } from '../bert/ops.js';
+import type { BertWeights } from '../bert/ops.js';
+import type { BackendName, Device, PreparedModel, TraceSink } from './device.js';
 
-export type BackendName = 'cpu' | 'webgpu';
+export type { BackendName, ForwardResult, PreparedModel, TraceSink } from './device.js';
 
-export interface ForwardResult {
-  /** [B, S, C] float32: logits, or softmax probabilities when asked for. */
-  values: Float32Array;
-  batch: number;
-  seq: number;
-  numLabels: number;
-}
-
-export interface PreparedModel {
-  /**
-   * The backend running the model now. It may change over the model's life: a WebGPU model prepared with
-   * `fallback: 'cpu'` reads 'cpu' after a device loss (implementations may use a getter).
-   */
-  readonly backend: BackendName;
-  /** Runs the forward pass. `output: 'probabilities'` applies the label softmax on the backend. */
-  forward(input: BertInput, opts?: { output?: 'logits' | 'probabilities' }): Promise<ForwardResult>;
-  /** Frees everything the backend holds for this model (GPU buffers…). Later calls reject. */
-  dispose(): void;
+export interface PrepareOptions {
+  /** Records every stage of every pass (devices that can peek; else an InputError). */
+  trace?: TraceSink;
 }
 
 export interface Backend {
   readonly name: BackendName;
-  prepare(weights: BertWeights<Tensor>): Promise<PreparedModel>;
+  /** A device with the weights uploaded (no session around it). */
+  open(weights: BertWeights<Tensor>): Promise<Device>;
+  /** The weights on a new device, in a session. */
+  prepare(weights: BertWeights<Tensor>, opts?: PrepareOptions): Promise<PreparedModel>;
 }

@@ -1,17 +1,15 @@
 /**
  * The CPU backend: `BertOps` over plain float32 `Tensor`s, each op a call into src/kernels/cpu.
- * Everything runs synchronously on the calling thread.
+ * Everything runs synchronously on the calling thread. The device is the host tree itself (no upload).
  */
 import { Tensor } from '../tensor/tensor.js';
 import { linear } from '../kernels/cpu/matmul.js';
 import { layerNorm } from '../kernels/cpu/layerNorm.js';
 import { attention } from '../kernels/cpu/attention.js';
 import { embeddings } from '../kernels/cpu/embeddings.js';
-import { softmaxRows } from '../kernels/cpu/softmax.js';
-import { bertForward } from '../bert/forward.js';
-import type { BertInput, BertOps, BertWeights } from '../bert/ops.js';
-import type { Backend, PreparedModel } from './backend.js';
-import { WgbertError } from '../errors.js';
+import type { BertOps } from '../bert/ops.js';
+import type { Backend } from './backend.js';
+import { Session } from './session.js';
 
 /** Rows of an activation: everything but the last dimension. */
 function rowsOf(x: Tensor): number {
@@ -56,24 +54,23 @@ export const cpuOps: BertOps<Tensor, Tensor> = {
   },
 };
 
+/** The reference CPU device: the host tensors are its weights, each op runs to completion, so it can peek. */
 export function createCpuBackend(): Backend {
-  return {
+  const kind: Backend = {
     name: 'cpu',
-    async prepare(weights: BertWeights<Tensor>): Promise<PreparedModel> {
-      let disposed = false;
-      return {
-        backend: 'cpu',
-        async forward(input: BertInput, opts = {}) {
-          if (disposed) throw new WgbertError('DISPOSED', 'this model was disposed; load it again');
-          const logits = bertForward(cpuOps, weights, input);
-          const C = weights.classifier.outFeatures;
-          const values = opts.output === 'probabilities' ? softmaxRows(logits.data, rowsOf(logits), C) : logits.data;
-          return { values, batch: input.batch, seq: input.seq, numLabels: C };
-        },
-        dispose() {
-          disposed = true;
-        },
-      };
-    },
+    open: async (weights) => ({
+      backend: 'cpu',
+      weights,
+      canPeek: true,
+      begin: () => ({
+        ops: cpuOps,
+        read: async (logits: Tensor) => logits.data,
+        cancel() {},
+        peek: (x: Tensor) => x,
+      }),
+      dispose() {},
+    }),
+    prepare: (weights, opts = {}) => Session.open(kind, weights, opts),
   };
+  return kind;
 }

@@ -9,7 +9,8 @@
 import { WeightsError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { BertConfig } from './config.js';
-import type { BertWeights, LayerNormWeights, LinearWeights } from './ops.js';
+import type { BertWeights } from './ops.js';
+import { bertWeightShapes, walkBertWeights } from './walk.js';
 
 /** Canonical name: no `bert.` prefix, LayerNorm `gamma`/`beta` renamed to `weight`/`bias`. */
 export function canonicalName(name: string): string {
@@ -40,46 +41,8 @@ export function mapBertWeights(
     }
     return t;
   };
-  const linear = (prefix: string, inF: number, outF: number): LinearWeights<Tensor> => ({
-    weight: take(`${prefix}.weight`, [outF, inF]),
-    bias: take(`${prefix}.bias`, [outF]),
-    inFeatures: inF,
-    outFeatures: outF,
-  });
-  const layerNorm = (prefix: string, size: number): LayerNormWeights<Tensor> => ({
-    gamma: take(`${prefix}.weight`, [size]),
-    beta: take(`${prefix}.bias`, [size]),
-    eps: config.layerNormEps,
-  });
-
-  const { hiddenSize: H, intermediateSize: I, vocabSize: V, maxPositions: P, typeVocabSize: T } = config;
-  const weights: BertWeights<Tensor> = {
-    embeddings: {
-      word: take('embeddings.word_embeddings.weight', [V, H]),
-      position: take('embeddings.position_embeddings.weight', [P, H]),
-      tokenType: take('embeddings.token_type_embeddings.weight', [T, H]),
-      layerNorm: layerNorm('embeddings.LayerNorm', H),
-      vocabSize: V,
-      maxPositions: P,
-      typeVocabSize: T,
-    },
-    layers: Array.from({ length: config.numLayers }, (_, n) => {
-      const p = `encoder.layer.${n}`;
-      return {
-        query: linear(`${p}.attention.self.query`, H, H),
-        key: linear(`${p}.attention.self.key`, H, H),
-        value: linear(`${p}.attention.self.value`, H, H),
-        attentionOutput: linear(`${p}.attention.output.dense`, H, H),
-        attentionLayerNorm: layerNorm(`${p}.attention.output.LayerNorm`, H),
-        intermediate: linear(`${p}.intermediate.dense`, H, I),
-        output: linear(`${p}.output.dense`, I, H),
-        outputLayerNorm: layerNorm(`${p}.output.LayerNorm`, H),
-      };
-    }),
-    classifier: linear('classifier', H, config.labels.length),
-    hiddenSize: H,
-    numHeads: config.numHeads,
-  };
+  const shapes = bertWeightShapes({ ...config, numLabels: config.labels.length });
+  const weights = walkBertWeights(shapes, (shape, at) => take(at.name, shape));
 
   if (problems.length > 0) {
     throw new WeightsError(

@@ -4,7 +4,7 @@
  * --trace adds each stage's shape, time and first values (src/engine/trace.ts): on stderr, or as "trace" in the JSON.
  */
 import { loadModel } from '../engine/model.js';
-import { Trace, formatTrace, loadTracedModel } from '../engine/trace.js';
+import { Trace, formatTrace } from '../engine/trace.js';
 import { MODEL_OPTIONS_USAGE, backendOptions, parseModelCommand, readTextArg, type Command } from './args.js';
 import { DEFAULT_MODEL } from './defaultModel.js';
 
@@ -32,7 +32,7 @@ export async function runLogits(args: string[]): Promise<number> {
   const location = (values.model as string | undefined) ?? DEFAULT_MODEL;
   // --trace: the CPU backend with every stage recorded (src/engine/trace.ts); to stderr, or under "trace" with --json.
   const trace = values.trace ? new Trace() : undefined;
-  const model = trace ? await loadTracedModel(location, trace, backend) : await loadModel(location, backend);
+  const model = await loadModel(location, trace ? { ...backend, trace } : backend);
   try {
     trace?.start();
     const enc = model.tokenizer.encode(text, { truncation: true, maxLength: model.maxLength });

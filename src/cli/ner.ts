@@ -10,7 +10,8 @@ import type { AggregationStrategy } from '../pipeline/entities.js';
 import { MODEL_OPTIONS_USAGE, backendOptions, parseModelCommand, readTextArg, type Command } from './args.js';
 import { withModel } from './defaultModel.js';
 import { renderProgress } from '../eval/progress.js';
-import { Trace, formatTrace, loadTracedModel } from '../engine/trace.js';
+import { Trace, formatTrace } from '../engine/trace.js';
+import { loadModel } from '../engine/model.js';
 
 const AGGREGATIONS: AggregationStrategy[] = ['none', 'simple', 'first', 'average', 'max', 'word'];
 
@@ -70,7 +71,7 @@ export async function runNer(task: Task, args: string[]): Promise<number> {
     task,
     values.model as string | undefined,
     async (location) =>
-      pipeline(task, { model: trace ? await loadTracedModel(location, trace, backend) : location, ...backend }),
+      pipeline(task, { model: trace ? await loadModel(location, { ...backend, trace }) : location, ...backend }),
   );
   try {
     if (input === undefined) {

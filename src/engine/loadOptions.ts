@@ -18,6 +18,7 @@ import {
   type DtypeOption,
 } from './select.js';
 import type { ProgressCallback } from '../io/progress.js';
+import { Trace } from './trace.js';
 
 /** Default cap on one forward pass's largest activation: 2^28 floats (1 GiB of float32). */
 export const DEFAULT_MAX_ACTIVATION_FLOATS = 2 ** 28;
@@ -53,6 +54,12 @@ export interface LoadModelOptions extends BertModelLimits {
   revision?: string;
   /** Hub base URL for repo ids (default: HF_ENDPOINT in Node, else https://huggingface.co). */
   hubEndpoint?: string;
+  /**
+   * loadModel() only: record every stage of every forward pass into this Trace (src/engine/trace.ts). The
+   * model then runs the reference CPU kernels (backend 'cpu' or 'auto'; 'webgpu' is an InputError: it reads
+   * back only the logits). Pass the traced model to pipeline() to trace a pipeline.
+   */
+  trace?: Trace;
 }
 
 /** Every key LoadModelOptions has, in the order error messages list them. */
@@ -88,6 +95,8 @@ export interface CheckedLoadOptions {
   resolve: { revision?: string; hubEndpoint?: string };
   onIgnoredWeights: ((names: string[]) => void) | undefined;
   progress: ProgressCallback | undefined;
+  /** loadModel() only. */
+  trace: Trace | undefined;
 }
 
 /** `opts` as an object of options (undefined → {}); anything else is an InputError naming the function. */
@@ -166,9 +175,22 @@ function checkEndpoint(value: unknown): string | undefined {
   return value as string;
 }
 
+/** `trace`: a Trace, on a backend that runs op by op (not 'webgpu'). */
+function checkTrace(value: unknown, backend: BackendOption | undefined): Trace | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof Trace)) throw new InputError(`trace must be a Trace (new Trace()), got ${jsonSnippet(value)}`);
+  if (backend === 'webgpu') {
+    throw new InputError(
+      "trace runs the CPU backend (it reads every stage back as it goes): use backend 'cpu' or leave it out",
+    );
+  }
+  return value;
+}
+
 /**
  * Checks loadModel()'s options. `caller` names the function in the unknown-key error; `extraKeys` are
- * keys the caller handles itself (pipeline()'s `model`), accepted here and ignored.
+ * keys the caller handles itself (pipeline()'s `model`), accepted here and ignored. `trace` is loadModel()'s
+ * alone (pipeline() takes a traced model instead).
  */
 export function checkLoadOptions(
   options: unknown,
@@ -176,7 +198,8 @@ export function checkLoadOptions(
   extraKeys: readonly string[] = [],
 ): CheckedLoadOptions {
   const opts = optionsObject(options, caller);
-  checkOptionKeys(opts, [...extraKeys, ...LOAD_OPTION_KEYS], caller);
+  const own = caller === 'loadModel()' ? [...LOAD_OPTION_KEYS, 'trace'] : LOAD_OPTION_KEYS;
+  checkOptionKeys(opts, [...extraKeys, ...own], caller);
 
   const backend = aliasedOption(opts, 'backend', 'device', parseBackend);
   const storage = opts.dtype === undefined ? 'f32' : parseDtype(opts.dtype, 'dtype');
@@ -212,5 +235,6 @@ export function checkLoadOptions(
     resolve,
     onIgnoredWeights: checkFunction(opts.onIgnoredWeights, 'onIgnoredWeights'),
     progress: checkFunction(opts.progress_callback, 'progress_callback'),
+    trace: checkTrace(opts.trace, backend),
   };
 }

@@ -8,6 +8,7 @@
  */
 import { InputError, jsonSnippet } from '../errors.js';
 import type { BackendName, ForwardResult, PreparedModel } from '../backends/backend.js';
+import { createCpuBackend } from '../backends/cpu.js';
 import { selectBackend } from './select.js';
 import { resolveModelSource, type ResolveOptions } from '../io/platform.js';
 import { LoadProgress } from '../io/progress.js';
@@ -67,8 +68,8 @@ export class BertModel {
   }
 
   /** Runs the forward pass on a batch of encodings (right-padded to the longest). */
-  async forward(encodings: Encoding[], opts: { output?: 'logits' | 'probabilities' } = {}): Promise<ForwardResult> {
-    return this.prepared.forward(this.pack(encodings), opts);
+  async forward(encodings: Encoding[]): Promise<ForwardResult> {
+    return this.prepared.forward(this.pack(encodings));
   }
 
   /** Logits [B, S, C] for one encoding (B = 1) or a batch. */
@@ -83,18 +84,16 @@ export class BertModel {
     this.prepared.dispose();
   }
 
-  /** Encodings → padded id / type / mask arrays, validated against the model's tables. */
+  /**
+   * Encodings → padded id / type / mask arrays, within the activation limit. Ids, segment ids and lengths
+   * are checked against the model's tables once, by the forward pass's session (src/bert/input.ts).
+   */
   pack(encodings: Encoding[]): BertInput {
     if (encodings.length === 0) throw new InputError('empty batch: nothing to run');
-    const { vocabSize, typeVocabSize, maxPositions, padTokenId } = this.config;
+    const { padTokenId } = this.config;
     const batch = encodings.length;
     let seq = 0; // (a loop: Math.max(...lengths) overflows the stack for batches of ~100k encodings)
     for (const e of encodings) seq = Math.max(seq, e.ids.length);
-    if (seq > maxPositions) {
-      throw new InputError(
-        `sequence of ${seq} tokens exceeds the model's ${maxPositions} positions (truncate or use a stride)`,
-      );
-    }
     const widest = Math.max(this.config.hiddenSize, this.config.intermediateSize);
     if (batch * seq * widest > this.maxActivationFloats) {
       throw new InputError(
@@ -108,18 +107,8 @@ export class BertModel {
     const attentionMask = new Int32Array(batch * seq);
     encodings.forEach((e, b) => {
       for (let s = 0; s < e.ids.length; s++) {
-        const id = e.ids[s]!;
-        const type = e.typeIds[s] ?? 0;
-        if (!(id >= 0 && id < vocabSize)) {
-          throw new InputError(
-            `token ${s} ("${e.tokens[s]}") has id ${id} outside the vocabulary (0…${vocabSize - 1})`,
-          );
-        }
-        if (!(type >= 0 && type < typeVocabSize)) {
-          throw new InputError(`token ${s} ("${e.tokens[s]}") has segment id ${type} outside 0…${typeVocabSize - 1}`);
-        }
-        inputIds[b * seq + s] = id;
-        tokenTypeIds[b * seq + s] = type;
+        inputIds[b * seq + s] = e.ids[s]!;
+        tokenTypeIds[b * seq + s] = e.typeIds[s] ?? 0;
         attentionMask[b * seq + s] = e.attentionMask[s] ?? 1;
       }
     });
@@ -148,8 +137,9 @@ export async function loadModel(model: string | ModelSource, opts: LoadModelOpti
         `but the model's vocabulary is ${loaded.config.vocabSize}`,
     );
   }
-  const backend = await selectBackend(checked.selection);
-  const prepared = await backend.prepare(loaded.weights);
+  // A traced model runs the reference CPU ops, which can show every stage (src/engine/trace.ts).
+  const backend = checked.trace ? createCpuBackend() : await selectBackend(checked.selection);
+  const prepared = await backend.prepare(loaded.weights, checked.trace ? { trace: checked.trace } : {});
   return new BertModel(source.name, loaded.config, tokenizer, prepared, checked.limits);
 }
 

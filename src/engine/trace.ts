@@ -14,25 +14,18 @@
  * moment the packed ids reach the forward pass. "First values" are the first numbers of the output in
  * row-major order, i.e. `x.flatten()[:n]` in PyTorch: the first features of the first token ([CLS]).
  *
- * A trace always runs the CPU backend's ops (src/backends/cpu.ts, the plain kernels of src/kernels/cpu);
- * asking for WebGPU as well is refused rather than silently replaced. There each op runs to completion
- * before the next starts and returns a float32 Tensor, so the clock between two observations is that
- * stage's time and the values can be read on the spot. The WebGPU backend records a whole pass into one
+ * Tracing is an option of loadModel: `loadModel(model, { trace })`. The session (src/backends/session.ts)
+ * records each pass on a device that can peek at a stage's output. loadModel runs a traced model on the CPU
+ * backend's reference ops (src/backends/cpu.ts, the plain kernels of src/kernels/cpu); asking for WebGPU as
+ * well is refused rather than silently replaced. There each op runs to completion before the next starts
+ * and returns a float32 Tensor, so the clock between two observations is that stage's time and the values
+ * can be read on the spot. The WebGPU backend records a whole pass into one
  * command encoder and reads back only the logits: reading every stage back would mean a submit-and-wait per
  * stage, a different program from the one it runs. Its kernels are tested against these CPU kernels, so the
  * CPU trace is what they must match.
  */
-import { InputError } from '../errors.js';
-import type { PreparedModel } from '../backends/backend.js';
-import { cpuOps } from '../backends/cpu.js';
-import { softmaxRows } from '../kernels/cpu/softmax.js';
-import { resolveModelSource } from '../io/platform.js';
-import type { ModelSource } from '../io/source.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { loadTokenizer } from '../tokenizer/load.js';
-import { bertForward, type Observer } from '../bert/forward.js';
-import { loadBertWeights } from '../bert/load.js';
-import { BertModel } from './model.js';
+import type { Observer } from '../bert/forward.js';
 
 export interface TraceStage {
   /** 'tokenize', or the Hugging Face module name: 'bert.embeddings', 'bert.encoder.layer.0', …, 'classifier'. */
@@ -74,42 +67,6 @@ export class Trace {
 
   /** The observer to hand to `bertForward`. */
   readonly observe: Observer<Tensor> = (stage, x) => this.record(stage, x.shape, x.data);
-}
-
-/**
- * Loads a model like `loadModel`, but on a backend whose every forward pass runs the CPU ops with `trace`
- * observing: tokenize, embeddings, each layer, classifier are recorded, one block per pass.
- */
-export async function loadTracedModel(
-  model: string | ModelSource,
-  trace: Trace,
-  opts: { backend?: string } = {},
-): Promise<BertModel> {
-  if (opts.backend === 'webgpu') {
-    throw new InputError(
-      '--trace runs the CPU backend (it reads every stage back as it goes); use --backend cpu or leave it out',
-    );
-  }
-  const source = await resolveModelSource(model);
-  const [{ config, weights }, tokenizer] = await Promise.all([loadBertWeights(source), loadTokenizer(source)]);
-  if (tokenizer.vocabSize > config.vocabSize) {
-    throw new InputError(
-      `${source.name}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${config.vocabSize}`,
-    );
-  }
-  const C = weights.classifier.outFeatures;
-  const traced: PreparedModel = {
-    backend: 'cpu',
-    async forward(input, opts = {}) {
-      trace.record('tokenize', [input.batch, input.seq], input.inputIds);
-      const logits = bertForward(cpuOps, weights, input, trace.observe);
-      const values =
-        opts.output === 'probabilities' ? softmaxRows(logits.data, input.batch * input.seq, C) : logits.data;
-      return { values, batch: input.batch, seq: input.seq, numLabels: C };
-    },
-    dispose() {},
-  };
-  return new BertModel(source.name, config, tokenizer, traced);
 }
 
 /**

@@ -33,11 +33,6 @@ export function mean(values: ArrayLike<number>, float32 = true): number {
   return float32 ? Math.fround(m) : m;
 }
 
-/** Mean of float32 values (`mean(values, true)`). */
-export function meanF32(values: ArrayLike<number>): number {
-  return mean(values, true);
-}
-
 /**
  * Softmax of every row of a row-major `[rows, numLabels]` logits matrix, one Float32Array per row.
  * `rows` defaults to `logits.length / numLabels`.

@@ -22,9 +22,8 @@
  * never silent garbage.
  */
 import type { Tensor } from '../../tensor/tensor.js';
-import { bertForward } from '../../bert/forward.js';
-import type { BertInput, BertOps, BertWeights, LayerNormWeights, LinearWeights } from '../../bert/ops.js';
-import { softmaxRows } from '../../kernels/cpu/softmax.js';
+import type { BertInput, BertOps, BertWeights, LayerNormWeights } from '../../bert/ops.js';
+import { walkBertWeights, type WeightRole } from '../../bert/walk.js';
 import { InputError, WgbertError } from '../../errors.js';
 import { wasmFeatures } from '../../kernels/wasm/features.js';
 import {
@@ -36,8 +35,10 @@ import {
 } from '../../kernels/wasm/kernels.js';
 import { nrOf } from '../../kernels/wasm/gemm.js';
 import { compileKernelModule } from '../../kernels/wasm/runtime.js';
-import type { Backend, PreparedModel } from '../backend.js';
+import type { Backend } from '../backend.js';
+import type { Device, DevicePass } from '../device.js';
 import { createCpuBackend } from '../cpu.js';
+import { Session } from '../session.js';
 import { ThreadPool } from './pool.js';
 import { defaultWorkerSpawner, type WorkerSpawner } from './spawner.js';
 
@@ -83,14 +84,18 @@ export function fastCpuUnavailableReason(): string | undefined {
  */
 export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
   if (fastCpuUnavailableReason() !== undefined) return createCpuBackend();
-  return {
+  const kind: Backend = {
     name: 'cpu',
-    prepare: (weights) => FastModel.create(weights, opts),
+    open: (weights) => FastDevice.create(weights, opts),
+    prepare: (weights, popts = {}) => Session.open(kind, weights, popts),
   };
+  return kind;
 }
 
-class FastModel implements PreparedModel {
+/** The fast CPU device (see the top of this file). Input ids are checked by the session, not here. */
+class FastDevice implements Device<FastTensor, FastWeight> {
   readonly backend = 'cpu' as const;
+  readonly canPeek = true;
   private f32!: Float32Array;
   private i32!: Int32Array;
   private weightsEnd = 0;
@@ -105,8 +110,7 @@ class FastModel implements PreparedModel {
   private scratchBase = 0;
   private scratchStride = 0;
   private maskPtr = 0;
-  private disposed = false;
-  private readonly w: BertWeights<FastWeight>;
+  readonly weights: BertWeights<FastWeight>;
   private readonly maxCols: number;
   private readonly ops: BertOps<FastTensor, FastWeight>;
   private readonly NR: number;
@@ -124,7 +128,7 @@ class FastModel implements PreparedModel {
     this.live = { memory, pool };
     this.NR = nrOf(cfg);
     this.refreshViews();
-    this.w = this.uploadWeights(weights);
+    this.weights = this.uploadWeights(weights);
     this.maxCols = Math.max(
       weights.hiddenSize,
       ...weights.layers.flatMap((l) => [l.intermediate.outFeatures, l.query.outFeatures, l.output.outFeatures]),
@@ -133,7 +137,7 @@ class FastModel implements PreparedModel {
     this.ops = this.makeOps();
   }
 
-  static async create(weights: BertWeights<Tensor>, opts: FastCpuOptions): Promise<FastModel> {
+  static async create(weights: BertWeights<Tensor>, opts: FastCpuOptions): Promise<FastDevice> {
     const features = wasmFeatures();
     const relaxed = opts.relaxed ?? features.relaxed;
     if (relaxed && !features.relaxed)
@@ -151,17 +155,21 @@ class FastModel implements PreparedModel {
       ...(shared ? { shared: true } : {}),
     });
     const pool = await ThreadPool.create({ threads, memory, module, spawner });
-    return new FastModel(memory, pool, cfg, weights);
+    return new FastDevice(memory, pool, cfg, weights);
+  }
+
+  /** The memory and threads; the session never runs a disposed device, so this is an assertion. */
+  private get parts(): { memory: WebAssembly.Memory; pool: ThreadPool } {
+    if (!this.live) throw new WgbertError('INTERNAL', 'fast CPU device used after dispose()');
+    return this.live;
   }
 
   private get memory(): WebAssembly.Memory {
-    if (!this.live) throw new WgbertError('DISPOSED', 'this model was disposed; load it again');
-    return this.live.memory;
+    return this.parts.memory;
   }
 
   private get pool(): ThreadPool {
-    if (!this.live) throw new WgbertError('DISPOSED', 'this model was disposed; load it again');
-    return this.live.pool;
+    return this.parts.pool;
   }
 
   /** Threads this model runs on (1 where shared memory or a thread spawner is missing). */
@@ -181,58 +189,23 @@ class FastModel implements PreparedModel {
 
   // ---- weights ----
 
+  /** One walk over the tree (in weightBytes' order): linear weights packed into panels, the rest raw. */
   private uploadWeights(src: BertWeights<Tensor>): BertWeights<FastWeight> {
     let top = 1024;
-    const alloc = (floats: number) => {
-      const p = top;
+    const out = walkBertWeights(src, (t, at): FastWeight => {
+      const floats = weightFloats(t, at.role, this.NR);
+      if (floats === 0) return { ptr: 0, tensor: t }; // embedding tables stay in JavaScript
+      const ptr = top;
       top = align(top + floats * 4);
-      return p;
-    };
-    const raw = (t: Tensor): FastWeight => {
-      const ptr = alloc(t.size);
-      this.f32.set(t.data, ptr / 4);
+      if (at.role === 'matrix') {
+        const [N, K] = t.shape as [number, number];
+        packPanels(t.data, N, K, this.NR, this.cfg.KC, this.f32, ptr / 4);
+      } else {
+        this.f32.fill(0, ptr / 4, ptr / 4 + floats); // a bias padded to whole panels
+        this.f32.set(t.data, ptr / 4);
+      }
       return { ptr, tensor: t };
-    };
-    const linear = (l: LinearWeights<Tensor>): LinearWeights<FastWeight> => {
-      const { inFeatures: K, outFeatures: N } = l;
-      const NR = this.NR;
-      const NP = Math.ceil(N / NR);
-      const wp = alloc(NP * NR * K);
-      packPanels(l.weight.data, N, K, NR, this.cfg.KC, this.f32, wp / 4);
-      const bp = alloc(NP * NR);
-      this.f32.fill(0, bp / 4, bp / 4 + NP * NR);
-      this.f32.set(l.bias.data, bp / 4);
-      return { ...l, weight: { ptr: wp, tensor: l.weight }, bias: { ptr: bp, tensor: l.bias } };
-    };
-    const ln = (l: LayerNormWeights<Tensor>): LayerNormWeights<FastWeight> => ({
-      ...l,
-      gamma: raw(l.gamma),
-      beta: raw(l.beta),
     });
-    const js = (t: Tensor): FastWeight => ({ ptr: 0, tensor: t });
-    const e = src.embeddings;
-    const out: BertWeights<FastWeight> = {
-      hiddenSize: src.hiddenSize,
-      numHeads: src.numHeads,
-      embeddings: {
-        ...e,
-        word: js(e.word),
-        position: js(e.position),
-        tokenType: js(e.tokenType),
-        layerNorm: ln(e.layerNorm),
-      },
-      layers: src.layers.map((l) => ({
-        query: linear(l.query),
-        key: linear(l.key),
-        value: linear(l.value),
-        attentionOutput: linear(l.attentionOutput),
-        attentionLayerNorm: ln(l.attentionLayerNorm),
-        intermediate: linear(l.intermediate),
-        output: linear(l.output),
-        outputLayerNorm: ln(l.outputLayerNorm),
-      })),
-      classifier: linear(src.classifier),
-    };
     this.weightsEnd = top;
     return out;
   }
@@ -244,8 +217,8 @@ class FastModel implements PreparedModel {
     if (rows <= this.layoutRows && seq === this.layoutSeq) return;
     const { MR } = this.cfg;
     const rowsPad = Math.ceil(rows / MR) * MR;
-    const H = this.w.hiddenSize;
-    const d = H / this.w.numHeads;
+    const H = this.weights.hiddenSize;
+    const d = H / this.weights.numHeads;
     const maxK = this.maxCols;
     let top = this.weightsEnd;
     const take = (bytes: number) => {
@@ -320,12 +293,10 @@ class FastModel implements PreparedModel {
           type = e.tokenType.tensor.data;
         for (let b = 0; b < B; b++) {
           for (let s = 0; s < S; s++) {
+            // Ids were checked by the session (src/bert/input.ts); the gather reads JavaScript arrays,
+            // so even an unchecked id could not read or write outside the wasm memory.
             const id = input.inputIds[b * S + s]!,
               tt = input.tokenTypeIds[b * S + s]!;
-            if (!(id >= 0 && id < e.vocabSize))
-              throw new InputError(`input id ${id} at [${b}, ${s}] is outside the vocabulary (${e.vocabSize})`);
-            if (!(tt >= 0 && tt < e.typeVocabSize))
-              throw new InputError(`token type ${tt} at [${b}, ${s}] is outside 0…${e.typeVocabSize - 1}`);
             const o = out.ptr / 4 + (b * S + s) * H,
               w = id * H,
               p = s * H,
@@ -401,43 +372,48 @@ class FastModel implements PreparedModel {
     this.pool.run('job_layernorm', rows, [x.ptr, out.ptr, cols, ln.gamma.ptr, ln.beta.ptr, this.floatBits(ln.eps)]);
   }
 
-  async forward(input: BertInput, opts: { output?: 'logits' | 'probabilities' } = {}) {
-    if (this.disposed) throw new WgbertError('DISPOSED', 'this model was disposed; load it again');
+  begin(input: BertInput): DevicePass<FastTensor, FastWeight> {
     const { batch: B, seq: S } = input;
-    if (S > this.w.embeddings.maxPositions)
-      throw new InputError(`sequence length ${S} exceeds the model's ${this.w.embeddings.maxPositions} positions`);
     this.layout(B * S, S);
     this.i32.set(input.attentionMask.subarray(0, B * S), this.maskPtr / 4);
     this.packedOf = null;
-    const logits = bertForward(this.ops, this.w, input);
-    this.check(logits);
-    const C = this.w.classifier.outFeatures;
-    const data = this.f32.slice(logits.ptr / 4, logits.ptr / 4 + B * S * C);
-    const values = opts.output === 'probabilities' ? softmaxRows(data, B * S, C) : data;
-    return { values, batch: B, seq: S, numLabels: C };
+    const values = (x: FastTensor) => {
+      this.check(x);
+      const n = x.shape.reduce((a, b) => a * b, 1);
+      return this.f32.slice(x.ptr / 4, x.ptr / 4 + n);
+    };
+    return {
+      ops: this.ops,
+      read: async (logits) => values(logits),
+      cancel() {},
+      peek: (x) => ({ shape: x.shape, data: values(x) }),
+    };
   }
 
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.live?.pool.dispose();
+    if (!this.live) return;
+    this.live.pool.dispose();
     this.live = null;
     this.f32 = new Float32Array(0);
     this.i32 = new Int32Array(0);
   }
 }
 
-/** Bytes of wasm memory the packed weights take. */
+/** Floats of wasm memory a weight takes: linear weights and biases padded to NR-column panels, tables none. */
+function weightFloats(t: Tensor, role: WeightRole, NR: number): number {
+  if (role === 'table') return 0;
+  if (role === 'matrix') return Math.ceil(t.shape[0]! / NR) * NR * t.shape[1]!;
+  if (role === 'bias') return Math.ceil(t.size / NR) * NR;
+  return t.size;
+}
+
+/** Bytes of wasm memory the packed weights take (the same walk as the upload). */
 function weightBytes(w: BertWeights<Tensor>, cfg: KernelConfig): number {
   const NR = nrOf(cfg);
-  const lin = (l: LinearWeights<Tensor>) =>
-    align(Math.ceil(l.outFeatures / NR) * NR * l.inFeatures * 4) + align(Math.ceil(l.outFeatures / NR) * NR * 4);
-  const ln = (l: LayerNormWeights<Tensor>) => align(l.gamma.size * 4) + align(l.beta.size * 4);
-  let total = ln(w.embeddings.layerNorm) + lin(w.classifier);
-  for (const l of w.layers) {
-    total += lin(l.query) + lin(l.key) + lin(l.value) + lin(l.attentionOutput) + lin(l.intermediate) + lin(l.output);
-    total += ln(l.attentionLayerNorm) + ln(l.outputLayerNorm);
-  }
+  let total = 0;
+  walkBertWeights(w, (t, at) => {
+    total += align(weightFloats(t, at.role, NR) * 4);
+  });
   return total;
 }
 

@@ -170,7 +170,7 @@ export class ThreadPool {
    * are done. Chunks are at least `minChunk` units.
    */
   run(name: JobName, units: number, args: readonly number[], minChunk = 1): void {
-    if (this.closed) throw new WgbertError('DISPOSED', 'this model was disposed; load it again');
+    if (this.closed) throw new WgbertError('INTERNAL', 'thread pool used after dispose()');
     if (units <= 0) return;
     const fn = this.fns[JOB_NAMES.indexOf(name)]!;
     const a = args;

@@ -1,8 +1,8 @@
 /**
- * The WebGPU backend. `prepare()` opens a device and uploads the weights once; `forward()` records the
- * whole forward pass (src/bert/forward.ts through ./ops.ts) into ONE command encoder, submits it once and
- * reads back once: the logits, or — with `output: 'probabilities'` — the label softmax and argmax computed
- * on the GPU (kernels/webgpu/softmax.ts), so only [B, S, C] probabilities and [B, S] labels come back.
+ * The WebGPU backend: a device (../device.ts) that uploads the weights once and records each forward pass
+ * (src/bert/forward.ts through ./ops.ts) into ONE command encoder, submitted once by `read`, which reads
+ * back the logits only. Input checks, disposal and the device-loss policy are the session's
+ * (../session.ts): this file says what a lost device looks like (`lostReason`) and how to open a new one.
  *
  * Weight storage:
  *   dtype 'f32' (default): weights as loaded.
@@ -14,22 +14,22 @@
  * Tables and weights larger than one storage binding are split by rows into several buffers (the
  * embeddings and linear kernels take chunks), so a large vocabulary does not fail.
  *
- * Failures are typed: no adapter / GPU validation or out-of-memory errors → GpuError; bad input ids →
- * InputError; use after dispose() → WgbertError with code 'DISPOSED'. A lost device fails the forwards
- * pending on it (GpuError "…device was lost…") and the next forward reopens a device — or, with
- * `fallback: 'cpu'`, continues on the CPU (see prepareWebGpu).
+ * Failures are typed: no adapter / GPU validation or out-of-memory errors → GpuError; a pass pending at a
+ * device loss → GpuError "…device was lost…" (the session then reopens a device, or with
+ * `fallback: 'cpu'` moves to the CPU).
  */
-import type { Backend, BackendName, ForwardResult, PreparedModel } from '../backend.js';
-import type { BertInput, BertWeights, LayerNormWeights, LinearWeights } from '../../bert/ops.js';
-import { bertForward } from '../../bert/forward.js';
+import type { Backend, BackendName, ForwardResult, PrepareOptions, PreparedModel } from '../backend.js';
+import type { Device, DevicePass } from '../device.js';
+import { Session } from '../session.js';
+import type { BertInput, BertWeights } from '../../bert/ops.js';
+import { walkBertWeights } from '../../bert/walk.js';
 import { createFastCpuBackend } from '../cpuFast/backend.js';
 import { GpuError, InputError, WgbertError } from '../../errors.js';
 import { f32ArrayToF16 } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { weightBytes, type WeightDtype } from '../../kernels/webgpu/common.js';
-import { recordSoftmax } from '../../kernels/webgpu/softmax.js';
 import { adapterAvailable, requestGpuDevice } from '../../kernels/webgpu/device.js';
-import { createWebGpuOps, GpuRecorder, type AttentionKernel, type GpuWeight } from './ops.js';
+import { createWebGpuOps, GpuRecorder, type AttentionKernel, type GpuTensor, type GpuWeight } from './ops.js';
 import { BufferUsage, GpuRuntime } from '../../kernels/webgpu/runtime.js';
 
 export { setGpuProvider } from '../../kernels/webgpu/device.js';
@@ -69,12 +69,7 @@ export interface WebGpuPreparedModel extends PreparedModel {
    * destroyed).
    */
   readonly runtime: GpuRuntime;
-  forward(input: BertInput, opts?: { output?: 'logits' | 'probabilities' }): Promise<WebGpuForwardResult>;
-}
-
-export interface WebGpuForwardResult extends ForwardResult {
-  /** With output 'probabilities': the argmax label of every position [B · S] (ties → lowest index). */
-  labels?: Int32Array;
+  forward(input: BertInput): Promise<ForwardResult>;
 }
 
 /** Whether a WebGPU adapter can be obtained here. Never throws. */
@@ -85,197 +80,126 @@ export async function webgpuAvailable(gpu?: GPU): Promise<boolean> {
 export function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Backend {
   return {
     name: 'webgpu',
-    prepare: (weights) => prepareWebGpu(weights, opts),
+    open: (weights) => WebGpuDevice.open(weights, checkDtype(opts), opts),
+    prepare: (weights, popts) => prepareWebGpu(weights, opts, popts),
   };
 }
 
-/** A device with the weights uploaded to it. */
-interface Session {
-  rt: GpuRuntime;
-  weights: BertWeights<GpuWeight>;
-  description: string;
-}
-
-/** Opens a device and uploads the weights (f32 or f16 storage). */
-async function openSession(
-  weights: BertWeights<Tensor>,
-  dtype: WeightDtype,
-  opts: WebGpuBackendOptions,
-): Promise<Session> {
-  const { device, description, software } = await requestGpuDevice({
-    ...(opts.gpu ? { gpu: opts.gpu } : {}),
-    f16: dtype === 'f16',
-  });
-  const rt = new GpuRuntime(device, { profile: software ? 'cpu' : 'gpu' });
-  try {
-    device.pushErrorScope('out-of-memory');
-    const gpuWeights = uploadWeights(rt, weights, dtype, opts.maxWeightBindingBytes);
-    const oom = await device.popErrorScope();
-    if (oom) throw new GpuError(`not enough GPU memory for the weights: ${oom.message}`);
-    return { rt, weights: gpuWeights, description };
-  } catch (e) {
-    rt.destroy();
-    throw e;
-  }
+function checkDtype(opts: WebGpuBackendOptions): WeightDtype {
+  const dtype: WeightDtype = opts.dtype ?? 'f32';
+  if (dtype !== 'f32' && dtype !== 'f16')
+    throw new InputError(`unknown WebGPU dtype "${String(dtype)}" (use f32 or f16)`);
+  return dtype;
 }
 
 /**
- * Device loss (a driver reset, a browser evicting the tab's GPU work, `device.destroy()`): forwards
- * pending at the loss reject with a GpuError saying so; the next forward opens a new device and uploads
- * the weights again, then answers as before — or, with `fallback: 'cpu'`, prepares the CPU backend from
- * the same weights and answers on the CPU from then on. Either needs the host copy of the weights, which
- * the prepared model therefore keeps (released by dispose(), or once on the CPU); a failed reopen or
- * fallback rejects that call with its error and the one after it tries again.
- *
- * Where forwards run — a small state machine:
- *   gpu       `session` is live: forwards run on it.
- *   lost      `session.rt.lostReason` is set (WebGPU reported the loss). The next forward starts the
- *             switch, which concurrent forwards share (`switching`): a new session, or `cpuModel`.
- *             A failed switch leaves the state 'lost', so the forward after it tries again.
- *   cpu       `cpuModel` is set (fallback 'cpu' only): every later forward runs on it; final.
- *   disposed  everything released; forwards reject with DISPOSED.
+ * The weights on a GPU device, in a session (../session.ts, which also has the device-loss policy):
+ * after a loss the next forward opens a new device — or, with `fallback: 'cpu'`, the fast CPU device.
  */
 export async function prepareWebGpu(
   weights: BertWeights<Tensor>,
   opts: WebGpuBackendOptions = {},
+  popts: PrepareOptions = {},
 ): Promise<WebGpuPreparedModel> {
-  const dtype: WeightDtype = opts.dtype ?? 'f32';
-  if (dtype !== 'f32' && dtype !== 'f16')
-    throw new InputError(`unknown WebGPU dtype "${String(dtype)}" (use f32 or f16)`);
+  const dtype = checkDtype(opts);
   if (opts.fallback !== undefined && opts.fallback !== 'cpu') {
     throw new InputError(`unknown fallback "${String(opts.fallback)}" (use cpu, or leave it out to reopen the GPU)`);
   }
-  let hostWeights: BertWeights<Tensor> | undefined = weights;
-  let session = await openSession(weights, dtype, opts);
-  let cpuModel: PreparedModel | undefined;
-  let switching: Promise<Target> | undefined;
-  const config = {
-    vocab: weights.embeddings.vocabSize,
-    types: weights.embeddings.typeVocabSize,
-    positions: weights.embeddings.maxPositions,
-    labels: weights.classifier.outFeatures,
+  let gpu: WebGpuDevice | undefined; // the last GPU device opened
+  const kind = {
+    name: 'webgpu' as const,
+    open: async (w: BertWeights<Tensor>) => (gpu = await WebGpuDevice.open(w, dtype, opts)),
   };
-  let disposed = false;
-
-  const disposedError = () => new WgbertError('DISPOSED', 'this model was disposed; load it again');
-
-  type Target = { gpu: Session } | { cpu: PreparedModel };
-
-  /** Where the next forward runs; after a device loss, switches first (see the state machine above). */
-  function current(): Promise<Target> {
-    if (cpuModel) return Promise.resolve({ cpu: cpuModel });
-    if (session.rt.lostReason === undefined) return Promise.resolve({ gpu: session });
-    switching ??= leaveLostDevice().finally(() => {
-      switching = undefined;
-    });
-    return switching;
-  }
-
-  /** lost → gpu (a new device, weights uploaded again) or, with fallback 'cpu', lost → cpu. */
-  async function leaveLostDevice(): Promise<Target> {
-    session.rt.destroy(); // frees what the lost device still held (idempotent)
-    if (opts.fallback === 'cpu') {
-      const cpu = await createFastCpuBackend(opts.cpuThreads === undefined ? {} : { threads: opts.cpuThreads }).prepare(
-        hostWeights!,
-      );
-      if (disposed) {
-        cpu.dispose();
-        throw disposedError();
-      }
-      cpuModel = cpu;
-      hostWeights = undefined; // no longer needed here: no GPU device is opened again
-      return { cpu };
-    }
-    const next = await openSession(hostWeights!, dtype, opts);
-    if (disposed) {
-      next.rt.destroy();
-      throw disposedError();
-    }
-    session = next;
-    return { gpu: next };
-  }
-
+  const fallback =
+    opts.fallback === 'cpu'
+      ? createFastCpuBackend(opts.cpuThreads === undefined ? {} : { threads: opts.cpuThreads })
+      : undefined;
+  const session = await Session.open(kind, weights, { ...popts, ...(fallback ? { fallback } : {}) });
   return {
-    get backend(): BackendName {
-      return cpuModel ? 'cpu' : 'webgpu';
+    get backend() {
+      return session.backend;
     },
     dtype,
     get adapterDescription() {
-      return session.description;
+      return gpu!.description;
     },
     get runtime() {
-      return session.rt;
+      return gpu!.rt;
     },
-
-    async forward(input, fopts = {}) {
-      if (disposed) throw disposedError();
-      validateInput(input, config);
-      for (let attempt = 0; ; attempt++) {
-        const target = await current();
-        if (disposed) throw disposedError();
-        if ('cpu' in target) return forwardOnCpu(target.cpu, input, fopts);
-        // The loss was reported after this forward picked the session up (a call in the same tick as the
-        // loss): nothing of it reached the GPU, so it is not "pending at the loss" — switch and run it again,
-        // once. Past this check the pass is recorded and submitted synchronously, so a loss reported later
-        // fails it as pending (GpuError "…lost during the forward pass").
-        if (target.gpu.rt.lostReason !== undefined && attempt === 0) continue;
-        return forwardOnGpu(target.gpu, input, fopts);
-      }
-    },
-
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      hostWeights = undefined;
-      session.rt.destroy();
-      cpuModel?.dispose();
-      cpuModel = undefined;
-    },
+    forward: (input) => session.forward(input),
+    dispose: () => session.dispose(),
   };
+}
 
-  /** One forward pass on a session: recorded and submitted synchronously (no await before submit). */
-  async function forwardOnGpu(
-    s: Session,
-    input: BertInput,
-    fopts: { output?: 'logits' | 'probabilities' },
-  ): Promise<WebGpuForwardResult> {
-    const { rt, weights: gpuWeights } = s;
+/** A GPU device with the weights uploaded (f32 or f16 storage). */
+class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
+  readonly backend = 'webgpu' as const;
+  readonly canPeek = false; // one encoder per pass: reading a stage back would be a submit-and-wait
+
+  private constructor(
+    readonly rt: GpuRuntime,
+    readonly weights: BertWeights<GpuWeight>,
+    readonly description: string,
+    private readonly opts: WebGpuBackendOptions,
+  ) {}
+
+  static async open(weights: BertWeights<Tensor>, dtype: WeightDtype, opts: WebGpuBackendOptions) {
+    const { device, description, software } = await requestGpuDevice({
+      ...(opts.gpu ? { gpu: opts.gpu } : {}),
+      f16: dtype === 'f16',
+    });
+    const rt = new GpuRuntime(device, { profile: software ? 'cpu' : 'gpu' });
+    try {
+      device.pushErrorScope('out-of-memory');
+      const gpuWeights = uploadWeights(rt, weights, dtype, opts.maxWeightBindingBytes);
+      const oom = await device.popErrorScope();
+      if (oom) throw new GpuError(`not enough GPU memory for the weights: ${oom.message}`);
+      return new WebGpuDevice(rt, gpuWeights, description, opts);
+    } catch (e) {
+      rt.destroy();
+      throw e;
+    }
+  }
+
+  lostReason(): string | undefined {
+    return this.rt.lostReason;
+  }
+
+  dispose(): void {
+    this.rt.destroy(); // idempotent
+  }
+
+  /** Opens the pass's error scopes and recorder; `read` submits it synchronously (no await before submit). */
+  begin(input: BertInput): DevicePass<GpuTensor, GpuWeight> {
+    const rt = this.rt;
     rt.check();
-    const device = rt.device;
-    const probabilities = fopts.output === 'probabilities';
-    const rows = input.batch * input.seq;
-    const C = config.labels;
     rt.trimCaches();
-
+    const device = rt.device;
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
-    const rec = new GpuRecorder(rt, { attention: opts.attention ?? 'auto', releaseAtLayerNorm: true });
+    const rec = new GpuRecorder(rt, { attention: this.opts.attention ?? 'auto', releaseAtLayerNorm: true });
+    const cancel = () => {
+      // Nothing was submitted: undo the recording and the error scopes.
+      rec.releaseAll();
+      device.popErrorScope().catch(() => null);
+      device.popErrorScope().catch(() => null);
+    };
+    return { ops: createWebGpuOps(rec), cancel, read: (logits) => this.read(rec, logits, input, cancel) };
+  }
+
+  private async read(rec: GpuRecorder, logits: GpuTensor, input: BertInput, cancel: () => void) {
+    const { rt } = this;
+    const device = rt.device;
+    const bytes = input.batch * input.seq * this.weights.classifier.outFeatures * 4;
     let staging: GPUBuffer | undefined;
-    const valuesBytes = rows * C * 4;
     try {
-      const logits = bertForward(createWebGpuOps(rec), gpuWeights, input);
-      let copies: GPUBuffer[] = [logits.buffer];
-      if (probabilities) {
-        const probs = rec.scratch(valuesBytes);
-        const labels = rec.scratch(rows * 4);
-        recordSoftmax(rt, rec.pass, { x: rec.use(logits), probs, labels, rows, cols: C });
-        copies = [probs, labels];
-      }
       rec.endPass();
-      staging = rt.acquire(
-        valuesBytes + (probabilities ? rows * 4 : 0),
-        BufferUsage.MAP_READ | BufferUsage.COPY_DST,
-        'readback',
-      );
-      rec.encoder.copyBufferToBuffer(copies[0]!, 0, staging, 0, valuesBytes);
-      if (probabilities) rec.encoder.copyBufferToBuffer(copies[1]!, 0, staging, valuesBytes, rows * 4);
+      staging = rt.acquire(bytes, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'readback');
+      rec.encoder.copyBufferToBuffer(logits.buffer, 0, staging, 0, bytes);
       device.queue.submit([rec.encoder.finish()]);
     } catch (e) {
-      // Nothing was submitted: undo the recording and the error scopes, and report the first error.
-      rec.releaseAll();
       if (staging) rt.release(staging);
-      device.popErrorScope().catch(() => null);
-      device.popErrorScope().catch(() => null);
+      cancel();
       throw e;
     }
     rec.releaseAll(); // safe right after submit: later work is ordered after this pass
@@ -288,84 +212,28 @@ export async function prepareWebGpu(
           `out of GPU memory during the forward pass (batch ${input.batch} × ${input.seq}): ${mErr.message}`,
         );
       if (vErr) throw new GpuError(`WebGPU rejected the forward pass: ${vErr.message}`);
-      await staging!.mapAsync(BufferUsage.MAP_READ);
-      const bytes = staging!.getMappedRange().slice(0);
-      staging!.unmap();
-      const result: WebGpuForwardResult = {
-        values: new Float32Array(bytes, 0, rows * C),
-        batch: input.batch,
-        seq: input.seq,
-        numLabels: C,
-      };
-      if (probabilities) result.labels = new Int32Array(bytes, valuesBytes, rows);
-      return result;
+      await staging.mapAsync(BufferUsage.MAP_READ);
+      const values = new Float32Array(staging.getMappedRange().slice(0, bytes)); // the pooled buffer may be larger
+      staging.unmap();
+      return values;
     } catch (e) {
-      if (disposed) throw disposedError();
       if (e instanceof WgbertError) throw e;
-      const lost = await rt.lostWithin(500);
+      // Destroyed without a loss: disposed (the session reports that); else tell a loss from a failure.
+      const lost = rt.lostReason ?? (rt.isDestroyed ? undefined : await rt.lostWithin(500));
       if (lost !== undefined)
         throw new GpuError(`the GPU device was lost during the forward pass (${lost})`, { cause: e });
       throw new GpuError(`the forward pass failed on the GPU: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     } finally {
-      if (staging && !rt.isDestroyed) rt.release(staging);
+      if (!rt.isDestroyed) rt.release(staging);
       // Keep the pool near this pass's needs: drop idle buffers beyond what it used at its peak.
       if (!rt.isDestroyed) rt.trimPool(Math.max(rec.peakBytes, 64 * 2 ** 20));
     }
   }
 }
 
-/** A forward on the CPU fallback, with the GPU path's `labels` (argmax, ties → lowest) for 'probabilities'. */
-async function forwardOnCpu(
-  cpu: PreparedModel,
-  input: BertInput,
-  fopts: { output?: 'logits' | 'probabilities' },
-): Promise<WebGpuForwardResult> {
-  const r: WebGpuForwardResult = await cpu.forward(input, fopts);
-  if (fopts.output === 'probabilities') {
-    const rows = r.batch * r.seq;
-    const C = r.numLabels;
-    const labels = new Int32Array(rows);
-    for (let i = 0; i < rows; i++) {
-      let best = 0;
-      for (let c = 1; c < C; c++) if (r.values[i * C + c]! > r.values[i * C + best]!) best = c;
-      labels[i] = best;
-    }
-    r.labels = labels;
-  }
-  return r;
-}
-
-/** Ids, types and lengths checked on the CPU: a bad id would read outside a table on the GPU. */
-function validateInput(input: BertInput, c: { vocab: number; types: number; positions: number }): void {
-  const { batch, seq } = input;
-  if (!Number.isInteger(batch) || !Number.isInteger(seq) || batch < 1 || seq < 1) {
-    throw new InputError(`batch and seq must be positive integers, got ${batch} × ${seq}`);
-  }
-  if (seq > c.positions) throw new InputError(`sequence of ${seq} tokens exceeds the model's ${c.positions} positions`);
-  const rows = batch * seq;
-  for (const [name, a] of [
-    ['inputIds', input.inputIds],
-    ['tokenTypeIds', input.tokenTypeIds],
-    ['attentionMask', input.attentionMask],
-  ] as const) {
-    if (a.length < rows) throw new InputError(`${name} has ${a.length} entries, batch × seq needs ${rows}`);
-  }
-  for (let i = 0; i < rows; i++) {
-    const id = input.inputIds[i]!;
-    if (!(id >= 0 && id < c.vocab))
-      throw new InputError(
-        `token ${i % seq} of row ${Math.floor(i / seq)} has id ${id} outside the vocabulary (0…${c.vocab - 1})`,
-      );
-    const t = input.tokenTypeIds[i]!;
-    if (!(t >= 0 && t < c.types))
-      throw new InputError(
-        `token ${i % seq} of row ${Math.floor(i / seq)} has segment id ${t} outside 0…${c.types - 1}`,
-      );
-  }
-}
-
 // ---------------------------------------------------------------------------------------------- upload
 
+/** One walk over the tree: matrices and the word table split by rows to fit a binding, as `dtype`. */
 function uploadWeights(
   rt: GpuRuntime,
   w: BertWeights<Tensor>,
@@ -374,45 +242,12 @@ function uploadWeights(
 ): BertWeights<GpuWeight> {
   const deviceMax = Math.min(rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize);
   const maxBytes = Math.min(deviceMax, maxBytesOpt ?? Infinity);
-  const matrix = (t: Tensor, name: string) => uploadMatrix(rt, t, dtype, maxBytes, name);
-  const vector = (t: Tensor, name: string) => uploadMatrix(rt, t, 'f32', deviceMax, name);
-  const linear = (l: LinearWeights<Tensor>, name: string): LinearWeights<GpuWeight> => ({
-    weight: matrix(l.weight, `${name}.weight`),
-    bias: vector(l.bias, `${name}.bias`),
-    inFeatures: l.inFeatures,
-    outFeatures: l.outFeatures,
+  return walkBertWeights(w, (t, { name, role }) => {
+    if (role === 'bias' || role === 'norm') return uploadMatrix(rt, t, 'f32', deviceMax, name);
+    // position / token-type tables are small; they are bound whole
+    const split = role === 'matrix' || name === 'embeddings.word_embeddings.weight';
+    return uploadMatrix(rt, t, dtype, split ? maxBytes : deviceMax, name);
   });
-  const ln = (l: LayerNormWeights<Tensor>, name: string): LayerNormWeights<GpuWeight> => ({
-    gamma: vector(l.gamma, `${name}.gamma`),
-    beta: vector(l.beta, `${name}.beta`),
-    eps: l.eps,
-  });
-  const e = w.embeddings;
-  return {
-    embeddings: {
-      word: matrix(e.word, 'embeddings.word'),
-      // position / token-type tables are small; they are bound whole
-      position: uploadMatrix(rt, e.position, dtype, deviceMax, 'embeddings.position'),
-      tokenType: uploadMatrix(rt, e.tokenType, dtype, deviceMax, 'embeddings.tokenType'),
-      layerNorm: ln(e.layerNorm, 'embeddings.LayerNorm'),
-      vocabSize: e.vocabSize,
-      maxPositions: e.maxPositions,
-      typeVocabSize: e.typeVocabSize,
-    },
-    layers: w.layers.map((l, i) => ({
-      query: linear(l.query, `layer.${i}.query`),
-      key: linear(l.key, `layer.${i}.key`),
-      value: linear(l.value, `layer.${i}.value`),
-      attentionOutput: linear(l.attentionOutput, `layer.${i}.attention.output`),
-      attentionLayerNorm: ln(l.attentionLayerNorm, `layer.${i}.attention.LayerNorm`),
-      intermediate: linear(l.intermediate, `layer.${i}.intermediate`),
-      output: linear(l.output, `layer.${i}.output`),
-      outputLayerNorm: ln(l.outputLayerNorm, `layer.${i}.output.LayerNorm`),
-    })),
-    classifier: linear(w.classifier, 'classifier'),
-    hiddenSize: w.hiddenSize,
-    numHeads: w.numHeads,
-  };
 }
 
 /**

@@ -59,9 +59,3 @@ function erfcContinuedFraction(a: number): number {
 export function gelu(x: number): number {
   return Math.fround(0.5 * x * (1 + erf(x * SQRT1_2)));
 }
-
-/** GELU over a whole array, in place. */
-export function geluInPlace(x: Float32Array): Float32Array {
-  for (let i = 0; i < x.length; i++) x[i] = gelu(x[i]!);
-  return x;
-}

@@ -2,7 +2,7 @@
  * Code-generation helpers shared by the kernel generators: counted loops, multiply-add with or without
  * relaxed SIMD, horizontal reductions.
  */
-import { type FunctionBuilder, I32 } from './builder.js';
+import type { FunctionBuilder } from './builder.js';
 
 /** Pushes one value on the wasm stack. */
 export type Push = () => void;
@@ -63,12 +63,4 @@ export function hmax(f: FunctionBuilder, v: number): void {
 /** local = local + c (i32). */
 export function bump(f: FunctionBuilder, local: number, c: number): void {
   f.get(local).i32(c).op('i32.add').set(local);
-}
-
-/** A fresh i32 local set from the pushed value. */
-export function letI32(f: FunctionBuilder, value: Push): number {
-  const l = f.local(I32);
-  value();
-  f.set(l);
-  return l;
 }

@@ -1,0 +1,78 @@
+/**
+ * What a backend is: a Device — memory layout, upload and ops, nothing else. Input checks, disposal,
+ * device-loss policy and tracing are written once, in the session (./session.ts), for every device.
+ *
+ *   open(weights)       uploads the weights, walking the tree once (walkBertWeights, src/bert/walk.ts)
+ *   begin(input)        one forward pass: its BertOps (forward.ts runs them), then read(logits) or cancel()
+ *   peek(x)             optional: a stage's output, read back on the spot (tracing)
+ *   lostReason()        optional (WebGPU): why the device was lost, once it was; the session reopens
+ *   dispose()           frees everything the device holds
+ *
+ * The upload path, for what comes next: today `open` takes the whole host tree and visits each tensor
+ * with its name and role. Weights arriving in chunks from a stream would feed the same visitor per tensor
+ * as it completes (the walk's order is the checkpoint's); quantized kinds (int8/int4 with scales) would be
+ * another leaf type W of `BertWeights<W>` that the visitor lays out (the ops already take W opaquely); and
+ * weights re-laid or fused at upload (Q, K, V as one [3H, H] matrix) are the device's own business — its
+ * visitor may pack a layer's tensors together, and its ops read them back as one.
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import type { BertInput, BertOps, BertWeights } from '../bert/ops.js';
+
+export type BackendName = 'cpu' | 'webgpu';
+
+export interface ForwardResult {
+  /** [B, S, C] float32 logits. */
+  values: Float32Array;
+  batch: number;
+  seq: number;
+  numLabels: number;
+}
+
+/** A model ready to run (a session over a device, ./session.ts). */
+export interface PreparedModel {
+  /**
+   * The backend running the model now. It may change over the model's life: a WebGPU model prepared with
+   * `fallback: 'cpu'` reads 'cpu' after a device loss (implementations may use a getter).
+   */
+  readonly backend: BackendName;
+  /** Runs the forward pass: the logits. */
+  forward(input: BertInput): Promise<ForwardResult>;
+  /** Frees everything the backend holds for this model (GPU buffers…). Later calls reject. */
+  dispose(): void;
+}
+
+/** What tracing needs (src/engine/trace.ts's Trace is one): each stage's output, as it is computed. */
+export interface TraceSink {
+  record(stage: string, shape: readonly number[], values: Float32Array | Int32Array): void;
+}
+
+/** One forward pass on a device: record / run the ops, then read the logits back (or cancel). */
+export interface DevicePass<T, W> {
+  readonly ops: BertOps<T, W>;
+  /** The [B·S·C] float32 logits of `logits`; ends the pass. */
+  read(logits: T): Promise<Float32Array>;
+  /** Ends a pass whose ops threw before `read` (frees what it recorded). */
+  cancel(): void;
+  /** A stage's output read back now, as float32 with its shape (devices that run op by op only). */
+  peek?(x: T): { shape: readonly number[]; data: Float32Array };
+}
+
+export interface Device<T = unknown, W = unknown> {
+  readonly backend: BackendName;
+  /** The uploaded weights, as the ops take them. */
+  readonly weights: BertWeights<W>;
+  /** Starts one forward pass (WebGPU: a command encoder, submitted by `read`). */
+  begin(input: BertInput): DevicePass<T, W>;
+  /** Whether passes can `peek` (tracing). */
+  readonly canPeek: boolean;
+  /** WebGPU only: the reason the device was lost, once it was (undefined while it is live). */
+  lostReason?(): string | undefined;
+  /** Frees everything the device holds. Idempotent. */
+  dispose(): void;
+}
+
+/** A kind of device: opens one with the weights uploaded. */
+export interface DeviceKind {
+  readonly name: BackendName;
+  open(weights: BertWeights<Tensor>): Promise<Device>;
+}
