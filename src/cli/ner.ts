@@ -6,14 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { DEFAULT_MODELS, pipeline, type CallOptions, type Entity, type Task } from '../pipeline/pipeline.js';
-import type { AggregationStrategy } from '../pipeline/entities.js';
+import { AGGREGATION_STRATEGIES, type AggregationStrategy } from '../pipeline/entities.js';
 import { MODEL_OPTIONS_USAGE, backendOptions, parseModelCommand, readTextArg, type Command } from './args.js';
 import { withModel } from './defaultModel.js';
 import { renderProgress } from '../eval/progress.js';
 import { Trace, formatTrace } from '../engine/trace.js';
 import { loadModel } from '../engine/model.js';
-
-const AGGREGATIONS: AggregationStrategy[] = ['none', 'simple', 'first', 'average', 'max', 'word'];
 
 /** Usage of `wgbert ner`, `wgbert pos` and `wgbert token-classification`. */
 export function nerUsage(task: Task): string {
@@ -119,8 +117,8 @@ function callOptions(task: Task, values: Record<string, unknown>): CallOptions {
   const o: CallOptions = {};
   const agg = values.aggregation as string | undefined;
   if (agg !== undefined) {
-    if (!AGGREGATIONS.includes(agg as AggregationStrategy))
-      throw new InputError(`--aggregation must be one of ${AGGREGATIONS.join(', ')}, got "${agg}"`);
+    if (!AGGREGATION_STRATEGIES.includes(agg as AggregationStrategy))
+      throw new InputError(`--aggregation must be one of ${AGGREGATION_STRATEGIES.join(', ')}, got "${agg}"`);
     o.aggregation = agg as AggregationStrategy;
   } else if (task !== 'pos') {
     o.aggregation = 'simple';

@@ -14,15 +14,11 @@
  * moment the packed ids reach the forward pass. "First values" are the first numbers of the output in
  * row-major order, i.e. `x.flatten()[:n]` in PyTorch: the first features of the first token ([CLS]).
  *
- * Tracing is an option of loadModel: `loadModel(model, { trace })`. The session (src/backends/session.ts)
- * records each pass on a device that can peek at a stage's output. loadModel runs a traced model on the CPU
- * backend's reference ops (src/backends/cpu.ts, the plain kernels of src/kernels/cpu); asking for WebGPU as
- * well is refused rather than silently replaced. There each op runs to completion before the next starts
- * and returns a float32 Tensor, so the clock between two observations is that stage's time and the values
- * can be read on the spot. The WebGPU backend records a whole pass into one
- * command encoder and reads back only the logits: reading every stage back would mean a submit-and-wait per
- * stage, a different program from the one it runs. Its kernels are tested against these CPU kernels, so the
- * CPU trace is what they must match.
+ * Tracing is an option of loadModel (`loadModel(model, { trace })`); the session (src/backends/session.ts)
+ * records each pass on a device that can peek at a stage's output, and loadModel runs a traced model on the
+ * CPU reference ops, where each op finishes before the next starts. WebGPU is refused rather than silently
+ * replaced: it records a whole pass into one command encoder and reads back only the logits (its kernels are
+ * tested against the CPU kernels, so the CPU trace is what they must match).
  */
 import type { Tensor } from '../tensor/tensor.js';
 import type { Observer } from '../bert/forward.js';
