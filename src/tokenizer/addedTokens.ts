@@ -13,6 +13,10 @@
  * resumes after the match. Options of an added token:
  *   - `single_word`: only match when not preceded or followed by a word character (Unicode \w);
  *   - `lstrip` / `rstrip`: the match swallows the whitespace on its left / right.
+ * As in the crate, the search resumes right after the token itself, not after what rstrip swallowed, and lstrip
+ * never reaches back before the end of the previous kept match: a token written with leading whitespace can
+ * match inside what the previous token's rstrip swallowed, and then both tokens cover it ("<R> x" with "<R>"
+ * rstrip and " x " → "<R> ", " x "). The raw-text pieces between matches are what neither match covers.
  * Each occurrence forms its own "word" for word ids; in-text special tokens get special-tokens-mask 0, exactly
  * like Hugging Face's fast tokenizer (only the [CLS]/[SEP] added by the post-processor are marked special).
  */
@@ -69,7 +73,7 @@ export class AddedTokenMatcher {
     return this.byFirstUnit.size === 0;
   }
 
-  /** All occurrences in `text[from, to)`, left to right, non-overlapping. */
+  /** All occurrences in `text[from, to)`, left to right (overlapping only through rstrip: see above). */
   findMatches(text: string, from: number, to: number): AddedTokenMatch[] {
     const matches: AddedTokenMatch[] = [];
     if (this.byFirstUnit.size === 0) return matches;
@@ -90,7 +94,7 @@ export class AddedTokenMatcher {
       }
       let start = i;
       let end = i + hit.pattern.length;
-      i = end; // the search resumes after this occurrence, whether it is kept or not
+      i = end; // the search resumes after this occurrence, whether it is kept or not, and whatever rstrip takes
       const t = hit.token;
       if (t.singleWord) {
         const before = start > from && isWordChar(codePointBefore(text, start));
@@ -104,7 +108,7 @@ export class AddedTokenMatcher {
           if (!isWhitespace(cp)) break;
           s -= cp >= 0x10000 ? 2 : 1;
         }
-        start = s;
+        start = Math.max(s, previousEnd); // (a match inside the previous one's rstrip: moved to its end)
       }
       if (t.rstrip) {
         while (end < to) {
@@ -112,7 +116,6 @@ export class AddedTokenMatcher {
           if (!isWhitespace(cp)) break;
           end += cp >= 0x10000 ? 2 : 1;
         }
-        i = end;
       }
       matches.push({ start, end, token: t });
       previousEnd = end;

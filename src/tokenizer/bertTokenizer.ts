@@ -32,12 +32,7 @@ import { padEncoding } from './padding.js';
 import { bertPreTokenize, wholePreTokenize } from './preTokenizer.js';
 import { templateSize, type SingleTemplate } from './template.js';
 import { TextIndex } from './textIndex.js';
-import {
-  normalizerOptions,
-  specFromTokenizerJson,
-  specFromVocab,
-  type TokenizerSpec,
-} from './tokenizerSpec.js';
+import { normalizerOptions, specFromTokenizerJson, specFromVocab, type TokenizerSpec } from './tokenizerSpec.js';
 import { truncationWindows } from './truncation.js';
 import { WordPiece } from './wordpiece.js';
 
@@ -48,7 +43,10 @@ export interface EncodeOptions {
   truncation?: boolean;
   /** Maximum length with truncation (default `modelMaxLength`); target length for `padding: 'max_length'`. */
   maxLength?: number;
-  /** With truncation: overlap, in tokens, between consecutive windows; windows after the first go into `overflowing`. Default 0. */
+  /**
+   * With truncation: overlap, in tokens, between consecutive windows; windows after the first go into
+   * `overflowing`. Default 0.
+   */
   stride?: number;
 }
 
@@ -97,6 +95,7 @@ export class BertTokenizer {
   readonly padTokenId: number;
   readonly clsTokenId: number;
   readonly sepTokenId: number;
+  /** Id of the unknown token; -1 when neither the vocabulary nor the added tokens have it. */
   readonly unkTokenId: number;
   readonly modelMaxLength: number;
 
@@ -144,10 +143,11 @@ export class BertTokenizer {
 
     const need = (role: string, token: string): number => {
       const id = this.tokenToIdMap.get(token);
-      if (id === undefined) throw new TokenizerError(`the ${role} token ${JSON.stringify(token)} is not in the vocabulary`);
+      if (id === undefined)
+        throw new TokenizerError(`the ${role} token ${JSON.stringify(token)} is not in the vocabulary`);
       return id;
     };
-    this.unkTokenId = need('unknown', spec.unkToken);
+    this.unkTokenId = this.tokenToIdMap.get(spec.unkToken) ?? -1; // (the vocabulary may lack it: see wordpiece.ts)
     this.clsTokenId = this.template?.prefix[0]?.id ?? need('CLS', spec.clsToken);
     const lastSuffix = this.template?.suffix[this.template.suffix.length - 1];
     this.sepTokenId = lastSuffix?.id ?? need('SEP', spec.sepToken);
@@ -168,7 +168,7 @@ export class BertTokenizer {
     });
   }
 
-  /** From a parsed tokenizer.json (plus, optionally, the parsed tokenizer_config.json for model_max_length / pad token). */
+  /** From a parsed tokenizer.json (and, optionally, tokenizer_config.json for model_max_length / pad token). */
   static fromTokenizerJson(json: unknown, tokenizerConfig?: unknown): BertTokenizer {
     return new BertTokenizer(specFromTokenizerJson(json, tokenizerConfig));
   }
@@ -218,7 +218,9 @@ export class BertTokenizer {
         throw new InputError(`encodeBatch: padding 'max_length' needs a maxLength (model_max_length is ${target})`);
       }
     } else {
-      throw new InputError(`encodeBatch: padding must be true, false, 'longest' or 'max_length', got ${JSON.stringify(padding)}`);
+      throw new InputError(
+        `encodeBatch: padding must be true, false, 'longest' or 'max_length', got ${JSON.stringify(padding)}`,
+      );
     }
     for (const e of encodings) padEncoding(e, target, this.padTokenId, this.config.padToken);
     return encodings;
@@ -268,7 +270,14 @@ export class BertTokenizer {
         let ps = 0;
         for (let j = 0; j < pieces.ids.length; j++) {
           const pe = pieces.ends[j]!;
-          buf.push(pieces.ids[j]!, pieces.tokens[j]!, norm.originalStart(s + ps), norm.originalEnd(s + pe), index, wordId);
+          buf.push(
+            pieces.ids[j]!,
+            pieces.tokens[j]!,
+            norm.originalStart(s + ps),
+            norm.originalEnd(s + pe),
+            index,
+            wordId,
+          );
           ps = pe;
         }
       }
@@ -309,7 +318,8 @@ export class BertTokenizer {
       if (!(maxLength > 0) || (Number.isFinite(maxLength) && !Number.isInteger(maxLength))) {
         throw new InputError(`truncation: maxLength must be a positive integer, got ${maxLength}`);
       }
-      if (!Number.isInteger(stride) || stride < 0) throw new InputError(`truncation: stride must be a non-negative integer, got ${stride}`);
+      if (!Number.isInteger(stride) || stride < 0)
+        throw new InputError(`truncation: stride must be a non-negative integer, got ${stride}`);
       windows = truncationWindows(buf.ids.length, maxLength - templateSize(template), stride);
     } // (without truncation, `stride` has no effect, as in Hugging Face)
     const encodings = windows.map(([a, b]) => this.assemble(buf, a, b, template));

@@ -20,7 +20,8 @@ const PUNCT = 2;
 const ASCII_CLASS = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
   if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) ASCII_CLASS[c] = SPACE;
-  else if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126)) ASCII_CLASS[c] = PUNCT;
+  else if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126))
+    ASCII_CLASS[c] = PUNCT;
   else ASCII_CLASS[c] = WORD;
 }
 

@@ -136,7 +136,8 @@ export function readTokenizerConfig(config: unknown): TokenizerConfigFields {
   }
   const mml = config.model_max_length;
   if (mml !== undefined && mml !== null) {
-    if (typeof mml !== 'number' || !(mml > 0)) fail(CONFIG, 'model_max_length', `must be a positive number, got ${jsonSnippet(mml)}`);
+    if (typeof mml !== 'number' || !(mml > 0))
+      fail(CONFIG, 'model_max_length', `must be a positive number, got ${jsonSnippet(mml)}`);
     out.modelMaxLength = mml;
   }
   const names = [
@@ -212,10 +213,11 @@ export function specFromTokenizerJson(json: unknown, tokenizerConfig?: unknown):
   }
   if (vocab.size === 0) fail(TJ, 'model.vocab', 'is empty');
   const unkToken = optString(model, 'unk_token', '[UNK]', TJ, 'model.');
-  if (!vocab.has(unkToken)) fail(TJ, 'model.unk_token', `(${jsonSnippet(unkToken)}) is not in model.vocab`);
+  // (An unk_token missing from the vocabulary is no error here, as in Hugging Face: see wordpiece.ts.)
   const continuingSubwordPrefix = optString(model, 'continuing_subword_prefix', '##', TJ, 'model.');
   const mic = model.max_input_chars_per_word ?? 100;
-  if (!isId(mic) || mic === 0) fail(TJ, 'model.max_input_chars_per_word', `must be a positive integer, got ${jsonSnippet(mic)}`);
+  if (!isId(mic) || mic === 0)
+    fail(TJ, 'model.max_input_chars_per_word', `must be a positive integer, got ${jsonSnippet(mic)}`);
 
   // normalizer -------------------------------------------------------------------------------------------
   let normalizer: NormalizerSettings | null = null;
@@ -226,7 +228,8 @@ export function specFromTokenizerJson(json: unknown, tokenizerConfig?: unknown):
       fail(TJ, 'normalizer.type', `is ${jsonSnippet(n.type)}; only "BertNormalizer" is supported`);
     }
     const sa = n.strip_accents;
-    if (sa !== undefined && sa !== null && typeof sa !== 'boolean') fail(TJ, 'normalizer.strip_accents', 'must be true, false or null');
+    if (sa !== undefined && sa !== null && typeof sa !== 'boolean')
+      fail(TJ, 'normalizer.strip_accents', 'must be true, false or null');
     normalizer = {
       cleanText: optBool(n, 'clean_text', true, TJ, 'normalizer.'),
       handleChineseChars: optBool(n, 'handle_chinese_chars', true, TJ, 'normalizer.'),
@@ -247,13 +250,23 @@ export function specFromTokenizerJson(json: unknown, tokenizerConfig?: unknown):
   }
 
   // added tokens -----------------------------------------------------------------------------------------
-  const addedTokens: AddedToken[] = [];
+  // The ids are the crate's (`AddedVocabulary::add_tokens` on load), not the "id" fields: a token already in the
+  // vocabulary (or added before) keeps that id, any other one gets the next id from the vocabulary's size on;
+  // a token listed twice takes the later entry's options; an empty one is ignored.
+  const byId = new Map<number, AddedToken>();
+  const addedIds = new Map<string, number>();
+  let nextAddedId = vocab.size;
   const at = json.added_tokens ?? [];
   if (!Array.isArray(at)) fail(TJ, 'added_tokens', 'must be an array');
   at.forEach((entry, i) => {
     if (!isObject(entry) || !isId(entry.id)) fail(TJ, `added_tokens[${i}].id`, 'must be a token id');
-    addedTokens.push(readAddedToken(entry, entry.id, TJ, `added_tokens[${i}].`));
+    if (entry.content === '') return;
+    const token = readAddedToken(entry, entry.id, TJ, `added_tokens[${i}].`);
+    token.id = addedIds.get(token.content) ?? vocab.get(token.content) ?? nextAddedId++;
+    addedIds.set(token.content, token.id);
+    byId.set(token.id, token);
   });
+  const addedTokens = [...byId.values()];
 
   // post-processor ---------------------------------------------------------------------------------------
   let template: SingleTemplate | null = null;
@@ -262,7 +275,12 @@ export function specFromTokenizerJson(json: unknown, tokenizerConfig?: unknown):
     if (!isObject(pp)) fail(TJ, 'post_processor', 'must be an object or null');
     if (pp.type === 'TemplateProcessing') template = readTemplate(pp);
     else if (pp.type === 'BertProcessing') template = readBertProcessing(pp);
-    else fail(TJ, 'post_processor.type', `is ${jsonSnippet(pp.type)}; only "TemplateProcessing" and "BertProcessing" are supported`);
+    else
+      fail(
+        TJ,
+        'post_processor.type',
+        `is ${jsonSnippet(pp.type)}; only "TemplateProcessing" and "BertProcessing" are supported`,
+      );
   }
 
   // decoder ----------------------------------------------------------------------------------------------
@@ -271,7 +289,10 @@ export function specFromTokenizerJson(json: unknown, tokenizerConfig?: unknown):
   if (d !== undefined && d !== null) {
     if (!isObject(d)) fail(TJ, 'decoder', 'must be an object or null');
     if (d.type !== 'WordPiece') fail(TJ, 'decoder.type', `is ${jsonSnippet(d.type)}; only "WordPiece" is supported`);
-    decoder = { prefix: optString(d, 'prefix', '##', TJ, 'decoder.'), cleanup: optBool(d, 'cleanup', true, TJ, 'decoder.') };
+    decoder = {
+      prefix: optString(d, 'prefix', '##', TJ, 'decoder.'),
+      cleanup: optBool(d, 'cleanup', true, TJ, 'decoder.'),
+    };
   }
 
   const clsToken = template?.prefix[0]?.token ?? cfg.clsToken ?? '[CLS]';
@@ -322,12 +343,18 @@ function readTemplate(pp: Json): SingleTemplate {
     const name = item.SpecialToken.id;
     const typeId = isId(item.SpecialToken.type_id) ? item.SpecialToken.type_id : 0;
     const def = specials[name];
-    if (!isObject(def) || !Array.isArray(def.ids) || !Array.isArray(def.tokens) || def.ids.length !== def.tokens.length) {
+    if (
+      !isObject(def) ||
+      !Array.isArray(def.ids) ||
+      !Array.isArray(def.tokens) ||
+      def.ids.length !== def.tokens.length
+    ) {
       fail(TJ, `post_processor.special_tokens.${name}`, 'must have "ids" and "tokens" arrays of the same length');
     }
     def.ids.forEach((id, j) => {
       const token = (def.tokens as unknown[])[j];
-      if (!isId(id) || typeof token !== 'string') fail(TJ, `post_processor.special_tokens.${name}`, 'has an invalid id or token');
+      if (!isId(id) || typeof token !== 'string')
+        fail(TJ, `post_processor.special_tokens.${name}`, 'has an invalid id or token');
       (sequenceTypeId === undefined ? prefix : suffix).push({ id, token, typeId });
     });
   });
@@ -338,7 +365,8 @@ function readTemplate(pp: Json): SingleTemplate {
 function readBertProcessing(pp: Json): SingleTemplate {
   const pair = (key: 'cls' | 'sep'): TemplateToken => {
     const v = pp[key];
-    if (!Array.isArray(v) || typeof v[0] !== 'string' || !isId(v[1])) fail(TJ, `post_processor.${key}`, 'must be [token, id]');
+    if (!Array.isArray(v) || typeof v[0] !== 'string' || !isId(v[1]))
+      fail(TJ, `post_processor.${key}`, 'must be [token, id]');
     return { token: v[0] as string, id: v[1] as number, typeId: 0 };
   };
   return { prefix: [pair('cls')], suffix: [pair('sep')], sequenceTypeId: 0 };
@@ -363,16 +391,24 @@ export function specFromVocab(vocabText: string, tokenizerConfig?: unknown): Tok
   const sepToken = cfg.sepToken ?? '[SEP]';
   const padToken = cfg.padToken ?? '[PAD]';
   const maskToken = cfg.maskToken ?? '[MASK]';
-  if (!vocab.has(unkToken)) throw new TokenizerError(`vocab.txt: the unknown token ${jsonSnippet(unkToken)} is not in the vocabulary`);
 
   // Added tokens: those declared in added_tokens_decoder, plus every named special token (transformers adds
   // them as special, non-normalized tokens; a token missing from vocab.txt gets the next free id).
   const addedTokens: AddedToken[] = [...cfg.addedTokensDecoder];
-  let nextId = addedTokens.reduce((m, t) => Math.max(m, t.id + 1), lines.length); // (no spread: it overflows for ~100k tokens)
+  // (reduce, not a spread: a spread overflows the stack for ~100k tokens)
+  let nextId = addedTokens.reduce((m, t) => Math.max(m, t.id + 1), lines.length);
   for (const content of [unkToken, sepToken, padToken, clsToken, maskToken, ...cfg.additionalSpecialTokens]) {
     if (addedTokens.some((t) => t.content === content)) continue;
     const id = vocab.get(content) ?? nextId++;
-    addedTokens.push({ id, content, singleWord: false, lstrip: false, rstrip: false, normalized: false, special: true });
+    addedTokens.push({
+      id,
+      content,
+      singleWord: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    });
   }
   const idOf = (token: string): number => {
     const id = addedTokens.find((t) => t.content === token)?.id ?? vocab.get(token);

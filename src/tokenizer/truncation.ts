@@ -14,7 +14,9 @@ export function truncationWindows(length: number, size: number, stride: number):
   if (length <= size) return [[0, length]];
   if (size <= 0) throw new InputError(`truncation: maxLength leaves no room for tokens besides the special tokens`);
   if (stride < 0 || stride >= size) {
-    throw new InputError(`truncation: stride (${stride}) must be >= 0 and smaller than maxLength minus the special tokens (${size})`);
+    throw new InputError(
+      `truncation: stride (${stride}) must be >= 0 and smaller than maxLength minus the special tokens (${size})`,
+    );
   }
   const step = size - stride;
   const windows: [number, number][] = [];

@@ -1,117 +1,182 @@
 /**
- * Character classes used by BERT tokenization, with the exact definitions of Hugging Face's Rust
- * `tokenizers` crate (which is what the "fast" tokenizer runs):
+ * Character data of BERT tokenization, with exactly the Unicode data that Hugging Face's Rust `tokenizers`
+ * crate (the "fast" tokenizer) has compiled in — from the generated tables in ./tables/ (made by
+ * scripts/tokenizer-tables.ts), never from the JavaScript engine (`\p{…}`, `normalize()`, `toLowerCase()`
+ * follow the engine's ICU, which is newer than the crate's data and differs between browsers):
  *
- *  - whitespace   = Rust `char::is_whitespace`, i.e. the Unicode White_Space property (includes U+0085,
- *                   U+00A0, U+2028, U+3000…; NOT U+200B or U+FEFF, which are format characters).
- *  - control      = general category Cc, Cf or Co (the `unicode_categories` crate's `is_other`), except
- *                   \t \n \r, which BERT treats as whitespace. `clean_text` removes these characters.
- *  - punctuation  = ASCII punctuation (33–47, 58–64, 91–96, 123–126: this includes $ + < = > ^ ` | ~ which
- *                   Unicode files under symbols) or any Unicode category P* (Pc Pd Ps Pe Pi Pf Po).
- *  - nonspacing   = category Mn (what `strip_accents` drops after NFD).
- *  - CJK          = the CJK ideograph blocks of the Rust `BertNormalizer` (note: 0x2B920–0x2CEAF, where the
- *                   original Python BERT code says 0x2B820–0x2CEAF).
+ *  - whitespace   Rust `char::is_whitespace` (White_Space): U+0085, U+00A0, U+2028, U+3000…; NOT U+200B or
+ *                 U+FEFF, which are format characters.
+ *  - control      what clean_text removes: Cc, Cf, Co of Unicode 9.0 (the `unicode_categories` crate's
+ *                 `is_other`) except \t \n \r, plus U+0000 and U+FFFD.
+ *  - punctuation  ASCII punctuation (including $ + < = > ^ ` | ~) or Unicode 9.0 P*.
+ *  - nonspacing   Unicode 9.0 Mn (what strip_accents drops after NFD).
+ *  - CJK          the CJK ideograph ranges of the Rust `BertNormalizer` (0x2B920–0x2CEAF, where the original
+ *                 Python BERT code says 0x2B820–0x2CEAF).
+ *  - decomposition / combining class   Unicode 9.0 canonical decomposition (`unicode-normalization-alignments`).
+ *  - lowercase    Rust `char::to_lowercase`, Unicode 17.0 (full, context-free: 'İ' → "i̇", Σ → σ everywhere).
+ *  - word char    `\w` of Rust's regex crate, Unicode 16.0 (for single_word added tokens).
  *
- * Category tests use the JavaScript engine's Unicode tables (`\p{…}` regexes). The Rust crate may be built on
- * an older Unicode version, so characters assigned in recent Unicode versions can in rare cases be classified
- * differently; everything in common use is identical.
- *
- * The classification of every BMP character is computed once and cached in a 64 KiB table, so the hot loops
- * of the normalizer and pre-tokenizer only do an array read per character.
+ * Lookups are O(1): the flags of every code point sit in a two-level table (blocks of 256 code points, uniform
+ * blocks shared), built on first use; decompositions, classes and lowercase mappings are small maps, decoded on
+ * first use and consulted only for characters whose flags say they have an entry.
  */
+import { decodeDeltaRuns, decodeMapKeys, decodeRanges, decodeStringMap, decodeValueRanges } from './tables/codec.js';
+import { CJK, CLEAN_TEXT_REMOVES, NONSPACING_MARKS, PUNCTUATION, WHITESPACE } from './tables/bertClasses.js';
+import { COMBINING_CLASSES, DECOMPOSITIONS } from './tables/decomposition.js';
+import { LOWERCASE, LOWERCASE_LONG } from './tables/lowercase.js';
+import { WORD_CHARS } from './tables/wordChars.js';
 
-const COMPUTED = 1;
-const WHITESPACE = 2;
-const CONTROL = 4;
-const PUNCTUATION = 8;
-const NONSPACING_MARK = 16;
-const CJK = 32;
+/** Flags of `charClass`; one table read answers all of them. */
+export const CharClass = {
+  WHITESPACE: 1,
+  /** Removed by clean_text. */
+  CONTROL: 2,
+  PUNCTUATION: 4,
+  NONSPACING_MARK: 8,
+  CJK: 16,
+  /** Has a canonical decomposition (Hangul syllables included). */
+  DECOMPOSES: 32,
+  /** Canonical combining class is not 0. */
+  NONSTARTER: 64,
+  /** Lowercase differs from the character. */
+  HAS_LOWERCASE: 128,
+} as const;
 
-const CONTROL_RE = /^[\p{Cc}\p{Cf}\p{Co}]$/u;
-const PUNCTUATION_RE = /^\p{P}$/u;
-const NONSPACING_RE = /^\p{Mn}$/u;
+const HANGUL_FIRST = 0xac00;
+const HANGUL_LAST = 0xd7a3;
 
-/** Unicode White_Space (what Rust's `char::is_whitespace` tests). */
+/** The flags of every code point: `blocks[(index[cp >> 8] << 8) | (cp & 0xff)]`. */
+interface FlagTable {
+  index: Uint16Array;
+  blocks: Uint8Array;
+}
+
+let flagTable: FlagTable | null = null;
+
+/**
+ * Builds the flag table in one sweep: every range of every set becomes two events (its flag toggled at its start
+ * and after its end; the ranges of one set never overlap), the sorted events cut the code points into runs of
+ * equal flags, and each run is one `fill`. A block of 256 code points that no run boundary crosses is stored
+ * once per value.
+ */
+function buildFlags(): FlagTable {
+  const events: number[] = []; // (position << 8) | flag
+  const add = (start: number, end: number, flag: number): void => {
+    events.push((start << 8) | flag, ((end + 1) << 8) | flag);
+  };
+  const addRanges = (ranges: readonly number[], flag: number): void => {
+    for (let i = 0; i < ranges.length; i += 2) add(ranges[i]!, ranges[i + 1]!, flag);
+  };
+  addRanges(decodeRanges(WHITESPACE), CharClass.WHITESPACE);
+  addRanges(decodeRanges(CLEAN_TEXT_REMOVES), CharClass.CONTROL);
+  addRanges(decodeRanges(PUNCTUATION), CharClass.PUNCTUATION);
+  addRanges(decodeRanges(NONSPACING_MARKS), CharClass.NONSPACING_MARK);
+  addRanges(decodeRanges(CJK), CharClass.CJK);
+  add(HANGUL_FIRST, HANGUL_LAST, CharClass.DECOMPOSES);
+  for (const cp of decodeMapKeys(DECOMPOSITIONS)) add(cp, cp, CharClass.DECOMPOSES);
+  const ccc = decodeValueRanges(COMBINING_CLASSES);
+  for (let i = 0; i < ccc.length; i += 3) add(ccc[i]!, ccc[i + 1]!, CharClass.NONSTARTER);
+  for (const cp of decodeDeltaRuns(LOWERCASE).keys()) add(cp, cp, CharClass.HAS_LOWERCASE);
+  for (const cp of decodeMapKeys(LOWERCASE_LONG)) add(cp, cp, CharClass.HAS_LOWERCASE);
+  const sorted = Int32Array.from(events).sort();
+
+  const flat = new Uint8Array(0x110000);
+  const crossed = new Uint8Array(0x1100); // blocks with a run boundary inside
+  let value = 0;
+  let runStart = 0;
+  for (let i = 0; i < sorted.length; ) {
+    const pos = sorted[i]! >> 8;
+    let next = value;
+    for (; i < sorted.length && sorted[i]! >> 8 === pos; i++) next ^= sorted[i]! & 0xff;
+    if (next === value) continue;
+    if (value !== 0) flat.fill(value, runStart, pos);
+    if ((pos & 0xff) !== 0) crossed[pos >> 8] = 1;
+    value = next;
+    runStart = pos;
+  }
+
+  const index = new Uint16Array(0x1100);
+  const uniformBlock = new Map<number, number>();
+  const kept: number[] = []; // block numbers in `flat`
+  for (let b = 0; b < 0x1100; b++) {
+    const v = flat[b << 8]!;
+    let id = crossed[b] === 1 ? undefined : uniformBlock.get(v);
+    if (id === undefined) {
+      id = kept.length;
+      kept.push(b);
+      if (crossed[b] === 0) uniformBlock.set(v, id);
+    }
+    index[b] = id;
+  }
+  const blocks = new Uint8Array(kept.length << 8);
+  kept.forEach((b, i) => blocks.set(flat.subarray(b << 8, (b + 1) << 8), i << 8));
+  return { index, blocks };
+}
+
+/** The `CharClass` flags of a code point (0 for surrogates and anything outside Unicode). */
+export function charClass(cp: number): number {
+  const t = flagTable ?? (flagTable = buildFlags());
+  if (cp > 0x10ffff || cp < 0) return 0;
+  return t.blocks[(t.index[cp >> 8]! << 8) | (cp & 0xff)]!;
+}
+
+/** White_Space (what Rust's `char::is_whitespace` and the regex `\s` of lstrip / rstrip test). */
 export function isWhitespace(cp: number): boolean {
-  if (cp < 0x80) return cp === 0x20 || (cp >= 0x09 && cp <= 0x0d);
-  return (
-    cp === 0x85 ||
-    cp === 0xa0 ||
-    cp === 0x1680 ||
-    (cp >= 0x2000 && cp <= 0x200a) ||
-    cp === 0x2028 ||
-    cp === 0x2029 ||
-    cp === 0x202f ||
-    cp === 0x205f ||
-    cp === 0x3000
-  );
+  return (charClass(cp) & CharClass.WHITESPACE) !== 0;
+}
+
+/** Removed by clean_text: Cc / Cf / Co (Unicode 9.0) except \t \n \r, and U+0000, U+FFFD. */
+export function isControl(cp: number): boolean {
+  return (charClass(cp) & CharClass.CONTROL) !== 0;
+}
+
+/** BERT's punctuation test (ASCII punctuation or Unicode 9.0 P*). */
+export function isPunctuation(cp: number): boolean {
+  return (charClass(cp) & CharClass.PUNCTUATION) !== 0;
+}
+
+/** Unicode 9.0 category Mn (non-spacing mark), among the characters NFD can produce. */
+export function isNonspacingMark(cp: number): boolean {
+  return (charClass(cp) & CharClass.NONSPACING_MARK) !== 0;
 }
 
 /** The CJK ideograph ranges of the Rust BertNormalizer's `is_chinese_char`. */
 export function isChineseChar(cp: number): boolean {
-  return (
-    (cp >= 0x4e00 && cp <= 0x9fff) ||
-    (cp >= 0x3400 && cp <= 0x4dbf) ||
-    (cp >= 0x20000 && cp <= 0x2a6df) ||
-    (cp >= 0x2a700 && cp <= 0x2b73f) ||
-    (cp >= 0x2b740 && cp <= 0x2b81f) ||
-    (cp >= 0x2b920 && cp <= 0x2ceaf) ||
-    (cp >= 0xf900 && cp <= 0xfaff) ||
-    (cp >= 0x2f800 && cp <= 0x2fa1f)
-  );
+  return (charClass(cp) & CharClass.CJK) !== 0;
 }
 
-function isAsciiPunctuation(cp: number): boolean {
-  return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
-}
+// The maps below are decoded on first use (a cased model never needs the decompositions).
+let decompositions: Map<number, number[]> | null = null;
+let combiningClasses: Map<number, number> | null = null;
+let lowercase: Map<number, number> | null = null;
+let lowercaseLong: Map<number, number[]> | null = null;
+let wordChars: Int32Array | null = null;
 
-function computeFlags(cp: number): number {
-  const ch = String.fromCodePoint(cp);
-  let f = COMPUTED;
-  if (isWhitespace(cp)) f |= WHITESPACE;
-  if (cp !== 0x09 && cp !== 0x0a && cp !== 0x0d && CONTROL_RE.test(ch)) f |= CONTROL;
-  if (isAsciiPunctuation(cp) || PUNCTUATION_RE.test(ch)) f |= PUNCTUATION;
-  if (NONSPACING_RE.test(ch)) f |= NONSPACING_MARK;
-  if (isChineseChar(cp)) f |= CJK;
-  return f;
-}
-
-const bmpFlags = new Uint8Array(0x10000);
-const astralFlags = new Map<number, number>();
-
-function flagsOf(cp: number): number {
-  if (cp < 0x10000) {
-    let f = bmpFlags[cp]!;
-    if (f === 0) bmpFlags[cp] = f = computeFlags(cp);
-    return f;
+/**
+ * Full canonical decomposition (Unicode 9.0) of one character, as code points — the character itself when it
+ * has none. The result is canonically ordered.
+ */
+export function decompositionOf(cp: number): readonly number[] {
+  if (cp >= HANGUL_FIRST && cp <= HANGUL_LAST) {
+    const s = cp - HANGUL_FIRST;
+    const t = s % 28;
+    const lv = [0x1100 + Math.floor(s / 588), 0x1161 + Math.floor((s % 588) / 28)];
+    if (t !== 0) lv.push(0x11a7 + t);
+    return lv;
   }
-  let f = astralFlags.get(cp);
-  if (f === undefined) {
-    f = computeFlags(cp);
-    if (astralFlags.size < 65536) astralFlags.set(cp, f);
+  return (decompositions ??= decodeStringMap(DECOMPOSITIONS)).get(cp) ?? [cp];
+}
+
+/** Canonical combining class (Unicode 9.0); 0 for starters. */
+export function combiningClassOf(cp: number): number {
+  if ((charClass(cp) & CharClass.NONSTARTER) === 0) return 0;
+  if (combiningClasses === null) {
+    const map = new Map<number, number>();
+    const ccc = decodeValueRanges(COMBINING_CLASSES);
+    for (let i = 0; i < ccc.length; i += 3) for (let c = ccc[i]!; c <= ccc[i + 1]!; c++) map.set(c, ccc[i + 2]!);
+    combiningClasses = map;
   }
-  return f;
-}
-
-/** BERT's `is_control`: Cc / Cf / Co, except \t \n \r (those count as whitespace). */
-export function isControl(cp: number): boolean {
-  return (flagsOf(cp) & CONTROL) !== 0;
-}
-
-/** BERT's punctuation test (ASCII punctuation or Unicode P*). */
-export function isPunctuation(cp: number): boolean {
-  return (flagsOf(cp) & PUNCTUATION) !== 0;
-}
-
-/** Unicode category Mn (non-spacing mark). */
-export function isNonspacingMark(cp: number): boolean {
-  return (flagsOf(cp) & NONSPACING_MARK) !== 0;
-}
-
-/** Fast combined lookups for the hot loops: one table read answers several questions. */
-export const CharClass = { WHITESPACE, CONTROL, PUNCTUATION, NONSPACING_MARK, CJK } as const;
-export function charClass(cp: number): number {
-  return flagsOf(cp);
+  return combiningClasses.get(cp)!;
 }
 
 const lowerCache = new Map<number, string>();
@@ -120,27 +185,27 @@ const lowerCache = new Map<number, string>();
  * capital sigma → 'σ' everywhere). May be more than one character.
  */
 export function lowercaseOf(cp: number): string {
+  if ((charClass(cp) & CharClass.HAS_LOWERCASE) === 0) return String.fromCodePoint(cp);
   let s = lowerCache.get(cp);
   if (s === undefined) {
-    s = String.fromCodePoint(cp).toLowerCase();
-    if (lowerCache.size < 65536) lowerCache.set(cp, s);
+    const one = (lowercase ??= decodeDeltaRuns(LOWERCASE)).get(cp);
+    const many = (lowercaseLong ??= decodeStringMap(LOWERCASE_LONG)).get(cp);
+    s = one !== undefined ? String.fromCodePoint(one) : String.fromCodePoint(...many!);
+    lowerCache.set(cp, s);
   }
   return s;
 }
 
-const nfdCache = new Map<number, string>();
-/** Canonical decomposition (NFD) of one character. Code points below U+00C0 never decompose. */
-export function nfdOf(cp: number): string {
-  let s = nfdCache.get(cp);
-  if (s === undefined) {
-    s = String.fromCodePoint(cp).normalize('NFD');
-    if (nfdCache.size < 65536) nfdCache.set(cp, s);
-  }
-  return s;
-}
-
-/** Unicode `\w` as Rust's regex crate defines it (Alphabetic, M, Nd, Pc, Join_Control): for single_word added tokens. */
-const WORD_CHAR_RE = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]/u;
+/** Unicode `\w` as Rust's regex crate defines it (Alphabetic, M, Nd, Pc, Join_Control; Unicode 16.0). */
 export function isWordChar(cp: number): boolean {
-  return WORD_CHAR_RE.test(String.fromCodePoint(cp));
+  const r = (wordChars ??= Int32Array.from(decodeRanges(WORD_CHARS)));
+  let lo = 0;
+  let hi = (r.length >> 1) - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (cp < r[mid << 1]!) hi = mid - 1;
+    else if (cp > r[(mid << 1) + 1]!) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }

@@ -7,6 +7,8 @@
  *     vocabulary ("##yl", "##va", "##in"), and so on to the end of the word.
  *   - If at some position no piece matches, the WHOLE word becomes a single `[UNK]` (not just the rest).
  *   - A word longer than `max_input_chars_per_word` (100) characters (code points) is a single `[UNK]`.
+ *   - A vocabulary without the unknown token loads (as in Hugging Face); only a word that needs it fails, with
+ *     the crate's "Missing [UNK] token from the vocabulary" error (a TokenizerError here).
  *
  * Offsets of the pieces are UTF-16 positions inside the word; `[UNK]` covers the whole word.
  *
@@ -17,7 +19,7 @@
 import { TokenizerError } from '../errors.js';
 import { codePointLength } from './textIndex.js';
 
-/** The pieces of one word. `ends[i]` is the UTF-16 end of piece i inside the word (piece i starts at ends[i-1] or 0). */
+/** The pieces of one word. `ends[i]`: the UTF-16 end of piece i in the word (it starts at ends[i-1], or 0). */
 export interface WordPieces {
   readonly ids: readonly number[];
   readonly tokens: readonly string[];
@@ -32,12 +34,13 @@ const CACHE_LIMIT = 100_000;
 const MAX_CACHED_WORD = 64;
 
 export class WordPiece {
-  /** Vocabulary entries that can start a word: every entry (Hugging Face looks the bare substring up in the whole vocab). */
+  /** Entries that can start a word: every entry (Hugging Face looks the bare substring up in the whole vocab). */
   private readonly initial: ReadonlyMap<string, number>;
   /** Continuation entries, keyed without their prefix: "##ing" is stored as "ing". */
   private readonly continuation = new Map<string, number>();
   private readonly maxInitialLength: number;
   private readonly maxContinuationLength: number;
+  /** -1: the vocabulary has no unknown token. */
   private readonly unkId: number;
   private readonly cache = new Map<string, WordPieces>();
 
@@ -47,9 +50,7 @@ export class WordPiece {
     readonly continuingSubwordPrefix = '##',
     readonly maxInputCharsPerWord = 100,
   ) {
-    const unkId = vocab.get(unkToken);
-    if (unkId === undefined) throw new TokenizerError(`WordPiece: the unknown token "${unkToken}" is not in the vocabulary`);
-    this.unkId = unkId;
+    this.unkId = vocab.get(unkToken) ?? -1;
     this.initial = vocab;
     let maxInitial = 0;
     let maxCont = 0;
@@ -86,6 +87,12 @@ export class WordPiece {
   }
 
   private unknown(word: string): WordPieces {
+    if (this.unkId < 0) {
+      const unk = JSON.stringify(this.unkToken);
+      throw new TokenizerError(
+        `WordPiece: missing ${unk} token from the vocabulary (needed for ${JSON.stringify(word.slice(0, 40))})`,
+      );
+    }
     return { ids: [this.unkId], tokens: [this.unkToken], ends: [word.length] };
   }
 
