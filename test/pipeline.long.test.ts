@@ -2,7 +2,8 @@
  * Long texts are never silently truncated. A ≥ 2,000-token text (CoNLL-2003 test sentences joined) run
  * with `stride` must (1) cover every token of the text with windows of at most the window length that
  * overlap by exactly `stride` tokens, (2) equal an independent run of each window alone, merged with a twin of
- * HF's `aggregate_overlapping_entities` written in this file, and (3) be compared with the sentence-by-sentence run. (3) is printed,
+ * HF's `aggregate_overlapping_entities` written in this file, and (3) be compared with the sentence-by-sentence
+ * run. (3) is printed,
  * not asserted: the fixture models were trained on single sentences (≤ 148 pieces), so inside a long
  * window their predictions change with the neighbouring sentences — measured, this is the model, not the
  * windowing (see README "Long texts").

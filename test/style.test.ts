@@ -1,7 +1,7 @@
 /**
  * No line of code over the formatter's width. Biome formats at biome.json's `formatter.lineWidth` but does
  * not break long strings, template literals or comments; this checks every line of every TS/JS file under
- * src/, test/, bench/, demo/ and bin/ that git tracks or would track (untracked files that are not ignored),
+ * src/, test/, bench/, demo/, bin/ and scripts/ that git tracks or would track (untracked files that are not ignored),
  * so a long message or comment fails here, naming file:line and its length in characters (code points).
  */
 import { execFileSync } from 'node:child_process';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './fixtures.js';
 
-const DIRS = ['src', 'test', 'bench', 'demo', 'bin'];
+const DIRS = ['src', 'test', 'bench', 'demo', 'bin', 'scripts'];
 const EXTENSIONS = ['.ts', '.mjs', '.js'];
 
 /** biome.json's formatter.lineWidth: the one place the number is written down. */
@@ -40,7 +40,7 @@ describe('code style', () => {
     expect(lineWidth()).toBe(120);
   });
 
-  it('no line in src/, test/, bench/, demo/ or bin/ is longer than the formatter lineWidth', () => {
+  it('no line in src/, test/, bench/, demo/, bin/ or scripts/ is longer than the formatter lineWidth', () => {
     const width = lineWidth();
     expect(typeof width, 'biome.json formatter.lineWidth').toBe('number');
     const files = sourceFiles();
