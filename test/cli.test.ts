@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './fixtures.js';
-import { MockHub } from './hub.server.js';
+import { MODEL_FILES, MockHub } from './hub.server.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'wgbert.js');
 const MODEL = join(REPO_ROOT, 'weights', 'demo-ner');
@@ -269,16 +269,7 @@ describe('wgbert pos: the default model comes from the hub', () => {
     return d;
   };
   beforeAll(async () => {
-    const files = Object.fromEntries(
-      [
-        'config.json',
-        'tokenizer.json',
-        'tokenizer_config.json',
-        'vocab.txt',
-        'special_tokens_map.json',
-        'model.safetensors',
-      ].map((f) => [f, readFileSync(join(MODEL, f))]),
-    );
+    const files = Object.fromEntries(MODEL_FILES.map((f) => [f, readFileSync(join(MODEL, f))]));
     hub.addRepo('wgbert-test/demo-ner', files);
     hub.addRepo(POS_DEFAULT, files); // a stand-in: the demo weights under the default POS model's name
     await hub.start();

@@ -36,6 +36,16 @@ export interface RequestRecord {
 
 const LFS_EXTENSIONS = ['.safetensors', '.bin', '.h5', '.msgpack', '.onnx'];
 
+/** The files of a BERT token-classification repo as the mock hub serves the demo model. */
+export const MODEL_FILES = [
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'vocab.txt',
+  'special_tokens_map.json',
+  'model.safetensors',
+];
+
 export function sha256(b: Buffer | Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }

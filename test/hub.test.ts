@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REPO_ROOT, fixturePath } from './fixtures.js';
-import { MockHub, gitBlobSha, sha256 } from './hub.server.js';
+import { MODEL_FILES, MockHub, gitBlobSha, sha256 } from './hub.server.js';
 import {
   HubAuthError,
   HubError,
@@ -48,14 +48,7 @@ import { resolveModelSource, type ResolveOptions } from '../src/io/platform.js';
 // The demo model: from the shared fixtures, else the copy committed under weights/.
 const demoDir = fixturePath('models/demo-ner') ?? join(REPO_ROOT, 'weights/demo-ner');
 const nerTinyDir = fixturePath('models/ner-tiny-cased');
-const DEMO_FILES = [
-  'config.json',
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'vocab.txt',
-  'special_tokens_map.json',
-  'model.safetensors',
-];
+const DEMO_FILES = MODEL_FILES;
 const read = (dir: string, f: string) => readFileSync(join(dir, f));
 
 const hub = new MockHub();

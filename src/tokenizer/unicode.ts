@@ -125,16 +125,6 @@ export function isWhitespace(cp: number): boolean {
   return (charClass(cp) & CharClass.WHITESPACE) !== 0;
 }
 
-/** Removed by clean_text: Cc / Cf / Co (Unicode 9.0) except \t \n \r, and U+0000, U+FFFD. */
-export function isControl(cp: number): boolean {
-  return (charClass(cp) & CharClass.CONTROL) !== 0;
-}
-
-/** BERT's punctuation test (ASCII punctuation or Unicode 9.0 P*). */
-export function isPunctuation(cp: number): boolean {
-  return (charClass(cp) & CharClass.PUNCTUATION) !== 0;
-}
-
 /** Unicode 9.0 category Mn (non-spacing mark), among the characters NFD can produce. */
 export function isNonspacingMark(cp: number): boolean {
   return (charClass(cp) & CharClass.NONSPACING_MARK) !== 0;
