@@ -33,7 +33,8 @@ import { loadBertWeights } from '../src/bert/load.js';
 import type { BertInput, BertWeights } from '../src/bert/ops.js';
 import type { BertConfig } from '../src/bert/config.js';
 import type { Tensor } from '../src/tensor/tensor.js';
-import type { PreparedModel } from '../src/backends/backend.js';
+import { Session } from '../src/engine/session.js';
+import type { WebGpuDevice } from '../src/backends/webgpu/backend.js';
 import { createCpuBackend } from '../src/backends/cpu.js';
 import { createFastCpuBackend } from '../src/backends/cpuFast/backend.js';
 import { fsModelSource } from '../src/node/fsSource.js';
@@ -261,7 +262,7 @@ async function wgbertEngine(
   weights: BertWeights<Tensor>,
 ): Promise<Engine | string> {
   const t0 = performance.now();
-  let model: PreparedModel;
+  let model: Session;
   let adapter: string | null = null;
   try {
     if (backend === 'cpu') {
@@ -270,9 +271,9 @@ async function wgbertEngine(
         spawner: nodeWorkerSpawner(),
         ...(opts.fma === 'off' ? { relaxed: false } : {}),
       });
-      model = await fast.prepare(weights);
+      model = await Session.open(fast, weights);
     } else if (backend === 'cpu-plain') {
-      model = await createCpuBackend().prepare(weights);
+      model = await Session.open(createCpuBackend(), weights);
     } else {
       try {
         const dawn = '../src/node/dawn.js';
@@ -281,9 +282,9 @@ async function wgbertEngine(
         /* the backend reports what is missing */
       }
       const { selectBackend } = await import('../src/engine/select.js');
-      model = await (await selectBackend({ backend: 'webgpu' })).prepare(weights);
+      model = await Session.open(await selectBackend({ backend: 'webgpu' }), weights);
       // Name the adapter next to the numbers: on a machine without a GPU this is a software rasterizer.
-      adapter = (model as { adapterDescription?: string }).adapterDescription ?? 'unknown adapter';
+      adapter = (model.device as WebGpuDevice).description;
       say(`webgpu adapter: ${adapter}`);
     }
   } catch (e) {

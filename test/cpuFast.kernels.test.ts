@@ -321,7 +321,7 @@ for (const relaxed of paths) {
       console.log(`[wasm ${tag}] attention: worst max|Δ| = ${worst.toExponential(2)}`);
     });
 
-    it('pack_b (wasm) equals packPanels (JavaScript, used at prepare time)', () => {
+    it('pack_b (wasm) equals packPanels (JavaScript, used when the device opens)', () => {
       const h = new Harness(relaxed);
       const rand = rng(6);
       const NR = nrOf(h.cfg);

@@ -14,7 +14,7 @@ import { synthBert } from '../src/bert/synthModel.js';
 import { synthInputs } from '../src/bert/synth.js';
 import type { BertWeights } from '../src/bert/ops.js';
 import type { Tensor } from '../src/tensor/tensor.js';
-import type { PreparedModel } from '../src/backends/backend.js';
+import { Session, type PreparedModel } from '../src/engine/session.js';
 import { createFastCpuBackend } from '../src/backends/cpuFast/backend.js';
 import { nodeWorkerSpawner } from '../src/node/workers.js';
 import { wasmFeatures } from '../src/kernels/wasm/features.js';
@@ -35,7 +35,7 @@ const open: PreparedModel[] = [];
 afterAll(() => open.forEach((m) => m.dispose()));
 
 async function prepare(weights: BertWeights<Tensor>, v: { threads: number; relaxed: boolean }) {
-  const m = await createFastCpuBackend({ threads: v.threads, relaxed: v.relaxed, spawner }).prepare(weights);
+  const m = await Session.open(createFastCpuBackend({ threads: v.threads, relaxed: v.relaxed, spawner }), weights);
   open.push(m);
   return m;
 }

@@ -18,6 +18,7 @@ import { loadModel, DEFAULT_MAX_ACTIVATION_FLOATS } from '../src/engine/model.js
 import { pipeline, DEFAULT_MAX_TEXT_LENGTH, type Entity } from '../src/pipeline/pipeline.js';
 import { setGpuProvider } from '../src/kernels/webgpu/device.js';
 import { createWebGpuBackend } from '../src/backends/webgpu/backend.js';
+import { Session } from '../src/engine/session.js';
 import { loadBertWeights } from '../src/bert/load.js';
 import { bertForward } from '../src/bert/forward.js';
 import { cpuOps } from '../src/backends/cpu.js';
@@ -166,7 +167,7 @@ describe.skipIf(!source)('limits', () => {
       // 64 KiB buffers: synth-odd's 288 KB word table needs five.
       const probe = probeGpu(gpu!, { limits: { maxBufferSize: 65_536, maxStorageBufferBindingSize: 65_536 } });
       const { weights } = await loadBertWeights(synthOddSource()!);
-      const model = await createWebGpuBackend({ gpu: probe.gpu }).prepare(weights);
+      const model = await Session.open(createWebGpuBackend({ gpu: probe.gpu }), weights);
       const input = inputOf([
         [2, 17, 300, 999, 3],
         [2, 5, 3],

@@ -1,10 +1,10 @@
 /**
- * The session (src/backends/session.ts) over a fake Device: the one DISPOSED error, the one input check
+ * The session (src/engine/session.ts) over a fake Device: the one DISPOSED error, the one input check
  * (a backend never sees a bad input), the device-loss policy (reopen, or fallback; a failed switch is
  * retried; concurrent forwards share one switch), and tracing through `peek`.
  */
 import { describe, expect, it } from 'vitest';
-import { Session } from '../src/backends/session.js';
+import { Session } from '../src/engine/session.js';
 import type { Device, DeviceKind } from '../src/backends/device.js';
 import type { BackendName } from '../src/backends/backend.js';
 import type { BertInput, BertOps, BertWeights } from '../src/bert/ops.js';
@@ -25,6 +25,7 @@ class FakeDevice implements Device<Tensor, Tensor> {
   passes: BertInput[] = [];
   disposed = 0;
   lost: string | undefined;
+  readonly dtype = 'f32' as const;
   readonly weights: BertWeights<Tensor>;
   constructor(
     readonly backend: BackendName,

@@ -27,7 +27,7 @@ import { synthOddSource } from './fuzz/models.js';
 import { setGpuProvider } from '../src/kernels/webgpu/device.js';
 import { pipeline, type Entity, type TokenClassificationPipeline } from '../src/pipeline/pipeline.js';
 import { WgbertError } from '../src/errors.js';
-import type { PreparedModel } from '../src/backends/backend.js';
+import { Session, type PreparedModel } from '../src/engine/session.js';
 import { BertModel } from '../src/engine/model.js';
 import { classifyMany, type CallOptions } from '../src/pipeline/pipeline.js';
 import { loadBertWeights } from '../src/bert/load.js';
@@ -214,7 +214,7 @@ describe.skipIf(!source)('soak: one pipeline, many calls', () => {
     async () => {
       const workersBefore = workerCount();
       const { weights } = await loadBertWeights(synthOddSource()!);
-      const prepared = await createFastCpuBackend({ threads: 2, spawner: nodeWorkerSpawner() }).prepare(weights);
+      const prepared = await Session.open(createFastCpuBackend({ threads: 2, spawner: nodeWorkerSpawner() }), weights);
       const ner = await pipelineOn(prepared);
       const f = await soak('fast cpu (2 threads)', ner, FULL ? 10_000 : 1_000, FULL ? 200 : 50, 0);
       expect(f.rssEndMiB - f.rssWarmMiB).toBeLessThan(RSS_MARGIN_MIB);
@@ -231,7 +231,7 @@ describe.skipIf(!source)('soak: one pipeline, many calls', () => {
       'flat memory, dispose',
     async () => {
       const { weights } = await loadBertWeights(synthOddSource()!);
-      const ner = await pipelineOn(await createCpuBackend().prepare(weights));
+      const ner = await pipelineOn(await Session.open(createCpuBackend(), weights));
       const f = await soak('plain cpu (reference kernels)', ner, FULL ? 10_000 : 300, FULL ? 200 : 20, 0);
       expect(f.rssEndMiB - f.rssWarmMiB).toBeLessThan(RSS_MARGIN_MIB);
       expect(f.heapEndMiB - f.heapWarmMiB).toBeLessThan(HEAP_MARGIN_MIB);

@@ -14,11 +14,8 @@ import { describe, expect, it } from 'vitest';
 import { testGpu } from './gpu.js';
 import { fixtureJson, fixturePath } from './fixtures.js';
 import { inputOf } from './parity.js';
-import {
-  createWebGpuBackend,
-  type WebGpuBackendOptions,
-  type WebGpuPreparedModel,
-} from '../src/backends/webgpu/backend.js';
+import { createWebGpuBackend, type WebGpuBackendOptions, type WebGpuDevice } from '../src/backends/webgpu/backend.js';
+import { Session } from '../src/engine/session.js';
 import { loadBertWeights } from '../src/bert/load.js';
 import { fsModelSource } from '../src/node/fsSource.js';
 import { synthBert } from '../src/bert/synthModel.js';
@@ -131,7 +128,7 @@ interface Stats {
 }
 
 /** Runs every case; |Δ| over all positions, argmax over real (mask = 1) positions. */
-async function runCases(model: WebGpuPreparedModel, cases: Case[]): Promise<Stats> {
+async function runCases(model: Session, cases: Case[]): Promise<Stats> {
   const s: Stats = { maxErr: 0, where: '', argmaxDiff: 0, realTokens: 0, forwards: 0, ms: 0 };
   for (const c of cases) {
     const t0 = performance.now();
@@ -171,9 +168,12 @@ function report(label: string, s: Stats): void {
   );
 }
 
-async function prepare(weights: BertWeights<Tensor>, opts: WebGpuBackendOptions = {}): Promise<WebGpuPreparedModel> {
-  return (await createWebGpuBackend({ gpu: gpu!, ...opts }).prepare(weights)) as WebGpuPreparedModel;
+async function prepare(weights: BertWeights<Tensor>, opts: WebGpuBackendOptions = {}): Promise<Session> {
+  return Session.open(createWebGpuBackend({ gpu: gpu!, ...opts }), weights);
 }
+
+/** The GPU device a session runs on now (its adapter description and runtime). */
+const gpuOf = (model: Session) => model.device as WebGpuDevice;
 
 async function loadFixtureModel(name: string) {
   const dir = fixturePath(`models/${name}`);
@@ -191,7 +191,7 @@ describe.skipIf(!gpu)('WebGPU model vs reference logits', () => {
       const model = await prepare(fx.weights);
       try {
         const s = await runCases(model, fx.cases);
-        report(`${name} f32 (${model.adapterDescription})`, s);
+        report(`${name} f32 (${gpuOf(model).description})`, s);
         expect(s.argmaxDiff).toBe(0);
         expect(s.maxErr).toBeLessThanOrEqual(TOL);
       } finally {
@@ -272,12 +272,12 @@ describe.skipIf(!gpu)('WebGPU model vs reference logits', () => {
     const model = await prepare(synthBert('synth-odd').weights);
     // Forwards of a shape already seen reuse every pooled buffer and pipeline.
     await model.forward(c.input);
-    const pipelines = model.runtime.pipelineCount;
-    const pooled = model.runtime.pooledBufferCount;
+    const pipelines = gpuOf(model).rt.pipelineCount;
+    const pooled = gpuOf(model).rt.pooledBufferCount;
     await model.forward(c.input);
     await model.forward(c.input);
-    expect(model.runtime.pipelineCount).toBe(pipelines);
-    expect(model.runtime.pooledBufferCount).toBe(pooled);
+    expect(gpuOf(model).rt.pipelineCount).toBe(pipelines);
+    expect(gpuOf(model).rt.pooledBufferCount).toBe(pooled);
 
     model.dispose();
     model.dispose(); // idempotent
@@ -289,12 +289,12 @@ describe.skipIf(!gpu)('WebGPU model vs reference logits', () => {
     // the next one runs on a new device, with the same logits.
     const other = await prepare(synthBert('synth-odd').weights);
     const before = await other.forward(c.input);
-    const lostDevice = other.runtime.device;
+    const lostDevice = gpuOf(other).rt.device;
     const pending = other.forward(c.input);
     lostDevice.destroy();
     await expect(pending).rejects.toSatisfy((e: unknown) => e instanceof GpuError && /lost/.test((e as Error).message));
     const after = await other.forward(c.input);
-    expect(other.runtime.device).not.toBe(lostDevice);
+    expect(gpuOf(other).rt.device).not.toBe(lostDevice);
     expect(Array.from(after.values)).toEqual(Array.from(before.values));
     other.dispose();
   });

@@ -1,23 +1,11 @@
 /**
- * A backend turns BERT weights into something that runs. Each backend is a device kind (./device.ts:
- * memory layout, upload and ops); `prepare` opens one inside a session (./session.ts), which adds what
- * every backend shares — the input check, disposal, the device-loss policy, tracing.
+ * A backend turns BERT weights into something that runs: it is a device kind (./device.ts: memory layout,
+ * upload and ops). What every backend shares — the input check, disposal, the device-loss policy, tracing —
+ * is the session's (src/engine/session.ts), which opens a backend's device: `Session.open(backend, weights)`.
  */
-import type { Tensor } from '../tensor/tensor.js';
-import type { BertWeights } from '../bert/ops.js';
-import type { BackendName, Device, PreparedModel, TraceSink } from './device.js';
+import type { DeviceKind } from './device.js';
 
-export type { BackendName, ForwardResult, PreparedModel, TraceSink } from './device.js';
+export type { BackendName, Device, DeviceKind } from './device.js';
 
-export interface PrepareOptions {
-  /** Records every stage of every pass (devices that can peek; else an InputError). */
-  trace?: TraceSink;
-}
-
-export interface Backend {
-  readonly name: BackendName;
-  /** A device with the weights uploaded (no session around it). */
-  open(weights: BertWeights<Tensor>): Promise<Device>;
-  /** The weights on a new device, in a session. */
-  prepare(weights: BertWeights<Tensor>, opts?: PrepareOptions): Promise<PreparedModel>;
-}
+/** A backend is a kind of device (with, optionally, the kind to fall back to after a device loss). */
+export type Backend = DeviceKind;

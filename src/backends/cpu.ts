@@ -9,7 +9,6 @@ import { attention } from '../kernels/cpu/attention.js';
 import { embeddings } from '../kernels/cpu/embeddings.js';
 import type { BertOps } from '../bert/ops.js';
 import type { Backend } from './backend.js';
-import { Session } from './session.js';
 
 /** Rows of an activation: everything but the last dimension. */
 function rowsOf(x: Tensor): number {
@@ -56,10 +55,11 @@ export const cpuOps: BertOps<Tensor, Tensor> = {
 
 /** The reference CPU device: the host tensors are its weights, each op runs to completion, so it can peek. */
 export function createCpuBackend(): Backend {
-  const kind: Backend = {
+  return {
     name: 'cpu',
     open: async (weights) => ({
       backend: 'cpu',
+      dtype: 'f32',
       weights,
       canPeek: true,
       begin: () => ({
@@ -70,7 +70,5 @@ export function createCpuBackend(): Backend {
       }),
       dispose() {},
     }),
-    prepare: (weights, opts = {}) => Session.open(kind, weights, opts),
   };
-  return kind;
 }

@@ -1,6 +1,6 @@
 /**
  * What a backend is: a Device — memory layout, upload and ops, nothing else. Input checks, disposal,
- * device-loss policy and tracing are written once, in the session (./session.ts), for every device.
+ * device-loss policy and tracing are written once, in the session (src/engine/session.ts), for every device.
  *
  *   open(weights)       uploads the weights, walking the tree once (walkBertWeights, src/bert/walk.ts)
  *   begin(input)        one forward pass: its BertOps (forward.ts runs them), then read(logits) or cancel()
@@ -20,32 +20,6 @@ import type { BertInput, BertOps, BertWeights } from '../bert/ops.js';
 
 export type BackendName = 'cpu' | 'webgpu';
 
-export interface ForwardResult {
-  /** [B, S, C] float32 logits. */
-  values: Float32Array;
-  batch: number;
-  seq: number;
-  numLabels: number;
-}
-
-/** A model ready to run (a session over a device, ./session.ts). */
-export interface PreparedModel {
-  /**
-   * The backend running the model now. It may change over the model's life: a WebGPU model prepared with
-   * `fallback: 'cpu'` reads 'cpu' after a device loss (implementations may use a getter).
-   */
-  readonly backend: BackendName;
-  /** Runs the forward pass: the logits. */
-  forward(input: BertInput): Promise<ForwardResult>;
-  /** Frees everything the backend holds for this model (GPU buffers…). Later calls reject. */
-  dispose(): void;
-}
-
-/** What tracing needs (src/engine/trace.ts's Trace is one): each stage's output, as it is computed. */
-export interface TraceSink {
-  record(stage: string, shape: readonly number[], values: Float32Array | Int32Array): void;
-}
-
 /** One forward pass on a device: record / run the ops, then read the logits back (or cancel). */
 export interface DevicePass<T, W> {
   readonly ops: BertOps<T, W>;
@@ -59,6 +33,8 @@ export interface DevicePass<T, W> {
 
 export interface Device<T = unknown, W = unknown> {
   readonly backend: BackendName;
+  /** How the weights are stored: 'f16' on a WebGPU device asked for halves, else 'f32'. */
+  readonly dtype: 'f32' | 'f16';
   /** The uploaded weights, as the ops take them. */
   readonly weights: BertWeights<W>;
   /** Starts one forward pass (WebGPU: a command encoder, submitted by `read`). */
@@ -71,8 +47,13 @@ export interface Device<T = unknown, W = unknown> {
   dispose(): void;
 }
 
-/** A kind of device: opens one with the weights uploaded. */
+/** A kind of device (a backend): opens one with the weights uploaded. */
 export interface DeviceKind {
   readonly name: BackendName;
   open(weights: BertWeights<Tensor>): Promise<Device>;
+  /**
+   * After a loss of one of its devices, open a device of this kind instead of reopening one of this kind
+   * (WebGPU's `fallback: 'cpu'`); the session applies it.
+   */
+  readonly fallback?: DeviceKind;
 }

@@ -1,6 +1,6 @@
 /**
  * The one check of a forward pass's input against the model's tables, made before any backend sees it
- * (src/backends/session.ts): batch and sequence length positive integers, sequences no longer than the
+ * (src/engine/session.ts): batch and sequence length positive integers, sequences no longer than the
  * position table, every array B·S long, token ids in [0, vocab), segment ids in [0, typeVocab). A bad id
  * would read outside a table (on the GPU: silently), so backends rely on this check and repeat none of it.
  */

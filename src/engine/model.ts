@@ -7,7 +7,8 @@
  *   const logits = await model.logits(enc);          // Tensor [1, S, C]
  */
 import { InputError, jsonSnippet } from '../errors.js';
-import type { BackendName, ForwardResult, PreparedModel } from '../backends/backend.js';
+import type { BackendName } from '../backends/backend.js';
+import { Session, type ForwardResult, type PreparedModel } from './session.js';
 import { createCpuBackend } from '../backends/cpu.js';
 import { selectBackend } from './select.js';
 import { resolveModelSource, type ResolveOptions } from '../io/platform.js';
@@ -52,9 +53,7 @@ export class BertModel {
    * backend stores and computes in fp32; a model moved to the CPU by `fallback: 'cpu'` reads 'fp32').
    */
   get dtype(): ModelDtype {
-    // The WebGPU backend's prepared model says its storage (WebGpuPreparedModel.dtype); others have none.
-    const storage = (this.prepared as Partial<{ dtype: unknown }>).dtype;
-    return this.backend === 'webgpu' && storage === 'f16' ? 'fp16' : 'fp32';
+    return this.prepared.dtype === 'f16' ? 'fp16' : 'fp32';
   }
 
   /** Label names by id. */
@@ -139,7 +138,7 @@ export async function loadModel(model: string | ModelSource, opts: LoadModelOpti
   }
   // A traced model runs the reference CPU ops, which can show every stage (src/engine/trace.ts).
   const backend = checked.trace ? createCpuBackend() : await selectBackend(checked.selection);
-  const prepared = await backend.prepare(loaded.weights, checked.trace ? { trace: checked.trace } : {});
+  const prepared = await Session.open(backend, loaded.weights, checked.trace ? { trace: checked.trace } : {});
   return new BertModel(source.name, loaded.config, tokenizer, prepared, checked.limits);
 }
 

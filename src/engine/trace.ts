@@ -14,7 +14,7 @@
  * moment the packed ids reach the forward pass. "First values" are the first numbers of the output in
  * row-major order, i.e. `x.flatten()[:n]` in PyTorch: the first features of the first token ([CLS]).
  *
- * Tracing is an option of loadModel (`loadModel(model, { trace })`); the session (src/backends/session.ts)
+ * Tracing is an option of loadModel (`loadModel(model, { trace })`); the session (src/engine/session.ts)
  * records each pass on a device that can peek at a stage's output, and loadModel runs a traced model on the
  * CPU reference ops, where each op finishes before the next starts. WebGPU is refused rather than silently
  * replaced: it records a whole pass into one command encoder and reads back only the logits (its kernels are

@@ -7,7 +7,7 @@
  *
  *   [0, 1 KiB)          reserved (address 0 means "none" to the kernels)
  *   weights             every linear layer's W packed into NR-column panels (gemm.ts), its bias padded
- *                       to whole panels, LayerNorm γ/β. Written once by `prepare`. (The embedding
+ *                       to whole panels, LayerNorm γ/β. Written once when the device opens. (The embedding
  *                       tables stay in JavaScript: the gather runs on the main thread.)
  *   activation slots    SLOTS equal slots of ⌈rows/MR⌉·MR × maxCols floats, handed out round-robin
  *   packed A            the current linear layer's input, packed into MR-row panels (reused when the next
@@ -38,7 +38,6 @@ import { compileKernelModule } from '../../kernels/wasm/runtime.js';
 import type { Backend } from '../backend.js';
 import type { Device, DevicePass } from '../device.js';
 import { createCpuBackend } from '../cpu.js';
-import { Session } from '../session.js';
 import { ThreadPool } from './pool.js';
 import { defaultWorkerSpawner, type WorkerSpawner } from './spawner.js';
 
@@ -84,17 +83,13 @@ export function fastCpuUnavailableReason(): string | undefined {
  */
 export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
   if (fastCpuUnavailableReason() !== undefined) return createCpuBackend();
-  const kind: Backend = {
-    name: 'cpu',
-    open: (weights) => FastDevice.create(weights, opts),
-    prepare: (weights, popts = {}) => Session.open(kind, weights, popts),
-  };
-  return kind;
+  return { name: 'cpu', open: (weights) => FastDevice.create(weights, opts) };
 }
 
 /** The fast CPU device (see the top of this file). Input ids are checked by the session, not here. */
 class FastDevice implements Device<FastTensor, FastWeight> {
   readonly backend = 'cpu' as const;
+  readonly dtype = 'f32' as const;
   readonly canPeek = true;
   private f32!: Float32Array;
   private i32!: Int32Array;
@@ -420,7 +415,7 @@ function weightBytes(w: BertWeights<Tensor>, cfg: KernelConfig): number {
 /**
  * W [N, K] (torch layout) → NR-column panels of B = Wᵀ in the k-blocked layout of src/kernels/wasm/gemm.ts:
  * element (panel p, k, lane j) = W[p·NR + j, k] at k0·NP·NR + p·kc·NR + (k − k0)·NR + j, zero past N.
- * (The JavaScript twin of the wasm pack_b, used once per weight at prepare time.)
+ * (The JavaScript twin of the wasm pack_b, used once per weight when the device opens.)
  */
 export function packPanels(
   W: Float32Array,

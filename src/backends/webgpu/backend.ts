@@ -2,7 +2,7 @@
  * The WebGPU backend: a device (../device.ts) that uploads the weights once and records each forward pass
  * (src/bert/forward.ts through ./ops.ts) into ONE command encoder, submitted once by `read`, which reads
  * back the logits only. Input checks, disposal and the device-loss policy are the session's
- * (../session.ts): this file says what a lost device looks like (`lostReason`) and how to open a new one.
+ * (src/engine/session.ts): this file says what a lost device looks like (`lostReason`) and how to open one.
  *
  * Weight storage:
  *   dtype 'f32' (default): weights as loaded.
@@ -18,9 +18,8 @@
  * device loss → GpuError "…device was lost…" (the session then reopens a device, or with
  * `fallback: 'cpu'` moves to the CPU).
  */
-import type { Backend, BackendName, ForwardResult, PrepareOptions, PreparedModel } from '../backend.js';
+import type { Backend } from '../backend.js';
 import type { Device, DevicePass } from '../device.js';
-import { Session } from '../session.js';
 import type { BertInput, BertWeights } from '../../bert/ops.js';
 import { walkBertWeights } from '../../bert/walk.js';
 import { createFastCpuBackend } from '../cpuFast/backend.js';
@@ -56,89 +55,46 @@ export interface WebGpuBackendOptions {
   cpuThreads?: number;
 }
 
-/** What a WebGPU-prepared model adds to PreparedModel (for logs, tests and benchmarks). */
-export interface WebGpuPreparedModel extends PreparedModel {
-  /** 'webgpu'; 'cpu' once a device loss moved the model to the CPU (`fallback: 'cpu'`). */
-  readonly backend: BackendName;
-  /** Weight storage actually used on the GPU. */
-  readonly dtype: WeightDtype;
-  /** The adapter, in words (after a CPU fallback: the last one used). */
-  readonly adapterDescription: string;
-  /**
-   * The runtime (pipeline, buffer caches); for tests and diagnostics (after a CPU fallback: the last one,
-   * destroyed).
-   */
-  readonly runtime: GpuRuntime;
-  forward(input: BertInput): Promise<ForwardResult>;
-}
-
 /** Whether a WebGPU adapter can be obtained here. Never throws. */
 export async function webgpuAvailable(gpu?: GPU): Promise<boolean> {
   return adapterAvailable(gpu);
 }
 
+/**
+ * The WebGPU backend: opens GPU devices with the weights uploaded. Options are checked here, before any
+ * device is opened. With `fallback: 'cpu'` the session moves the model to the fast CPU device after a loss.
+ */
 export function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Backend {
-  return {
-    name: 'webgpu',
-    open: (weights) => WebGpuDevice.open(weights, checkDtype(opts), opts),
-    prepare: (weights, popts) => prepareWebGpu(weights, opts, popts),
-  };
-}
-
-function checkDtype(opts: WebGpuBackendOptions): WeightDtype {
   const dtype: WeightDtype = opts.dtype ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16')
     throw new InputError(`unknown WebGPU dtype "${String(dtype)}" (use f32 or f16)`);
-  return dtype;
-}
-
-/**
- * The weights on a GPU device, in a session (../session.ts, which also has the device-loss policy):
- * after a loss the next forward opens a new device — or, with `fallback: 'cpu'`, the fast CPU device.
- */
-export async function prepareWebGpu(
-  weights: BertWeights<Tensor>,
-  opts: WebGpuBackendOptions = {},
-  popts: PrepareOptions = {},
-): Promise<WebGpuPreparedModel> {
-  const dtype = checkDtype(opts);
   if (opts.fallback !== undefined && opts.fallback !== 'cpu') {
     throw new InputError(`unknown fallback "${String(opts.fallback)}" (use cpu, or leave it out to reopen the GPU)`);
   }
-  let gpu: WebGpuDevice | undefined; // the last GPU device opened
-  const kind = {
-    name: 'webgpu' as const,
-    open: async (w: BertWeights<Tensor>) => (gpu = await WebGpuDevice.open(w, dtype, opts)),
-  };
   const fallback =
     opts.fallback === 'cpu'
       ? createFastCpuBackend(opts.cpuThreads === undefined ? {} : { threads: opts.cpuThreads })
       : undefined;
-  const session = await Session.open(kind, weights, { ...popts, ...(fallback ? { fallback } : {}) });
   return {
-    get backend() {
-      return session.backend;
-    },
-    dtype,
-    get adapterDescription() {
-      return gpu!.description;
-    },
-    get runtime() {
-      return gpu!.rt;
-    },
-    forward: (input) => session.forward(input),
-    dispose: () => session.dispose(),
+    name: 'webgpu',
+    open: (weights) => WebGpuDevice.open(weights, dtype, opts),
+    ...(fallback ? { fallback } : {}),
   };
 }
 
-/** A GPU device with the weights uploaded (f32 or f16 storage). */
-class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
+/**
+ * A GPU device with the weights uploaded (f32 or f16 storage). A session's `device` is one of these while the
+ * model runs on WebGPU: its `description` names the adapter and `rt` is the runtime (pipelines, buffer
+ * caches), for logs, tests and benchmarks.
+ */
+export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
   readonly backend = 'webgpu' as const;
   readonly canPeek = false; // one encoder per pass: reading a stage back would be a submit-and-wait
 
   private constructor(
     readonly rt: GpuRuntime,
     readonly weights: BertWeights<GpuWeight>,
+    readonly dtype: WeightDtype,
     readonly description: string,
     private readonly opts: WebGpuBackendOptions,
   ) {}
@@ -154,7 +110,7 @@ class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
       const gpuWeights = uploadWeights(rt, weights, dtype, opts.maxWeightBindingBytes);
       const oom = await device.popErrorScope();
       if (oom) throw new GpuError(`not enough GPU memory for the weights: ${oom.message}`);
-      return new WebGpuDevice(rt, gpuWeights, description, opts);
+      return new WebGpuDevice(rt, gpuWeights, dtype, description, opts);
     } catch (e) {
       rt.destroy();
       throw e;

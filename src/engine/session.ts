@@ -20,16 +20,41 @@
  *             share (`switching`): a new device, or the fallback. A failed switch leaves the state 'lost'.
  *   fallback  the fallback device runs every later forward; final (no device is reopened).
  *   disposed  everything released; forwards reject with DISPOSED.
- *
- * (This lives beside the devices rather than in src/engine because `Backend.prepare` — which bench/ and
- * tests call on a backend directly — returns a session.)
  */
 import { InputError, WgbertError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { bertForward, type Observer } from '../bert/forward.js';
 import { checkBertInput, type InputLimits } from '../bert/input.js';
 import type { BertInput, BertWeights } from '../bert/ops.js';
-import type { BackendName, Device, DeviceKind, ForwardResult, PreparedModel, TraceSink } from './device.js';
+import type { BackendName, Device, DeviceKind } from '../backends/device.js';
+
+export interface ForwardResult {
+  /** [B, S, C] float32 logits. */
+  values: Float32Array;
+  batch: number;
+  seq: number;
+  numLabels: number;
+}
+
+/** A model ready to run: what BertModel needs of a session (tests may fake it). */
+export interface PreparedModel {
+  /**
+   * The backend running the model now. It may change over the model's life: a WebGPU model opened with
+   * `fallback: 'cpu'` reads 'cpu' after a device loss.
+   */
+  readonly backend: BackendName;
+  /** How the weights are stored on the device running now ('f16': WebGPU with half weights). */
+  readonly dtype: 'f32' | 'f16';
+  /** Runs the forward pass: the logits. */
+  forward(input: BertInput): Promise<ForwardResult>;
+  /** Frees everything the device holds for this model (GPU buffers…). Later calls reject. */
+  dispose(): void;
+}
+
+/** What tracing needs (./trace.ts's Trace is one): each stage's output, as it is computed. */
+export interface TraceSink {
+  record(stage: string, shape: readonly number[], values: Float32Array | Int32Array): void;
+}
 
 /** The error of every call on a disposed model (the one place it is built). */
 export function disposedError(): WgbertError {
@@ -39,7 +64,10 @@ export function disposedError(): WgbertError {
 export interface SessionOptions {
   /** Records every stage of every pass; the device must be able to peek (else an InputError). */
   trace?: TraceSink;
-  /** After a device loss: open a device of this kind (once, from the kept host weights) instead of reopening. */
+  /**
+   * After a device loss: open a device of this kind (once, from the kept host weights) instead of reopening.
+   * Default: the kind's own `fallback`.
+   */
   fallback?: DeviceKind;
 }
 
@@ -63,8 +91,10 @@ export class Session implements PreparedModel {
     this.numLabels = weights.classifier.outFeatures;
   }
 
-  /** Opens a device of `kind` with `weights` uploaded, in a session. */
-  static async open(kind: DeviceKind, weights: BertWeights<Tensor>, opts: SessionOptions = {}): Promise<Session> {
+  /** Opens a device of `kind` (a backend) with `weights` uploaded, in a session. */
+  static async open(kind: DeviceKind, weights: BertWeights<Tensor>, options: SessionOptions = {}): Promise<Session> {
+    const fallback = options.fallback ?? kind.fallback;
+    const opts: SessionOptions = { ...options, ...(fallback ? { fallback } : {}) };
     const device = await kind.open(weights);
     if (opts.trace && !device.canPeek) {
       device.dispose();
@@ -78,6 +108,10 @@ export class Session implements PreparedModel {
 
   get backend(): BackendName {
     return this.live.backend;
+  }
+
+  get dtype(): 'f32' | 'f16' {
+    return this.live.dtype;
   }
 
   /** The device running forwards now (the last one, after dispose). */
