@@ -1,60 +1,11 @@
 /**
  * From logits to entities: the post-processing of Hugging Face's `TokenClassificationPipeline`
- * (transformers 5.x, `src/transformers/pipelines/token_classification.py`), re-written from its behaviour.
- *
- * The pipeline works in four steps. In our words:
- *
- * 1. Scores. Each token's logits go through a float32 softmax (max-subtracted; see softmax.ts).
- *
- * 2. Pre-entities (`gatherPreEntities`). Every token that is not a special token ([CLS], [SEP], padding —
- *    whatever the tokenizer's `special_tokens_mask` flags; a literal "[SEP]" typed in the text is NOT flagged
- *    and is kept) becomes a record {word, scores, start, end, index, isSubword}:
- *    - `word` is the token string (`##ing` keeps its `##`), except for the unknown token: an `[UNK]` takes
- *      the original text of its span instead (`"Zürich"` rather than `"[UNK]"`);
- *    - `isSubword` says "this token continues the previous word". HF has no word ids at this point; for a
- *      tokenizer whose model has a continuing-subword prefix (WordPiece's `##`: all BERT tokenizers) it uses
- *      a length test: the token is a continuation iff the token string and the text it covers differ in
- *      length (in code points). `"##yl"` (4) over `"yl"` (2) → continuation; `"Sylvain"` over `"Sylvain"` →
- *      not. The test has known side effects that we reproduce on purpose: a word whose normalised token differs
- *      in length from the text (accents decomposed in NFD text and stripped, `"İ"` lower-cased to two code
- *      points, ligatures…) is glued to the previous word; `[UNK]` tokens are never continuations.
- *      (Tokenizers without such a prefix use a different heuristic — "no space around the token start" —
- *      available here as `wordAwareTokenizer: false`.)
- *
- * 3. Aggregation (`aggregate`), according to the strategy:
- *    - none:   each pre-entity gets the label of its highest score (first index on ties) and that score;
- *    - simple: same labelling, then neighbours are grouped (step 4);
- *    - first / average / max: tokens are first merged into words — a word is a token that is not a
- *      continuation followed by all the continuations after it — and each word gets ONE label:
- *        first   = the label and score of the word's first token,
- *        max     = the label and score of the token holding the single highest probability,
- *        average = average the probability vectors of the word's tokens, then take the best label;
- *      the word's text is the tokenizer's `convert_tokens_to_string` of its token strings (`tokensToString`),
- *      its span runs from its first token's start to its last token's end; then words are grouped (step 4);
- *    - word (our extra, e.g. for POS tagging): the words of 'first', returned one by one, not grouped, labels
- *      keeping their B-/I- prefix.
- *
- *    Grouping (`groupEntities`) walks the labelled tokens/words in order. Each label is read as (prefix, type):
- *    `B-PER` → (B, PER), `I-PER` → (I, PER), and a label without a B-/I- prefix (`O`, `NN`, `PER`) counts as
- *    (I, label). An item joins the current group when its type equals the type of the group's last item and
- *    its prefix is not B; otherwise it starts a new group. So `I-PER I-PER` merge, `B-PER I-PER` merge,
- *    `I-PER B-PER` split, `B-PER B-PER` split, `O O` merge into one "O" group, and a type change splits.
- *    A group reports `entity_group` = the first item's label with everything up to the first "-" removed,
- *    `score` = the mean of the items' scores, `word` = `tokensToString` of the items' words, `start` of the
- *    first, `end` of the last.
- *
- * 4. Filtering. Finally every result whose label (`entity` for none, `entity_group` for the grouping
- *    strategies) is in `ignore_labels` (default `["O"]`) is dropped. Filtering happens AFTER grouping, so an
- *    `O` token still separates two entities of the same type.
- *
- * Long texts processed in several overlapping windows: `postprocessWindows` below runs steps 1–4 per window
- * and overlap.ts resolves the overlaps between windows.
- *
- * Sources read (facts only, no code copied): huggingface/transformers `token_classification.py` (the stored
- * upstream version at commit 00e12e7c54598e50e7bef1540db3408f81916de1, and v5-era copies with
- * `aggregate_overlapping_entities` and the `if word_group is not None` guard for empty inputs), its tests at
- * commit 65441abf1d6fb06917ee8c7883f89662d20f5abc; behaviour checked against transformers 5.17.0's actual
- * outputs in the shared fixtures (`pipeline_outputs.json`: every label, word, span and index identical).
+ * (transformers 5.x, `src/transformers/pipelines/token_classification.py`), re-written from its behaviour:
+ * float32 softmax scores → pre-entities (`gatherPreEntities`, with HF's subword length test) → aggregation by
+ * strategy (`aggregate`: none / simple / first / average / max, plus our 'word') and grouping
+ * (`groupEntities`) → `ignore_labels` filtering; `postprocessWindows` does the same per stride window and
+ * overlap.ts merges the windows. Every step, its quirks kept on purpose, and the sources read:
+ * docs/postprocessing.md.
  */
 import { InputError } from '../errors.js';
 import type { Encoding } from '../tokenizer/encoding.js';

@@ -1,28 +1,8 @@
 /**
- * Turning WordPiece tokens back into text, the way Hugging Face does it.
- *
- * Hugging Face's fast BERT tokenizer answers `convert_tokens_to_string(tokens)` by handing the token strings
- * to the `decoder` of its `tokenizer.json`: for BERT that is the Rust `tokenizers` WordPiece decoder
- * (`{"type": "WordPiece", "prefix": "##", "cleanup": true}`). What it does, in our words:
- *
- *  1. Every token except the very first one is looked at on its own. A token that starts with the
- *     continuation prefix (`##`) loses that prefix (once) and is glued to what came before; any other token
- *     gets a single space in front of it. The first token is left alone — even a leading `##ing` keeps its
- *     `##` (the decoder's own unit test shows `"##uelo Araújo Noguera"`).
- *  2. If `cleanup` is on, a fixed list of English clean-up replacements runs over EACH TOKEN PIECE
- *     SEPARATELY (after step 1 added its space), not over the joined string. For BERT tokens, which never
- *     contain spaces themselves, this means only " ." " ?" " !" " ," ever fire: `["Hello", ","]` → `"Hello,"`.
- *     The multi-token patterns (" ' ", " n't", " 's", …) can only match inside one piece, so a sequence like
- *     `["it", "'", "s"]` stays `"it ' s"`. That is a real difference from cleaning up the joined string.
- *  3. The pieces are concatenated.
- *
- * `cleanUpTokenization` is a different, Python-side function of `transformers` (the
- * `clean_up_tokenization_spaces` step of `tokenizer.decode()`); it runs over the whole string and has no
- * " do not" rule. It is NOT used by `convert_tokens_to_string`; it is exported for a `decode()` that wants it.
- *
- * Sources read (facts only): huggingface/tokenizers `tokenizers/src/decoders/wordpiece.rs`
- * (commit 104fe0cb2b9711176fea888b46017697d0ed32cd) and transformers' `convert_tokens_to_string`
- * (`self.backend_tokenizer.decoder.decode(tokens)`).
+ * Turning WordPiece tokens back into text the way Hugging Face's fast tokenizer does
+ * (`convert_tokens_to_string`, i.e. the Rust WordPiece decoder with `cleanup`: `##` glues, other tokens get a
+ * space, the clean-up replacements run per piece), plus transformers' Python-side `cleanUpTokenization`.
+ * The rules and the sources read: docs/postprocessing.md.
  */
 
 /** The replacements of the Rust WordPiece decoder's `cleanup`, in the order it applies them. */
