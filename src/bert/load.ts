@@ -1,11 +1,14 @@
 /**
  * Loading a BertForTokenClassification checkpoint from a model folder: config.json → BertConfig, the
  * safetensors weights (single file or sharded) → float32 tensors → the `BertWeights` structure.
+ * `openBertWeights` checks the same (config, headers, every name and shape) but reads no tensor data: its
+ * tree holds TensorRefs, which a device reads one by one into its own memory (streaming load).
  */
 import { ConfigError, ModelNotFoundError } from '../errors.js';
 import type { ModelSource } from '../io/source.js';
-import { loadCheckpoint } from '../tensor/checkpoint.js';
+import { loadCheckpoint, openCheckpoint } from '../tensor/checkpoint.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { TensorRef } from '../tensor/tensorRef.js';
 import { parseBertConfig, type BertConfig } from './config.js';
 import type { BertWeights } from './ops.js';
 import { mapBertWeights } from './weightMap.js';
@@ -29,6 +32,21 @@ export interface LoadedBert {
   weights: BertWeights<Tensor>;
   /** Checkpoint tensors that BERT token classification does not use (pooler, position_ids, …). */
   ignored: string[];
+}
+
+export interface OpenedBert {
+  config: BertConfig;
+  weights: BertWeights<TensorRef>;
+  ignored: string[];
+}
+
+/** The checkpoint validated against its config, its tensors not read yet. */
+export async function openBertWeights(source: ModelSource): Promise<OpenedBert> {
+  const config = await loadBertConfig(source);
+  const refs = await openCheckpoint(source);
+  let ignored: string[] = [];
+  const weights = mapBertWeights(refs, config, (names) => (ignored = names));
+  return { config, weights, ignored };
 }
 
 export async function loadBertWeights(source: ModelSource): Promise<LoadedBert> {

@@ -7,7 +7,6 @@
  * collected and reported together in one WeightsError, so a broken checkpoint is diagnosed in one go.
  */
 import { WeightsError } from '../errors.js';
-import type { Tensor } from '../tensor/tensor.js';
 import type { BertConfig } from './config.js';
 import type { BertWeights } from './ops.js';
 import { bertWeightShapes, walkBertWeights } from './walk.js';
@@ -19,22 +18,23 @@ export function canonicalName(name: string): string {
   return n;
 }
 
-export function mapBertWeights(
-  tensors: Map<string, Tensor>,
+/** Checkpoint tensors by name → the tree; T is a Tensor (read) or a TensorRef (to be read), anything with a shape. */
+export function mapBertWeights<T extends { readonly shape: readonly number[] }>(
+  tensors: Map<string, T>,
   config: BertConfig,
   onIgnored: (names: string[]) => void = () => {},
-): BertWeights<Tensor> {
-  const byName = new Map<string, Tensor>();
+): BertWeights<T> {
+  const byName = new Map<string, T>();
   for (const [name, t] of tensors) byName.set(canonicalName(name), t);
   const used = new Set<string>();
   const problems: string[] = [];
 
-  const take = (name: string, shape: number[]): Tensor => {
+  const take = (name: string, shape: number[]): T => {
     used.add(name);
     const t = byName.get(name);
     if (t === undefined) {
       problems.push(`missing ${name} [${shape.join(', ')}]`);
-      return undefined as unknown as Tensor; // never used: we throw below
+      return undefined as unknown as T; // never used: we throw below
     }
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       problems.push(`${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);

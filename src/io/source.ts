@@ -10,6 +10,17 @@ export interface ByteSource {
   readonly size: number;
   /** Bytes [offset, offset + length). Rejects if the range is outside the file. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: bytes [offset, offset + target.byteLength) straight into `target` (no intermediate copy: a
+   * weight read into the memory that will hold it). Sources without it are read with `read` + copy.
+   */
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
+}
+
+/** Fills `target` with bytes [offset, offset + target.byteLength) of `src`, in place when the source can. */
+export async function readBytesInto(src: ByteSource, offset: number, target: Uint8Array): Promise<void> {
+  if (src.readInto) return src.readInto(offset, target);
+  target.set(await src.read(offset, target.byteLength));
 }
 
 export interface ModelSource {
@@ -32,6 +43,9 @@ export function bytesSource(bytes: Uint8Array): ByteSource {
         throw new RangeError(`read [${offset}, ${offset + length}) outside ${bytes.byteLength} bytes`);
       }
       return bytes.subarray(offset, offset + length);
+    },
+    async readInto(offset, target) {
+      target.set(await this.read(offset, target.byteLength));
     },
   };
 }

@@ -46,31 +46,38 @@ export function fsModelSource(dir: string): ModelSource {
   };
 }
 
-/** Random access to a file: each read opens, reads exactly the range, and closes (no fd kept open). */
+/**
+ * Random access to a file: each read opens, reads exactly the range, and closes (no fd kept open). `readInto`
+ * reads into the caller's memory (a weight's final home), so streaming a checkpoint copies nothing twice.
+ */
 export function fileByteSource(path: string, size: number): ByteSource {
+  const readInto = async (offset: number, target: Uint8Array): Promise<void> => {
+    const length = target.byteLength;
+    if (offset < 0 || offset + length > size) {
+      throw new RangeError(`${path}: read [${offset}, ${offset + length}) outside ${size} bytes`);
+    }
+    const fh = await open(path, 'r');
+    try {
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(target, done, length - done, offset + done);
+        if (bytesRead === 0)
+          throw new RangeError(`${path}: file shrank while reading (got ${offset + done} of ${offset + length} bytes)`);
+        done += bytesRead;
+      }
+    } finally {
+      await fh.close();
+    }
+  };
   return {
     size,
     async read(offset, length) {
-      if (offset < 0 || length < 0 || offset + length > size) {
-        throw new RangeError(`${path}: read [${offset}, ${offset + length}) outside ${size} bytes`);
-      }
-      const fh = await open(path, 'r');
-      try {
-        const buf = new Uint8Array(length);
-        let done = 0;
-        while (done < length) {
-          const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
-          if (bytesRead === 0)
-            throw new RangeError(
-              `${path}: file shrank while reading (got ${offset + done} of ${offset + length} bytes)`,
-            );
-          done += bytesRead;
-        }
-        return buf;
-      } finally {
-        await fh.close();
-      }
+      if (length < 0) throw new RangeError(`${path}: read of ${length} bytes`);
+      const buf = new Uint8Array(length);
+      await readInto(offset, buf);
+      return buf;
     },
+    readInto,
   };
 }
 

@@ -14,11 +14,15 @@
  * shard must exist, every tensor the index lists must be in its shard, and no tensor may appear in two shards.
  * Problems with the index or a shard are SafetensorsErrors naming the file; a folder with neither file is a
  * ModelNotFoundError saying what was looked for.
+ *
+ * `loadCheckpoint` reads every tensor now; `openCheckpoint` validates the same and returns TensorRefs, read
+ * later tensor by tensor (model loading streams them into the device; PyTorch files are read whole).
  */
 import { ModelNotFoundError, SafetensorsError, jsonSnippet } from '../errors.js';
 import type { ModelSource } from '../io/source.js';
-import { readSafetensors, readSafetensorsHeader } from './safetensors.js';
+import { openSafetensors, readSafetensors, readSafetensorsHeader } from './safetensors.js';
 import type { Tensor } from './tensor.js';
+import { tensorRef, type TensorRef } from './tensorRef.js';
 import { PYTORCH_FILE, PYTORCH_INDEX_FILE, loadTorchBinCheckpoint } from './torchBin.js';
 
 export const SAFETENSORS_FILE = 'model.safetensors';
@@ -37,8 +41,37 @@ export async function loadCheckpoint(source: ModelSource): Promise<Map<string, T
   throw await noCheckpointError(source);
 }
 
+/** All tensors of the model's checkpoint as TensorRefs (headers validated, data not read yet). */
+export async function openCheckpoint(source: ModelSource): Promise<Map<string, TensorRef>> {
+  if (await source.exists(SAFETENSORS_FILE)) {
+    return openSafetensors(await source.open(SAFETENSORS_FILE), filePath(source, SAFETENSORS_FILE));
+  }
+  if (await source.exists(SAFETENSORS_INDEX_FILE)) {
+    const refs = new Map<string, TensorRef>();
+    for (const [shard, names] of await shardedTensorNames(source)) {
+      const part = await openSafetensors(await source.open(shard), filePath(source, shard), { names });
+      for (const [name, ref] of part) refs.set(name, ref);
+    }
+    return refs;
+  }
+  // A torch.save zip is read whole (its storages are CRC-checked as a unit), then handed out as refs.
+  const refs = new Map<string, TensorRef>();
+  for (const [name, t] of await loadCheckpoint(source)) refs.set(name, tensorRef(t, name));
+  return refs;
+}
+
 /** Reads a sharded checkpoint described by model.safetensors.index.json. */
 async function loadSharded(source: ModelSource): Promise<Map<string, Tensor>> {
+  const tensors = new Map<string, Tensor>();
+  for (const [shard, names] of await shardedTensorNames(source)) {
+    const part = await readSafetensors(await source.open(shard), filePath(source, shard), { names });
+    for (const [name, tensor] of part) tensors.set(name, tensor);
+  }
+  return tensors;
+}
+
+/** The index, validated against every shard's header before any tensor is read: shard → tensor names. */
+async function shardedTensorNames(source: ModelSource): Promise<Map<string, string[]>> {
   const indexPath = filePath(source, SAFETENSORS_INDEX_FILE);
   const shards = parseIndex(await source.readText(SAFETENSORS_INDEX_FILE), indexPath);
 
@@ -72,12 +105,7 @@ async function loadSharded(source: ModelSource): Promise<Map<string, Tensor>> {
     }
   }
 
-  const tensors = new Map<string, Tensor>();
-  for (const [shard, names] of shards) {
-    const part = await readSafetensors(await source.open(shard), filePath(source, shard), { names });
-    for (const [name, tensor] of part) tensors.set(name, tensor);
-  }
-  return tensors;
+  return shards;
 }
 
 /** Validates the index JSON; returns shard file → tensor names (in index order). */

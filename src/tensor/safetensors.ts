@@ -19,12 +19,15 @@
  *
  * readSafetensors returns float32 Tensors: F32 data is used in place (a view into the bytes read, no copy)
  * when 4-byte aligned; F16 / BF16 widen exactly (dtype.ts); F64 and integer types are converted to the
- * nearest float32 (exact for every value float32 can represent, e.g. integers up to 2^24).
+ * nearest float32 (exact for every value float32 can represent, e.g. integers up to 2^24). openSafetensors
+ * validates the same way but reads nothing more: each tensor is a TensorRef read later, by range, straight
+ * into the caller's memory (F32) or widened on the way (F16/BF16) — the streaming path of model loading.
  */
 import { SafetensorsError, jsonSnippet } from '../errors.js';
-import type { ByteSource } from '../io/source.js';
+import { readBytesInto, type ByteSource } from '../io/source.js';
 import { bf16ArrayToF32, f16ArrayToF32 } from './dtype.js';
 import { Tensor } from './tensor.js';
+import { checkRange, type TensorRef } from './tensorRef.js';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -110,6 +113,47 @@ export async function readSafetensors(
     for (const info of wanted) result.set(info.name, toTensor(info, await src.read(info.begin, info.end - info.begin)));
   }
   return result;
+}
+
+/**
+ * The tensors of a safetensors file (or only `names`) as TensorRefs, in the header's order: the header is
+ * read and validated now, the data only by each `read`, which never leaves the validated byte range.
+ */
+export async function openSafetensors(
+  src: ByteSource,
+  file: string,
+  opts: { names?: string[]; maxHeaderBytes?: number } = {},
+): Promise<Map<string, TensorRef>> {
+  const header = await readSafetensorsHeader(src, file, opts);
+  const refs = new Map<string, TensorRef>();
+  for (const info of selectTensors(header, opts.names)) refs.set(info.name, safetensorsRef(src, info));
+  return refs;
+}
+
+function safetensorsRef(src: ByteSource, info: SafetensorsTensorInfo): TensorRef {
+  const elementSize = DTYPE_SIZES[info.dtype];
+  const size = (info.end - info.begin) / elementSize;
+  return {
+    name: info.name,
+    shape: info.shape,
+    dtype: info.dtype,
+    size,
+    async read(range = {}) {
+      const [start, count] = checkRange(this, range);
+      const offset = info.begin + start * elementSize;
+      const out = range.into ?? new Float32Array(count);
+      if (info.dtype === 'F32') {
+        // The file's bytes are the values: read them into their final home.
+        await readBytesInto(src, offset, new Uint8Array(out.buffer, out.byteOffset, count * 4));
+        return out;
+      }
+      const raw = await src.read(offset, count * elementSize);
+      if (info.dtype === 'F16') return f16ArrayToF32(typedView(raw, Uint16Array), out);
+      if (info.dtype === 'BF16') return bf16ArrayToF32(typedView(raw, Uint16Array), out);
+      out.set(decodeToFloat32(info.dtype, raw));
+      return out;
+    },
+  };
 }
 
 /** Converts one tensor's raw little-endian bytes to a float32 Tensor. */
