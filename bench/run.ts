@@ -14,6 +14,8 @@
  *   --fma auto|off                    relaxed-SIMD FMA in the wasm kernels (off: f32x4 mul + add)
  *   --json FILE|-  --plot FILE.svg    records as JSON ('-': stdout, nothing else printed); latency plot
  *   --tokenizer [--tokenizer-model DIR]   tokens/s on CoNLL-2003 eng.testb ($WGBERT_FIXTURES)
+ *   --load                            load time and memory instead (bench/load.ts): --model synth-base,synth-large
+ *                                     --backend cpu,webgpu --runs N --threads N --json FILE
  *
  * Output: a markdown table (median / min / max ms, tokens/s, GFLOP/s from bench/flops.ts, max |Δ| of the
  * logits between wgbert and the peers, ratio to the first peer), model load times and peak RSS; records
@@ -63,6 +65,7 @@ interface Options {
   plot?: string;
   tokenizer: boolean;
   tokenizerModel?: string;
+  load: boolean;
   modelGiven: boolean;
   seqGiven: boolean;
 }
@@ -79,6 +82,7 @@ function parseArgs(argv: string[]): Options {
     warmup: 1,
     fma: 'auto',
     tokenizer: false,
+    load: false,
     modelGiven: false,
     seqGiven: false,
   };
@@ -144,6 +148,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--tokenizer':
         o.tokenizer = true;
+        break;
+      case '--load':
+        o.load = true;
         break;
       case '--tokenizer-model':
         o.tokenizerModel = value();
@@ -594,6 +601,19 @@ async function benchTokenizer(): Promise<void> {
 // ---------------------------------------------------------------------------------------------- main
 
 async function main(): Promise<void> {
+  if (opts.load) {
+    const { runLoadBench } = await import('./load.js');
+    const records = await runLoadBench({
+      models: opts.modelGiven ? opts.model.split(',') : ['synth-base', 'synth-large'],
+      backends: opts.backends,
+      runs: opts.runs,
+      threads: opts.threads[0]!,
+      say,
+    });
+    if (opts.json === '-') process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+    else if (opts.json) writeFileSync(opts.json, `${JSON.stringify(records, null, 2)}\n`);
+    return;
+  }
   let rows: Row[] = [];
   if (!opts.tokenizer || opts.modelGiven) rows = await benchModels();
   if (opts.tokenizer) await benchTokenizer();

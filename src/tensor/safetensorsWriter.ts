@@ -24,25 +24,47 @@ export function writeSafetensors(
   tensors: readonly SafetensorsWriteTensor[],
   metadata?: Record<string, string>,
 ): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (metadata !== undefined) header['__metadata__'] = metadata;
-  let offset = 0;
-  for (const t of tensors) {
-    const byteLength = checkTensor(t, header);
-    header[t.name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + byteLength] };
-    offset += byteLength;
-  }
-
-  const headerBytes = paddedHeader(JSON.stringify(header));
-  const file = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(file.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  file.set(headerBytes, 8);
-  let position = 8 + headerBytes.length;
+  const prefix = safetensorsPrefix(tensors, metadata, (t) => checkTensor(t));
+  let size = prefix.byteLength;
+  for (const t of tensors) size += t.data.byteLength;
+  const file = new Uint8Array(size);
+  file.set(prefix);
+  let position = prefix.byteLength;
   for (const t of tensors) {
     file.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), position);
     position += t.data.byteLength;
   }
   return file;
+}
+
+/** A tensor to be written later (streaming writers): its name, dtype and shape. */
+export type SafetensorsTensorSpec = Omit<SafetensorsWriteTensor, 'data'>;
+
+/**
+ * The first bytes of a safetensors file holding `tensors` in this order: the 8-byte header length and the
+ * padded header. A streaming writer writes these, then each tensor's bytes in the same order.
+ */
+export function safetensorsPrefix<T extends SafetensorsTensorSpec>(
+  tensors: readonly T[],
+  metadata?: Record<string, string>,
+  byteLength: (t: T) => number = (t) => specBytes(t),
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata !== undefined) header['__metadata__'] = metadata;
+  let offset = 0;
+  for (const t of tensors) {
+    if (t.name === '__metadata__' || Object.hasOwn(header, t.name)) {
+      throw new RangeError(`safetensors: duplicate or reserved tensor name '${t.name}'`);
+    }
+    const bytes = byteLength(t);
+    header[t.name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const headerBytes = paddedHeader(JSON.stringify(header));
+  const prefix = new Uint8Array(8 + headerBytes.length);
+  new DataView(prefix.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  prefix.set(headerBytes, 8);
+  return prefix;
 }
 
 /** UTF-8 header, padded with trailing spaces so that 8 + its length is a multiple of 8. */
@@ -53,18 +75,20 @@ function paddedHeader(json: string): Uint8Array {
   return padded;
 }
 
-/** Checks name, dtype and data size; returns the tensor's byte length. */
-function checkTensor(t: SafetensorsWriteTensor, header: Record<string, unknown>): number {
-  if (t.name === '__metadata__' || Object.hasOwn(header, t.name)) {
-    throw new RangeError(`safetensors: duplicate or reserved tensor name '${t.name}'`);
-  }
+/** Bytes of a tensor spec: elements × dtype size. */
+function specBytes(t: SafetensorsTensorSpec): number {
   const elementSize = DTYPE_SIZES[t.dtype];
   if (elementSize === undefined) throw new RangeError(`safetensors: tensor '${t.name}' has unknown dtype ${t.dtype}`);
-  const elements = t.shape.reduce((n, d) => n * d, 1);
-  if (t.data.byteLength !== elements * elementSize) {
+  return t.shape.reduce((n, d) => n * d, 1) * elementSize;
+}
+
+/** Checks dtype and data size; returns the tensor's byte length. */
+function checkTensor(t: SafetensorsWriteTensor): number {
+  const expected = specBytes(t);
+  if (t.data.byteLength !== expected) {
     throw new RangeError(
       `safetensors: tensor '${t.name}' data has ${t.data.byteLength} bytes, ` +
-        `${t.dtype} [${t.shape.join(', ')}] needs ${elements * elementSize}`,
+        `${t.dtype} [${t.shape.join(', ')}] needs ${expected}`,
     );
   }
   return t.data.byteLength;
