@@ -32,7 +32,9 @@ export function parsePeers(names: readonly string[]): PeerName[] {
   for (const n of names) {
     const name = ALIASES[n] ?? n;
     if (!(name in PEERS))
-      throw new Error(`--peers: unknown peer "${n}" (valid: ${PEER_NAMES.join(', ')}; ort = ort-node, ort-webgpu = ort-node-webgpu)`);
+      throw new Error(
+        `--peers: unknown peer "${n}" (valid: ${PEER_NAMES.join(', ')}; ort = ort-node, ort-webgpu = ort-node-webgpu)`,
+      );
     if (!out.includes(name as PeerName)) out.push(name as PeerName);
   }
   return out;
