@@ -177,6 +177,46 @@ describe('urlModelSource', () => {
     expect(await clearModelCache()).toBe(true);
     expect(stores.has('wgbert-models')).toBe(false);
   });
+
+  it('streams a download into the cache and reads ranges of the cached Blob; a short body is not cached', async () => {
+    const stores = installFakeCaches();
+    const big = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7) & 255);
+    const server = serve({ 'w.bin': big }, { chunk: 4096 });
+    const progress: DownloadProgress[] = [];
+    const src = await urlModelSource(BASE, { fetch: server.fetch, onProgress: (p) => progress.push(p) }).open('w.bin');
+    expect(src.size).toBe(big.byteLength);
+    expect(Array.from(await src.read(99_990, 10))).toEqual(Array.from(big.subarray(99_990)));
+    expect(stores.get('wgbert-models')?.get(`${BASE}w.bin`)?.body.byteLength).toBe(big.byteLength);
+    expect(progress.at(-1)).toEqual({ file: 'w.bin', loaded: big.byteLength, total: big.byteLength });
+    expect(progress.length).toBeGreaterThan(10); // chunk by chunk
+
+    // A server that says 100,000 bytes and sends 50,000: an error naming it, and nothing cached.
+    const short = serve({ 's.bin': big });
+    const cut = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const res = await short.fetch(input, init);
+      if ((init?.method ?? 'GET') !== 'GET') return res;
+      return new Response(big.subarray(0, 50_000), { status: 200, headers: { 'content-length': '100000' } });
+    }) as typeof fetch;
+    await expect(urlModelSource(BASE, { fetch: cut }).open('s.bin')).rejects.toThrow(
+      /download ended after 50000 of 100000 bytes/,
+    );
+    expect(stores.get('wgbert-models')?.has(`${BASE}s.bin`)).toBe(false);
+  });
+
+  it('a cache that refuses the write (quota): downloads again, uncached, and still reads', async () => {
+    const stores = installFakeCaches();
+    const cache = await (globalThis as unknown as { caches: CacheStorage }).caches.open('wgbert-models');
+    (cache as { put: unknown }).put = async (_req: unknown, res: Response) => {
+      await res.arrayBuffer(); // the body is consumed, then the write fails
+      throw new DOMException('quota exceeded', 'QuotaExceededError');
+    };
+    (globalThis as unknown as { caches: { open: unknown } }).caches.open = async () => cache;
+    const server = serve({ 'q.bin': new Uint8Array([4, 5, 6]) });
+    const src = await urlModelSource(BASE, { fetch: server.fetch }).open('q.bin');
+    expect(Array.from(await src.read(0, 3))).toEqual([4, 5, 6]);
+    expect(server.calls.filter((c) => c.method === 'GET')).toHaveLength(2);
+    expect(stores.get('wgbert-models')?.has(`${BASE}q.bin`) ?? false).toBe(false);
+  });
 });
 
 function fileOf(bytes: Uint8Array, path: string): FileLike {

@@ -8,15 +8,18 @@
  * - `exists(file)` asks with HEAD (falling back to a one-byte ranged GET when a server refuses HEAD); a 404 or
  *   410 means "no such file". A `text/html` answer for a file that is not HTML also counts as missing: single-page
  *   hosts (and Vite's dev server) answer every unknown path with index.html and status 200.
- * - `open(file)` downloads the whole file once (streamed, with progress callbacks) and gives random access over
- *   the bytes in memory; concurrent and repeated opens share one download.
- * - Downloaded files are stored in the Cache API (cache `wgbert-models`) when it exists, so a reload does not
- *   download the model again; without the Cache API (insecure contexts, Node) nothing is cached, nor is a
- *   response marked `Cache-Control: no-store`. Cached files are used without asking the server again (models
- *   at a URL are expected not to change; `clearModelCache()` empties the cache, `cache: false` bypasses it).
+ * - `open(file)` downloads the file once (with progress callbacks) and gives random access over it as a Blob,
+ *   read range by range (`Blob.slice`): the download streams straight into the Cache API (cache `wgbert-models`)
+ *   when it exists, and the reads come from the cached Blob (disk-backed in browsers), so no whole-file
+ *   ArrayBuffer is ever held; without the Cache API (insecure contexts, Node) the Blob is the response's.
+ *   Concurrent and repeated opens share one download.
+ * - Cached files make a reload download nothing; a response marked `Cache-Control: no-store` is not cached.
+ *   Cached files are used without asking the server again (models at a URL are expected not to change;
+ *   `clearModelCache()` empties the cache, `cache: false` bypasses it).
  */
 import { ModelNotFoundError } from '../errors.js';
-import { bytesSource, type ByteSource, type ModelSource } from './source.js';
+import { blobByteSource } from './fileListSource.js';
+import type { ByteSource, ModelSource } from './source.js';
 
 export const MODEL_CACHE_NAME = 'wgbert-models';
 
@@ -101,52 +104,57 @@ export async function clearModelCache(name: string = MODEL_CACHE_NAME): Promise<
   }
 }
 
-/** Reads a response body into one buffer, reporting progress. */
-async function readBody(
+/**
+ * The response's body passed through as it arrives, counting bytes for progress callbacks and checking the
+ * total against Content-Length at the end; `failure()` is the download's own error once there is one (a cut
+ * connection, a short body), so that a failed cache write can be told from a full cache.
+ */
+function countedBody(
   res: Response,
   file: string,
   url: string,
   onProgress?: (p: DownloadProgress) => void,
-): Promise<Uint8Array> {
+): { body: ReadableStream<Uint8Array> | null; failure: () => Error | undefined } {
   const lengthHeader = res.headers.get('content-length');
   const encoded = (res.headers.get('content-encoding') ?? 'identity').toLowerCase() !== 'identity';
+  // With Content-Encoding (gzip, br) the header counts compressed bytes: progress shows it, no check.
   const declared = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
-  // With Content-Encoding (gzip, br) the header counts compressed bytes: progress shows it, the buffer grows.
-  const total = declared;
-  onProgress?.({ file, loaded: 0, total });
-  if (res.body === null) {
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    onProgress?.({ file, loaded: bytes.byteLength, total: bytes.byteLength });
-    return bytes;
-  }
-  const reader = res.body.getReader();
-  let buf = new Uint8Array(declared !== undefined && !encoded ? declared : 1 << 16);
+  let failure: Error | undefined;
   let loaded = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (loaded + value.byteLength > buf.byteLength) {
-        const bigger = new Uint8Array(Math.max(buf.byteLength * 2, loaded + value.byteLength));
-        bigger.set(buf.subarray(0, loaded));
-        buf = bigger;
+  onProgress?.({ file, loaded: 0, total: declared });
+  if (res.body === null) return { body: null, failure: () => failure };
+  const fail = (message: string) => {
+    failure = new ModelNotFoundError(message);
+    return failure;
+  };
+  const reader = res.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        controller.error(fail(`${url}: download failed after ${loaded} bytes (${(e as Error)?.message ?? String(e)})`));
+        return;
       }
-      buf.set(value, loaded);
-      loaded += value.byteLength;
-      onProgress?.({ file, loaded, total: total !== undefined ? Math.max(total, loaded) : undefined });
-    }
-  } catch (e) {
-    throw new ModelNotFoundError(
-      `${url}: download failed after ${loaded} bytes (${(e as Error)?.message ?? String(e)})`,
-    );
-  } finally {
-    reader.releaseLock();
-  }
-  if (declared !== undefined && !encoded && loaded !== declared) {
-    throw new ModelNotFoundError(`${url}: download ended after ${loaded} of ${declared} bytes`);
-  }
-  if (total === undefined || loaded !== total) onProgress?.({ file, loaded, total: loaded });
-  return loaded === buf.byteLength ? buf : buf.slice(0, loaded);
+      if (chunk.done) {
+        if (declared !== undefined && !encoded && loaded !== declared) {
+          controller.error(fail(`${url}: download ended after ${loaded} of ${declared} bytes`));
+          return;
+        }
+        if (declared === undefined || loaded !== declared) onProgress?.({ file, loaded, total: loaded });
+        controller.close();
+        return;
+      }
+      loaded += chunk.value.byteLength;
+      onProgress?.({ file, loaded, total: declared !== undefined ? Math.max(declared, loaded) : undefined });
+      controller.enqueue(chunk.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return { body, failure: () => failure };
 }
 
 export function urlModelSource(baseUrl: string, opts: UrlSourceOptions = {}): ModelSource {
@@ -154,7 +162,7 @@ export function urlModelSource(baseUrl: string, opts: UrlSourceOptions = {}): Mo
   const name = base.href;
   const doFetch = opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const cachePromise = openCache(opts.cache);
-  const downloads = new Map<string, Promise<Uint8Array>>();
+  const downloads = new Map<string, Promise<Blob>>();
   const existence = new Map<string, Promise<boolean>>();
 
   const urlOf = (file: string): string => {
@@ -175,7 +183,7 @@ export function urlModelSource(baseUrl: string, opts: UrlSourceOptions = {}): Mo
     }
   };
 
-  const download = (file: string): Promise<Uint8Array> => {
+  const download = (file: string): Promise<Blob> => {
     let p = downloads.get(file);
     if (p === undefined) {
       p = (async () => {
@@ -185,32 +193,54 @@ export function urlModelSource(baseUrl: string, opts: UrlSourceOptions = {}): Mo
           try {
             const hit = await cache.match(url);
             if (hit !== undefined) {
-              const bytes = new Uint8Array(await hit.arrayBuffer());
-              opts.onProgress?.({ file, loaded: bytes.byteLength, total: bytes.byteLength, cached: true });
-              return bytes;
+              const blob = await hit.blob();
+              opts.onProgress?.({ file, loaded: blob.size, total: blob.size, cached: true });
+              return blob;
             }
           } catch {
             // a broken cache entry: download again
           }
         }
-        const res = await request(url, { method: 'GET' });
-        if (res.status === 404 || res.status === 410)
-          throw new ModelNotFoundError(`${name}: no ${file} (HTTP ${res.status} for ${url})`);
-        if (!res.ok) throw new ModelNotFoundError(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
-        if (!looksLikeFile(file, res))
-          throw new ModelNotFoundError(`${name}: no ${file} (the server answered ${url} with an HTML page)`);
-        const bytes = await readBody(res, file, url, opts.onProgress);
-        if (cache !== undefined && !/no-store/i.test(res.headers.get('cache-control') ?? '')) {
-          const headers = {
-            'content-type': res.headers.get('content-type') ?? 'application/octet-stream',
-            'content-length': String(bytes.byteLength),
-          };
-          await cache
-            .put(url, new Response(bytes as Uint8Array<ArrayBuffer>, { status: 200, headers }))
-            .catch(() => undefined); // quota: skip caching
+        const fetchFile = async () => {
+          const res = await request(url, { method: 'GET' });
+          if (res.status === 404 || res.status === 410)
+            throw new ModelNotFoundError(`${name}: no ${file} (HTTP ${res.status} for ${url})`);
+          if (!res.ok) throw new ModelNotFoundError(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
+          if (!looksLikeFile(file, res))
+            throw new ModelNotFoundError(`${name}: no ${file} (the server answered ${url} with an HTML page)`);
+          return { res, ...countedBody(res, file, url, opts.onProgress) };
+        };
+        const contentType = (res: Response) => res.headers.get('content-type') ?? 'application/octet-stream';
+        let got = await fetchFile();
+        if (cache !== undefined && !/no-store/i.test(got.res.headers.get('cache-control') ?? '')) {
+          // Stream the body into the cache and read it back from there: nothing is buffered here.
+          try {
+            await cache.put(
+              url,
+              new Response(got.body, { status: 200, headers: { 'content-type': contentType(got.res) } }),
+            );
+            const stored = await cache.match(url);
+            if (stored !== undefined) {
+              existence.set(file, Promise.resolve(true));
+              return await stored.blob();
+            }
+          } catch (e) {
+            const failure = got.failure();
+            if (failure !== undefined) throw failure;
+            void e; // the cache refused (quota, private mode): download again, uncached
+          }
+          got = await fetchFile();
+        }
+        let blob: Blob;
+        try {
+          blob = await new Response(got.body).blob();
+        } catch (e) {
+          throw (
+            got.failure() ?? new ModelNotFoundError(`${url}: download failed (${(e as Error)?.message ?? String(e)})`)
+          );
         }
         existence.set(file, Promise.resolve(true));
-        return bytes;
+        return blob;
       })();
       downloads.set(file, p);
       p.catch(() => downloads.delete(file)); // a failed download may be retried
@@ -252,11 +282,10 @@ export function urlModelSource(baseUrl: string, opts: UrlSourceOptions = {}): Mo
       return p;
     },
     async open(file): Promise<ByteSource> {
-      return bytesSource(await download(file));
+      return blobByteSource(await download(file), urlOf(file));
     },
     async readText(file) {
-      const bytes = await download(file);
-      return new TextDecoder('utf-8').decode(bytes);
+      return (await download(file)).text();
     },
   };
 }
