@@ -8,8 +8,10 @@
  * The provider is called lazily, on the first request, and its result is remembered.
  *
  * The device is opened with the largest storage-binding and buffer sizes the adapter allows (the defaults,
- * 128 MiB / 256 MiB, are too small for BERT-large activations), and with 'shader-f16' when asked for and
- * available. Failures become `GpuError`s whose messages say what is missing.
+ * 128 MiB / 256 MiB, are too small for BERT-large activations), with 'shader-f16' when asked for and
+ * available, and with 'timestamp-query' (GPU-side pass timing, runtime.ts) and 'subgroups' whenever the
+ * adapter has them (unless turned off in the request); `GpuDeviceInfo` says which were granted. Failures
+ * become `GpuError`s whose messages say what is missing.
  */
 import { GpuError } from '../../errors.js';
 
@@ -72,6 +74,10 @@ export interface GpuDeviceRequest {
   f16?: boolean;
   /** Largest single buffer the caller needs (bytes): checked against the adapter's limits up front. */
   largestBuffer?: number;
+  /** Ask for 'timestamp-query' when the adapter has it (GPU timing of forward passes). Default true. */
+  timestampQuery?: boolean;
+  /** Ask for 'subgroups' when the adapter has it (for subgroup kernels). Default true. */
+  subgroups?: boolean;
 }
 
 export interface GpuDeviceInfo {
@@ -79,6 +85,10 @@ export interface GpuDeviceInfo {
   adapter: GPUAdapter;
   /** Whether the device was opened with 'shader-f16'. */
   shaderF16: boolean;
+  /** Whether the device was opened with 'timestamp-query' (GpuRuntime can then time passes on the GPU). */
+  timestampQuery: boolean;
+  /** Whether the device was opened with 'subgroups'. */
+  subgroups: boolean;
   /** A one-line description for logs ("vendor architecture device"). */
   description: string;
   /**
@@ -116,6 +126,10 @@ export async function requestGpuDevice(req: GpuDeviceRequest = {}): Promise<GpuD
   const requiredFeatures: GPUFeatureName[] = [];
   const shaderF16 = req.f16 === true && adapter.features.has('shader-f16');
   if (shaderF16) requiredFeatures.push('shader-f16');
+  const timestampQuery = req.timestampQuery !== false && adapter.features.has('timestamp-query');
+  if (timestampQuery) requiredFeatures.push('timestamp-query');
+  const subgroups = req.subgroups !== false && adapter.features.has('subgroups');
+  if (subgroups) requiredFeatures.push('subgroups');
   const requiredLimits: Record<string, number> = {
     maxStorageBufferBindingSize: al.maxStorageBufferBindingSize,
     maxBufferSize: al.maxBufferSize,
@@ -138,7 +152,15 @@ export async function requestGpuDevice(req: GpuDeviceRequest = {}): Promise<GpuD
   const software =
     (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true ||
     /swiftshader|llvmpipe|lavapipe|microsoft basic render|warp/i.test(description);
-  return { device, adapter, shaderF16, description: description || 'unknown adapter', software };
+  return {
+    device,
+    adapter,
+    shaderF16,
+    timestampQuery,
+    subgroups,
+    description: description || 'unknown adapter',
+    software,
+  };
 }
 
 function mib(bytes: number): string {

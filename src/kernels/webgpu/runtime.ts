@@ -6,6 +6,9 @@
  *   bind groups one per (pipeline, exact buffers): a repeated forward of the same shape re-binds nothing
  *   buffer pool activation buffers by (usage, size bucket), handed out during a forward and taken back
  *               when they are dead, so a second forward allocates nothing
+ *   timing      with 'timestamp-query', a forward pass can be timed on the GPU: timestamps written at the
+ *               beginning and end of its compute pass, resolved and copied to a mappable buffer in the same
+ *               command encoder, and read together with the logits (no extra submit); `lastPassGpuMs`
  *
  * Everything the runtime creates is tracked, and `destroy()` frees it all (together with the device, when
  * the runtime owns it). Sizes in shaders come from uniforms, not from buffer lengths, so a pooled buffer
@@ -45,12 +48,38 @@ export const BufferUsage = {
   VERTEX: 0x20,
   UNIFORM: 0x40,
   STORAGE: 0x80,
+  INDIRECT: 0x100,
+  QUERY_RESOLVE: 0x200,
 } as const;
 
 /** Usage of activation and weight buffers. */
 export const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 
 const CACHE_LIMIT = 4096;
+
+/**
+ * GPU milliseconds between two resolved timestamps (nanoseconds). Undefined when the pair is unusable: never
+ * written (both 0) or going backwards — implementations may return 0 or non-monotonic values (e.g. across a
+ * GPU power-state change), and browsers quantize them (Chrome: to 100 µs without developer features).
+ */
+export function timestampDeltaMs(begin: bigint, end: bigint): number | undefined {
+  if (end <= begin) return undefined;
+  return Number(end - begin) / 1e6;
+}
+
+/** The GPU time of a pass from its resolved query set: two little-endian u64 nanosecond timestamps. */
+export function passGpuMs(resolved: ArrayBuffer): number | undefined {
+  if (resolved.byteLength < 16) return undefined;
+  const view = new DataView(resolved);
+  return timestampDeltaMs(view.getBigUint64(0, true), view.getBigUint64(8, true));
+}
+
+/** A timed pass's query set and buffers between its submit and its read (see GpuRuntime.resolvePassTiming). */
+export interface PendingPassTiming {
+  readonly querySet: GPUQuerySet;
+  readonly resolve: GPUBuffer;
+  readonly readback: GPUBuffer;
+}
 
 export class GpuRuntime {
   readonly device: GPUDevice;
@@ -82,10 +111,27 @@ export class GpuRuntime {
    */
   readonly profile: 'gpu' | 'cpu';
 
-  constructor(device: GPUDevice, opts: { ownsDevice?: boolean; profile?: 'gpu' | 'cpu' } = {}) {
+  /**
+   * Whether forward passes are timed on the GPU: the device has 'timestamp-query' and `gpuTiming` was not
+   * turned off. Costs two timestamps, a 16-byte copy and a map per pass, read with the pass's result.
+   */
+  readonly gpuTiming: boolean;
+
+  /**
+   * GPU time in ms of the last completed timed pass (first timestamp to last), or undefined: passes not
+   * timed (no 'timestamp-query', or gpuTiming off), none completed yet, or the implementation returned an
+   * unusable pair for the last one.
+   */
+  lastPassGpuMs: number | undefined;
+
+  private readonly freeQuerySets: GPUQuerySet[] = [];
+  private readonly querySets = new Set<GPUQuerySet>();
+
+  constructor(device: GPUDevice, opts: { ownsDevice?: boolean; profile?: 'gpu' | 'cpu'; gpuTiming?: boolean } = {}) {
     this.device = device;
     this.ownsDevice = opts.ownsDevice ?? true;
     this.profile = opts.profile ?? 'gpu';
+    this.gpuTiming = opts.gpuTiming !== false && device.features.has('timestamp-query');
     this.limits = device.limits;
     this.lost = device.lost.then(
       (info) => {
@@ -230,6 +276,63 @@ export class GpuRuntime {
     }
   }
 
+  // ------------------------------------------------------------------ GPU timing
+
+  /**
+   * The `timestampWrites` of a pass to time (slot 0 at its beginning, slot 1 at its end), or undefined when
+   * passes are not timed. Each call takes a query set of its own: hand it back through resolvePassTiming
+   * (submitted) or cancelPassTiming (abandoned). A forward of several passes would put beginning… on the
+   * first and end… on the last.
+   */
+  passTimestampWrites(): GPUComputePassTimestampWrites | undefined {
+    if (!this.gpuTiming) return undefined;
+    this.check();
+    let querySet = this.freeQuerySets.pop();
+    if (querySet === undefined) {
+      querySet = this.device.createQuerySet({ type: 'timestamp', count: 2, label: 'pass timing' });
+      this.querySets.add(querySet);
+    }
+    return { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 };
+  }
+
+  /** Records, after the timed pass ended, the resolve of its timestamps and their copy to a mappable buffer. */
+  resolvePassTiming(encoder: GPUCommandEncoder, writes: GPUComputePassTimestampWrites): PendingPassTiming {
+    const resolve = this.acquire(16, BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC, 'timestamps');
+    const readback = this.acquire(16, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'timestamps readback');
+    encoder.resolveQuerySet(writes.querySet, 0, 2, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16);
+    return { querySet: writes.querySet, resolve, readback };
+  }
+
+  /**
+   * After the submit: maps the timestamps, sets `lastPassGpuMs` and recycles the query set and buffers.
+   * Never throws (a failed read leaves lastPassGpuMs undefined): timing must not fail a forward pass.
+   */
+  async readPassTiming(p: PendingPassTiming): Promise<void> {
+    let ms: number | undefined;
+    try {
+      await p.readback.mapAsync(BufferUsage.MAP_READ, 0, 16);
+      ms = passGpuMs(p.readback.getMappedRange(0, 16).slice(0));
+      p.readback.unmap();
+    } catch {
+      ms = undefined;
+    }
+    this.lastPassGpuMs = ms;
+    if (this.destroyed) return;
+    this.release(p.resolve);
+    this.release(p.readback);
+    this.freeQuerySets.push(p.querySet);
+  }
+
+  /** A timed pass that was never submitted: its query set (and buffers, once resolved) go back unused. */
+  cancelPassTiming(t: GPUComputePassTimestampWrites | PendingPassTiming): void {
+    if ('readback' in t && !this.destroyed) {
+      this.release(t.resolve);
+      this.release(t.readback);
+    }
+    if (this.querySets.has(t.querySet) && !this.freeQuerySets.includes(t.querySet)) this.freeQuerySets.push(t.querySet);
+  }
+
   // ------------------------------------------------------------------ buffers
 
   /** A buffer from the pool with at least `bytes` bytes (contents undefined). Give it back with `release`. */
@@ -325,6 +428,9 @@ export class GpuRuntime {
     for (const b of this.owned) b.destroy();
     for (const b of this.uniforms.values()) b.destroy();
     for (const b of this.pooled.keys()) b.destroy();
+    for (const q of this.querySets) q.destroy();
+    this.querySets.clear();
+    this.freeQuerySets.length = 0;
     this.owned.clear();
     this.uniforms.clear();
     this.pooled.clear();
