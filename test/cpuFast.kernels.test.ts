@@ -321,6 +321,105 @@ for (const relaxed of paths) {
       console.log(`[wasm ${tag}] attention: worst max|Δ| = ${worst.toExponential(2)}`);
     });
 
+    it('attention reads q, k, v in place from one buffer (row stride ≠ H, column offsets), as qkv leaves them', () => {
+      // Layouts: the fused projection's [B·S, 3H] (offsets 0, H, 2H), and a wider row with the parts out of
+      // order and gaps between them. Columns that are no part of q, k or v hold NaN: reading one fails.
+      const h = new Harness(relaxed);
+      const rand = rng(8);
+      const layouts = (H: number) => [
+        { ld: 3 * H, qOffset: 0, kOffset: H, vOffset: 2 * H },
+        { ld: 3 * H + 7, qOffset: H + 5, kOffset: 2, vOffset: 2 * H + 7 },
+      ];
+      let worst = 0;
+      for (const [H, heads, B, S] of [
+        [72, 6, 3, 20],
+        [21, 3, 2, 17],
+        [128, 2, 1, 130],
+        [24, 2, 2, 520],
+      ] as const) {
+        const n = B * S * H;
+        const q = randomArray(n, rand, 2),
+          k = randomArray(n, rand, 2),
+          v = randomArray(n, rand);
+        const mask = new Int32Array(B * S).fill(1);
+        if (B > 1) mask.fill(0, 2 * S - 3, 2 * S); // the second row right-padded
+        const want = attention(q, k, v, B, S, H, heads, mask);
+        for (const layout of layouts(H)) {
+          const { ld } = layout;
+          const packed = new Float32Array(B * S * ld).fill(NaN);
+          for (let r = 0; r < B * S; r++) {
+            packed.set(q.subarray(r * H, (r + 1) * H), r * ld + layout.qOffset);
+            packed.set(k.subarray(r * H, (r + 1) * H), r * ld + layout.kOffset);
+            packed.set(v.subarray(r * H, (r + 1) * H), r * ld + layout.vOffset);
+          }
+          // The plain kernel: the same arithmetic whatever the layout, so exactly the same numbers.
+          const plain = attention(packed, packed, packed, B, S, H, heads, mask, layout);
+          expect(Buffer.from(plain.buffer).equals(Buffer.from(want.buffer)), `plain H=${H} ld=${ld}`).toBe(true);
+          h.reset();
+          const pP = h.put(packed),
+            pM = h.put(mask),
+            pO = h.poisoned(n);
+          const pS = h.poisoned(attentionScratchFloats(h.cfg, S, H / heads) + 64);
+          const scale = new Int32Array(new Float32Array([1 / Math.sqrt(H / heads)]).buffer)[0]!;
+          const [pQ, pK, pV] = [pP + 4 * layout.qOffset, pP + 4 * layout.kOffset, pP + 4 * layout.vOffset];
+          h.ex.job_attention(0, B * heads, 0, pQ, pK, pV, pO, pM, S, H, heads, scale, pS, 0, ld);
+          const d = maxDiff(h.read(pO, n), want);
+          worst = Math.max(worst, d);
+          if (!(d <= 2e-5)) expect.fail(`H=${H} heads=${heads} B=${B} S=${S} ld=${ld}: max |Δ| = ${d}`);
+        }
+      }
+      console.log(`[wasm ${tag}] strided attention: worst max|Δ| = ${worst.toExponential(2)}`);
+    });
+
+    it('a GEMM over the fused [3H, H] weight, packed part by part, equals the three GEMMs bit for bit', () => {
+      // What the fast CPU device does with Q, K, V: each part packed into its rows of one set of panels
+      // (packPanels with `into`), one job_gemm of N = 3H; every output is summed in the same order.
+      const h = new Harness(relaxed);
+      const rand = rng(9);
+      const NR = nrOf(h.cfg);
+      for (const [M, H] of [
+        [13, 72],
+        [3, 9],
+        [130, 64],
+        [16, 600],
+      ] as const) {
+        h.reset();
+        const x = randomArray(M * H, rand);
+        const parts = [0, 1, 2].map(() => ({ W: randomArray(H * H, rand), b: randomArray(H, rand) }));
+        const N = 3 * H;
+        const NP = Math.ceil(N / NR);
+        const packedW = new Float32Array(NP * NR * H); // zeroed first (padding lanes), as the device does
+        const bias = new Float32Array(NP * NR);
+        parts.forEach((p, i) => {
+          packPanels(p.W, H, H, NR, h.cfg.KC, packedW, 0, { rowStart: i * H, rows: N });
+          bias.set(p.b, i * H);
+        });
+        const whole = new Float32Array(N * H);
+        parts.forEach((p, i) => whole.set(p.W, i * H * H));
+        const wantPacked = new Float32Array(NP * NR * H);
+        packPanels(whole, N, H, NR, h.cfg.KC, wantPacked, 0);
+        expect(Buffer.from(packedW.buffer).equals(Buffer.from(wantPacked.buffer)), `panels M=${M} H=${H}`).toBe(true);
+        const pX = h.put(x),
+          pW = h.put(packedW),
+          pB = h.put(bias);
+        const pAp = h.poisoned(Math.ceil(M / h.cfg.MR) * h.cfg.MR * H);
+        const pY = h.poisoned(M * N);
+        const scratch = h.poisoned(gemmScratchFloats(h.cfg));
+        h.ex.job_pack(0, Math.ceil(M / h.cfg.MR), 0, pX, H, M, H, pAp, 0, 0, 0, 0, 0, 0);
+        h.ex.job_gemm(0, NP, 0, pAp, pW, pB, pY, M, N, H, 0, 0, scratch, 0);
+        const fused = h.read(pY, M * N);
+        parts.forEach((p, i) => {
+          const alone = wasmLinear(h, x, M, H, p.W, p.b, H);
+          for (let m = 0; m < M; m++) {
+            const a = fused.subarray(m * N + i * H, m * N + (i + 1) * H);
+            const b = alone.subarray(m * H, (m + 1) * H);
+            if (!Buffer.from(a.slice().buffer).equals(Buffer.from(b.slice().buffer)))
+              expect.fail(`M=${M} H=${H}: part ${i}, row ${m} differs from its own GEMM`);
+          }
+        });
+      }
+    });
+
     it('pack_b (wasm) equals packPanels (JavaScript, used when the device opens)', () => {
       const h = new Harness(relaxed);
       const rand = rng(6);

@@ -438,6 +438,78 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
     );
   });
 
+  it('attention reads q, k, v in place from one buffer (row stride ≠ H, column offsets), as qkv does', async () => {
+    // One buffer bound as q, k and v: the fused projection's [B·S, 3H] (offsets 0, H, 2H), and a wider row
+    // with the parts out of order and gaps. Columns that are no part of q, k or v hold NaN: reading one fails.
+    let n = 0;
+    let worstU = 0,
+      worstF = 0;
+    const shapes: [number, number, number, number][] = [
+      // B, S, heads, d
+      [3, 20, 6, 12],
+      [2, 33, 3, 3],
+      [1, 130, 2, 64],
+      [2, 17, 1, 32],
+    ];
+    for (const [B, S, heads, d] of shapes) {
+      const seed = SEED + 7500 + n++;
+      const rand = rng(seed);
+      const H = heads * d;
+      const q = uniform(rand, B * S * H, -2, 2),
+        k = uniform(rand, B * S * H, -2, 2),
+        v = uniform(rand, B * S * H);
+      const mask = new Int32Array(B * S).fill(1);
+      if (B > 1) mask.fill(0, 2 * S - 3, 2 * S); // the second row right-padded
+      const want = attention(q, k, v, B, S, H, heads, mask);
+      const inputs = up(new Uint32Array([...new Uint32Array(2 * B * S), ...mask]));
+      for (const layout of [
+        { ld: 3 * H, qOffset: 0, kOffset: H, vOffset: 2 * H },
+        { ld: 3 * H + 8, qOffset: H + 8, kOffset: 4, vOffset: 2 * H + 8 },
+      ]) {
+        const { ld } = layout;
+        const packed = new Float32Array(B * S * ld).fill(NaN);
+        for (let r = 0; r < B * S; r++) {
+          packed.set(q.subarray(r * H, (r + 1) * H), r * ld + layout.qOffset);
+          packed.set(k.subarray(r * H, (r + 1) * H), r * ld + layout.kOffset);
+          packed.set(v.subarray(r * H, (r + 1) * H), r * ld + layout.vOffset);
+        }
+        const qkv = up(packed);
+        const args = {
+          q: qkv,
+          k: qkv,
+          v: qkv,
+          ...layout,
+          inputs,
+          maskOffset: 2 * B * S,
+          batch: B,
+          seq: S,
+          hidden: H,
+          heads,
+        };
+        const what = `B${B} S${S} heads${heads} d${d} ld${ld} seed ${seed}`;
+        const outU = poisoned(B * S * H);
+        await run((pass) => recordAttention(rt, pass, { ...args, out: outU }));
+        const dU = maxAbsDiff(await read(outU, B * S * H), want);
+        expect(dU.max, `strided attention ${what}: at ${dU.at}`).toBeLessThanOrEqual(1e-5);
+        worstU = Math.max(worstU, dU.max);
+        if (attentionFusedSupported(d, rt)) {
+          const outF = poisoned(B * S * H);
+          await run((pass) => recordAttentionFused(rt, pass, { ...args, out: outF }));
+          const dF = maxAbsDiff(await read(outF, B * S * H), want);
+          expect(dF.max, `strided fused attention ${what}: at ${dF.at}`).toBeLessThanOrEqual(1e-5);
+          worstF = Math.max(worstF, dF.max);
+          outF.destroy();
+        }
+        for (const buf of [qkv, outU]) buf.destroy();
+      }
+      inputs.destroy();
+    }
+    console.log(
+      `[webgpu] strided attention: ${n} shapes × 2 layouts; max |Δ| unfused ${worstU.toExponential(2)}, ` +
+        `fused ${worstF.toExponential(2)}`,
+    );
+  });
+
   it('attention: a row whose keys are all masked gives zeros (both kernels)', async () => {
     const B = 2,
       S = 5,

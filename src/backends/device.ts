@@ -12,8 +12,9 @@
  * with its name and role. Weights arriving in chunks from a stream would feed the same visitor per tensor
  * as it completes (the walk's order is the checkpoint's); quantized kinds (int8/int4 with scales) would be
  * another leaf type W of `BertWeights<W>` that the visitor lays out (the ops already take W opaquely); and
- * weights re-laid or fused at upload (Q, K, V as one [3H, H] matrix) are the device's own business — its
- * visitor may pack a layer's tensors together, and its ops read them back as one.
+ * weights re-laid or fused at upload are the device's own business. Every device does one such fusion:
+ * a layer's query, key and value become one [3H, H] matrix and [3H] bias (the walk tells where each part
+ * goes: `WeightPlace.fused`), the parts' handles point into it, and `ops.qkv` reads it back as one GEMM.
  */
 import type { Tensor } from '../tensor/tensor.js';
 import type { BertInput, BertOps, BertWeights } from '../bert/ops.js';

@@ -5,7 +5,8 @@
  *
  *   x = LayerNorm(word[ids] + position + tokenType)                     [B, S, H]
  *   for each encoder layer:
- *     q, k, v = x·Wqᵀ + bq, x·Wkᵀ + bk, x·Wvᵀ + bv                       [B, S, H] each
+ *     qkv     = x·[Wq; Wk; Wv]ᵀ + [bq; bk; bv]   (one GEMM, N = 3H)       [B, S, 3H]
+ *     q, k, v = qkv[:, :, 0:H], qkv[:, :, H:2H], qkv[:, :, 2H:3H] (views) [B, S, H] each
  *     ctx     = softmax(q·kᵀ / √d + mask) · v   (per head, d = H / heads) [B, S, H]
  *     x       = LayerNorm(ctx·Woᵀ + bo + x)                              [B, S, H]
  *     h       = GELU(x·W1ᵀ + b1)                                         [B, S, I]
@@ -43,9 +44,7 @@ export function encoderLayer<T, W>(
   numHeads: number,
 ): T {
   // Self-attention block
-  const q = ops.linear(x, layer.query); // [B, S, H]
-  const k = ops.linear(x, layer.key); // [B, S, H]
-  const v = ops.linear(x, layer.value); // [B, S, H]
+  const [q, k, v] = ops.qkv(x, layer); // [B, S, H] each: views of one [B, S, 3H] (row stride 3H)
   const context = ops.attention(q, k, v, input, numHeads); // [B, S, H]
   const projected = ops.linear(context, layer.attentionOutput, { residual: x }); // [B, S, H]
   const attended = ops.layerNorm(projected, layer.attentionLayerNorm); // [B, S, H]

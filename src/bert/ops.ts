@@ -4,8 +4,9 @@
  * CPU (T = Tensor, immediate) and on WebGPU (T = a GPU buffer handle; ops are recorded into one command
  * encoder and read back once at the end).
  *
- *   T: an activation on the backend (e.g. [B, S, H] float32)
- *   W: a weight tensor uploaded to the backend
+ *   T: an activation on the backend (e.g. [B, S, H] float32); ColumnView<T>: columns of one (q, k, v)
+ *   W: a weight tensor uploaded to the backend (a device may pack several into one: a layer's query, key
+ *      and value weights are rows of one [3H, H] matrix on every device, so that `qkv` is one GEMM)
  */
 export interface BertInput {
   /** Batch size B and padded sequence length S. */
@@ -73,17 +74,37 @@ export interface LinearEpilogue<T> {
   residual?: T;
 }
 
+/**
+ * Columns [col, col + cols) of every row of the activation `of`: q, k and v as `qkv` returns them, views of
+ * its one [B, S, 3H] output (row stride 3H = of's last dimension; col = 0, H, 2H; cols = H). Only
+ * `attention` reads them, in place: no copy into separate [B, S, H] tensors.
+ */
+export interface ColumnView<T> {
+  readonly of: T;
+  readonly col: number;
+  readonly cols: number;
+}
+
 export interface BertOps<T, W> {
   /** LayerNorm(word[ids] + position[0..S) + tokenType[typeIds]) → [B, S, H]. */
   embeddings(input: BertInput, e: EmbeddingWeights<W>): T;
   /** x [B, S, in] → x · Wᵀ + b (+ epilogue) → [B, S, out]. */
   linear(x: T, layer: LinearWeights<W>, epilogue?: LinearEpilogue<T>): T;
+  /**
+   * The self-attention projections as ONE linear layer over the fused weight and bias
+   *   [Wq; Wk; Wv] [3H, H] and [bq; bk; bv] [3H]   (the device packs them when it opens: src/bert/walk.ts)
+   *   qkv = x · [Wq; Wk; Wv]ᵀ + [bq; bk; bv]        [B, S, 3H]
+   * returned as the views q, k, v of it (columns 0 … H − 1, H … 2H − 1, 2H … 3H − 1), each output computed
+   * exactly as the separate `linear(x, layer.query)` etc. would compute it.
+   */
+  qkv(x: T, layer: EncoderLayerWeights<W>): [ColumnView<T>, ColumnView<T>, ColumnView<T>];
   /** Row-wise LayerNorm over the last dimension: (x − mean) / sqrt(var + eps) · γ + β. */
   layerNorm(x: T, ln: LayerNormWeights<W>): T;
   /**
    * Multi-head self-attention core: for each batch b and head h,
    *   softmax(Q_bh · K_bhᵀ / √d + mask_b) · V_bh, with keys where attentionMask = 0 getting weight exactly 0.
-   * q, k, v, result: [B, S, H] with heads interleaved as HF does (head h = columns h·d .. h·d + d − 1).
+   * q, k, v: [B, S, H] views (of `qkv`'s output, sharing its row stride); result: [B, S, H]. Heads are
+   * interleaved as HF does (head h = columns h·d .. h·d + d − 1 of each view).
    */
-  attention(q: T, k: T, v: T, input: BertInput, numHeads: number): T;
+  attention(q: ColumnView<T>, k: ColumnView<T>, v: ColumnView<T>, input: BertInput, numHeads: number): T;
 }

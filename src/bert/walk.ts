@@ -7,6 +7,14 @@
  *   role 'matrix'  a linear layer's weight [out, in] (torch layout: y = x · Wᵀ + b)
  *   role 'bias'    a linear layer's bias [out]
  *   role 'norm'    a LayerNorm's γ or β [H]
+ *
+ * Fusing. A layer's query, key and value tensors also carry `fused`: where they go in the one [3H, H]
+ * weight (and [3H] bias) that every device builds so that Q, K and V are one GEMM (`BertOps.qkv`): query
+ * rows 0 … H − 1, key H … 2H − 1, value 2H … 3H − 1. The walk still visits tensor by tensor, in checkpoint
+ * order (query.weight, query.bias, key.weight, …), as a stream of weights would arrive: a device copies each
+ * part into its rows as it comes, or keeps the parts until the last one (`part === parts − 1`) arrived. The
+ * handle it returns for each part is its own business (a view of the fused rows; the fused weight itself);
+ * its `qkv` op reads the fused weight back from the three.
  */
 import type { BertWeights, EncoderLayerWeights, LayerNormWeights, LinearWeights } from './ops.js';
 
@@ -16,31 +24,62 @@ export interface WeightPlace {
   /** Canonical Hugging Face name, e.g. 'encoder.layer.0.attention.self.query.weight'. */
   name: string;
   role: WeightRole;
+  /** For a layer's query, key and value weights and biases: their place in the fused tensor. */
+  fused?: FusedPlace;
+}
+
+/** Where a part (query, key or value) goes in its layer's fused tensor: rows [rowStart, rowStart + rows). */
+export interface FusedPlace {
+  /** Our name for the fused tensor (no checkpoint has it): 'encoder.layer.0.attention.self.qkv.weight'. */
+  name: string;
+  /** The fused tensor's shape: [3H, H] for the weights, [3H] for the biases. */
+  shape: readonly number[];
+  rowStart: number;
+  /** This part's rows (H). */
+  rows: number;
+  /** 0 query, 1 key, 2 value, of `parts` = 3; the last one completes the fused tensor. */
+  part: number;
+  parts: number;
 }
 
 /** The same tree with every tensor replaced by `visit(tensor, place)`; visits in checkpoint order. */
 export function walkBertWeights<A, B>(w: BertWeights<A>, visit: (x: A, at: WeightPlace) => B): BertWeights<B> {
-  const linear = (l: LinearWeights<A>, p: string): LinearWeights<B> => ({
-    weight: visit(l.weight, { name: `${p}.weight`, role: 'matrix' }),
-    bias: visit(l.bias, { name: `${p}.bias`, role: 'bias' }),
-    inFeatures: l.inFeatures,
-    outFeatures: l.outFeatures,
-  });
+  const linear = (l: LinearWeights<A>, p: string, fuse?: (x: 'weight' | 'bias') => FusedPlace) => {
+    const out: LinearWeights<B> = {
+      weight: visit(l.weight, { name: `${p}.weight`, role: 'matrix', ...(fuse ? { fused: fuse('weight') } : {}) }),
+      bias: visit(l.bias, { name: `${p}.bias`, role: 'bias', ...(fuse ? { fused: fuse('bias') } : {}) }),
+      inFeatures: l.inFeatures,
+      outFeatures: l.outFeatures,
+    };
+    return out;
+  };
   const norm = (l: LayerNormWeights<A>, p: string): LayerNormWeights<B> => ({
     gamma: visit(l.gamma, { name: `${p}.weight`, role: 'norm' }),
     beta: visit(l.beta, { name: `${p}.bias`, role: 'norm' }),
     eps: l.eps,
   });
-  const layer = (l: EncoderLayerWeights<A>, p: string): EncoderLayerWeights<B> => ({
-    query: linear(l.query, `${p}.attention.self.query`),
-    key: linear(l.key, `${p}.attention.self.key`),
-    value: linear(l.value, `${p}.attention.self.value`),
-    attentionOutput: linear(l.attentionOutput, `${p}.attention.output.dense`),
-    attentionLayerNorm: norm(l.attentionLayerNorm, `${p}.attention.output.LayerNorm`),
-    intermediate: linear(l.intermediate, `${p}.intermediate.dense`),
-    output: linear(l.output, `${p}.output.dense`),
-    outputLayerNorm: norm(l.outputLayerNorm, `${p}.output.LayerNorm`),
-  });
+  const layer = (l: EncoderLayerWeights<A>, p: string): EncoderLayerWeights<B> => {
+    // Q, K, V: parts 0, 1, 2 of the fused weight [3H, H] and bias [3H]
+    const H = l.query.outFeatures;
+    const qkv = (part: number) => (x: 'weight' | 'bias') => ({
+      name: `${p}.attention.self.qkv.${x}`,
+      shape: x === 'weight' ? [3 * H, l.query.inFeatures] : [3 * H],
+      rowStart: part * H,
+      rows: H,
+      part,
+      parts: 3,
+    });
+    return {
+      query: linear(l.query, `${p}.attention.self.query`, qkv(0)),
+      key: linear(l.key, `${p}.attention.self.key`, qkv(1)),
+      value: linear(l.value, `${p}.attention.self.value`, qkv(2)),
+      attentionOutput: linear(l.attentionOutput, `${p}.attention.output.dense`),
+      attentionLayerNorm: norm(l.attentionLayerNorm, `${p}.attention.output.LayerNorm`),
+      intermediate: linear(l.intermediate, `${p}.intermediate.dense`),
+      output: linear(l.output, `${p}.output.dense`),
+      outputLayerNorm: norm(l.outputLayerNorm, `${p}.output.LayerNorm`),
+    };
+  };
   const e = w.embeddings;
   return {
     embeddings: {

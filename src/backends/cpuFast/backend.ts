@@ -7,22 +7,26 @@
  *
  *   [0, 1 KiB)          reserved (address 0 means "none" to the kernels)
  *   weights             every linear layer's W packed into NR-column panels (gemm.ts), its bias padded
- *                       to whole panels, LayerNorm γ/β. Written once when the device opens. (The embedding
- *                       tables stay in JavaScript: the gather runs on the main thread.)
- *   activation slots    SLOTS equal slots of ⌈rows/MR⌉·MR × maxCols floats, handed out round-robin
+ *                       to whole panels, LayerNorm γ/β. Written once when the device opens. A layer's
+ *                       query, key and value are ONE matrix [3H, H] and bias [3H] (rows Q, K, V), each
+ *                       part packed into its rows as it arrives: `qkv` is one GEMM of N = 3H, and only
+ *                       the fused copy exists here. (The embedding tables stay in JavaScript: the gather
+ *                       runs on the main thread.)
+ *   activation slots    SLOTS equal slots of ⌈rows/MR⌉·MR × maxCols floats (maxCols ≥ 3H), round-robin
  *   packed A            the current linear layer's input, packed into MR-row panels (reused when the next
- *                       linear reads the same tensor: Q, K and V share one packing)
+ *                       linear reads the same tensor)
  *   scratch × threads   per-thread edge tiles and attention buffers
  *   mask                B·S int32 attention mask
  * The dynamic part is laid out again (and the memory grown) when a forward pass needs more rows.
  *
  * Activations are recycled round-robin: a tensor stays valid for SLOTS − 1 further allocations. BERT's
- * layer needs at most 6 (the layer input is the residual of the 5th linear after it); each handle carries
+ * layer needs at most 4 (the layer input is the residual of the attention output, the 3rd allocation after
+ * it: qkv, context, projection); q, k and v are column views of qkv's one [B·S, 3H] slot. Each handle carries
  * the allocation stamp of its slot and every op checks it, so reuse of a recycled tensor is an error,
  * never silent garbage.
  */
-import type { Tensor } from '../../tensor/tensor.js';
-import type { BertInput, BertOps, BertWeights, LayerNormWeights } from '../../bert/ops.js';
+import { numel, type Tensor } from '../../tensor/tensor.js';
+import type { BertInput, BertOps, BertWeights, LayerNormWeights, LinearEpilogue } from '../../bert/ops.js';
 import { walkBertWeights, type WeightRole } from '../../bert/walk.js';
 import { InputError, WgbertError } from '../../errors.js';
 import { wasmFeatures } from '../../kernels/wasm/features.js';
@@ -52,10 +56,15 @@ export interface FastCpuOptions {
   kernel?: Partial<Omit<KernelConfig, 'relaxed' | 'shared'>>;
 }
 
-/** A weight in wasm memory (ptr) with its original tensor (shape; the embedding tables' data). */
+/**
+ * A weight in wasm memory (ptr) with its original tensor (shape; the embedding tables' data). Q, K and V
+ * (`fused` set): ptr is the layer's fused [rows, K] matrix (or [rows] bias), this part its rows
+ * [rowStart, rowStart + its rows); only `qkv` takes them.
+ */
 export interface FastWeight {
   ptr: number;
   tensor: Tensor;
+  fused?: { rows: number; rowStart: number };
 }
 
 /** An activation: rows × cols float32 at ptr, valid while its slot still carries `stamp`. */
@@ -126,7 +135,7 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     this.weights = this.uploadWeights(weights);
     this.maxCols = Math.max(
       weights.hiddenSize,
-      ...weights.layers.flatMap((l) => [l.intermediate.outFeatures, l.query.outFeatures, l.output.outFeatures]),
+      ...weights.layers.flatMap((l) => [l.intermediate.outFeatures, 3 * l.query.outFeatures, l.output.outFeatures]),
       weights.classifier.outFeatures,
     );
     this.ops = this.makeOps();
@@ -184,22 +193,34 @@ class FastDevice implements Device<FastTensor, FastWeight> {
 
   // ---- weights ----
 
-  /** One walk over the tree (in weightBytes' order): linear weights packed into panels, the rest raw. */
+  /**
+   * One walk over the tree (in weightBytes' order): linear weights packed into panels, the rest raw.
+   * Q, K, V: the first part reserves (and zeroes) the fused matrix / bias, each part fills its rows.
+   */
   private uploadWeights(src: BertWeights<Tensor>): BertWeights<FastWeight> {
     let top = 1024;
+    const fusedPtr = new Map<string, number>(); // fused tensor name → its address, until its last part
     const out = walkBertWeights(src, (t, at): FastWeight => {
-      const floats = weightFloats(t, at.role, this.NR);
-      if (floats === 0) return { ptr: 0, tensor: t }; // embedding tables stay in JavaScript
-      const ptr = top;
-      top = align(top + floats * 4);
+      const { fused } = at;
+      const floats = weightFloats(fused?.shape ?? t.shape, at.role, this.NR);
+      if (floats === 0 && fused === undefined) return { ptr: 0, tensor: t }; // embedding tables stay in JS
+      let ptr = fused ? fusedPtr.get(fused.name) : undefined;
+      if (ptr === undefined) {
+        ptr = top;
+        top = align(top + floats * 4);
+        this.f32.fill(0, ptr / 4, ptr / 4 + floats); // panel / bias padding past the last row
+        if (fused) fusedPtr.set(fused.name, ptr);
+      }
+      const rowStart = fused?.rowStart ?? 0;
+      const rows = fused?.shape[0] ?? t.shape[0]!;
+      if (fused && fused.part === fused.parts - 1) fusedPtr.delete(fused.name);
       if (at.role === 'matrix') {
         const [N, K] = t.shape as [number, number];
-        packPanels(t.data, N, K, this.NR, this.cfg.KC, this.f32, ptr / 4);
+        packPanels(t.data, N, K, this.NR, this.cfg.KC, this.f32, ptr / 4, { rowStart, rows });
       } else {
-        this.f32.fill(0, ptr / 4, ptr / 4 + floats); // a bias padded to whole panels
-        this.f32.set(t.data, ptr / 4);
+        this.f32.set(t.data, ptr / 4 + rowStart);
       }
-      return { ptr, tensor: t };
+      return { ptr, tensor: t, ...(fused ? { fused: { rows, rowStart } } : {}) };
     });
     this.weightsEnd = top;
     return out;
@@ -275,7 +296,6 @@ class FastDevice implements Device<FastTensor, FastWeight> {
   }
 
   private makeOps(): BertOps<FastTensor, FastWeight> {
-    const rowsOf = (t: FastTensor) => t.shape.slice(0, -1).reduce((a, b) => a * b, 1);
     const colsOf = (t: FastTensor) => t.shape[t.shape.length - 1]!;
     return {
       embeddings: (input, e) => {
@@ -305,29 +325,27 @@ class FastDevice implements Device<FastTensor, FastWeight> {
       // Each op allocates its output first and then checks its inputs: an input whose slot the output
       // just took fails the check instead of being overwritten while it is read.
       linear: (x, layer, epilogue = {}) => {
-        const M = rowsOf(x);
-        const { inFeatures: K, outFeatures: N } = layer;
-        if (colsOf(x) !== K)
-          throw new WgbertError('INTERNAL', `linear: input has ${colsOf(x)} features, layer wants ${K}`);
-        const out = this.alloc([...x.shape.slice(0, -1), N]);
-        this.check(x);
-        const res = epilogue.residual ? this.check(epilogue.residual) : undefined;
-        const pA = this.packA(x, M, K);
-        const NP = Math.ceil(N / this.NR);
-        this.pool.run('job_gemm', NP, [
-          pA,
-          layer.weight.ptr,
-          layer.bias.ptr,
-          out.ptr,
-          M,
-          N,
-          K,
-          epilogue.gelu ? GEMM_GELU : 0,
-          res?.ptr ?? 0,
-          this.scratchBase,
-          this.scratchStride,
-        ]);
-        return out;
+        if (layer.weight.fused)
+          throw new WgbertError('INTERNAL', 'linear: query, key and value are fused on this device; use qkv');
+        return this.gemm(x, layer.weight.ptr, layer.bias.ptr, layer.inFeatures, layer.outFeatures, epilogue);
+      },
+      qkv: (x, layer) => {
+        const { query, key, value } = layer;
+        const w = query.weight.fused;
+        const fusedHere = (l: typeof query, rowStart: number) =>
+          l.weight.ptr === query.weight.ptr &&
+          l.bias.ptr === query.bias.ptr &&
+          l.weight.fused?.rowStart === rowStart &&
+          l.bias.fused?.rowStart === rowStart;
+        const H = query.outFeatures;
+        if (w === undefined || !fusedHere(query, 0) || !fusedHere(key, H) || !fusedHere(value, 2 * H))
+          throw new WgbertError('INTERNAL', 'qkv: this layer was not fused when the device opened');
+        const y = this.gemm(x, query.weight.ptr, query.bias.ptr, query.inFeatures, w.rows); // [B, S, 3H]
+        return [
+          { of: y, col: 0, cols: H },
+          { of: y, col: H, cols: H },
+          { of: y, col: 2 * H, cols: H },
+        ];
       },
       layerNorm: (x, ln) => {
         const out = this.alloc(x.shape);
@@ -336,17 +354,20 @@ class FastDevice implements Device<FastTensor, FastWeight> {
         return out;
       },
       attention: (q, k, v, input, numHeads) => {
-        const out = this.alloc(q.shape);
-        this.check(q);
-        this.check(k);
-        this.check(v);
-        const H = colsOf(q);
+        const H = q.cols;
+        const out = this.alloc([...q.of.shape.slice(0, -1), H]);
+        this.check(q.of);
+        this.check(k.of);
+        this.check(v.of);
+        const ld = colsOf(q.of); // the views' row stride (3H for qkv's output)
+        if (colsOf(k.of) !== ld || colsOf(v.of) !== ld)
+          throw new WgbertError('INTERNAL', 'attention: q, k and v must share one row stride');
         const { batch: B, seq: S } = input;
         const scale = Math.fround(1 / Math.sqrt(H / numHeads));
         this.pool.run('job_attention', B * numHeads, [
-          q.ptr,
-          k.ptr,
-          v.ptr,
+          q.of.ptr + 4 * q.col,
+          k.of.ptr + 4 * k.col,
+          v.of.ptr + 4 * v.col,
           out.ptr,
           this.maskPtr,
           S,
@@ -355,10 +376,44 @@ class FastDevice implements Device<FastTensor, FastWeight> {
           this.floatBits(scale),
           this.scratchBase,
           this.scratchStride,
+          ld,
         ]);
         return out;
       },
     };
+  }
+
+  /** y = x · Wᵀ + b (+ epilogue): W packed at pW, bias at pBias; one job over the output's column panels. */
+  private gemm(
+    x: FastTensor,
+    pW: number,
+    pBias: number,
+    K: number,
+    N: number,
+    epilogue: LinearEpilogue<FastTensor> = {},
+  ): FastTensor {
+    const cols = x.shape[x.shape.length - 1]!;
+    if (cols !== K) throw new WgbertError('INTERNAL', `linear: input has ${cols} features, layer wants ${K}`);
+    const M = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const out = this.alloc([...x.shape.slice(0, -1), N]);
+    this.check(x);
+    const res = epilogue.residual ? this.check(epilogue.residual) : undefined;
+    const pA = this.packA(x, M, K);
+    const NP = Math.ceil(N / this.NR);
+    this.pool.run('job_gemm', NP, [
+      pA,
+      pW,
+      pBias,
+      out.ptr,
+      M,
+      N,
+      K,
+      epilogue.gelu ? GEMM_GELU : 0,
+      res?.ptr ?? 0,
+      this.scratchBase,
+      this.scratchStride,
+    ]);
+    return out;
   }
 
   private layerNormJob(x: FastTensor, out: FastTensor, ln: LayerNormWeights<FastWeight>): void {
@@ -395,19 +450,19 @@ class FastDevice implements Device<FastTensor, FastWeight> {
 }
 
 /** Floats of wasm memory a weight takes: linear weights and biases padded to NR-column panels, tables none. */
-function weightFloats(t: Tensor, role: WeightRole, NR: number): number {
+function weightFloats(shape: readonly number[], role: WeightRole, NR: number): number {
   if (role === 'table') return 0;
-  if (role === 'matrix') return Math.ceil(t.shape[0]! / NR) * NR * t.shape[1]!;
-  if (role === 'bias') return Math.ceil(t.size / NR) * NR;
-  return t.size;
+  if (role === 'matrix') return Math.ceil(shape[0]! / NR) * NR * shape[1]!;
+  if (role === 'bias') return Math.ceil(shape[0]! / NR) * NR;
+  return numel(shape);
 }
 
-/** Bytes of wasm memory the packed weights take (the same walk as the upload). */
+/** Bytes of wasm memory the packed weights take (the same walk as the upload; Q, K, V fused counted once). */
 function weightBytes(w: BertWeights<Tensor>, cfg: KernelConfig): number {
   const NR = nrOf(cfg);
   let total = 0;
-  walkBertWeights(w, (t, at) => {
-    total += align(weightFloats(t, at.role, NR) * 4);
+  walkBertWeights(w, (t, { role, fused }) => {
+    if (fused === undefined || fused.part === 0) total += align(weightFloats(fused?.shape ?? t.shape, role, NR) * 4);
   });
   return total;
 }
@@ -416,6 +471,8 @@ function weightBytes(w: BertWeights<Tensor>, cfg: KernelConfig): number {
  * W [N, K] (torch layout) → NR-column panels of B = Wᵀ in the k-blocked layout of src/kernels/wasm/gemm.ts:
  * element (panel p, k, lane j) = W[p·NR + j, k] at k0·NP·NR + p·kc·NR + (k − k0)·NR + j, zero past N.
  * (The JavaScript twin of the wasm pack_b, used once per weight when the device opens.)
+ * `into`: W is rows rowStart … rowStart + N − 1 of a larger [rows, K] matrix (Q, K or V of the fused
+ * [3H, H]): only the lanes of those rows are written, in that matrix's layout (NP = ⌈rows / NR⌉).
  */
 export function packPanels(
   W: Float32Array,
@@ -425,19 +482,22 @@ export function packPanels(
   KC: number,
   out: Float32Array,
   at: number,
+  into: { rowStart: number; rows: number } = { rowStart: 0, rows: N },
 ): void {
-  const NP = Math.ceil(N / NR);
+  const NP = Math.ceil(into.rows / NR);
+  const n0 = into.rowStart;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = Math.min(KC, K - k0);
-    for (let p = 0; p < NP; p++) {
+    for (let p = Math.floor(n0 / NR); p < Math.min(NP, Math.ceil((n0 + N) / NR)); p++) {
       const base = at + k0 * NP * NR + p * kc * NR;
       for (let j = 0; j < NR; j++) {
         const n = p * NR + j;
-        if (n >= N) {
+        if (n >= into.rows) {
           for (let k = 0; k < kc; k++) out[base + k * NR + j] = 0;
           continue;
         }
-        const row = n * K + k0;
+        if (n < n0 || n >= n0 + N) continue; // another part's row
+        const row = (n - n0) * K + k0;
         for (let k = 0; k < kc; k++) out[base + k * NR + j] = W[row + k]!;
       }
     }

@@ -5,7 +5,7 @@
  *
  * One job at a time. To run a job over `units` work units, the main thread
  *   1. closes the previous job (GEN = CLOSED) and waits until no worker is still inside it (ACTIVE = 0),
- *   2. writes the job (function, units, chunk, 11 args), resets NEXT and FINISHED, publishes GEN = g and
+ *   2. writes the job (function, units, chunk, 12 args), resets NEXT and FINISHED, publishes GEN = g and
  *      wakes the workers (Atomics.notify),
  *   3. takes chunks itself until none is left, running the export on each; chunks are "guided": a thread
  *      claims ⌈remaining / (4·threads)⌉ units (at least the job's minimum) with a compare-exchange on NEXT,
@@ -80,14 +80,14 @@ function wgbertWorkerMain(init, post) {
     const fn = fns[ctrl[JOB]], units = ctrl[UNITS], minChunk = ctrl[CHUNK], share = 4 * ctrl[THREADS];
     const a0 = ctrl[ARGS], a1 = ctrl[ARGS + 1], a2 = ctrl[ARGS + 2], a3 = ctrl[ARGS + 3];
     const a4 = ctrl[ARGS + 4], a5 = ctrl[ARGS + 5], a6 = ctrl[ARGS + 6], a7 = ctrl[ARGS + 7];
-    const a8 = ctrl[ARGS + 8], a9 = ctrl[ARGS + 9], a10 = ctrl[ARGS + 10];
+    const a8 = ctrl[ARGS + 8], a9 = ctrl[ARGS + 9], a10 = ctrl[ARGS + 10], a11 = ctrl[ARGS + 11];
     for (;;) {
       const u = Atomics.load(ctrl, NEXT);
       if (u >= units) break;
       const end = Math.min(units, u + Math.max(minChunk, Math.ceil((units - u) / share)));
       if (Atomics.compareExchange(ctrl, NEXT, u, end) !== u) continue;
       try {
-        fn(u, end, rank, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10);
+        fn(u, end, rank, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11);
       } catch (e) {
         Atomics.store(ctrl, ERROR, 1);
         post({ type: 'error', message: String(e && e.message || e) });
@@ -190,6 +190,7 @@ export class ThreadPool {
         a[8] ?? 0,
         a[9] ?? 0,
         a[10] ?? 0,
+        a[11] ?? 0,
       );
       return;
     }
@@ -231,6 +232,7 @@ export class ThreadPool {
         c[ARGS + 8]!,
         c[ARGS + 9]!,
         c[ARGS + 10]!,
+        c[ARGS + 11]!,
       );
       Atomics.add(c, FINISHED, end - u);
     }

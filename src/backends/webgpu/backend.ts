@@ -12,7 +12,9 @@
  *     (it is still requested when available). Halves the weight memory and bandwidth; logits move by
  *     ~1e-2 on the fixture models (see test/webgpu.model.test.ts).
  * Tables and weights larger than one storage binding are split by rows into several buffers (the
- * embeddings and linear kernels take chunks), so a large vocabulary does not fail.
+ * embeddings and linear kernels take chunks), so a large vocabulary does not fail. A layer's query, key
+ * and value are uploaded as one fused [3H, H] weight and [3H] bias (see uploadWeights), stored and split
+ * like any other matrix; the GPU holds no separate Q, K, V.
  *
  * Failures are typed: no adapter / GPU validation or out-of-memory errors → GpuError; a pass pending at a
  * device loss → GpuError "…device was lost…" (the session then reopens a device, or with
@@ -21,15 +23,16 @@
 import type { Backend } from '../backend.js';
 import type { Device, DevicePass } from '../device.js';
 import type { BertInput, BertWeights } from '../../bert/ops.js';
-import { walkBertWeights } from '../../bert/walk.js';
+import { walkBertWeights, type WeightRole } from '../../bert/walk.js';
 import { createFastCpuBackend } from '../cpuFast/backend.js';
 import { GpuError, InputError, WgbertError } from '../../errors.js';
 import { f32ArrayToF16 } from '../../tensor/dtype.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { numel, Tensor } from '../../tensor/tensor.js';
 import { weightBytes, type WeightDtype } from '../../kernels/webgpu/common.js';
+import type { TableChunk } from '../../kernels/webgpu/embeddings.js';
 import { adapterAvailable, requestGpuDevice } from '../../kernels/webgpu/device.js';
 import { createWebGpuOps, GpuRecorder, type AttentionKernel, type GpuTensor, type GpuWeight } from './ops.js';
-import { BufferUsage, GpuRuntime } from '../../kernels/webgpu/runtime.js';
+import { BufferUsage, GpuRuntime, type PendingPassTiming } from '../../kernels/webgpu/runtime.js';
 
 export { setGpuProvider } from '../../kernels/webgpu/device.js';
 
@@ -53,6 +56,11 @@ export interface WebGpuBackendOptions {
   fallback?: 'cpu';
   /** CPU threads of the `fallback: 'cpu'` model (default: the cores available). */
   cpuThreads?: number;
+  /**
+   * Time each forward pass on the GPU when the device has 'timestamp-query' (two timestamps and a 16-byte
+   * read with the logits, no extra submit); the result is `runtime.lastPassGpuMs`. Default true.
+   */
+  gpuTiming?: boolean;
 }
 
 /** Whether a WebGPU adapter can be obtained here. Never throws. */
@@ -104,7 +112,10 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
       ...(opts.gpu ? { gpu: opts.gpu } : {}),
       f16: dtype === 'f16',
     });
-    const rt = new GpuRuntime(device, { profile: software ? 'cpu' : 'gpu' });
+    const rt = new GpuRuntime(device, {
+      profile: software ? 'cpu' : 'gpu',
+      ...(opts.gpuTiming === undefined ? {} : { gpuTiming: opts.gpuTiming }),
+    });
     try {
       device.pushErrorScope('out-of-memory');
       const gpuWeights = uploadWeights(rt, weights, dtype, opts.maxWeightBindingBytes);
@@ -137,6 +148,7 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
     const cancel = () => {
       // Nothing was submitted: undo the recording and the error scopes.
       rec.releaseAll();
+      if (rec.timestampWrites) rt.cancelPassTiming(rec.timestampWrites);
       device.popErrorScope().catch(() => null);
       device.popErrorScope().catch(() => null);
     };
@@ -148,16 +160,20 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
     const device = rt.device;
     const bytes = input.batch * input.seq * this.weights.classifier.outFeatures * 4;
     let staging: GPUBuffer | undefined;
+    let timing: PendingPassTiming | undefined; // GPU timestamps, read with the logits (runtime.ts)
     try {
       rec.endPass();
       staging = rt.acquire(bytes, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'readback');
       rec.encoder.copyBufferToBuffer(logits.buffer, 0, staging, 0, bytes);
+      if (rec.timestampWrites) timing = rt.resolvePassTiming(rec.encoder, rec.timestampWrites);
       device.queue.submit([rec.encoder.finish()]);
     } catch (e) {
       if (staging) rt.release(staging);
+      if (timing) rt.cancelPassTiming(timing);
       cancel();
       throw e;
     }
+    const timed = timing ? rt.readPassTiming(timing) : undefined; // never rejects
     rec.releaseAll(); // safe right after submit: later work is ordered after this pass
     const validation = device.popErrorScope();
     const oom = device.popErrorScope();
@@ -171,6 +187,7 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
       await staging.mapAsync(BufferUsage.MAP_READ);
       const values = new Float32Array(staging.getMappedRange().slice(0, bytes)); // the pooled buffer may be larger
       staging.unmap();
+      await timed; // mapped by the same submit: sets rt.lastPassGpuMs
       return values;
     } catch (e) {
       if (e instanceof WgbertError) throw e;
@@ -189,7 +206,13 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
 
 // ---------------------------------------------------------------------------------------------- upload
 
-/** One walk over the tree: matrices and the word table split by rows to fit a binding, as `dtype`. */
+/**
+ * One walk over the tree: matrices and the word table split by rows to fit a binding, as `dtype`.
+ * A layer's query, key and value arrive one by one: each is copied into its rows of a host buffer of the
+ * fused [3H, H] weight (or [3H] bias), uploaded when the last part arrives (the same split and dtype as
+ * any matrix). The handle made at the first part gets its chunks then; each part's handle points at it.
+ * So the GPU holds only the fused copy, and the host one for a layer at a time.
+ */
 function uploadWeights(
   rt: GpuRuntime,
   w: BertWeights<Tensor>,
@@ -198,11 +221,28 @@ function uploadWeights(
 ): BertWeights<GpuWeight> {
   const deviceMax = Math.min(rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize);
   const maxBytes = Math.min(deviceMax, maxBytesOpt ?? Infinity);
-  return walkBertWeights(w, (t, { name, role }) => {
+  const upload = (t: Tensor, name: string, role: WeightRole) => {
     if (role === 'bias' || role === 'norm') return uploadMatrix(rt, t, 'f32', deviceMax, name);
     // position / token-type tables are small; they are bound whole
     const split = role === 'matrix' || name === 'embeddings.word_embeddings.weight';
     return uploadMatrix(rt, t, dtype, split ? maxBytes : deviceMax, name);
+  };
+  const filling = new Map<string, { data: Float32Array; chunks: TableChunk[]; weight: GpuWeight }>();
+  return walkBertWeights(w, (t, { name, role, fused }) => {
+    if (fused === undefined) return upload(t, name, role);
+    let f = filling.get(fused.name);
+    if (f === undefined) {
+      const chunks: TableChunk[] = [];
+      const weight = { shape: fused.shape, dtype: role === 'matrix' ? dtype : 'f32', chunks } as const;
+      filling.set(fused.name, (f = { data: new Float32Array(numel(fused.shape)), chunks, weight }));
+    }
+    const cols = t.size / fused.rows;
+    f.data.set(t.data, fused.rowStart * cols);
+    if (fused.part === fused.parts - 1) {
+      f.chunks.push(...upload(new Tensor(fused.shape, f.data), fused.name, role).chunks);
+      filling.delete(fused.name);
+    }
+    return { shape: t.shape, dtype: f.weight.dtype, chunks: [], part: { of: f.weight, rowStart: fused.rowStart } };
   });
 }
 

@@ -3,6 +3,10 @@
  * `GpuRecorder`, one per forward pass); nothing runs until the backend submits, and the only read-back is
  * the final result. Activations (`GpuTensor`) are f32 buffers from the runtime's pool; weights
  * (`GpuWeight`) are f32 or f16 buffers uploaded once, possibly split by rows into several bindings.
+ * A layer's query, key and value are one fused [3H, H] weight and [3H] bias (backend.ts uploads them so):
+ * `qkv` is one matmul of N = 3H, and `attention` reads q, k, v in place from its [B·S, 3H] output (the
+ * buffer bound three times, row stride 3H, column offsets 0, H, 2H). A layer is 7 dispatches: qkv,
+ * attention, attention output, LayerNorm, intermediate, output, LayerNorm (plus one per extra weight chunk).
  *
  * Memory: BERT is post-LayerNorm, so after each LayerNorm its output is the only activation the forward
  * pass still needs (src/bert/forward.ts: the next block reads x, and the residual is taken from the
@@ -15,7 +19,9 @@
 import type {
   BertInput,
   BertOps,
+  ColumnView,
   EmbeddingWeights,
+  EncoderLayerWeights,
   LayerNormWeights,
   LinearEpilogue,
   LinearWeights,
@@ -37,11 +43,18 @@ export interface GpuTensor {
   released: boolean;
 }
 
-/** A weight on the GPU: one buffer, or several holding consecutive row ranges (chunks). */
+/** q, k or v: columns of qkv's [B, S, 3H] activation. */
+export type GpuView = ColumnView<GpuTensor>;
+
+/**
+ * A weight on the GPU: one buffer, or several holding consecutive row ranges (chunks). Q, K and V are
+ * parts (`part` set, no chunks of their own): rows rowStart … of the layer's fused weight `of`.
+ */
 export interface GpuWeight {
   readonly shape: readonly number[];
   readonly dtype: WeightDtype;
   readonly chunks: readonly TableChunk[];
+  readonly part?: { readonly of: GpuWeight; readonly rowStart: number };
 }
 
 export type AttentionKernel = 'auto' | 'fused' | 'unfused';
@@ -62,6 +75,8 @@ export class GpuRecorder {
   /** Largest number of activation bytes held at once during this recording. */
   peakBytes = 0;
   private ended = false;
+  /** The pass's GPU timestamps when the runtime times passes (rt.gpuTiming); the backend resolves them. */
+  readonly timestampWrites: GPUComputePassTimestampWrites | undefined;
 
   constructor(
     readonly rt: GpuRuntime,
@@ -69,7 +84,9 @@ export class GpuRecorder {
   ) {
     rt.check();
     this.encoder = rt.device.createCommandEncoder({ label: 'wgbert forward' });
-    this.pass = this.encoder.beginComputePass({ label: 'wgbert forward' });
+    this.timestampWrites = rt.passTimestampWrites();
+    const tw = this.timestampWrites;
+    this.pass = this.encoder.beginComputePass({ label: 'wgbert forward', ...(tw ? { timestampWrites: tw } : {}) });
   }
 
   /** A new activation of `shape` from the pool (contents undefined until a kernel writes it). */
@@ -157,7 +174,7 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
   const attentionChoice = rec.options.attention ?? 'auto';
   const releaseAtLayerNorm = rec.options.releaseAtLayerNorm ?? false;
 
-  return {
+  const ops: BertOps<GpuTensor, GpuWeight> = {
     embeddings(input: BertInput, e: EmbeddingWeights<GpuWeight>): GpuTensor {
       const H = e.word.shape[1]!;
       const y = rec.tensor([input.batch, input.seq, H]);
@@ -188,6 +205,7 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
       if (x.shape[x.shape.length - 1] !== K) {
         throw new Error(`internal: linear expects ${K} input features, got [${x.shape.join(', ')}]`);
       }
+      if (layer.weight.part) throw new Error('internal: query, key and value are fused on the GPU; use qkv');
       const y = rec.tensor([...x.shape.slice(0, -1), N]);
       const xBuf = rec.use(x);
       const residual = epilogue.residual ? rec.use(epilogue.residual) : undefined;
@@ -211,6 +229,16 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
       return y;
     },
 
+    qkv(x: GpuTensor, layer: EncoderLayerWeights<GpuWeight>): [GpuView, GpuView, GpuView] {
+      const H = layer.query.outFeatures;
+      const y = ops.linear(x, fusedQkv(layer)); // [B, S, 3H]: one matmul of N = 3H
+      return [
+        { of: y, col: 0, cols: H },
+        { of: y, col: H, cols: H },
+        { of: y, col: 2 * H, cols: H },
+      ];
+    },
+
     layerNorm(x: GpuTensor, ln: LayerNormWeights<GpuWeight>): GpuTensor {
       const cols = x.shape[x.shape.length - 1]!;
       const y = rec.tensor(x.shape);
@@ -227,13 +255,20 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
       return y;
     },
 
-    attention(q: GpuTensor, k: GpuTensor, v: GpuTensor, input: BertInput, numHeads: number): GpuTensor {
-      const H = q.shape[q.shape.length - 1]!;
-      const out = rec.tensor(q.shape);
+    attention(q: GpuView, k: GpuView, v: GpuView, input: BertInput, numHeads: number): GpuTensor {
+      const H = q.cols;
+      const ld = q.of.shape[q.of.shape.length - 1]!; // the views' row stride (3H for qkv's output)
+      if (k.of.shape[k.of.shape.length - 1] !== ld || v.of.shape[v.of.shape.length - 1] !== ld)
+        throw new Error('internal: attention: q, k and v must share one row stride');
+      const out = rec.tensor([...q.of.shape.slice(0, -1), H]);
       const args = {
-        q: rec.use(q),
-        k: rec.use(k),
-        v: rec.use(v),
+        q: rec.use(q.of),
+        k: rec.use(k.of),
+        v: rec.use(v.of),
+        ld,
+        qOffset: q.col,
+        kOffset: k.col,
+        vOffset: v.col,
         inputs: rec.inputsBuffer(input),
         maskOffset: 2 * input.batch * input.seq,
         out: out.buffer,
@@ -249,4 +284,22 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
       return out;
     },
   };
+  return ops;
+}
+
+/** The fused [3H, H] weight and [3H] bias a layer's query, key and value are parts of (see GpuWeight). */
+function fusedQkv(l: EncoderLayerWeights<GpuWeight>): LinearWeights<GpuWeight> {
+  const H = l.query.outFeatures;
+  const whole = (w: GpuWeight, rowStart: number, first: GpuWeight | undefined) => {
+    if (w.part === undefined || w.part.rowStart !== rowStart || (first !== undefined && w.part.of !== first))
+      throw new Error("internal: this layer's query, key and value were not fused at upload");
+    return w.part.of;
+  };
+  const weight = whole(l.query.weight, 0, undefined);
+  const bias = whole(l.query.bias, 0, undefined);
+  whole(l.key.weight, H, weight);
+  whole(l.value.weight, 2 * H, weight);
+  whole(l.key.bias, H, bias);
+  whole(l.value.bias, 2 * H, bias);
+  return { weight, bias, inFeatures: l.query.inFeatures, outFeatures: 3 * H };
 }

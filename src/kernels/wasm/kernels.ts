@@ -5,10 +5,10 @@
  *
  * Jobs. Everything the backend runs in parallel is a "job" export with the uniform signature
  *
- *   job_X(u0, u1, rank, a0 … a10)      (14 × i32)
+ *   job_X(u0, u1, rank, a0 … a11)      (15 × i32)
  *
  * which processes work units [u0, u1) of the job (GEMM: column panels; attention: (batch, head) pairs;
- * LayerNorm: rows; packing: row panels) with arguments a0 … a10 (pointers, sizes, float bits), using the
+ * LayerNorm: rows; packing: row panels) with arguments a0 … a11 (pointers, sizes, float bits), using the
  * scratch area of thread `rank`. The thread pool hands out unit ranges; the job code never needs to know
  * how many threads there are. Float arguments travel as their IEEE bits (f32.reinterpret_i32).
  */
@@ -25,7 +25,7 @@ import {
 } from './gemm.js';
 import { emitExp, emitGelu, EXP_CONSTANTS, GELU_CONSTANTS, VConsts } from './math.js';
 
-export const JOB_ARGS = 11;
+export const JOB_ARGS = 12;
 export const JOB_NAMES = ['job_gemm', 'job_pack', 'job_attention', 'job_layernorm'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
@@ -465,8 +465,9 @@ interface AttentionDeps {
 }
 
 /**
- * attention_unit(pQ, pK, pV, pOut, pMask, S, H, d, scale, b, h, pScratch): one (batch row, head):
- *   Qp = pack_a(Q_bh), Kp = pack_b(K_bh)          Q_bh, K_bh, V_bh: S × d, row stride H
+ * attention_unit(pQ, pK, pV, pOut, pMask, S, H, d, scale, b, h, pScratch, ld): one (batch row, head):
+ *   Qp = pack_a(Q_bh), Kp = pack_b(K_bh)          Q_bh, K_bh, V_bh: S × d, row stride ld (3H: the
+ *                                                 fused projection's output, pQ/pK/pV at columns 0, H, 2H)
  *   P  = softmax(Qp·Kpᵀ · scale, mask_b)          S × S (GEMM with N = S keys, K = d)
  *   Pp = pack_a(P), Vp = pack_kn(V_bh)
  *   Out_bh = Pp·Vp                                 S × d, written into the [B, S, H] context
@@ -474,9 +475,10 @@ interface AttentionDeps {
  */
 function emitAttention(m: ModuleBuilder, c: KernelConfig, dep: AttentionDeps): number {
   const NR = nrOf(c);
-  const { fn: f, index } = m.declare(null, [I32, I32, I32, I32, I32, I32, I32, I32, F32, I32, I32, I32]);
-  const [pQ, pK, pV, pOut, pMask, S, H, d, scale, b, h, pScr] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] as const;
+  const { fn: f, index } = m.declare(null, [I32, I32, I32, I32, I32, I32, I32, I32, F32, I32, I32, I32, I32]);
+  const [pQ, pK, pV, pOut, pMask, S, H, d, scale, b, h, pScr, ld] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] as const;
   const base = f.local(I32),
+    baseIn = f.local(I32),
     MPs = f.local(I32),
     NPs = f.local(I32),
     NPd = f.local(I32);
@@ -512,28 +514,33 @@ function emitAttention(m: ModuleBuilder, c: KernelConfig, dep: AttentionDeps): n
   after(pp, sc, () => f.get(S).get(S).op('i32.mul'));
   after(vp, pp, () => f.get(MPs).i32(c.MR).op('i32.mul').get(S).op('i32.mul'));
   after(tile, vp, () => f.get(NPd).i32(NR).op('i32.mul').get(S).op('i32.mul'));
-  // element offset of (b, row 0, head h) in [B, S, H], in bytes
-  f.get(b)
-    .get(S)
-    .op('i32.mul')
-    .get(H)
-    .op('i32.mul')
-    .get(h)
-    .get(d)
-    .op('i32.mul')
-    .op('i32.add')
-    .i32(2)
-    .op('i32.shl')
-    .set(base);
+  // byte offset of (b, row 0, head h): in the [B, S, H] output (base), in q, k, v of row stride ld (baseIn)
+  for (const [stride, dst] of [
+    [H, base],
+    [ld, baseIn],
+  ] as const) {
+    f.get(b)
+      .get(S)
+      .op('i32.mul')
+      .get(stride)
+      .op('i32.mul')
+      .get(h)
+      .get(d)
+      .op('i32.mul')
+      .op('i32.add')
+      .i32(2)
+      .op('i32.shl')
+      .set(dst);
+  }
   f.get(b).get(S).op('i32.mul').i32(2).op('i32.shl').get(pMask).op('i32.add').set(mask);
 
-  f.get(pQ).get(base).op('i32.add').get(H).get(S).get(d).get(qp).i32(0).get(MPs).call(dep.packA);
-  f.get(pK).get(base).op('i32.add').get(H).get(S).get(d).get(kp).i32(0).get(NPs).call(dep.packB);
+  f.get(pQ).get(baseIn).op('i32.add').get(ld).get(S).get(d).get(qp).i32(0).get(MPs).call(dep.packA);
+  f.get(pK).get(baseIn).op('i32.add').get(ld).get(S).get(d).get(kp).i32(0).get(NPs).call(dep.packB);
   // scores = Q·Kᵀ: M = S, N = S, K = d, ldc = S
   f.get(qp).get(kp).i32(0).get(sc).get(S).get(S).get(d).get(S).i32(0).get(NPs).get(tile).call(dep.gemmRange);
   f.get(sc).get(S).get(S).get(mask).get(scale).call(dep.softmax);
   f.get(sc).get(S).get(S).get(S).get(pp).i32(0).get(MPs).call(dep.packA);
-  f.get(pV).get(base).op('i32.add').get(H).get(S).get(d).get(vp).call(dep.packKN);
+  f.get(pV).get(baseIn).op('i32.add').get(ld).get(S).get(d).get(vp).call(dep.packKN);
   // out = P·V: M = S, N = d, K = S, ldc = H
   f.get(pp)
     .get(vp)
@@ -600,7 +607,8 @@ function emitJobs(m: ModuleBuilder, c: KernelConfig, dep: JobDeps): void {
     f.get(a(0)).get(a(1)).get(a(2)).get(a(3)).get(a(4)).get(u0).get(u1).call(dep.packA);
   }
   // job_attention: a0 pQ, a1 pK, a2 pV, a3 pOut, a4 pMask, a5 S, a6 H, a7 heads, a8 scale bits,
-  //                a9 scratch base, a10 scratch stride. Units: b·heads + h.
+  //                a9 scratch base, a10 scratch stride, a11 row stride of q, k, v (0: H, contiguous
+  //                [B, S, H] tensors). Units: b·heads + h.
   {
     const { fn: f } = m.declare('job_attention', JOB_PARAMS);
     const u = f.local(I32),
@@ -624,6 +632,7 @@ function emitJobs(m: ModuleBuilder, c: KernelConfig, dep: JobDeps): void {
           .op('f32.reinterpret_i32');
         f.get(u).get(a(7)).op('i32.div_u').get(u).get(a(7)).op('i32.rem_u');
         scratch(f, 9, 10);
+        f.get(a(6)).get(a(11)).get(a(11)).op('i32.eqz').op('select'); // ld = a11 || H
         f.call(dep.attention);
       },
     );

@@ -3,7 +3,7 @@
  */
 import { buildKernelModule, type KernelConfig } from './kernels.js';
 
-/** The job exports share one signature: (u0, u1, rank, a0 … a10). */
+/** The job exports share one signature: (u0, u1, rank, a0 … a11). */
 export type JobFn = (u0: number, u1: number, rank: number, ...args: number[]) => void;
 
 export interface KernelExports {

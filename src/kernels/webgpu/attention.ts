@@ -8,7 +8,9 @@
  *     out_i = Σ_j p_j · v_j                    (a row whose keys are all masked gives zeros)
  *
  * q, k, v, out: [B, S, H], H = heads · d, head h in columns h·d … h·d + d − 1 (Hugging Face's layout).
- * The mask is read from the shared inputs buffer (ids | type ids | mask, see embeddings.ts).
+ * q, k and v may be column ranges of wider rows: element (row r, column c) of q is q[r·ld + qOffset + c]
+ * (the fused projection's [B·S, 3H] output bound three times, ld = 3H, offsets 0, H, 2H); out is always
+ * [B, S, H]. The mask is read from the shared inputs buffer (ids | type ids | mask, see embeddings.ts).
  *
  * Tiling: one workgroup per (query i, batch·head) — grid (S, B·heads). The query row is staged in
  * workgroup memory; the threads stride over keys j to fill a row of scores in workgroup memory, reduce its
@@ -47,6 +49,10 @@ struct Params {
   heads: u32,
   scale: f32,       // 1 / sqrt(d)
   maskOffset: u32,  // index of mask[0, 0] in inputs
+  ld: u32,          // row stride of q, k, v (H, or 3H for the fused projection's output)
+  qOffset: u32,     // column of q's, k's, v's first element in its rows
+  kOffset: u32,
+  vOffset: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
@@ -69,7 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let S = p.seq;
   let col = h * D;
 
-  for (var t = tid; t < D; t += ${WG}u) { qRow[t] = q[(b * S + i) * p.hidden + col + t]; }
+  for (var t = tid; t < D; t += ${WG}u) { qRow[t] = q[(b * S + i) * p.ld + p.qOffset + col + t]; }
   workgroupBarrier();
 
   // Scores of the unmasked keys, and their max.
@@ -77,7 +83,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var j = tid; j < S; j += ${WG}u) {
     var s = LOWEST;
     if (inputs[p.maskOffset + b * S + j] != 0u) {
-      let kBase = (b * S + j) * p.hidden + col;
+      let kBase = (b * S + j) * p.ld + p.kOffset + col;
       var dot = 0.0;
       for (var t = 0u; t < D; t++) { dot = fma(qRow[t], k[kBase + t], dot); }
       s = dot * p.scale;
@@ -103,7 +109,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var acc = 0.0;
     for (var j = 0u; j < S; j++) {
       let w = scores[j];
-      if (w != 0.0) { acc = fma(w, v[(b * S + j) * p.hidden + col + t], acc); }
+      if (w != 0.0) { acc = fma(w, v[(b * S + j) * p.ld + p.vOffset + col + t], acc); }
     }
     out[(b * S + i) * p.hidden + col + t] = acc * inv;
   }
@@ -117,9 +123,15 @@ export function attentionMaxSeq(seq: number): number {
 }
 
 export interface AttentionArgs {
+  /** May all be one buffer: the fused [B·S, 3H] projection, read at columns qOffset, kOffset, vOffset. */
   q: GPUBuffer;
   k: GPUBuffer;
   v: GPUBuffer;
+  /** Row stride of q, k and v (default: hidden) and their first columns (default 0). */
+  ld?: number;
+  qOffset?: number;
+  kOffset?: number;
+  vOffset?: number;
   /** u32 inputs buffer; the mask starts at element `maskOffset`. */
   inputs: GPUBuffer;
   maskOffset: number;
@@ -142,6 +154,16 @@ export function recordAttention(rt: GpuRuntime, pass: GPUComputePassEncoder, a: 
     );
   }
   const pipeline = rt.pipeline(attentionKey(o), () => attentionWgsl(o));
-  const params = rt.uniform([a.seq, a.hidden, a.heads, f32Bits(1 / Math.sqrt(headDim)), a.maskOffset]);
+  const params = rt.uniform([...attentionParams(a), ...qkvColumns(a)]);
   rt.dispatch(pass, pipeline, [params, a.q, a.k, a.v, a.inputs, a.out], a.seq, a.batch * a.heads);
+}
+
+/** The uniform words both attention kernels start with: seq, hidden, heads, scale (1/√d), maskOffset. */
+export function attentionParams(a: AttentionArgs): number[] {
+  return [a.seq, a.hidden, a.heads, f32Bits(1 / Math.sqrt(a.hidden / a.heads)), a.maskOffset];
+}
+
+/** Where q, k, v are, in floats: ld, qOffset, kOffset, vOffset (default: contiguous [B, S, H] tensors). */
+export function qkvColumns(a: AttentionArgs): number[] {
+  return [a.ld ?? a.hidden, a.qOffset ?? 0, a.kOffset ?? 0, a.vOffset ?? 0];
 }

@@ -19,12 +19,13 @@
  * Tiling: grid (⌈S / queryBlock⌉, B·heads), `queryBlock` threads per workgroup (one query each); K and V
  * are read from memory once per query block instead of once per query. Block sizes follow the adapter
  * profile (GPU: 32–64 queries × 16 keys; software adapters: 8 × 32, fewer barriers).
+ * q, k, v are read with a row stride and column offsets (the fused projection's [B·S, 3H] output, see
+ * attention.ts), all multiples of 4 (vec4 loads), as they are whenever d is.
  * Limits: d % 4 == 0 and d ≤ 256; workgroup memory 2·keyBlock·d·4 bytes (8 KiB for d = 64, keyBlock = 16).
  * `attentionFusedSupported` says whether a shape fits; otherwise use attention.ts.
  */
 import type { GpuRuntime } from './runtime.js';
-import { f32Bits } from './runtime.js';
-import type { AttentionArgs } from './attention.js';
+import { attentionParams, qkvColumns, type AttentionArgs } from './attention.js';
 
 export interface AttentionFusedOptions {
   headDim: number;
@@ -91,6 +92,10 @@ struct Params {
   heads: u32,
   scale: f32,
   maskOffset: u32,
+  ld4: u32,      // row stride of q, k, v in vec4s
+  qOffset4: u32, // their first columns, in vec4s
+  kOffset4: u32,
+  vOffset4: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
@@ -114,12 +119,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let col4 = h * D4;
   let i = wid.x * QB + tid;  // this thread's query
   let inRange = i < S;
-  let rowBase = (b * S + i) * H4 + col4;
+  let rowBase = (b * S + i) * H4 + col4;                // in out
+  let qBase = (b * S + i) * p.ld4 + p.qOffset4 + col4;  // in q
 
   // This query (q0 … q${D4 - 1}: its d values as vec4s) and the output accumulator.
 ${unroll(D4, (t) => `var q${t} = vec4<f32>(0.0);`, '  ')}
   if (inRange) {
-${unroll(D4, (t) => `q${t} = q[rowBase + ${t}u];`, '    ')}
+${unroll(D4, (t) => `q${t} = q[qBase + ${t}u];`, '    ')}
   }
 ${unroll(D4, (t) => `var acc${t} = vec4<f32>(0.0);`, '  ')}
   var m = LOWEST;  // running max of the scores seen
@@ -134,8 +140,8 @@ ${unroll(D4, (t) => `var acc${t} = vec4<f32>(0.0);`, '  ')}
       var kv = vec4<f32>(0.0);
       var vv = vec4<f32>(0.0);
       if (j < S) {
-        kv = k[(b * S + j) * H4 + col4 + t];
-        vv = v[(b * S + j) * H4 + col4 + t];
+        kv = k[(b * S + j) * p.ld4 + p.kOffset4 + col4 + t];
+        vv = v[(b * S + j) * p.ld4 + p.vOffset4 + col4 + t];
       }
       kBlock[jj][t] = kv;
       vBlock[jj][t] = vv;
@@ -193,8 +199,11 @@ export function recordAttentionFused(
       `fused attention: key block ${o.keyBlock} × d ${headDim} exceeds the device's workgroup memory`,
     );
   }
+  const columns = qkvColumns(a);
+  if (columns.some((n) => n % 4 !== 0))
+    throw new RangeError('fused attention reads vec4s: the row stride and offsets of q, k, v must be multiples of 4');
   const pipeline = rt.pipeline(attentionFusedKey(o), () => attentionFusedWgsl(o));
-  const params = rt.uniform([a.seq, a.hidden, a.heads, f32Bits(1 / Math.sqrt(headDim)), a.maskOffset]);
+  const params = rt.uniform([...attentionParams(a), ...columns.map((n) => n / 4)]);
   rt.dispatch(
     pass,
     pipeline,
