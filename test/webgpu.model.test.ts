@@ -231,6 +231,32 @@ describe.skipIf(!gpu)('WebGPU model vs reference logits', () => {
     expect(s.argmaxDiff / s.realTokens).toBeLessThanOrEqual(0.001);
   });
 
+  it('synth-odd with the packed matmul (the GPU default; SwiftShader defaults to the tiled one): f32, f16, split', async () => {
+    const cases = synthCases('synth-odd', () => true);
+    if (cases.length === 0) return;
+    const { weights } = synthBert('synth-odd');
+    const variants = [
+      { label: 'f32', opts: {} },
+      { label: 'f16 weights', opts: { dtype: 'f16' as const } },
+      { label: 'f32, weights split into 16 KiB bindings', opts: { maxWeightBindingBytes: 16 * 1024 } },
+    ];
+    for (const { label, opts } of variants) {
+      const model = await prepare(weights, { matmul: 'packed', ...opts });
+      try {
+        const s = await runCases(model, cases);
+        report(`synth-odd packed matmul, ${label}`, s);
+        if (opts.dtype === 'f16') expect(s.argmaxDiff / s.realTokens).toBeLessThanOrEqual(0.001);
+        else {
+          expect(s.argmaxDiff).toBe(0);
+          expect(s.maxErr).toBeLessThanOrEqual(TOL);
+        }
+      } finally {
+        model.dispose();
+      }
+    }
+    await expect(prepare(weights, { matmul: 'fast' as never })).rejects.toThrow(/unknown WebGPU matmul kernel "fast"/);
+  });
+
   it('synth-base n=16 (BERT-base shapes)', async () => {
     const cases = synthCases('synth-base', (c) => c.case === 'n16');
     if (cases.length === 0) return;

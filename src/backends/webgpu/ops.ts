@@ -31,6 +31,7 @@ import type { WeightDtype } from '../../kernels/webgpu/common.js';
 import { recordEmbeddings, type TableChunk } from '../../kernels/webgpu/embeddings.js';
 import { recordLayerNorm } from '../../kernels/webgpu/layerNorm.js';
 import { recordMatmul } from '../../kernels/webgpu/matmul.js';
+import { recordMatmulPacked } from '../../kernels/webgpu/matmulPacked.js';
 import { recordAttention } from '../../kernels/webgpu/attention.js';
 import { attentionFusedSupported, recordAttentionFused } from '../../kernels/webgpu/attentionFused.js';
 import { STORAGE_USAGE, type GpuRuntime } from '../../kernels/webgpu/runtime.js';
@@ -55,7 +56,12 @@ export interface GpuWeight {
   readonly dtype: WeightDtype;
   readonly chunks: readonly TableChunk[];
   readonly part?: { readonly of: GpuWeight; readonly rowStart: number };
+  /** Linear weights: 'packed' = each chunk laid out as W^T for the packed matmul; default torch's [N, K]. */
+  readonly layout?: 'torch' | 'packed';
 }
+
+/** Which matmul kernel runs the linear layers (WebGpuBackendOptions.matmul). */
+export type MatmulKernel = 'auto' | 'tiled' | 'packed';
 
 export type AttentionKernel = 'auto' | 'fused' | 'unfused';
 
@@ -210,8 +216,9 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
       const xBuf = rec.use(x);
       const residual = epilogue.residual ? rec.use(epilogue.residual) : undefined;
       const bias = single(layer.bias, 'a bias');
+      const record = layer.weight.layout === 'packed' ? recordMatmulPacked : recordMatmul;
       for (const chunk of layer.weight.chunks) {
-        recordMatmul(rt, pass, {
+        record(rt, pass, {
           x: xBuf,
           w: chunk.buffer,
           weightDtype: layer.weight.dtype,
