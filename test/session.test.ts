@@ -13,6 +13,7 @@ import { synthInputs } from '../src/bert/synth.js';
 import { cpuOps } from '../src/backends/cpu.js';
 import { bertForward } from '../src/bert/forward.js';
 import { Trace } from '../src/engine/trace.js';
+import { readBertWeights } from '../src/bert/walk.js';
 import { GpuError, InputError, WgbertError } from '../src/errors.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 
@@ -70,7 +71,7 @@ function fakeKind(name: BackendName = 'webgpu', opts: { canPeek?: boolean; failO
         opened.push(undefined as unknown as FakeDevice);
         throw new GpuError('no adapter (fake)');
       }
-      const d = new FakeDevice(name, w, opts.canPeek ?? false);
+      const d = new FakeDevice(name, await readBertWeights(w, (t) => t), opts.canPeek ?? false);
       opened.push(d);
       return d;
     },
@@ -108,7 +109,8 @@ describe('session', () => {
   it('a pass in flight when the model is disposed rejects with DISPOSED, not the device error', async () => {
     const kind: DeviceKind = {
       name: 'webgpu',
-      open: async (w) => new FakeDevice('webgpu', w, false, () => new GpuError('buffer destroyed')),
+      open: async (w) =>
+        new FakeDevice('webgpu', await readBertWeights(w, (t) => t), false, () => new GpuError('buffer destroyed')),
     };
     const s = await Session.open(kind, weights);
     const p = s.forward(input);

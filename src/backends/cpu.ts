@@ -17,7 +17,7 @@ import { layerNorm } from '../kernels/cpu/layerNorm.js';
 import { attention } from '../kernels/cpu/attention.js';
 import { embeddings } from '../kernels/cpu/embeddings.js';
 import type { BertOps, BertWeights, EncoderLayerWeights, LinearEpilogue, LinearWeights } from '../bert/ops.js';
-import { walkBertWeights } from '../bert/walk.js';
+import { readBertWeights, type HostWeight } from '../bert/walk.js';
 import { WgbertError } from '../errors.js';
 import type { Backend } from './backend.js';
 
@@ -112,9 +112,9 @@ function stackRows(parts: readonly Tensor[], shape: readonly number[]): Tensor {
  * The device's tree: the host tensors, except Q, K, V, copied as they arrive into their rows of the
  * layer's fused weight / bias (allocated when the first part arrives) and returned as views of those rows.
  */
-function fuseQkvRows(w: BertWeights<Tensor>): BertWeights<Tensor> {
+function fuseQkvRows(w: BertWeights<HostWeight>): Promise<BertWeights<Tensor>> {
   const filling = new Map<string, Float32Array>(); // fused tensor name → its data, until its last part
-  return walkBertWeights(w, (t, { fused }) => {
+  return readBertWeights(w, (t, { fused }) => {
     if (fused === undefined) return t;
     let data = filling.get(fused.name);
     if (data === undefined) filling.set(fused.name, (data = new Float32Array(numel(fused.shape))));
@@ -133,7 +133,7 @@ export function createCpuBackend(): Backend {
     open: async (weights) => ({
       backend: 'cpu',
       dtype: 'f32',
-      weights: fuseQkvRows(weights),
+      weights: await fuseQkvRows(weights),
       canPeek: true,
       begin: () => ({
         ops: cpuOps,

@@ -2,7 +2,7 @@
  * What a backend is: a Device — memory layout, upload and ops, nothing else. Input checks, disposal,
  * device-loss policy and tracing are written once, in the session (src/engine/session.ts), for every device.
  *
- *   open(weights)       uploads the weights, walking the tree once (walkBertWeights, src/bert/walk.ts)
+ *   open(weights)       uploads the weights, reading them one by one (readBertWeights, src/bert/walk.ts)
  *   begin(input)        one forward pass: its BertOps (forward.ts runs them), then read(logits) or cancel()
  *   peek(x)             optional: a stage's output, read back on the spot (tracing)
  *   lostReason()        optional (WebGPU): why the device was lost, once it was; the session reopens
@@ -16,8 +16,8 @@
  * a layer's query, key and value become one [3H, H] matrix and [3H] bias (the walk tells where each part
  * goes: `WeightPlace.fused`), the parts' handles point into it, and `ops.qkv` reads it back as one GEMM.
  */
-import type { Tensor } from '../tensor/tensor.js';
 import type { BertInput, BertOps, BertWeights } from '../bert/ops.js';
+import type { HostWeight } from '../bert/walk.js';
 
 export type BackendName = 'cpu' | 'webgpu';
 
@@ -51,7 +51,8 @@ export interface Device<T = unknown, W = unknown> {
 /** A kind of device (a backend): opens one with the weights uploaded. */
 export interface DeviceKind {
   readonly name: BackendName;
-  open(weights: BertWeights<Tensor>): Promise<Device>;
+  /** Tensors in memory or TensorRefs still in the file: the device reads each into its own memory. */
+  open(weights: BertWeights<HostWeight>): Promise<Device>;
   /**
    * After a loss of one of its devices, open a device of this kind instead of reopening one of this kind
    * (WebGPU's `fallback: 'cpu'`); the session applies it.

@@ -16,7 +16,12 @@
  * handle it returns for each part is its own business (a view of the fused rows; the fused weight itself);
  * its `qkv` op reads the fused weight back from the three.
  */
+import { Tensor } from '../tensor/tensor.js';
+import type { TensorRef } from '../tensor/tensorRef.js';
 import type { BertWeights, EncoderLayerWeights, LayerNormWeights, LinearWeights } from './ops.js';
+
+/** A weight as a device receives it: in memory already (synthetic weights, tests), or still in the file. */
+export type HostWeight = Tensor | TensorRef;
 
 export type WeightRole = 'table' | 'matrix' | 'bias' | 'norm';
 
@@ -96,6 +101,31 @@ export function walkBertWeights<A, B>(w: BertWeights<A>, visit: (x: A, at: Weigh
     hiddenSize: w.hiddenSize,
     numHeads: w.numHeads,
   };
+}
+
+/**
+ * The walk for weights a device copies into its own memory: each weight, in checkpoint order and one at a
+ * time, as a Tensor — a TensorRef is read first (fresh memory the visitor may keep or drop), a Tensor is
+ * passed as it is. A device that copies what it is handed and keeps nothing of it holds at most one host
+ * tensor at a time: loading streams from the file into the device.
+ */
+export async function readBertWeights<B>(
+  w: BertWeights<HostWeight>,
+  visit: (t: Tensor, at: WeightPlace) => B,
+): Promise<BertWeights<B>> {
+  const order: [HostWeight, WeightPlace][] = [];
+  const tree = walkBertWeights(w, (x, at) => {
+    const slot: [HostWeight, WeightPlace] = [x, at];
+    order.push(slot);
+    return slot;
+  });
+  const done = new Map<[HostWeight, WeightPlace], B>();
+  for (const slot of order) {
+    const [x, at] = slot;
+    const t = x instanceof Tensor ? x : new Tensor(x.shape, await x.read());
+    done.set(slot, visit(t, at));
+  }
+  return walkBertWeights(tree, (slot) => done.get(slot)!);
 }
 
 /**

@@ -19,7 +19,7 @@ import { loadTokenizer } from '../tokenizer/load.js';
 import type { BertTokenizer } from '../tokenizer/bertTokenizer.js';
 import type { Encoding } from '../tokenizer/encoding.js';
 import type { BertConfig } from '../bert/config.js';
-import { loadBertWeights } from '../bert/load.js';
+import { openBertWeights } from '../bert/load.js';
 import { checkActivationLimit, checkLoadOptions, type BertModelLimits, type LoadModelOptions } from './loadOptions.js';
 import type { BertInput } from '../bert/ops.js';
 
@@ -127,8 +127,8 @@ export async function loadModel(model: string | ModelSource, opts: LoadModelOpti
   const resolveOpts: ResolveOptions = { ...checked.resolve, ...(progress ? { onProgress: progress.onDownload } : {}) };
   const resolved = await resolveModelSource(model, resolveOpts);
   const source = progress ? progress.wrap(resolved) : resolved;
-  const [loaded, tokenizer] = await Promise.all([loadBertWeights(source), loadTokenizer(source)]);
-  progress?.finish();
+  // The checkpoint is validated now and read later, tensor by tensor, by the device (streaming).
+  const [loaded, tokenizer] = await Promise.all([openBertWeights(source), loadTokenizer(source)]);
   if (loaded.ignored.length > 0) checked.onIgnoredWeights?.(loaded.ignored);
   if (tokenizer.vocabSize > loaded.config.vocabSize) {
     throw new InputError(
@@ -139,6 +139,7 @@ export async function loadModel(model: string | ModelSource, opts: LoadModelOpti
   // A traced model runs the reference CPU ops, which can show every stage (src/engine/trace.ts).
   const backend = checked.trace ? createCpuBackend() : await selectBackend(checked.selection);
   const prepared = await Session.open(backend, loaded.weights, checked.trace ? { trace: checked.trace } : {});
+  progress?.finish();
   return new BertModel(source.name, loaded.config, tokenizer, prepared, checked.limits);
 }
 

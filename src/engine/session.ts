@@ -10,9 +10,11 @@
  * Device loss (a driver reset, a browser evicting the tab's GPU work, `device.destroy()`): forwards
  * pending at the loss reject with the device's error (a GpuError saying so); the next forward opens a new
  * device of the same kind and uploads the weights again — or, with a `fallback`, opens the fallback device
- * (the CPU) and answers there from then on. Either needs the host copy of the weights, which the session
- * therefore keeps (released by dispose(), or once on the fallback); a failed reopen or fallback rejects
- * that call with its error and the one after it tries again.
+ * (the CPU) and answers there from then on. Either reads the weights again from where they came from: the
+ * session keeps the weight tree it was opened with — for a model loaded from files, TensorRefs (names and
+ * offsets, no data: the weights are re-read from the model source); for tensors in memory, the caller's
+ * tensors (released by dispose(), or once on the fallback). A failed reopen or fallback rejects that call
+ * with its error and the one after it tries again.
  *
  * Where forwards run — a small state machine:
  *   live      `device` is live: forwards run on it.
@@ -22,10 +24,10 @@
  *   disposed  everything released; forwards reject with DISPOSED.
  */
 import { InputError, WgbertError } from '../errors.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { bertForward, type Observer } from '../bert/forward.js';
 import { checkBertInput, type InputLimits } from '../bert/input.js';
 import type { BertInput, BertWeights } from '../bert/ops.js';
+import type { HostWeight } from '../bert/walk.js';
 import type { BackendName, Device, DeviceKind } from '../backends/device.js';
 
 export interface ForwardResult {
@@ -72,7 +74,7 @@ export interface SessionOptions {
 }
 
 export class Session implements PreparedModel {
-  private hostWeights: BertWeights<Tensor> | undefined;
+  private hostWeights: BertWeights<HostWeight> | undefined;
   private onFallback = false;
   private switching: Promise<Device> | undefined;
   private disposed = false;
@@ -81,18 +83,22 @@ export class Session implements PreparedModel {
 
   private constructor(
     private readonly kind: DeviceKind,
-    weights: BertWeights<Tensor>,
+    weights: BertWeights<HostWeight>,
     private live: Device,
     private readonly opts: SessionOptions,
   ) {
-    // The host copy is needed only to reupload after a device loss.
+    // The weight tree (refs to the file, or the caller's tensors) is needed only to reupload after a loss.
     this.hostWeights = live.lostReason ? weights : undefined;
     this.limits = weights.embeddings;
     this.numLabels = weights.classifier.outFeatures;
   }
 
   /** Opens a device of `kind` (a backend) with `weights` uploaded, in a session. */
-  static async open(kind: DeviceKind, weights: BertWeights<Tensor>, options: SessionOptions = {}): Promise<Session> {
+  static async open(
+    kind: DeviceKind,
+    weights: BertWeights<HostWeight>,
+    options: SessionOptions = {},
+  ): Promise<Session> {
     const fallback = options.fallback ?? kind.fallback;
     const opts: SessionOptions = { ...options, ...(fallback ? { fallback } : {}) };
     const device = await kind.open(weights);

@@ -120,16 +120,27 @@ export class LoadProgress {
   }
 
   private counting(file: string, state: FileState, bytes: ByteSource): ByteSource {
+    const count = (n: number) => {
+      if (state.done) return;
+      state.loaded = Math.min(bytes.size, state.loaded + n);
+      this.progress(file, state.loaded, bytes.size, state.loaded === bytes.size);
+    };
+    const readInto = bytes.readInto?.bind(bytes);
     return {
       size: bytes.size,
       read: async (offset, length) => {
         const chunk = await bytes.read(offset, length);
-        if (!state.done) {
-          state.loaded = Math.min(bytes.size, state.loaded + chunk.byteLength);
-          this.progress(file, state.loaded, bytes.size, state.loaded === bytes.size);
-        }
+        count(chunk.byteLength);
         return chunk;
       },
+      ...(readInto
+        ? {
+            readInto: async (offset: number, target: Uint8Array) => {
+              await readInto(offset, target);
+              count(target.byteLength);
+            },
+          }
+        : {}),
     };
   }
 

@@ -27,7 +27,7 @@
  */
 import { numel, type Tensor } from '../../tensor/tensor.js';
 import type { BertInput, BertOps, BertWeights, LayerNormWeights, LinearEpilogue } from '../../bert/ops.js';
-import { walkBertWeights, type WeightRole } from '../../bert/walk.js';
+import { readBertWeights, walkBertWeights, type HostWeight, type WeightRole } from '../../bert/walk.js';
 import { InputError, WgbertError } from '../../errors.js';
 import { wasmFeatures } from '../../kernels/wasm/features.js';
 import {
@@ -63,7 +63,9 @@ export interface FastCpuOptions {
  */
 export interface FastWeight {
   ptr: number;
-  tensor: Tensor;
+  shape: readonly number[];
+  /** The embedding tables only (gathered in JavaScript); every other weight lives in wasm memory alone. */
+  tensor?: Tensor;
   fused?: { rows: number; rowStart: number };
 }
 
@@ -114,7 +116,7 @@ class FastDevice implements Device<FastTensor, FastWeight> {
   private scratchBase = 0;
   private scratchStride = 0;
   private maskPtr = 0;
-  readonly weights: BertWeights<FastWeight>;
+  weights!: BertWeights<FastWeight>; // set once by create(), which uploads them
   private readonly maxCols: number;
   private readonly ops: BertOps<FastTensor, FastWeight>;
   private readonly NR: number;
@@ -127,12 +129,11 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     memory: WebAssembly.Memory,
     pool: ThreadPool,
     private readonly cfg: KernelConfig,
-    weights: BertWeights<Tensor>,
+    weights: BertWeights<HostWeight>,
   ) {
     this.live = { memory, pool };
     this.NR = nrOf(cfg);
     this.refreshViews();
-    this.weights = this.uploadWeights(weights);
     this.maxCols = Math.max(
       weights.hiddenSize,
       ...weights.layers.flatMap((l) => [l.intermediate.outFeatures, 3 * l.query.outFeatures, l.output.outFeatures]),
@@ -141,7 +142,7 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     this.ops = this.makeOps();
   }
 
-  static async create(weights: BertWeights<Tensor>, opts: FastCpuOptions): Promise<FastDevice> {
+  static async create(weights: BertWeights<HostWeight>, opts: FastCpuOptions): Promise<FastDevice> {
     const features = wasmFeatures();
     const relaxed = opts.relaxed ?? features.relaxed;
     if (relaxed && !features.relaxed)
@@ -159,7 +160,14 @@ class FastDevice implements Device<FastTensor, FastWeight> {
       ...(shared ? { shared: true } : {}),
     });
     const pool = await ThreadPool.create({ threads, memory, module, spawner });
-    return new FastDevice(memory, pool, cfg, weights);
+    const device = new FastDevice(memory, pool, cfg, weights);
+    try {
+      device.weights = await device.uploadWeights(weights);
+    } catch (e) {
+      device.dispose();
+      throw e;
+    }
+    return device;
   }
 
   /** The memory and threads; the session never runs a disposed device, so this is an assertion. */
@@ -194,16 +202,17 @@ class FastDevice implements Device<FastTensor, FastWeight> {
   // ---- weights ----
 
   /**
-   * One walk over the tree (in weightBytes' order): linear weights packed into panels, the rest raw.
+   * One walk over the tree (in weightBytes' order), reading each weight as it goes (readBertWeights): linear
+   * weights packed into panels, the rest raw; nothing of the host tensor is kept but the embedding tables.
    * Q, K, V: the first part reserves (and zeroes) the fused matrix / bias, each part fills its rows.
    */
-  private uploadWeights(src: BertWeights<Tensor>): BertWeights<FastWeight> {
+  private async uploadWeights(src: BertWeights<HostWeight>): Promise<BertWeights<FastWeight>> {
     let top = 1024;
     const fusedPtr = new Map<string, number>(); // fused tensor name → its address, until its last part
-    const out = walkBertWeights(src, (t, at): FastWeight => {
+    const out = await readBertWeights(src, (t, at): FastWeight => {
       const { fused } = at;
       const floats = weightFloats(fused?.shape ?? t.shape, at.role, this.NR);
-      if (floats === 0 && fused === undefined) return { ptr: 0, tensor: t }; // embedding tables stay in JS
+      if (floats === 0 && fused === undefined) return { ptr: 0, shape: t.shape, tensor: t }; // tables stay in JS
       let ptr = fused ? fusedPtr.get(fused.name) : undefined;
       if (ptr === undefined) {
         ptr = top;
@@ -220,7 +229,7 @@ class FastDevice implements Device<FastTensor, FastWeight> {
       } else {
         this.f32.set(t.data, ptr / 4 + rowStart);
       }
-      return { ptr, tensor: t, ...(fused ? { fused: { rows, rowStart } } : {}) };
+      return { ptr, shape: t.shape, ...(fused ? { fused: { rows, rowStart } } : {}) };
     });
     this.weightsEnd = top;
     return out;
@@ -299,13 +308,13 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     const colsOf = (t: FastTensor) => t.shape[t.shape.length - 1]!;
     return {
       embeddings: (input, e) => {
-        const H = e.word.tensor.shape[1]!;
+        const H = e.word.shape[1]!;
         const { batch: B, seq: S } = input;
         const out = this.alloc([B, S, H]);
         const f32 = this.f32;
-        const word = e.word.tensor.data,
-          pos = e.position.tensor.data,
-          type = e.tokenType.tensor.data;
+        const word = e.word.tensor!.data,
+          pos = e.position.tensor!.data,
+          type = e.tokenType.tensor!.data;
         for (let b = 0; b < B; b++) {
           for (let s = 0; s < S; s++) {
             // Ids were checked by the session (src/bert/input.ts); the gather reads JavaScript arrays,
@@ -458,7 +467,7 @@ function weightFloats(shape: readonly number[], role: WeightRole, NR: number): n
 }
 
 /** Bytes of wasm memory the packed weights take (the same walk as the upload; Q, K, V fused counted once). */
-function weightBytes(w: BertWeights<Tensor>, cfg: KernelConfig): number {
+function weightBytes(w: BertWeights<{ readonly shape: readonly number[] }>, cfg: KernelConfig): number {
   const NR = nrOf(cfg);
   let total = 0;
   walkBertWeights(w, (t, { role, fused }) => {

@@ -23,7 +23,7 @@
 import type { Backend } from '../backend.js';
 import type { Device, DevicePass } from '../device.js';
 import type { BertInput, BertWeights } from '../../bert/ops.js';
-import { walkBertWeights, type WeightRole } from '../../bert/walk.js';
+import { readBertWeights, type HostWeight, type WeightRole } from '../../bert/walk.js';
 import { createFastCpuBackend } from '../cpuFast/backend.js';
 import { GpuError, InputError, WgbertError } from '../../errors.js';
 import { f32ArrayToF16 } from '../../tensor/dtype.js';
@@ -122,7 +122,7 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
     private readonly opts: WebGpuBackendOptions,
   ) {}
 
-  static async open(weights: BertWeights<Tensor>, dtype: WeightDtype, opts: WebGpuBackendOptions) {
+  static async open(weights: BertWeights<HostWeight>, dtype: WeightDtype, opts: WebGpuBackendOptions) {
     const { device, description, software } = await requestGpuDevice({
       ...(opts.gpu ? { gpu: opts.gpu } : {}),
       f16: dtype === 'f16',
@@ -137,7 +137,7 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
       if (!['auto', 'tiled', 'packed'].includes(matmul))
         throw new InputError(`unknown WebGPU matmul kernel "${String(matmul)}" (use auto, tiled or packed)`);
       const packed = matmul === 'packed' || (matmul === 'auto' && rt.profile === 'gpu');
-      const gpuWeights = uploadWeights(rt, weights, dtype, opts.maxWeightBindingBytes, packed);
+      const gpuWeights = await uploadWeights(rt, weights, dtype, opts.maxWeightBindingBytes, packed);
       const oom = await device.popErrorScope();
       if (oom) throw new GpuError(`not enough GPU memory for the weights: ${oom.message}`);
       return new WebGpuDevice(rt, gpuWeights, dtype, description, opts);
@@ -234,11 +234,11 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
  */
 function uploadWeights(
   rt: GpuRuntime,
-  w: BertWeights<Tensor>,
+  w: BertWeights<HostWeight>,
   dtype: WeightDtype,
   maxBytesOpt: number | undefined,
   packed: boolean,
-): BertWeights<GpuWeight> {
+): Promise<BertWeights<GpuWeight>> {
   const deviceMax = Math.min(rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize);
   const maxBytes = Math.min(deviceMax, maxBytesOpt ?? Infinity);
   const upload = (t: Tensor, name: string, role: WeightRole) => {
@@ -249,7 +249,8 @@ function uploadWeights(
     return uploadMatrix(rt, t, dtype, split ? maxBytes : deviceMax, name);
   };
   const filling = new Map<string, { data: Float32Array; chunks: TableChunk[]; weight: GpuWeight }>();
-  return walkBertWeights(w, (t, { name, role, fused }) => {
+  // Each weight read from its source as it is uploaded (readBertWeights): no host copy is kept.
+  return readBertWeights(w, (t, { name, role, fused }) => {
     if (fused === undefined) return upload(t, name, role);
     let f = filling.get(fused.name);
     if (f === undefined) {

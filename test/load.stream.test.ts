@@ -1,0 +1,130 @@
+/**
+ * BERT-large sizes loaded from disk, the way users load them: synthetic checkpoints (fixtures' synth/SPEC.md)
+ * written as real model folders and loaded by `loadModel` on the fast CPU and WebGPU backends. f32 files
+ * (synth-base, synth-large) vs PyTorch's logits (synth/logits: synth-base n16 and n64, synth-large n16 and
+ * b3n32 with padding; 1e-4 absolute, as test/model.synth.test.ts); an f16 file (synth-base: F16 widened on
+ * the way in) vs the plain CPU reference run on the same f16-rounded weights in memory (1e-4: the same
+ * function, another summation order). WebGPU (SwiftShader, slow) runs the n16 cases.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSynthCheckpoint } from '../bench/synthCheckpoint.js';
+import { cpuOps } from '../src/backends/cpu.js';
+import { bertForward } from '../src/bert/forward.js';
+import type { BertWeights } from '../src/bert/ops.js';
+import { synthBert } from '../src/bert/synthModel.js';
+import { walkBertWeights } from '../src/bert/walk.js';
+import { loadModel, type BertModel } from '../src/node.js';
+import { f16ArrayToF32, f32ArrayToF16 } from '../src/tensor/dtype.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import type { Encoding } from '../src/tokenizer/encoding.js';
+import { fixtureJson, fixturePath } from './fixtures.js';
+import { testGpu } from './gpu.js';
+import { compareLogits, inputOf } from './parity.js';
+
+interface SynthCase {
+  config: 'synth-base' | 'synth-large';
+  case: string;
+  input_ids: number[][];
+  attention_mask: number[][];
+  logits_file: string;
+  logits_shape: number[];
+}
+const index = fixtureJson<{ cases: SynthCase[] }>('synth/index.json');
+const cases = (index?.cases ?? []).filter((c) => c.config === 'synth-base' || c.config === 'synth-large');
+const gpu = await testGpu();
+
+const root = mkdtempSync(join(tmpdir(), 'wgbert-stream-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const dirOf = (config: string, dtype: 'F32' | 'F16') => join(root, `${config}-${dtype}`);
+
+/** PyTorch's logits of a case, nested [B][S][C]. */
+function reference(c: SynthCase): number[][][] {
+  const [B, S, C] = c.logits_shape as [number, number, number];
+  const bin = readFileSync(fixturePath(`synth/${c.logits_file}`)!);
+  const ref = new Float32Array(bin.buffer, bin.byteOffset, B * S * C);
+  return Array.from({ length: B }, (_, b) =>
+    Array.from({ length: S }, (_, s) => Array.from(ref.subarray((b * S + s) * C, (b * S + s + 1) * C))),
+  );
+}
+
+/** Logits of a case through a loaded model: each row as an encoding at full length, with its mask. */
+async function logitsOf(model: BertModel, c: SynthCase): Promise<Float32Array> {
+  const rows = c.input_ids.map(
+    (ids, r) => ({ ids, attentionMask: c.attention_mask[r]!, typeIds: ids.map(() => 0) }) as unknown as Encoding,
+  );
+  return (await model.forward(rows)).values;
+}
+
+/** The synthetic weights rounded to f16 and back (what an F16 checkpoint holds), for the CPU reference. */
+function f16Rounded(w: BertWeights<Tensor>): BertWeights<Tensor> {
+  return walkBertWeights(w, (t) => new Tensor(t.shape, f16ArrayToF32(f32ArrayToF16(t.data))));
+}
+
+describe.skipIf(!index)('checkpoints on disk, loaded by loadModel, vs reference logits', () => {
+  beforeAll(() => {
+    writeSynthCheckpoint('synth-base', dirOf('synth-base', 'F32'), 'F32');
+    writeSynthCheckpoint('synth-base', dirOf('synth-base', 'F16'), 'F16');
+    writeSynthCheckpoint('synth-large', dirOf('synth-large', 'F32'), 'F32');
+  }, 300_000);
+
+  const backends = [
+    { backend: 'cpu' as const, run: true, only: () => true },
+    { backend: 'webgpu' as const, run: gpu !== undefined, only: (c: SynthCase) => c.case === 'n16' },
+  ];
+  for (const { backend, run, only } of backends) {
+    for (const config of ['synth-base', 'synth-large'] as const) {
+      it.skipIf(!run)(
+        `${config} on ${backend}: the f32 file vs PyTorch`,
+        async () => {
+          const mine = cases.filter((c) => c.config === config && only(c));
+          expect(mine.length).toBeGreaterThan(0);
+          const model = await loadModel(dirOf(config, 'F32'), { backend, threads: 2 });
+          try {
+            for (const c of mine) {
+              const ones = c.input_ids.map((r) => r.map(() => 1)); // padding positions are defined: compare them
+              const r = compareLogits(await logitsOf(model, c), reference(c), ones);
+              console.log(
+                `[stream] ${config} ${c.case} ${backend}: f32 file vs PyTorch max|Δ| ${r.maxErr.toExponential(2)}`,
+              );
+              expect(r.argmaxDiff).toBe(0);
+              expect(r.maxErr).toBeLessThanOrEqual(1e-4);
+            }
+          } finally {
+            model.dispose();
+          }
+        },
+        600_000,
+      );
+    }
+    it.skipIf(!run)(
+      `synth-base on ${backend}: the f16 file vs the CPU reference on f16-rounded weights`,
+      async () => {
+        const c = cases.find((x) => x.config === 'synth-base' && x.case === 'n16')!;
+        const model = await loadModel(dirOf('synth-base', 'F16'), { backend, threads: 2 });
+        try {
+          const rounded = f16Rounded(synthBert('synth-base').weights);
+          const want = bertForward(cpuOps, rounded, inputOf(c.input_ids, c.attention_mask)).data;
+          const [B, S, C] = c.logits_shape as [number, number, number];
+          const nested = Array.from({ length: B }, (_, b) =>
+            Array.from({ length: S }, (_, s) => Array.from(want.subarray((b * S + s) * C, (b * S + s + 1) * C))),
+          );
+          const r = compareLogits(
+            await logitsOf(model, c),
+            nested,
+            c.input_ids.map((row) => row.map(() => 1)),
+          );
+          console.log(
+            `[stream] synth-base n16 ${backend}: f16 file vs CPU reference max|Δ| ${r.maxErr.toExponential(2)}`,
+          );
+          expect(r.maxErr).toBeLessThanOrEqual(1e-4);
+        } finally {
+          model.dispose();
+        }
+      },
+      600_000,
+    );
+  }
+});
