@@ -231,7 +231,7 @@ describe.skipIf(!gpu)('WebGPU model vs reference logits', () => {
     expect(s.argmaxDiff / s.realTokens).toBeLessThanOrEqual(0.001);
   });
 
-  it('synth-odd with the packed matmul (the GPU default; SwiftShader defaults to the tiled one): f32, f16, split', async () => {
+  it('synth-odd, packed matmul (the GPU default; software adapters use the tiled one): f32, f16, split', async () => {
     const cases = synthCases('synth-odd', () => true);
     if (cases.length === 0) return;
     const { weights } = synthBert('synth-odd');
