@@ -417,7 +417,7 @@ async function rehearse(opts: PackOptions, icd: string, keep: boolean): Promise<
       WGBERT_GPU_SWEEP_M: '32,64',
       WGBERT_GPU_SWEEP_NK: '64x72',
       // Each config compiles its own pipeline, slowly on SwiftShader: a few of them.
-      WGBERT_GPU_SWEEP_CONFIGS: 'tiled-32x64x16-2x4,tiled-64x64x16-8x8,tiled-128x128x16-8x8',
+      WGBERT_GPU_SWEEP_CONFIGS: 'packed-default,packed-64x64x16-4x4,tiled-32x64x16-2x4,tiled-64x64x16-8x8',
       // A Python with torch on this machine (e.g. PYTHON=/path/to/venv/bin/python3) runs the torch phase on the
       // CPU, so that it and the logits comparison are rehearsed too.
       ...(process.env.PYTHON ? { PYTHON: process.env.PYTHON, WGBERT_GPU_TORCH_CPU: '1' } : {}),

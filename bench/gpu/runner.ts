@@ -28,6 +28,7 @@ import { createWebGpuBackend, type WebGpuDevice } from '../../src/backends/webgp
 import { findGpu, requestGpuDevice } from '../../src/kernels/webgpu/device.js';
 import { GpuRuntime } from '../../src/kernels/webgpu/runtime.js';
 import { pickMatmulTiles, recordMatmul, type MatmulTiles } from '../../src/kernels/webgpu/matmul.js';
+import { packMatmulWeight, pickPackedMatmulConfig, recordMatmulPacked } from '../../src/kernels/webgpu/matmulPacked.js';
 import { registerDawn } from '../../src/node/dawn.js';
 import { bertFlops } from '../flops.js';
 import { exportBertOnnx } from '../onnx/bert.js';
@@ -451,6 +452,8 @@ async function ortCommand(): Promise<void> {
 interface GemmBuffers {
   x: GPUBuffer;
   w: GPUBuffer;
+  /** The same W laid out for the packed kernel (W^T). */
+  wPacked: GPUBuffer;
   y: GPUBuffer;
   M: number;
   N: number;
@@ -468,9 +471,15 @@ function recordSweepConfig(rt: GpuRuntime, pass: GPUComputePassEncoder, c: Sweep
       for (let r = 0; r < reps; r++) recordMatmul(rt, pass, { x: g.x, w: g.w, y: g.y, M: g.M, N: g.N, K: g.K, tiles });
       return tiles;
     }
+    case 'packed': {
+      const config = c.config === 'default' ? pickPackedMatmulConfig(g.M, g.N, g.K, rt.profile) : c.config;
+      const a = { x: g.x, w: g.wPacked, y: g.y, M: g.M, N: g.N, K: g.K, config };
+      for (let r = 0; r < reps; r++) recordMatmulPacked(rt, pass, a);
+      return config;
+    }
     default: {
-      const unknown: never = c.kernel;
-      throw new BenchGpuError('sweep', `unknown kernel "${String(unknown)}"`);
+      const unknown: never = c;
+      throw new BenchGpuError('sweep', `unknown kernel "${String((unknown as SweepConfig).kernel)}"`);
     }
   }
 }
@@ -516,9 +525,11 @@ async function sweepCommand(): Promise<void> {
   for (const M of args.sweepM) {
     for (const [N, K] of args.sweepNK) {
       const x = rt.upload(synthTensor('sweep.x', [M, K]));
-      const w = rt.upload(synthTensor('sweep.w', [N, K]));
+      const wHost = synthTensor('sweep.w', [N, K]);
+      const w = rt.upload(wHost);
+      const wPacked = rt.upload(packMatmulWeight(wHost, N, K));
       const y = rt.acquire(M * N * 4);
-      const g: GemmBuffers = { x, w, y, M, N, K };
+      const g: GemmBuffers = { x, w, wPacked, y, M, N, K };
       let reference: Float32Array | undefined;
       for (const c of args.sweepConfigs) {
         const base = { config: c.name, kernel: c.kernel, M, N, K };
@@ -553,6 +564,7 @@ async function sweepCommand(): Promise<void> {
       rt.release(y);
       x.destroy();
       w.destroy();
+      wPacked.destroy();
     }
   }
   rt.destroy();

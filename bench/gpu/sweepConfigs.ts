@@ -1,9 +1,9 @@
 /**
  * The matmul configurations that the GPU run's tile sweep (phase 6 of bench/gpu/run) times on BERT-large's
- * GEMM shapes: each one is a kernel name plus that kernel's parameters. Only the tiled kernel of
- * src/kernels/webgpu/matmul.ts exists today (`recordMatmul(rt, pass, { …, tiles })`); another kernel joins by
- * adding a member to `SweepConfig` (its `kernel` name and parameters) and a case to the runner's
- * `recordSweepConfig` (bench/gpu/runner.ts), which records a config of an unknown kernel as skipped.
+ * GEMM shapes: each one is a kernel name plus that kernel's parameters — the tiled kernel of
+ * src/kernels/webgpu/matmul.ts (`tiles`) or the packed one of matmulPacked.ts (`config`, W laid out as W^T).
+ * Another kernel joins by adding a member to `SweepConfig` and a case to the runner's `recordSweepConfig`
+ * (bench/gpu/runner.ts).
  *
  * Limits every tiled config must respect (matmul.ts checks them and the runner records a violation as a
  * skip): (tileM / perThreadM) · (tileN / perThreadN) ≤ 256 invocations, tileK % 4 == 0 for vec4 loads, and
@@ -11,6 +11,7 @@
  * 32 KiB on most GPUs).
  */
 import type { MatmulTiles } from '../../src/kernels/webgpu/matmul.js';
+import { PACKED_MATMUL_CONFIGS, type PackedMatmulConfig } from '../../src/kernels/webgpu/matmulPacked.js';
 
 /** src/kernels/webgpu/matmul.ts with these tiles; 'default' = what `pickMatmulTiles(M, N, profile)` picks. */
 export interface TiledSweepConfig {
@@ -19,8 +20,15 @@ export interface TiledSweepConfig {
   tiles: MatmulTiles | 'default';
 }
 
+/** src/kernels/webgpu/matmulPacked.ts (W laid out as W^T at upload); 'default' = its picker's choice. */
+export interface PackedSweepConfig {
+  name: string;
+  kernel: 'packed';
+  config: PackedMatmulConfig | 'default';
+}
+
 /** A sweep configuration: a union of one member per kernel (add the next kernel's member here). */
-export type SweepConfig = TiledSweepConfig;
+export type SweepConfig = TiledSweepConfig | PackedSweepConfig;
 
 /** The kernel names the sweep knows. */
 export type SweepKernel = SweepConfig['kernel'];
@@ -37,6 +45,10 @@ const tiled = (tileM: number, tileN: number, tileK: number, perThreadM: number, 
  */
 export const SWEEP_CONFIGS: readonly SweepConfig[] = [
   { name: 'default', kernel: 'tiled', tiles: 'default' },
+  // The packed kernel first (the GPU default, the one to tune; a phase cut by its timeout keeps these):
+  // its picker's choice, then every named config.
+  { name: 'packed-default', kernel: 'packed', config: 'default' },
+  ...Object.entries(PACKED_MATMUL_CONFIGS).map(([name, config]) => ({ name, kernel: 'packed' as const, config })),
   tiled(16, 64, 16, 1, 4), // pickMatmulTiles' choice for M ≤ 16 (64 invocations)
   tiled(32, 64, 16, 2, 4), // … for few rows (256 invocations)
   tiled(64, 64, 16, 4, 4), // … for many rows (256 invocations)
