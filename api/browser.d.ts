@@ -50,6 +50,7 @@ export function blobByteSource(blob: Blob, label: string): ByteSource;
 export interface ByteSource {
     readonly size: number;
     read(offset: number, length: number): Promise<Uint8Array>;
+    readInto?(offset: number, target: Uint8Array): Promise<void>;
 }
 export function bytesSource(bytes: Uint8Array): ByteSource;
 export interface CallOptions extends PostprocessOptions {
@@ -345,6 +346,7 @@ interface PostprocessOptions {
 }
 interface PreparedModel {
     readonly backend: BackendName;
+    readonly dtype: 'f32' | 'f16';
     forward(input: BertInput): Promise<ForwardResult>;
     dispose(): void;
 }

@@ -1,4 +1,15 @@
-// node: 71 exports
+// node: 77 exports
+export interface AccessLogEntry {
+    time: string;
+    method: string;
+    route: string;
+    status: number;
+    bytesIn: number;
+    bytesOut: number;
+    texts?: number;
+    ms: number;
+    error?: string;
+}
 export type AggregationStrategy = 'none' | 'simple' | 'first' | 'average' | 'max' | 'word';
 export type BackendOption = 'cpu' | 'webgpu' | 'auto';
 export interface BertConfig {
@@ -50,6 +61,7 @@ export function blobByteSource(blob: Blob, label: string): ByteSource;
 export interface ByteSource {
     readonly size: number;
     read(offset: number, length: number): Promise<Uint8Array>;
+    readInto?(offset: number, target: Uint8Array): Promise<void>;
 }
 export function bytesSource(bytes: Uint8Array): ByteSource;
 export interface CallOptions extends PostprocessOptions {
@@ -244,6 +256,41 @@ export class SafetensorsError extends WgbertError {
         offset?: number;
     });
 }
+export function serve(options: ServeOptions): Promise<ServeHandle>;
+export const SERVE_DEFAULTS: Readonly<ServeLimits & {
+    host: string;
+    port: number;
+}>;
+export interface ServeHandle {
+    readonly url: string;
+    readonly model: BertModel;
+    close(): Promise<void>;
+    stats(): ServeStats;
+}
+export interface ServeOptions {
+    model: ModelArgument;
+    backend?: BackendOption;
+    dtype?: DtypeOption;
+    threads?: number;
+    host?: string;
+    port?: number;
+    maxBatch?: number;
+    maxWaitMs?: number;
+    maxQueue?: number;
+    maxBody?: number;
+    headersTimeoutMs?: number;
+    bodyTimeoutMs?: number;
+    keepAliveTimeoutMs?: number;
+    cors?: string;
+    token?: string;
+    log?: (entry: AccessLogEntry) => void;
+}
+export interface ServeStats {
+    accepted: number;
+    answered: number;
+    abandoned: number;
+    inFlight: number;
+}
 export function setModelResolver(r: ModelResolver): void;
 export type StrategyOf<O, D extends AggregationStrategy> = Extract<OptionValue<O, 'aggregation', OptionValue<O, 'aggregation_strategy', D>>, AggregationStrategy>;
 export type Task = 'ner' | 'token-classification' | 'pos';
@@ -395,6 +442,7 @@ interface PostprocessOptions {
 }
 interface PreparedModel {
     readonly backend: BackendName;
+    readonly dtype: 'f32' | 'f16';
     forward(input: BertInput): Promise<ForwardResult>;
     dispose(): void;
 }
@@ -422,6 +470,15 @@ interface SafetensorsTensorInfo {
     shape: number[];
     begin: number;
     end: number;
+}
+interface ServeLimits {
+    maxBatch: number;
+    maxWaitMs: number;
+    maxQueue: number;
+    maxBody: number;
+    headersTimeoutMs: number;
+    bodyTimeoutMs: number;
+    keepAliveTimeoutMs: number;
 }
 interface SingleTemplate {
     prefix: TemplateToken[];

@@ -8,6 +8,7 @@
  * id, the hub snapshot (downloaded once into HF_HUB_CACHE / HF_HOME and verified) at `revision` (default
  * main) from `hubEndpoint` (default HF_ENDPOINT, else https://huggingface.co). Download progress goes to
  * `onProgress` when given, else to a progress bar when standard error is a terminal.
+ * Node only, too: `serve()`, the NER service speaking Hugging Face's Inference API (./serve/serve.ts).
  */
 // First: V8 flags (relaxed SIMD) must be set before any WebAssembly module is compiled.
 import './node/wasmFlags.js';
@@ -53,3 +54,5 @@ export {
   NetworkError,
 } from './node/hub/index.js';
 export { fsModelSource } from './node/fsSource.js';
+export { serve, SERVE_DEFAULTS } from './serve/serve.js';
+export type { ServeHandle, ServeStats, ServeOptions, AccessLogEntry } from './serve/serve.js';

@@ -16,6 +16,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['backends/'],
   ['engine/'],
   ['pipeline/', 'eval/'],
+  ['serve/'],
   ['node/', 'cli/', 'browser.ts', 'index.ts', 'node.ts'],
 ];
 

@@ -1,5 +1,5 @@
 /**
- * The core must run in a browser: nothing outside src/node and src/cli (and the Node entry src/node.ts)
+ * The core must run in a browser: nothing outside src/node, src/cli, src/serve (and the Node entry src/node.ts)
  * may import a Node built-in or the Dawn package. This reads every core source file's imports.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './fixtures.js';
 
-const NODE_ONLY = ['src/node/', 'src/cli/', 'src/node.ts'];
+const NODE_ONLY = ['src/node/', 'src/cli/', 'src/serve/', 'src/node.ts'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {

@@ -1,7 +1,7 @@
 /**
  * The `wgbert` command line. Each subcommand parses its options, runs, prints (a readable table, or JSON
  * with --json) and returns an exit code; `wgbert <command> --help` prints that command's usage, which lives
- * with the command (ner.ts, logits.ts, eval.ts, download.ts, convert.ts). Any failure prints one line
+ * with the command (ner.ts, logits.ts, eval.ts, download.ts, convert.ts, serve.ts). Any failure prints one line
  * `wgbert: error: …` and exits 1.
  */
 import { readFile } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import { runLogits } from './logits.js';
 import { runEval } from './eval.js';
 import { runDownload } from './download.js';
 import { runConvert } from './convert.js';
+import { runServe } from './serve.js';
 
 const USAGE = `wgbert — BERT token classification (NER, POS) on WebGPU or the CPU
 
@@ -25,6 +26,7 @@ Usage:
   wgbert eval conll2003|pos --data F   entity F1 / POS accuracy on a corpus
   wgbert download <org/name>           fetch a model from the Hugging Face hub into its cache
   wgbert convert <dir>                 pytorch_model.bin → model.safetensors
+  wgbert serve [--port 8080]           an NER service speaking Hugging Face's Inference API
 
 wgbert <command> --help lists a command's options. The model options of ner, pos, logits and eval:
 ${MODEL_OPTIONS_USAGE}
@@ -63,6 +65,8 @@ export async function run(argv: string[]): Promise<number> {
         return await runDownload(rest);
       case 'convert':
         return await runConvert(rest);
+      case 'serve':
+        return await runServe(rest);
       default:
         throw new InputError(`unknown command "${command}" (see wgbert --help)`);
     }
