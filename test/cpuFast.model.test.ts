@@ -7,7 +7,7 @@ import '../src/node/wasmFlags.js';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixtureJson, fixturePath } from './fixtures.js';
-import { compareLogits, inputOf, type RefBatch, type RefEntry } from './parity.js';
+import { compareLogits, inputOf, type RefBatch, type RefEntry, type SynthCase } from './parity.js';
 import { fsModelSource } from '../src/node/fsSource.js';
 import { loadBertWeights } from '../src/bert/load.js';
 import { synthBert } from '../src/bert/synthModel.js';
@@ -76,14 +76,6 @@ for (const model of ['ner-tiny-cased', 'pos-tiny-uncased', 'demo-ner']) {
   });
 }
 
-interface SynthCase {
-  config: string;
-  case: string;
-  input_ids: number[][];
-  attention_mask: number[][];
-  logits_file: string;
-  logits_shape: number[];
-}
 const index = fixtureJson<{ cases: SynthCase[] }>('synth/index.json');
 const wanted = (c: SynthCase) => c.config === 'synth-odd' || (c.config === 'synth-base' && c.case === 'n16');
 

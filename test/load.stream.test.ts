@@ -22,16 +22,8 @@ import { Tensor } from '../src/tensor/tensor.js';
 import type { Encoding } from '../src/tokenizer/encoding.js';
 import { fixtureJson, fixturePath } from './fixtures.js';
 import { testGpu } from './gpu.js';
-import { compareLogits, inputOf } from './parity.js';
+import { compareLogits, inputOf, type SynthCase } from './parity.js';
 
-interface SynthCase {
-  config: 'synth-base' | 'synth-large';
-  case: string;
-  input_ids: number[][];
-  attention_mask: number[][];
-  logits_file: string;
-  logits_shape: number[];
-}
 const index = fixtureJson<{ cases: SynthCase[] }>('synth/index.json');
 const cases = (index?.cases ?? []).filter((c) => c.config === 'synth-base' || c.config === 'synth-large');
 const gpu = await testGpu();

@@ -6,19 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fixtureJson, fixturePath } from './fixtures.js';
-import { compareLogits, inputOf } from './parity.js';
+import { compareLogits, inputOf, type SynthCase } from './parity.js';
 import { synthBert } from '../src/bert/synthModel.js';
 import { bertForward } from '../src/bert/forward.js';
 import { cpuOps } from '../src/backends/cpu.js';
-
-interface SynthCase {
-  config: string;
-  case: string;
-  input_ids: number[][];
-  attention_mask: number[][];
-  logits_file: string;
-  logits_shape: number[];
-}
 
 const index = fixtureJson<{ cases: SynthCase[] }>('synth/index.json');
 const wanted = (c: SynthCase) => c.config === 'synth-odd' || (c.config === 'synth-base' && c.case === 'n16');

@@ -49,3 +49,13 @@ export function compareLogits(got: Float32Array, ref: number[][][], mask: number
   );
   return { maxErr, argmaxDiff, positions };
 }
+
+/** One case of the fixtures' synthetic references (synth/index.json → cases[]), as the tests read it. */
+export interface SynthCase {
+  config: string;
+  case: string;
+  input_ids: number[][];
+  attention_mask: number[][];
+  logits_file: string;
+  logits_shape: number[];
+}

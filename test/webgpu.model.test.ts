@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { testGpu } from './gpu.js';
 import { fixtureJson, fixturePath } from './fixtures.js';
-import { inputOf } from './parity.js';
+import { inputOf, type SynthCase } from './parity.js';
 import { createWebGpuBackend, type WebGpuBackendOptions, type WebGpuDevice } from '../src/backends/webgpu/backend.js';
 import { Session } from '../src/engine/session.js';
 import { loadBertWeights } from '../src/bert/load.js';
@@ -42,14 +42,6 @@ interface RefBatch {
 interface RefFile {
   entries: RefEntry[];
   batches: RefBatch[];
-}
-interface SynthCase {
-  config: string;
-  case: string;
-  input_ids: number[][];
-  attention_mask: number[][];
-  logits_file: string;
-  logits_shape: number[];
 }
 
 /**

@@ -23,6 +23,7 @@ import { GpuError } from '../../errors.js';
 import { f16ArrayToF32, f32ArrayToF16 } from '../../tensor/dtype.js';
 import { weightBytes, wgslWeightVec4, type WeightDtype } from './common.js';
 import { WGSL_GELU } from './gelu.js';
+import type { MatmulArgs } from './matmul.js';
 
 // ---------------------------------------------------------------------------------------------- weights
 
@@ -402,24 +403,12 @@ ${epilogue}
 
 // ---------------------------------------------------------------------------------------------- record
 
-export interface PackedMatmulArgs {
-  x: GPUBuffer;
-  /** W^T [K, ceil(N/4)·4] as `packMatmulWeight` lays it out (or one packed chunk of output rows). */
-  w: GPUBuffer;
-  weightDtype?: WeightDtype;
-  /** [ldy] bias of the whole layer (indexed at n0 + n). */
-  bias?: GPUBuffer;
-  residual?: GPUBuffer;
-  y: GPUBuffer;
-  M: number;
-  N: number;
-  K: number;
-  /** Row stride of y; default N. */
-  ldy?: number;
-  /** First output column written; default 0. */
-  n0?: number;
-  gelu?: boolean;
-  /** Configuration; default pickPackedMatmulConfig(M, N, K, rt.profile). */
+/**
+ * The tiled kernel's arguments (matmul.ts MatmulArgs: x, bias, residual, y, M, N, K, ldy, n0, gelu), with `w`
+ * the packed W^T [K, ceil(N/4)·4] of `packMatmulWeight` (or one packed chunk of output rows) and a `config`
+ * (default pickPackedMatmulConfig(M, N, K, rt.profile)) instead of tiles.
+ */
+export interface PackedMatmulArgs extends Omit<MatmulArgs, 'tiles'> {
   config?: PackedMatmulConfig;
 }
 
