@@ -41,17 +41,21 @@ export interface OpenedBert {
 }
 
 /** The checkpoint validated against its config, its tensors not read yet. */
-export async function openBertWeights(source: ModelSource): Promise<OpenedBert> {
-  const config = await loadBertConfig(source);
-  const refs = await openCheckpoint(source);
-  let ignored: string[] = [];
-  const weights = mapBertWeights(refs, config, (names) => (ignored = names));
-  return { config, weights, ignored };
+export function openBertWeights(source: ModelSource): Promise<OpenedBert> {
+  return bertWeightsFrom(source, openCheckpoint);
 }
 
-export async function loadBertWeights(source: ModelSource): Promise<LoadedBert> {
+export function loadBertWeights(source: ModelSource): Promise<LoadedBert> {
+  return bertWeightsFrom(source, loadCheckpoint);
+}
+
+/** config.json, then the checkpoint's tensors (read or not, as `tensorsOf` gives them) mapped onto the tree. */
+async function bertWeightsFrom<T extends { readonly shape: readonly number[] }>(
+  source: ModelSource,
+  tensorsOf: (source: ModelSource) => Promise<Map<string, T>>,
+): Promise<{ config: BertConfig; weights: BertWeights<T>; ignored: string[] }> {
   const config = await loadBertConfig(source);
-  const tensors = await loadCheckpoint(source);
+  const tensors = await tensorsOf(source);
   let ignored: string[] = [];
   const weights = mapBertWeights(tensors, config, (names) => (ignored = names));
   return { config, weights, ignored };

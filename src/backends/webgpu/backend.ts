@@ -274,18 +274,13 @@ function uploadWeights(
  * `maxBytes`) re-laid as W^T [K, rows rounded up to 4] (packMatmulWeight) and stored as `dtype`.
  */
 function uploadPackedMatrix(rt: GpuRuntime, t: Tensor, dtype: WeightDtype, maxBytes: number, name: string): GpuWeight {
-  const [N, K] = t.shape as [number, number];
+  const K = t.shape[1]!;
   const rowsPerChunk = packedChunkRows(K, dtype, maxBytes);
   if (rowsPerChunk < 1) {
     throw new GpuError(`weight ${name}: four rows of ${K} values exceed the largest GPU binding (${maxBytes} bytes)`);
   }
-  const chunks = [];
-  for (let start = 0; start < N; start += rowsPerChunk) {
-    const n = Math.min(rowsPerChunk, N - start);
-    const data = packMatmulWeight(t.data.subarray(start * K, (start + n) * K), n, K, dtype);
-    chunks.push({ buffer: rt.upload(data, undefined, name), rowStart: start, rows: n });
-  }
-  return { shape: t.shape, dtype, chunks, layout: 'packed' };
+  const pack = (rows: Float32Array, n: number) => packMatmulWeight(rows, n, K, dtype);
+  return { ...uploadRowChunks(rt, t, rowsPerChunk, pack, name), dtype, layout: 'packed' };
 }
 
 /**
@@ -294,20 +289,32 @@ function uploadPackedMatrix(rt: GpuRuntime, t: Tensor, dtype: WeightDtype, maxBy
  */
 export function uploadMatrix(rt: GpuRuntime, t: Tensor, dtype: WeightDtype, maxBytes: number, name: string): GpuWeight {
   const rows = t.shape.length >= 2 ? t.shape[0]! : 1;
-  const cols = t.size / rows;
-  const rowBytes = cols * weightBytes(dtype);
+  const rowBytes = (t.size / rows) * weightBytes(dtype);
   const rowsPerChunk = Math.floor((maxBytes - 16) / rowBytes);
   if (rowsPerChunk < 1) {
     throw new GpuError(
       `weight ${name}: one row of ${rowBytes} bytes exceeds the largest GPU binding (${maxBytes} bytes)`,
     );
   }
-  const chunks = [];
+  const encode = (f32: Float32Array) => (dtype === 'f16' ? f32ArrayToF16(f32) : f32);
+  return { ...uploadRowChunks(rt, t, rowsPerChunk, encode, name), dtype };
+}
+
+/** The tensor's rows in chunks of `rowsPerChunk`, each encoded (`encode(chunk, its rows)`) and uploaded. */
+function uploadRowChunks(
+  rt: GpuRuntime,
+  t: Tensor,
+  rowsPerChunk: number,
+  encode: (chunk: Float32Array, rows: number) => Float32Array | Uint16Array,
+  name: string,
+): { shape: readonly number[]; chunks: TableChunk[] } {
+  const rows = t.shape.length >= 2 ? t.shape[0]! : 1;
+  const cols = t.size / rows;
+  const chunks: TableChunk[] = [];
   for (let start = 0; start < rows; start += rowsPerChunk) {
     const n = Math.min(rowsPerChunk, rows - start);
-    const f32 = t.data.subarray(start * cols, (start + n) * cols);
-    const data = dtype === 'f16' ? f32ArrayToF16(f32) : f32;
+    const data = encode(t.data.subarray(start * cols, (start + n) * cols), n);
     chunks.push({ buffer: rt.upload(data, undefined, name), rowStart: start, rows: n });
   }
-  return { shape: t.shape, dtype, chunks };
+  return { shape: t.shape, chunks };
 }

@@ -187,15 +187,7 @@ ${o.residual ? `@group(0) @binding(${residualBinding}) var<storage, read> residu
 ${o.gelu ? WGSL_GELU : ''}
 
 // Epilogue for one output: bias, GELU, residual (in the CPU twin's order), skipping the ragged edge.
-fn store(m: u32, n: u32, acc: f32) {
-  if (n >= p.N) { return; }
-  var v = acc;
-  ${o.bias ? 'v += bias[p.n0 + n];' : ''}
-  ${o.gelu ? 'v = gelu(v);' : ''}
-  let o = m * p.ldy + p.n0 + n;
-  ${o.residual ? 'v += residual[o];' : ''}
-  y[o] = v;
-}
+${wgslStoreEpilogue(o, 'store')}
 
 // k-major tiles, each row padded by one float so that column-wise stores spread over banks.
 var<workgroup> xs: array<array<f32, ${o.tileM + 1}>, TK>;
@@ -226,6 +218,23 @@ ${unrolled}
 ${epilogue}
 }
 `;
+}
+
+/**
+ * The WGSL of a linear layer's scalar epilogue `fn <name>(m, n, acc)`: y[m, n0 + n] = acc + bias, then GELU,
+ * then + residual (the CPU twin's order), skipped past column N. Both matmul kernels use it (bindings `p`
+ * {N, ldy, n0}, `bias`, `residual`, `y`, and `gelu` from WGSL_GELU where asked for).
+ */
+export function wgslStoreEpilogue(o: { bias: boolean; gelu: boolean; residual: boolean }, name: string): string {
+  return `fn ${name}(m: u32, n: u32, acc: f32) {
+  if (n >= p.N) { return; }
+  var v = acc;
+  ${o.bias ? 'v += bias[p.n0 + n];' : ''}
+  ${o.gelu ? 'v = gelu(v);' : ''}
+  let o = m * p.ldy + p.n0 + n;
+  ${o.residual ? 'v += residual[o];' : ''}
+  y[o] = v;
+}`;
 }
 
 export interface MatmulArgs {

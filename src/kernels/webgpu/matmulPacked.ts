@@ -23,7 +23,7 @@ import { GpuError } from '../../errors.js';
 import { f16ArrayToF32, f32ArrayToF16 } from '../../tensor/dtype.js';
 import { weightBytes, wgslWeightVec4, type WeightDtype } from './common.js';
 import { WGSL_GELU } from './gelu.js';
-import type { MatmulArgs } from './matmul.js';
+import { wgslStoreEpilogue, type MatmulArgs } from './matmul.js';
 
 // ---------------------------------------------------------------------------------------------- weights
 
@@ -303,15 +303,7 @@ ${C.map((c) => `      store4(m, col0 + (tx * ${CN}u + ${c}u) * 4u, acc_${i}_${c}
   ${o.residual ? 'v += residual[o];' : ''}
   y[o] = v;
 }`
-    : `fn store1(m: u32, n: u32, acc: f32) {
-  if (n >= p.N) { return; }
-  var v = acc;
-  ${o.bias ? 'v += bias[p.n0 + n];' : ''}
-  ${o.gelu ? 'v = gelu(v);' : ''}
-  let o = m * p.ldy + p.n0 + n;
-  ${o.residual ? 'v += residual[o];' : ''}
-  y[o] = v;
-}
+    : `${wgslStoreEpilogue(o, 'store1')}
 fn store4(m: u32, n: u32, acc: vec4<f32>) {
   store1(m, n, acc.x); store1(m, n + 1u, acc.y); store1(m, n + 2u, acc.z); store1(m, n + 3u, acc.w);
 }`;
