@@ -103,15 +103,30 @@ export function walkBertWeights<A, B>(w: BertWeights<A>, visit: (x: A, at: Weigh
   };
 }
 
+/** How `readBertWeights` reads: where each weight lands, and how far reads run ahead of the visitor. */
+export interface ReadWeightsOptions {
+  /**
+   * Where a weight's float32 values should be read to (a Float32Array of its size: e.g. a region of the
+   * device's own memory), or undefined for fresh memory. Called in walk order as each read starts, which
+   * is up to `prefetch` weights before that weight is visited.
+   */
+  target?: (shape: readonly number[], at: WeightPlace) => Float32Array | undefined;
+  /** Reads started ahead of the weight being visited (the next read overlaps this visit). Default 1. */
+  prefetch?: number;
+}
+
 /**
- * The walk for weights a device copies into its own memory: each weight, in checkpoint order and one at a
- * time, as a Tensor — a TensorRef is read first (fresh memory the visitor may keep or drop), a Tensor is
- * passed as it is. A device that copies what it is handed and keeps nothing of it holds at most one host
- * tensor at a time: loading streams from the file into the device.
+ * The walk for weights a device copies into its own memory: each weight, in checkpoint order, as a Tensor —
+ * a TensorRef is read first (into `target`'s memory, or fresh memory the visitor may keep or drop), a Tensor
+ * is passed as it is (or copied into the target). While the visitor places one weight (packs it, uploads
+ * it), the next `prefetch` reads are already under way, so reading overlaps placing; a device that keeps
+ * nothing it is handed holds at most 1 + prefetch host tensors at a time: loading streams from the file
+ * into the device.
  */
 export async function readBertWeights<B>(
   w: BertWeights<HostWeight>,
   visit: (t: Tensor, at: WeightPlace) => B,
+  opts: ReadWeightsOptions = {},
 ): Promise<BertWeights<B>> {
   const order: [HostWeight, WeightPlace][] = [];
   const tree = walkBertWeights(w, (x, at) => {
@@ -119,13 +134,64 @@ export async function readBertWeights<B>(
     order.push(slot);
     return slot;
   });
+  const prefetch = Math.max(0, Math.floor(opts.prefetch ?? 1));
+  let readMs = 0;
+  const read = async ([x, at]: [HostWeight, WeightPlace]): Promise<Tensor> => {
+    const into = opts.target?.(x.shape, at);
+    if (x instanceof Tensor) {
+      if (into === undefined) return x;
+      into.set(x.data);
+      return new Tensor(x.shape, into);
+    }
+    const t = performance.now();
+    const data = await x.read(into === undefined ? {} : { into });
+    readMs += performance.now() - t;
+    return new Tensor(x.shape, data);
+  };
+  const reads: (Promise<Tensor> | undefined)[] = [];
+  const start = (i: number) => {
+    const p = read(order[i]!);
+    p.catch(() => {}); // awaited in turn below; a failure ahead of the visitor must not go unhandled
+    reads[i] = p;
+  };
   const done = new Map<[HostWeight, WeightPlace], B>();
-  for (const slot of order) {
-    const [x, at] = slot;
-    const t = x instanceof Tensor ? x : new Tensor(x.shape, await x.read());
-    done.set(slot, visit(t, at));
+  const stats: ReadWeightsStats = { readMs: 0, waitMs: 0, visitMs: 0, totalMs: 0 };
+  const t0 = performance.now();
+  for (let i = 0, next = 0; i < order.length; i++) {
+    while (next < order.length && next <= i + prefetch) start(next++);
+    const tw = performance.now();
+    const t = await reads[i]!;
+    const tv = performance.now();
+    reads[i] = undefined;
+    const slot = order[i]!;
+    done.set(slot, visit(t, slot[1]));
+    stats.waitMs += tv - tw;
+    stats.visitMs += performance.now() - tv;
   }
+  stats.readMs = readMs;
+  stats.totalMs = performance.now() - t0;
+  lastStats.set(w, stats);
   return walkBertWeights(tree, (slot) => done.get(slot)!);
+}
+
+/**
+ * Where the time of one `readBertWeights` went (ms): readMs = Σ per weight from its read's start to its
+ * values in memory (bytes and widening; reads overlap the visits, so this is busy time, not a share of
+ * the total), waitMs = time the walk waited for a read, visitMs = time in the device's visitor (packing,
+ * uploading), totalMs = the whole walk (= waitMs + visitMs + a little bookkeeping).
+ */
+export interface ReadWeightsStats {
+  readMs: number;
+  waitMs: number;
+  visitMs: number;
+  totalMs: number;
+}
+
+const lastStats = new WeakMap<object, ReadWeightsStats>();
+
+/** How the last `readBertWeights` of this tree went (benchmarks: bench/load.ts); undefined before one. */
+export function readWeightsStats(w: BertWeights<HostWeight>): ReadWeightsStats | undefined {
+  return lastStats.get(w);
 }
 
 /**

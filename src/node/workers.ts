@@ -14,10 +14,10 @@ export function nodeWorkerSpawner(): WorkerSpawner {
 const { parentPort } = require('node:worker_threads');
 parentPort.once('message', (init) => wgbertWorkerMain(init, (m) => parentPort.postMessage(m)));
 `;
-      // The glue is a CommonJS script: drop a parent's --input-type=module (`node --input-type=module -e …`),
-      // which workers inherit with the rest of execArgv and which would make `require` undefined.
-      const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-      const worker = new Worker(glue, { eval: true, execArgv });
+      // The glue is a self-contained CommonJS script: it needs none of the parent's flags, and some break it
+      // or are refused in workers (--input-type=module makes `require` undefined; --expose-gc, a per-process
+      // flag, throws ERR_WORKER_INVALID_EXEC_ARGV). V8's flags (wasm features) are per process anyway.
+      const worker = new Worker(glue, { eval: true, execArgv: [] });
       return {
         postMessage: (m) => worker.postMessage(m),
         // Messages only carry the start-up handshake (jobs go through Atomics on shared memory). The worker

@@ -26,7 +26,7 @@ import {
 import { emitExp, emitGelu, EXP_CONSTANTS, GELU_CONSTANTS, VConsts } from './math.js';
 
 export const JOB_ARGS = 12;
-export const JOB_NAMES = ['job_gemm', 'job_pack', 'job_attention', 'job_layernorm'] as const;
+export const JOB_NAMES = ['job_gemm', 'job_pack', 'job_pack_b', 'job_attention', 'job_layernorm'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** GEMM flags (job_gemm a7). */
@@ -80,7 +80,7 @@ export function buildKernelModule(c: KernelConfig): Uint8Array<ArrayBuffer> {
   const softmax = emitSoftmax(m, c);
   const layerNorm = emitLayerNorm(m, c);
   const attention = emitAttention(m, c, { gemmRange, packA, packB, packKN, softmax });
-  emitJobs(m, c, { gemmRange, epilogue, packA, attention, layerNorm });
+  emitJobs(m, c, { gemmRange, epilogue, packA, packB, attention, layerNorm });
   emitMap(m, 'map_gelu', GELU_CONSTANTS, (f, v, k) => emitGelu(f, c.relaxed, v, v, k));
   emitMap(m, 'map_exp', EXP_CONSTANTS, (f, v, k) => emitExp(f, c.relaxed, v, v, k));
   return m.toBytes();
@@ -563,6 +563,7 @@ interface JobDeps {
   gemmRange: number;
   epilogue: number;
   packA: number;
+  packB: number;
   attention: number;
   layerNorm: number;
 }
@@ -605,6 +606,12 @@ function emitJobs(m: ModuleBuilder, c: KernelConfig, dep: JobDeps): void {
   {
     const { fn: f } = m.declare('job_pack', JOB_PARAMS);
     f.get(a(0)).get(a(1)).get(a(2)).get(a(3)).get(a(4)).get(u0).get(u1).call(dep.packA);
+  }
+  // job_pack_b: a0 pW, a1 ldw, a2 rows, a3 K, a4 pOut: a weight W [rows, K] (torch layout) into the B panels
+  // of Wᵀ (what job_gemm's a1 reads), zero past `rows`. Units: NR-column panels. (Loading: once per weight.)
+  {
+    const { fn: f } = m.declare('job_pack_b', JOB_PARAMS);
+    f.get(a(0)).get(a(1)).get(a(2)).get(a(3)).get(a(4)).get(u0).get(u1).call(dep.packB);
   }
   // job_attention: a0 pQ, a1 pK, a2 pV, a3 pOut, a4 pMask, a5 S, a6 H, a7 heads, a8 scale bits,
   //                a9 scratch base, a10 scratch stride, a11 row stride of q, k, v (0: H, contiguous

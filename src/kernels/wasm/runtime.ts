@@ -9,6 +9,7 @@ export type JobFn = (u0: number, u1: number, rank: number, ...args: number[]) =>
 export interface KernelExports {
   job_gemm: JobFn;
   job_pack: JobFn;
+  job_pack_b: JobFn;
   job_attention: JobFn;
   job_layernorm: JobFn;
   /** micro(pA, pB, kc, pC, ldc, pInit, mode) — exported for benchmarks and tests. */
