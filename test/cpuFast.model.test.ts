@@ -12,7 +12,7 @@ import { fsModelSource } from '../src/node/fsSource.js';
 import { loadBertWeights } from '../src/bert/load.js';
 import { synthBert } from '../src/bert/synthModel.js';
 import { synthInputs } from '../src/bert/synth.js';
-import type { BertWeights } from '../src/bert/ops.js';
+import type { BertInput, BertWeights } from '../src/bert/ops.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { Session, type PreparedModel } from '../src/engine/session.js';
 import { createFastCpuBackend } from '../src/backends/cpuFast/backend.js';
@@ -117,6 +117,23 @@ describe.skipIf(!index)('fast CPU logits vs reference: synthetic checkpoints', (
   }
 });
 
+/** `input`'s rows repeated `times` times (a batch larger than synthInputs' padding rule allows). */
+function tiled(input: BertInput, times: number): BertInput {
+  const rep = (a: Int32Array) => {
+    const out = new Int32Array(a.length * times);
+    for (let i = 0; i < times; i++) out.set(a, i * a.length);
+    return out;
+  };
+  const { inputIds, tokenTypeIds, attentionMask } = input;
+  return {
+    batch: input.batch * times,
+    seq: input.seq,
+    inputIds: rep(inputIds),
+    tokenTypeIds: rep(tokenTypeIds),
+    attentionMask: rep(attentionMask),
+  };
+}
+
 describe('fast CPU backend behaviour', () => {
   it('serves many shapes from one prepared model (layout regrows), dispose', async () => {
     const { weights } = synthBert('synth-odd');
@@ -135,6 +152,35 @@ describe('fast CPU backend behaviour', () => {
     }
     m.dispose();
     await expect(m.forward(synthInputs('synth-odd', 13, 1))).rejects.toThrow(/disposed/);
+  });
+
+  // The wasm memory only grows; after a huge batch the device replaces it by one sized to the next pass
+  // (weights copied, threads restarted). synth-odd: 8 slots + packed A of 216 floats per row, so 160 × 64 rows
+  // need ≈ 85 MB of activations, far above the 64 MiB and 4× thresholds of giveBackMemory.
+  it('gives the wasm memory back after an unusually large batch; the weights survive bit for bit', async () => {
+    const { weights } = synthBert('synth-odd');
+    for (const v of [variants[0]!, variants[1]!]) {
+      const m = await prepare(weights, v);
+      const bytes = () => (m.device as unknown as { memoryBytes: number }).memoryBytes;
+      const small = synthInputs('synth-odd', 24, 2);
+      const before = await m.forward(small);
+      const normal = bytes();
+      const huge = await m.forward(tiled(synthInputs('synth-odd', 64, 8), 20)); // batch 160 × 64
+      expect(huge.values.length).toBe(160 * 64 * 5);
+      const grown = bytes();
+      expect(grown, 'the huge batch grew the memory').toBeGreaterThan(normal + 64 * 2 ** 20);
+      const after = await m.forward(small); // the first ordinary pass after it gives the memory back
+      expect(bytes(), `${label(v)}: memory after`).toBeLessThanOrEqual(normal);
+      expect(Buffer.from(after.values.buffer).equals(Buffer.from(before.values.buffer)), label(v)).toBe(true);
+      // … and the new memory and threads keep working, for other shapes too
+      const again = await m.forward(synthInputs('synth-odd', 40, 3));
+      expect(again.values.length).toBe(40 * 3 * 5);
+      expect(bytes()).toBeLessThan(grown);
+      console.log(
+        `[memory] synth-odd ${label(v)}: ${(normal / 2 ** 20).toFixed(1)} MiB → ${(grown / 2 ** 20).toFixed(1)} MiB ` +
+          `(160 × 64) → ${(bytes() / 2 ** 20).toFixed(1)} MiB`,
+      );
+    }
   });
 
   it('rejects ids outside the vocabulary', async () => {

@@ -27,7 +27,13 @@
  */
 import { numel, type Tensor } from '../../tensor/tensor.js';
 import type { BertInput, BertOps, BertWeights, LayerNormWeights, LinearEpilogue } from '../../bert/ops.js';
-import { readBertWeights, walkBertWeights, type HostWeight, type WeightRole } from '../../bert/walk.js';
+import {
+  readBertWeights,
+  walkBertWeights,
+  type HostWeight,
+  type WeightPlace,
+  type WeightRole,
+} from '../../bert/walk.js';
 import { InputError, WgbertError } from '../../errors.js';
 import { wasmFeatures } from '../../kernels/wasm/features.js';
 import {
@@ -42,7 +48,7 @@ import { compileKernelModule } from '../../kernels/wasm/runtime.js';
 import type { Backend } from '../backend.js';
 import type { Device, DevicePass } from '../device.js';
 import { createCpuBackend } from '../cpu.js';
-import { ThreadPool } from './pool.js';
+import { ThreadPool, type PoolOptions } from './pool.js';
 import { defaultWorkerSpawner, type WorkerSpawner } from './spawner.js';
 
 export interface FastCpuOptions {
@@ -79,6 +85,9 @@ export interface FastTensor {
 
 const SLOTS = 8;
 const PAGE = 65536;
+/** giveBackMemory replaces the memory when it is ≥ 64 MiB and ≥ 4× the activation space a pass needed. */
+const GIVE_BACK_MIN_BYTES = 64 * 2 ** 20;
+const GIVE_BACK_FACTOR = 4;
 const align = (n: number, a = 64) => Math.ceil(n / a) * a;
 
 /** Why the fast backend is not used here (undefined when it can run). */
@@ -121,6 +130,7 @@ class FastDevice implements Device<FastTensor, FastWeight> {
   private readonly ops: BertOps<FastTensor, FastWeight>;
   private readonly NR: number;
   private readonly bits = new DataView(new ArrayBuffer(4));
+  private replacing = false;
 
   /** The wasm memory and the threads; dropped by dispose() so that the memory can be collected. */
   private live: { memory: WebAssembly.Memory; pool: ThreadPool } | null;
@@ -130,6 +140,8 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     pool: ThreadPool,
     private readonly cfg: KernelConfig,
     weights: BertWeights<HostWeight>,
+    /** What a new pool needs when the memory is replaced (giveBackMemory). */
+    private readonly poolOf: Omit<PoolOptions, 'memory' | 'threads'>,
   ) {
     this.live = { memory, pool };
     this.NR = nrOf(cfg);
@@ -153,16 +165,17 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     const shared = features.threads;
     const cfg: KernelConfig = { ...defaultKernelConfig(relaxed, shared), ...opts.kernel };
     const module = await compileKernelModule(cfg);
-    const bytes = weightBytes(weights, cfg) + 1024;
+    const staging = 1024 + weightBytes(weights, cfg); // two staging matrices above the weights, for loading
+    const bytes = staging + 2 * align(maxMatrixFloats(weights) * 4);
     const memory = new WebAssembly.Memory({
       initial: Math.ceil(bytes / PAGE) + 1,
       maximum: 65536,
       ...(shared ? { shared: true } : {}),
     });
     const pool = await ThreadPool.create({ threads, memory, module, spawner });
-    const device = new FastDevice(memory, pool, cfg, weights);
+    const device = new FastDevice(memory, pool, cfg, weights, { module, spawner });
     try {
-      device.weights = await device.uploadWeights(weights);
+      device.weights = await device.uploadWeights(weights, staging);
     } catch (e) {
       device.dispose();
       throw e;
@@ -202,63 +215,92 @@ class FastDevice implements Device<FastTensor, FastWeight> {
   // ---- weights ----
 
   /**
-   * One walk over the tree (in weightBytes' order), reading each weight as it goes (readBertWeights): linear
-   * weights packed into panels, the rest raw; nothing of the host tensor is kept but the embedding tables.
-   * Q, K, V: the first part reserves (and zeroes) the fused matrix / bias, each part fills its rows.
+   * One walk over the tree (in weightBytes' order), reading each weight straight into wasm memory as it
+   * goes (readBertWeights with a target): biases and LayerNorm γ/β into their final place, a linear weight
+   * into a staging region, from which the threads pack it into panels (job_pack_b) — while the next
+   * weight's read is already under way. Two staging regions alternate by matrix, so the read ahead
+   * (prefetch 1) never lands in the matrix being packed; a layer's Q, K and V are read into the rows of one
+   * staging matrix [3H, H] and packed once, after the last. Only the embedding tables come to JavaScript
+   * (the gather runs there). The memory is fresh, so bias padding past the last row is already zero.
    */
-  private async uploadWeights(src: BertWeights<HostWeight>): Promise<BertWeights<FastWeight>> {
+  private async uploadWeights(src: BertWeights<HostWeight>, staging: number): Promise<BertWeights<FastWeight>> {
     let top = 1024;
-    const fusedPtr = new Map<string, number>(); // fused tensor name → its address, until its last part
-    const out = await readBertWeights(src, (t, at): FastWeight => {
-      const { fused } = at;
-      const floats = weightFloats(fused?.shape ?? t.shape, at.role, this.NR);
-      if (floats === 0 && fused === undefined) return { ptr: 0, shape: t.shape, tensor: t }; // tables stay in JS
-      let ptr = fused ? fusedPtr.get(fused.name) : undefined;
-      if (ptr === undefined) {
-        ptr = top;
-        top = align(top + floats * 4);
-        this.f32.fill(0, ptr / 4, ptr / 4 + floats); // panel / bias padding past the last row
-        if (fused) fusedPtr.set(fused.name, ptr);
+    const stage = [staging, staging + align(maxMatrixFloats(src) * 4)];
+    let nextStage = 0;
+    // Where each tensor goes (a fused part: its fused tensor), decided when its first read starts.
+    const place = new Map<string, { ptr: number; staged: number }>();
+    const placeOf = (shape: readonly number[], at: WeightPlace) => {
+      const key = at.fused?.name ?? at.name;
+      let p = place.get(key);
+      if (p === undefined) {
+        const ptr = top;
+        top = align(top + weightFloats(at.fused?.shape ?? shape, at.role, this.NR) * 4);
+        p = { ptr, staged: at.role === 'matrix' ? stage[nextStage++ % 2]! : ptr };
+        place.set(key, p);
       }
-      const rowStart = fused?.rowStart ?? 0;
-      const rows = fused?.shape[0] ?? t.shape[0]!;
-      if (fused && fused.part === fused.parts - 1) fusedPtr.delete(fused.name);
-      if (at.role === 'matrix') {
-        const [N, K] = t.shape as [number, number];
-        packPanels(t.data, N, K, this.NR, this.cfg.KC, this.f32, ptr / 4, { rowStart, rows });
-      } else {
-        this.f32.set(t.data, ptr / 4 + rowStart);
-      }
-      return { ptr, shape: t.shape, ...(fused ? { fused: { rows, rowStart } } : {}) };
-    });
-    this.weightsEnd = top;
+      return p;
+    };
+    const out = await readBertWeights(
+      src,
+      (t, at): FastWeight => {
+        if (at.role === 'table') return { ptr: 0, shape: t.shape, tensor: t };
+        const { fused } = at;
+        const key = fused?.name ?? at.name;
+        const { ptr, staged } = place.get(key)!;
+        if (fused === undefined || fused.part === fused.parts - 1) {
+          place.delete(key);
+          if (at.role === 'matrix') {
+            const [N, K] = (fused?.shape ?? t.shape) as [number, number];
+            this.pool.run('job_pack_b', Math.ceil(N / this.NR), [staged, K, N, K, ptr]);
+          }
+        }
+        return {
+          ptr,
+          shape: t.shape,
+          ...(fused ? { fused: { rows: fused.shape[0]!, rowStart: fused.rowStart } } : {}),
+        };
+      },
+      {
+        prefetch: 1,
+        target: (shape, at) => {
+          if (at.role === 'table') return undefined; // into JavaScript memory, kept for the gather
+          const base = placeOf(shape, at).staged / 4 + (at.fused?.rowStart ?? 0) * (shape[1] ?? 1);
+          return this.f32.subarray(base, base + numel(shape));
+        },
+      },
+    );
+    this.weightsEnd = top; // the staging regions above are free for activations now
     return out;
   }
 
   // ---- activations ----
 
-  /** Lays out the dynamic region for B·S rows (grows the memory when needed). */
-  private layout(rows: number, seq: number): void {
-    if (rows <= this.layoutRows && seq === this.layoutSeq) return;
+  /** Where the dynamic region's parts go for B·S rows of length `seq`, and where it ends (`top`, bytes). */
+  private planLayout(rows: number, seq: number) {
     const { MR } = this.cfg;
     const rowsPad = Math.ceil(rows / MR) * MR;
-    const H = this.weights.hiddenSize;
-    const d = H / this.weights.numHeads;
-    const maxK = this.maxCols;
+    const d = this.weights.hiddenSize / this.weights.numHeads;
     let top = this.weightsEnd;
     const take = (bytes: number) => {
       const p = top;
       top = align(top + bytes);
       return p;
     };
-    this.slotPtr = Array.from({ length: SLOTS }, () => take(rowsPad * this.maxCols * 4));
-    this.slotStamp = new Array<number>(SLOTS).fill(-1);
-    this.packedPtr = take(rowsPad * maxK * 4);
-    this.scratchStride = align(
+    const slotPtr = Array.from({ length: SLOTS }, () => take(rowsPad * this.maxCols * 4));
+    const packedPtr = take(rowsPad * this.maxCols * 4);
+    const scratchStride = align(
       Math.max(gemmScratchFloats(this.cfg), attentionScratchFloats(this.cfg, seq, d)) * 4 + 256,
     );
-    this.scratchBase = take(this.scratchStride * this.pool.threads);
-    this.maskPtr = take(rows * 4);
+    const scratchBase = take(scratchStride * this.pool.threads);
+    const maskPtr = take(rows * 4);
+    return { slotPtr, packedPtr, scratchStride, scratchBase, maskPtr, top };
+  }
+
+  /** Lays out the dynamic region for B·S rows (grows the memory when needed). */
+  private layout(rows: number, seq: number): void {
+    if (rows <= this.layoutRows && seq === this.layoutSeq) return;
+    const plan = this.planLayout(rows, seq);
+    const { top } = plan;
     if (top > this.memory.buffer.byteLength) {
       const pages = Math.ceil((top - this.memory.buffer.byteLength) / PAGE);
       try {
@@ -271,9 +313,58 @@ class FastDevice implements Device<FastTensor, FastWeight> {
       }
       this.refreshViews();
     }
+    this.slotPtr = plan.slotPtr;
+    this.slotStamp = new Array<number>(SLOTS).fill(-1);
+    this.packedPtr = plan.packedPtr;
+    this.scratchStride = plan.scratchStride;
+    this.scratchBase = plan.scratchBase;
+    this.maskPtr = plan.maskPtr;
     this.layoutRows = rows;
     this.layoutSeq = seq;
     this.packedOf = null;
+  }
+
+  /** Bytes of wasm memory now (weights, activations, scratch): the memory only grows, until giveBackMemory. */
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  /**
+   * After a pass of B·S rows: when the memory holds far more activation space than this pass needed (an
+   * unusually large batch ran before), replace it by one just big enough — a WebAssembly memory cannot
+   * shrink, and its touched pages stay resident. The weights are copied over (same addresses) and the
+   * threads restarted on the new memory; the old one is freed when the garbage collector drops it. Costs
+   * one copy of the weights, paid by the first ordinary pass after a huge one.
+   */
+  private async giveBackMemory(rows: number, seq: number): Promise<void> {
+    if (this.replacing || !this.live) return;
+    const need = this.planLayout(rows, seq).top;
+    const have = this.memory.buffer.byteLength;
+    const extra = have - need;
+    if (extra < GIVE_BACK_MIN_BYTES || have - this.weightsEnd < GIVE_BACK_FACTOR * (need - this.weightsEnd)) return;
+    this.replacing = true;
+    try {
+      const old = this.live;
+      const memory = new WebAssembly.Memory({
+        initial: Math.ceil(need / PAGE),
+        maximum: 65536,
+        ...(this.cfg.shared ? { shared: true } : {}),
+      });
+      new Uint8Array(memory.buffer, 0, this.weightsEnd).set(new Uint8Array(old.memory.buffer, 0, this.weightsEnd));
+      const pool = await ThreadPool.create({ ...this.poolOf, threads: old.pool.threads, memory });
+      if (this.live !== old) {
+        pool.dispose(); // disposed meanwhile
+        return;
+      }
+      old.pool.dispose();
+      this.live = { memory, pool };
+      this.refreshViews();
+      this.layoutRows = -1;
+      this.layoutSeq = -1;
+      this.packedOf = null;
+    } finally {
+      this.replacing = false;
+    }
   }
 
   private alloc(shape: readonly number[]): FastTensor {
@@ -443,7 +534,11 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     };
     return {
       ops: this.ops,
-      read: async (logits) => values(logits),
+      read: async (logits) => {
+        const v = values(logits);
+        await this.giveBackMemory(B * S, S);
+        return v;
+      },
       cancel() {},
       peek: (x) => ({ shape: x.shape, data: values(x) }),
     };
@@ -466,6 +561,15 @@ function weightFloats(shape: readonly number[], role: WeightRole, NR: number): n
   return numel(shape);
 }
 
+/** Floats of the largest linear weight as staged for packing (a layer's fused Q, K, V counted whole). */
+function maxMatrixFloats(w: BertWeights<{ readonly shape: readonly number[] }>): number {
+  let most = 0;
+  walkBertWeights(w, (t, { role, fused }) => {
+    if (role === 'matrix') most = Math.max(most, numel(fused?.shape ?? t.shape));
+  });
+  return most;
+}
+
 /** Bytes of wasm memory the packed weights take (the same walk as the upload; Q, K, V fused counted once). */
 function weightBytes(w: BertWeights<{ readonly shape: readonly number[] }>, cfg: KernelConfig): number {
   const NR = nrOf(cfg);
@@ -479,7 +583,7 @@ function weightBytes(w: BertWeights<{ readonly shape: readonly number[] }>, cfg:
 /**
  * W [N, K] (torch layout) → NR-column panels of B = Wᵀ in the k-blocked layout of src/kernels/wasm/gemm.ts:
  * element (panel p, k, lane j) = W[p·NR + j, k] at k0·NP·NR + p·kc·NR + (k − k0)·NR + j, zero past N.
- * (The JavaScript twin of the wasm pack_b, used once per weight when the device opens.)
+ * (The plain JavaScript twin of the wasm pack_b, which the device runs when it opens: test/cpuFast.kernels.test.ts.)
  * `into`: W is rows rowStart … rowStart + N − 1 of a larger [rows, K] matrix (Q, K or V of the fused
  * [3H, H]): only the lanes of those rows are written, in that matrix's layout (NP = ⌈rows / NR⌉).
  */
