@@ -10,10 +10,26 @@
  *   as the Node CPU pipeline on the same model; a model folder picked through <input webkitdirectory> too.
  * - A screenshot of the finished page is written to docs/demo-screenshot.png and checked to be non-blank
  *   (PNG decoded with node:zlib: many colours, not one background).
+ * - Memory: the page loads synth-base (431 MB of F32, written by bench/synthCheckpoint.ts into the served site)
+ *   from its URL on the CPU while an init script samples `performance.memory.usedJSHeapSize` (precise with
+ *   --enable-precise-memory-info; it counts ArrayBuffers, not WebAssembly memory); the heap must grow by less
+ *   than the file at its peak and by less than half of it after load and a GC — a whole-file ArrayBuffer would
+ *   not fit — and, as a control, by at least the file when the same page then fetches it as one ArrayBuffer.
+ *   The renderer's peak RSS (VmHWM in /proc) is printed, not checked: the CPU backend's WebAssembly memory
+ *   holds the packed weights.
  *
  * Chromium: WGBERT_CHROMIUM or /usr/bin/chromium. Missing → skip (fail under WGBERT_REQUIRE_GPU=1 or CI).
  */
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,6 +41,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** What the demo page exposes for tests (typed loosely here; demo/main.ts declares the full shape). */
 const demoResult = () => (window as unknown as { __wgbert?: unknown }).__wgbert;
+import { writeSynthCheckpoint } from '../bench/synthCheckpoint.js';
 import { pipeline, type Entity, type TokenClassificationPipeline } from '../src/node.js';
 import { IN_CI, REPO_ROOT } from './fixtures.js';
 import { shiftEntities, splitLines } from '../demo/lines.js';
@@ -36,10 +53,11 @@ const SCREENSHOT = join(REPO_ROOT, 'docs/demo-screenshot.png');
 
 /**
  * The flags the e2e runs with. Only --enable-unsafe-webgpu (plus a secure origin) is needed for WebGPU on
- * SwiftShader.
+ * SwiftShader; --enable-precise-memory-info makes `performance.memory` exact (else rounded and delayed).
  */
 const CHROMIUM_ARGS = [
   '--enable-unsafe-webgpu',
+  '--enable-precise-memory-info',
   '--enable-features=Vulkan',
   '--use-angle=swiftshader',
   '--no-sandbox',
@@ -150,6 +168,40 @@ function decodePng(png: Buffer): { width: number; height: number; channels: numb
 
 const spans = (es: Entity[]) =>
   es.map((e) => ({ label: 'entity_group' in e ? e.entity_group : e.entity, word: e.word, start: e.start, end: e.end }));
+
+/**
+ * Runs in the page before its scripts (page.addInitScript): samples the JS heap every 5 ms into
+ * `window.__memory` ({ start, peak, samples }, bytes). Timers run between tasks, and the model loader awaits
+ * every read, so a buffer held across the load is seen.
+ */
+function sampleJsHeap(): void {
+  const used = () => (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize;
+  const m = { start: used(), peak: used(), samples: 0 };
+  (window as unknown as { __memory: typeof m }).__memory = m;
+  setInterval(() => {
+    m.peak = Math.max(m.peak, used());
+    m.samples++;
+  }, 5);
+}
+
+/** Peak resident set (VmHWM, bytes) of each renderer process of the browser whose profile is `profile`. */
+function rendererPeaks(profile: string): Map<number, number> {
+  const peaks = new Map<number, number>();
+  if (!existsSync('/proc/self/status')) return peaks;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes('--type=renderer') || !cmd.includes(profile)) continue;
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (hwm !== null) peaks.set(Number(pid), Number(hwm[1]) * 1024);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return peaks;
+}
+
+const MB = (n: number) => `${(n / 1e6).toFixed(0)} MB`;
 
 const chromiumThere = existsSync(CHROMIUM);
 if (!chromiumThere) {
@@ -355,4 +407,61 @@ describe.skipIf(!chromiumThere)('demo page in Chromium (playwright-core)', () =>
       expect(picked.entities).toEqual(onCpu.entities);
     },
   );
+
+  it('loads a 431 MB model from its URL with JS heap growth below the file size (peak and after)', async () => {
+    const dir = join(tmp, 'site/models/synth-base');
+    const t0 = performance.now();
+    const { bytes } = writeSynthCheckpoint('synth-base', dir, 'F32');
+    const written = performance.now();
+    const page = await context.newPage();
+    page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+    await page.addInitScript(sampleJsHeap);
+    await page.goto(`${base}index.html?model=models/synth-base/&backend=cpu`);
+    await page.waitForSelector('body[data-status="ready"], body[data-status="error"]', { timeout: 300_000 });
+    const loaded = performance.now();
+    const status = await page.evaluate(() => document.body.dataset.status);
+    if (status !== 'ready') console.error(`[e2e] page failed:\n${logs.join('\n')}`);
+    expect(status).toBe('ready');
+    expect(await page.locator('#model-info').textContent()).toMatch(/12 layers, hidden 768/);
+    type Sampled = { start: number; peak: number; samples: number; now: number };
+    const heap = () =>
+      page.evaluate(() => {
+        const w = window as unknown as { __memory: Omit<Sampled, 'now'> };
+        const now = (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize;
+        return { ...w.__memory, now };
+      }) as Promise<Sampled>;
+    const during = await heap();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('HeapProfiler.collectGarbage');
+    const after = await heap();
+    const renderer = Math.max(...rendererPeaks(join(tmp, 'profile')).values());
+
+    // Control: the same page holding the file as one ArrayBuffer (what a non-streaming loader does).
+    const held = await page.evaluate(async (url) => {
+      const w = window as unknown as { __held?: ArrayBuffer };
+      w.__held = await (await fetch(url)).arrayBuffer();
+      return (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize;
+    }, `${base}models/synth-base/model.safetensors`);
+    await page.evaluate(async () => {
+      const cache = await caches.open('wgbert-models'); // the demo's cache (src/io/urlSource.ts): drop 431 MB
+      for (const r of await cache.keys()) if (r.url.includes('/models/synth-base/')) await cache.delete(r);
+    });
+    await page.close();
+    rmSync(dir, { recursive: true, force: true });
+
+    console.log(
+      `[e2e] memory, synth-base model.safetensors ${MB(bytes)} on the CPU: written in ` +
+        `${Math.round(written - t0)} ms, downloaded + loaded in ${Math.round(loaded - written)} ms; JS heap ` +
+        `${MB(during.start)} at start, peak +${MB(during.peak - during.start)} (${during.samples} samples), ` +
+        `+${MB(during.now - during.start)} after load, +${MB(after.now - during.start)} after GC; ` +
+        `largest renderer peak RSS ${Number.isFinite(renderer) ? MB(renderer) : 'n/a'}; holding the file as one ` +
+        `ArrayBuffer: ` +
+        `+${MB(held - during.start)}`,
+    );
+    expect(during.samples).toBeGreaterThan(10);
+    expect(during.peak - during.start).toBeLessThan(bytes);
+    // What stays is the embedding tables the CPU backend gathers from in JavaScript (measured: 0.22× the file).
+    expect(after.now - during.start).toBeLessThan(bytes / 2);
+    expect(held - during.start).toBeGreaterThanOrEqual(bytes); // the measurement sees a whole-file buffer
+  }, 600_000);
 });

@@ -1,5 +1,8 @@
-/** Helpers shared by the parity tests: reference inputs → BertInput, and logits comparison. */
-import type { BertInput } from '../src/bert/ops.js';
+/** Helpers shared by the parity tests: reference inputs → BertInput, logits comparison, rounded weights. */
+import type { BertInput, BertWeights } from '../src/bert/ops.js';
+import { walkBertWeights } from '../src/bert/walk.js';
+import { bf16ArrayToF32, f16ArrayToF32, f32ArrayToBf16, f32ArrayToF16 } from '../src/tensor/dtype.js';
+import { Tensor } from '../src/tensor/tensor.js';
 
 export interface RefEntry {
   id: string;
@@ -58,4 +61,11 @@ export interface SynthCase {
   attention_mask: number[][];
   logits_file: string;
   logits_shape: number[];
+}
+
+/** The weights rounded to F16 or BF16 and back (what such a checkpoint holds), for the plain CPU reference. */
+export function roundedWeights(w: BertWeights<Tensor>, dtype: 'F16' | 'BF16'): BertWeights<Tensor> {
+  const round = (x: Float32Array) =>
+    dtype === 'F16' ? f16ArrayToF32(f32ArrayToF16(x)) : bf16ArrayToF32(f32ArrayToBf16(x));
+  return walkBertWeights(w, (t) => new Tensor(t.shape, round(t.data)));
 }

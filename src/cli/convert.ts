@@ -1,122 +1,270 @@
 /**
- * `wgbert convert <dir> [--dtype keep|f32] [--force] [--json]`
+ * `wgbert convert <dir> [--dtype keep|fp32|fp16|bf16] [--out <dir>] [--force] [--json]`
  *
- * Converts a model folder's PyTorch checkpoint (`pytorch_model.bin`, or a sharded
- * `pytorch_model.bin.index.json`) into `model.safetensors` in the same folder, so it loads without the
- * pickle reader (and faster). Tensors keep their stored dtype by default (F16 stays F16: exact and half
- * the size); `--dtype f32` widens everything to F32. The new file is written to a temporary name and then
- * renamed, and an existing model.safetensors is only replaced with --force.
+ * Rewrites a model folder's checkpoint as one `model.safetensors`, optionally in another float dtype:
+ *
+ *   - input: the checkpoint the loader would use (model.safetensors, model.safetensors.index.json and its
+ *     shards, pytorch_model.bin, pytorch_model.bin.index.json and its shards) — except that converting in
+ *     place (no --out) a folder that has a PyTorch checkpoint converts that, into model.safetensors beside it;
+ *   - output: <out>/model.safetensors, plus config.json and the tokenizer files copied, so <out> is a complete
+ *     model folder (without --out: the input folder). It is written to a temporary name, then renamed; an
+ *     existing file is only replaced with --force;
+ *   - dtypes: `keep` (default) keeps each tensor's stored dtype; fp32 / fp16 / bf16 cast the float tensors
+ *     (F64, F32, F16, BF16) to that dtype, rounding to nearest with ties to even as torch's `.half()` /
+ *     `.bfloat16()` do (src/tensor/dtype.ts); integer tensors (position_ids) are copied unchanged. `f32` is
+ *     an alias of fp32; q8 / q4 are named but not implemented yet.
+ *
+ * Memory: safetensors inputs are read one tensor at a time through TensorRefs and the output is streamed
+ * (safetensorsPrefix, then each tensor's bytes), so a model is never held whole; a PyTorch shard is read
+ * whole (its storages are CRC-checked as a unit, torchBin.ts), the output still streamed.
  */
-import { rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseCommand } from './args.js';
-import { InputError, ModelNotFoundError } from '../errors.js';
+import { InputError, ModelNotFoundError, jsonSnippet } from '../errors.js';
+import type { ModelSource } from '../io/source.js';
+import { CONFIG_FILE, TOKENIZER_FILES } from '../node/hub/download.js';
 import { fsModelSource } from '../node/fsSource.js';
-import { DTYPE_SIZES, type SafetensorsDType } from '../tensor/safetensors.js';
-import { writeSafetensors, type SafetensorsWriteTensor } from '../tensor/safetensorsWriter.js';
-import {
-  PYTORCH_FILE,
-  PYTORCH_INDEX_FILE,
-  parseWeightMap,
-  readTorchBinRaw,
-  type TorchTensorInfo,
-} from '../tensor/torchBin.js';
-import { toTensor } from '../tensor/safetensors.js';
+import { SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, openCheckpoint } from '../tensor/checkpoint.js';
+import { f32ArrayToBf16, f32ArrayToF16 } from '../tensor/dtype.js';
+import { DTYPE_SIZES, toTensor, type SafetensorsDType } from '../tensor/safetensors.js';
+import { safetensorsPrefix } from '../tensor/safetensorsWriter.js';
+import { PYTORCH_FILE, PYTORCH_INDEX_FILE, parseWeightMap, readTorchBinRaw } from '../tensor/torchBin.js';
 
 export const CONVERT_USAGE = `Usage: wgbert convert <model-dir> [options]
 
-Converts <model-dir>/pytorch_model.bin (or its sharded index) to <model-dir>/model.safetensors.
+Writes the model's checkpoint (model.safetensors or its shards, pytorch_model.bin or its shards) as one
+model.safetensors: into --out with config.json and the tokenizer files (a complete model folder), else
+beside the input (pytorch_model.bin → model.safetensors in the same folder).
 
 Options:
-  --dtype <keep|f32>   keep each tensor's stored dtype (default) or widen all to F32
-  --force              replace an existing model.safetensors
-  --json               print {path, tensors, bytes, dtypes} as JSON
+  --dtype <name>       keep (default: each tensor's stored dtype) | fp32 | fp16 | bf16: float tensors cast
+                       (round to nearest even, as torch), integer tensors kept; f32 = fp32; q8, q4: not
+                       implemented yet
+  --out <dir>          write a complete model folder there (created if needed)
+  --force              replace an existing model.safetensors (and copied files) in the output folder
+  --json               print {path, from, tensors, bytes, dtypes, copied} as JSON
   -h, --help           this help`;
+
+/** What `--dtype` asks for: keep each stored dtype, or cast the float tensors to one. */
+export type ConvertDtype = 'keep' | 'fp32' | 'fp16' | 'bf16';
+
+const CONVERT_DTYPES: Readonly<Record<string, ConvertDtype>> = {
+  keep: 'keep',
+  fp32: 'fp32',
+  f32: 'fp32',
+  fp16: 'fp16',
+  bf16: 'bf16',
+};
+const FLOAT_TARGETS: Readonly<Record<Exclude<ConvertDtype, 'keep'>, SafetensorsDType>> = {
+  fp32: 'F32',
+  fp16: 'F16',
+  bf16: 'BF16',
+};
+const FLOAT_DTYPES: ReadonlySet<string> = new Set(['F64', 'F32', 'F16', 'BF16']);
+
+/** `--dtype`'s value, checked (InputError naming it otherwise). */
+export function parseConvertDtype(value: unknown): ConvertDtype {
+  const dtype = typeof value === 'string' && Object.hasOwn(CONVERT_DTYPES, value) ? CONVERT_DTYPES[value] : undefined;
+  if (dtype !== undefined) return dtype;
+  if (value === 'q8' || value === 'q4') {
+    throw new InputError(`--dtype ${value} is not implemented yet (quantized checkpoints: issue 19); use fp16 or bf16`);
+  }
+  throw new InputError(`--dtype must be one of keep, fp32, fp16, bf16 (f32 = fp32), got ${jsonSnippet(value)}`);
+}
 
 export async function runConvert(args: string[]): Promise<number> {
   const parsed = parseCommand({ name: 'wgbert convert', usage: CONVERT_USAGE }, args, {
     dtype: { type: 'string' },
+    out: { type: 'string' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
   if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new InputError(`convert: expected one model folder, got ${positionals.length}`);
-  const dtype = values.dtype ?? 'keep';
-  if (dtype !== 'keep' && dtype !== 'f32') throw new InputError(`--dtype must be keep or f32, got "${dtype}"`);
-  const result = await convertTorchBinFolder(positionals[0]!, { widen: dtype === 'f32', force: values.force === true });
+  const dtype = parseConvertDtype(values.dtype ?? 'keep');
+  if (values.out !== undefined && values.out.trim() === '') throw new InputError('--out needs a folder, got ""');
+  const result = await convertModelFolder(positionals[0]!, {
+    dtype,
+    ...(values.out === undefined ? {} : { out: values.out }),
+    force: values.force === true,
+  });
   if (values.json) console.log(JSON.stringify(result));
   else {
     const kinds = Object.entries(result.dtypes)
       .map(([d, n]) => `${n} ${d}`)
       .join(', ');
-    console.log(`wrote ${result.path}: ${result.tensors} tensors (${kinds}), ${(result.bytes / 1e6).toFixed(1)} MB`);
+    const copied = result.copied.length > 0 ? `; copied ${result.copied.join(', ')}` : '';
+    console.log(
+      `wrote ${result.path}: ${result.tensors} tensors (${kinds}), ${(result.bytes / 1e6).toFixed(1)} MB, ` +
+        `from ${result.from}${copied}`,
+    );
   }
   return 0;
 }
 
+export interface ConvertOptions {
+  /** Default 'keep'. */
+  dtype?: ConvertDtype;
+  /** Output folder (created if needed); default: the input folder. */
+  out?: string;
+  /** Replace existing output files. */
+  force?: boolean;
+}
+
 export interface ConvertResult {
+  /** The model.safetensors written. */
   path: string;
+  /** The checkpoint file read (a shard index for sharded checkpoints). */
+  from: string;
   tensors: number;
   bytes: number;
   /** dtype → number of tensors. */
   dtypes: Record<string, number>;
+  /** Files copied beside it (config.json, tokenizer files); empty in place. */
+  copied: string[];
 }
 
-/** Converts `<dir>/pytorch_model.bin` (or its shards) into `<dir>/model.safetensors`. */
-export async function convertTorchBinFolder(
-  dir: string,
-  opts: { widen?: boolean; force?: boolean } = {},
-): Promise<ConvertResult> {
+/** One input tensor: what it is, its stored bytes, and its float32 values (floats only). */
+interface SourceTensor {
+  name: string;
+  dtype: SafetensorsDType;
+  shape: readonly number[];
+  bytes(): Promise<Uint8Array>;
+  values(): Promise<Float32Array>;
+}
+
+/** Converts the checkpoint of the model folder `dir` into `<out or dir>/model.safetensors` (see the header). */
+export async function convertModelFolder(dir: string, opts: ConvertOptions = {}): Promise<ConvertResult> {
+  const dtype = opts.dtype ?? 'keep';
+  const outDir = opts.out ?? dir;
+  const inPlace = resolve(outDir) === resolve(dir);
+  if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw new ModelNotFoundError(`${dir}: no such folder`);
   const source = fsModelSource(dir);
-  const out = join(dir, 'model.safetensors');
-  if (!opts.force && (await exists(out))) throw new InputError(`${out} already exists (use --force to replace it)`);
+  const copies = inPlace ? [] : await filesToCopy(source, dir);
+  await checkOutput(outDir, [SAFETENSORS_FILE, ...copies], opts.force === true);
 
-  const files: string[] = [];
-  if (await source.exists(PYTORCH_FILE)) files.push(PYTORCH_FILE);
-  else if (await source.exists(PYTORCH_INDEX_FILE))
-    files.push(...parseWeightMap(await source.readText(PYTORCH_INDEX_FILE), join(dir, PYTORCH_INDEX_FILE)).keys());
-  else throw new ModelNotFoundError(`${dir}: nothing to convert (no ${PYTORCH_FILE} or ${PYTORCH_INDEX_FILE})`);
+  const { from, tensors } = await openInput(source, dir, inPlace);
+  await mkdir(outDir, { recursive: true });
+  const outputs = tensors.map((t) => ({ source: t, name: t.name, shape: t.shape, dtype: targetDtype(t.dtype, dtype) }));
+  // Wider dtypes first keeps every tensor aligned to its element size (as the Python library orders them).
+  outputs.sort((a, b) => DTYPE_SIZES[b.dtype] - DTYPE_SIZES[a.dtype]);
 
-  const tensors: SafetensorsWriteTensor[] = [];
+  const out = join(outDir, SAFETENSORS_FILE);
+  const tmp = `${out}.tmp-${process.pid}`;
+  let bytes = 0;
+  const file = await open(tmp, 'w');
+  try {
+    const write = async (b: Uint8Array) => {
+      for (let done = 0; done < b.byteLength; ) done += (await file.write(b, done, b.byteLength - done)).bytesWritten;
+      bytes += b.byteLength;
+    };
+    await write(safetensorsPrefix(outputs, { format: 'pt' }));
+    for (const t of outputs) {
+      const data = await castTensor(t.source, t.dtype);
+      const expected = t.shape.reduce((n, d) => n * d, 1) * DTYPE_SIZES[t.dtype];
+      if (data.byteLength !== expected) {
+        throw new Error(`convert: tensor '${t.name}' came out as ${data.byteLength} bytes, not ${expected}`);
+      }
+      await write(data);
+    }
+    await file.close();
+    await rename(tmp, out);
+  } catch (e) {
+    await file.close().catch(() => {});
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  for (const f of copies) await copyFile(join(dir, f), join(outDir, f));
+
+  const dtypes: Record<string, number> = {};
+  for (const t of outputs) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
+  return { path: out, from: join(dir, from), tensors: outputs.length, bytes, dtypes, copied: copies };
+}
+
+/** The dtype a tensor stored as `stored` is written in. */
+function targetDtype(stored: SafetensorsDType, dtype: ConvertDtype): SafetensorsDType {
+  return dtype === 'keep' || !FLOAT_DTYPES.has(stored) ? stored : FLOAT_TARGETS[dtype];
+}
+
+/** A tensor's bytes in `target`: its stored bytes when the dtype stays, else its values rounded to `target`. */
+async function castTensor(t: SourceTensor, target: SafetensorsDType): Promise<Uint8Array> {
+  if (target === t.dtype) return t.bytes();
+  const values = await t.values(); // F64 → float32 → F16 / BF16 rounds twice, as torch's casts do
+  const data = target === 'F32' ? values : target === 'F16' ? f32ArrayToF16(values) : f32ArrayToBf16(values);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** The input checkpoint's tensors (see the header for which one) and the file they come from. */
+async function openInput(
+  source: ModelSource,
+  dir: string,
+  inPlace: boolean,
+): Promise<{ from: string; tensors: SourceTensor[] }> {
+  const has = async (f: string) => source.exists(f);
+  const torch = (await has(PYTORCH_FILE)) || (await has(PYTORCH_INDEX_FILE));
+  const safetensors = (await has(SAFETENSORS_FILE)) || (await has(SAFETENSORS_INDEX_FILE));
+  if (safetensors && !(inPlace && torch)) {
+    const from = (await has(SAFETENSORS_FILE)) ? SAFETENSORS_FILE : SAFETENSORS_INDEX_FILE;
+    const tensors = [...(await openCheckpoint(source)).values()].map((ref) => ({
+      name: ref.name,
+      dtype: ref.dtype as SafetensorsDType, // validated by the safetensors reader
+      shape: ref.shape,
+      bytes: () => ref.readBytes(),
+      values: () => ref.read(),
+    }));
+    return { from, tensors };
+  }
+  if (!torch) {
+    throw new ModelNotFoundError(
+      `${dir}: nothing to convert (no ${SAFETENSORS_FILE}, ${SAFETENSORS_INDEX_FILE}, ${PYTORCH_FILE} or ` +
+        `${PYTORCH_INDEX_FILE})`,
+    );
+  }
+  const from = (await has(PYTORCH_FILE)) ? PYTORCH_FILE : PYTORCH_INDEX_FILE;
+  const files =
+    from === PYTORCH_FILE
+      ? [PYTORCH_FILE]
+      : [...parseWeightMap(await source.readText(PYTORCH_INDEX_FILE), join(dir, PYTORCH_INDEX_FILE)).keys()];
+  const tensors: SourceTensor[] = [];
   const seen = new Set<string>();
   for (const file of files) {
     const { tensors: raw } = await readTorchBinRaw(await source.open(file), join(dir, file));
     for (const { info, bytes } of raw) {
       if (seen.has(info.name)) throw new InputError(`${join(dir, file)}: tensor '${info.name}' appears in two shards`);
       seen.add(info.name);
-      tensors.push(
-        opts.widen ? widened(info, bytes) : { name: info.name, dtype: info.dtype, shape: info.shape, data: bytes },
-      );
+      tensors.push({
+        name: info.name,
+        dtype: info.dtype,
+        shape: info.shape,
+        bytes: async () => bytes,
+        values: async () => toTensor(info, bytes).data,
+      });
     }
   }
-  // Wider dtypes first keeps every tensor aligned to its element size (as the Python library orders them).
-  tensors.sort((a, b) => DTYPE_SIZES[b.dtype] - DTYPE_SIZES[a.dtype]);
+  return { from, tensors };
+}
 
-  const bytes = writeSafetensors(tensors, { format: 'pt' });
-  const tmp = `${out}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, out);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
+/** config.json (required: the output is a complete model folder) and the tokenizer files the input has. */
+async function filesToCopy(source: ModelSource, dir: string): Promise<string[]> {
+  if (!(await source.exists(CONFIG_FILE))) {
+    throw new ModelNotFoundError(`${dir}: no ${CONFIG_FILE} (--out writes a complete model folder, config included)`);
   }
-  const dtypes: Record<string, number> = {};
-  for (const t of tensors) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
-  return { path: out, tensors: tensors.length, bytes: bytes.byteLength, dtypes };
+  const files: string[] = [CONFIG_FILE];
+  for (const f of TOKENIZER_FILES) if (await source.exists(f)) files.push(f);
+  return files;
 }
 
-function widened(info: TorchTensorInfo, bytes: Uint8Array): SafetensorsWriteTensor {
-  const dtype: SafetensorsDType = 'F32';
-  return { name: info.name, dtype, shape: info.shape, data: toTensor(info, bytes).data };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
+/** The output folder must be a folder (or not exist yet), holding none of `files` unless `force`. */
+async function checkOutput(outDir: string, files: string[], force: boolean): Promise<void> {
+  const info = await stat(outDir).catch(() => undefined);
+  if (info !== undefined && !info.isDirectory()) throw new InputError(`--out ${outDir} exists and is not a folder`);
+  if (force) return;
+  for (const f of files) {
+    const path = join(outDir, f);
+    if ((await stat(path).catch(() => undefined)) !== undefined) {
+      throw new InputError(`${path} already exists (use --force to replace it)`);
+    }
   }
 }

@@ -25,7 +25,7 @@ Usage:
   wgbert logits <text|-> [options]     tokens, ids, offsets and logits [S][C]
   wgbert eval conll2003|pos --data F   entity F1 / POS accuracy on a corpus
   wgbert download <org/name>           fetch a model from the Hugging Face hub into its cache
-  wgbert convert <dir>                 pytorch_model.bin → model.safetensors
+  wgbert convert <dir>                 a checkpoint → model.safetensors, fp32 / fp16 / bf16
   wgbert serve [--port 8080]           an NER service speaking Hugging Face's Inference API
 
 wgbert <command> --help lists a command's options. The model options of ner, pos, logits and eval:

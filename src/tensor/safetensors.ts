@@ -153,6 +153,9 @@ function safetensorsRef(src: ByteSource, info: SafetensorsTensorInfo): TensorRef
       out.set(decodeToFloat32(info.dtype, raw));
       return out;
     },
+    readBytes() {
+      return src.read(info.begin, info.end - info.begin);
+    },
   };
 }
 

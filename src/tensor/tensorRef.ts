@@ -3,7 +3,8 @@
  * its values as float32 (exactly widened) — whole or a range of elements, into memory the caller owns. Devices
  * read each weight straight into where it will live, one tensor (or one chunk) at a time, so a model is never
  * held twice on the host and a device can read its weights again after a loss. `tensorRef(t)` wraps a Tensor
- * that is already in memory (synthetic weights, tests).
+ * that is already in memory (synthetic weights, tests). `readBytes` gives the stored bytes unconverted (`wgbert
+ * convert` copies integer tensors that way).
  */
 import { Tensor } from './tensor.js';
 
@@ -26,6 +27,8 @@ export interface TensorRef {
   readonly size: number;
   /** float32 values of elements [start, start + count). */
   read(range?: ReadRange): Promise<Float32Array>;
+  /** The whole tensor as stored: little-endian elements of `dtype` (to copy it unconverted, e.g. integers). */
+  readBytes(): Promise<Uint8Array>;
 }
 
 /** A tensor already in memory as a TensorRef ('F32'); `read()` without `into` returns views, not copies. */
@@ -41,6 +44,9 @@ export function tensorRef(t: Tensor, name = ''): TensorRef {
       if (range.into === undefined) return view;
       range.into.set(view);
       return range.into;
+    },
+    async readBytes() {
+      return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     },
   };
 }
