@@ -9,13 +9,27 @@
  * --json writes bench/record.ts records, one per path and measurement: model `gemm-MxKxN-<path>` (the whole
  * GEMM: seq = M rows, tokensPerS = rows/s of that K→N linear layer) and `gemm-micro-MRxNR-kc256-<path>` (one
  * try = 20000 micro-kernel calls), engine wgbert, backend cpu, one thread.
+ *
+ * Then the 8-bit GEMM (src/kernels/wasm/gemmInt8.ts) at BERT-large shapes (`--int8 M,K,N;M,K,N`, default
+ * 128,1024,4096;128,4096,1024): each timed run quantizes the activations and runs job_gemm_i8 (weights packed
+ * once), against the f32 path's pack + job_gemm on the same shape; GOP/s = 2·M·N·K per second. Paths run
+ * interleaved, timed by the process's CPU time (one thread: what it computed, not how long a busy machine
+ * kept it waiting); records `gemm-q8-MxKxN-<path>`, dtype q8 (the f32 row: `gemm-f32-MxKxN-<path>`).
  */
 import '../src/node/wasmFlags.js';
 import { writeFileSync } from 'node:fs';
 import { cpuInfo, num, type BenchRecord } from './record.js';
 import { wasmFeatures } from '../src/kernels/wasm/features.js';
-import { defaultKernelConfig, gemmScratchFloats, type KernelConfig } from '../src/kernels/wasm/kernels.js';
+import {
+  defaultInt8Config,
+  defaultKernelConfig,
+  gemmScratchFloats,
+  type KernelConfig,
+} from '../src/kernels/wasm/kernels.js';
 import { nrOf } from '../src/kernels/wasm/gemm.js';
+import { type Int8Dot, int8ScratchBytes, nrOfInt8 } from '../src/kernels/wasm/gemmInt8.js';
+import { int8Sizes } from '../src/kernels/wasm/int8Layout.js';
+import { quantizeWeightsPerChannel } from '../src/kernels/cpu/quantize.js';
 import { instantiateKernels, kernelModule } from '../src/kernels/wasm/runtime.js';
 
 const args = process.argv.slice(2);
@@ -26,6 +40,9 @@ const arg = (name: string, fallback: string) => {
 const [M, K, N] = arg('--shape', '1024,1024,4096').split(',').map(Number) as [number, number, number];
 const runs = Number(arg('--runs', '7'));
 const jsonFile = args.includes('--json') ? arg('--json', 'gemm.json') : undefined;
+const int8Shapes = arg('--int8', '128,1024,4096;128,4096,1024')
+  .split(';')
+  .map((t) => t.split(',').map(Number) as [number, number, number]);
 
 interface Result {
   path: string;
@@ -124,10 +141,17 @@ for (const r of results) {
   );
 }
 const mid = (a: number[]) => a[a.length >> 1]!;
-const record = (model: string, seq: number, times: number[], flops: number, tokens: number | null): BenchRecord => ({
+const record = (
+  model: string,
+  seq: number,
+  times: number[],
+  flops: number,
+  tokens: number | null,
+  dtype: BenchRecord['dtype'] = 'fp32',
+): BenchRecord => ({
   engine: 'wgbert',
   backend: 'cpu',
-  dtype: 'fp32',
+  dtype,
   model,
   threads: 1,
   batch: 1,
@@ -143,6 +167,163 @@ const record = (model: string, seq: number, times: number[], flops: number, toke
   cpu: cpuInfo(),
   adapter: null,
 });
+
+// ---- the 8-bit GEMM vs f32 at BERT shapes ----
+
+interface Int8Row {
+  path: string;
+  tag: string;
+  block: string;
+  dtype: BenchRecord['dtype'];
+  /** ms of CPU time per run, sorted */
+  times: number[];
+  micro: number;
+}
+
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** A timed run of one path on one shape, set up (weights packed) once. */
+interface Runner {
+  row: Omit<Int8Row, 'times'>;
+  run(): void;
+}
+
+function int8Runner(Ms: number, Ks: number, Ns: number, dot: Int8Dot | 'f32'): Runner {
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5;
+  if (dot === 'f32') {
+    const cfg = defaultKernelConfig(features.relaxed, false);
+    const NR = nrOf(cfg),
+      MP = Math.ceil(Ms / cfg.MR),
+      NP = Math.ceil(Ns / NR);
+    const floats = MP * cfg.MR * Ks + NP * NR * Ks + Ms * Ks + Ns * Ks + Ms * Ns + gemmScratchFloats(cfg);
+    const memory = new WebAssembly.Memory({ initial: Math.ceil((floats * 4 + (1 << 20)) / 65536), maximum: 65536 });
+    const ex = instantiateKernels(kernelModule(cfg), memory);
+    let top = 4096;
+    const take = (floats: number) => {
+      const p = top;
+      top += Math.ceil((floats * 4) / 64) * 64 + 64;
+      return p;
+    };
+    const pX = take(Ms * Ks),
+      pW = take(Ns * Ks),
+      pAp = take(MP * cfg.MR * Ks),
+      pBp = take(NP * NR * Ks),
+      pC = take(Ms * Ns),
+      pS = take(gemmScratchFloats(cfg));
+    const f32 = new Float32Array(memory.buffer);
+    for (let i = 0; i < Ms * Ks; i++) f32[pX / 4 + i] = rand();
+    for (let i = 0; i < Ns * Ks; i++) f32[pW / 4 + i] = rand();
+    ex.pack_b(pW, Ks, Ns, Ks, pBp, 0, NP);
+    return {
+      row: {
+        path: features.relaxed ? 'f32, relaxed_madd (FMA)' : 'f32, mul + add',
+        tag: `gemm-f32-${Ms}x${Ks}x${Ns}-${features.relaxed ? 'fma' : 'mul-add'}`,
+        block: `${cfg.MR}×${NR}`,
+        dtype: 'fp32',
+        micro: 0,
+      },
+      run() {
+        ex.job_pack(0, MP, 0, pX, Ks, Ms, Ks, pAp, 0, 0, 0, 0, 0, 0);
+        ex.job_gemm(0, NP, 0, pAp, pBp, 0, pC, Ms, Ns, Ks, 0, 0, pS, 0);
+      },
+    };
+  }
+  const cfg: KernelConfig = {
+    ...defaultKernelConfig(features.relaxed, false),
+    int8: { ...defaultInt8Config(dot !== 'i16'), dot },
+  };
+  const c = cfg.int8;
+  const NR = nrOfInt8(c);
+  const sz = int8Sizes(c, Ms, Ns, Ks);
+  const bytes = Ms * Ks * 4 + Ns * Ks + Ns * 4 + sz.aBytes + sz.rowQBytes + sz.bBytes + sz.colBytes + Ms * Ns * 4;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((bytes + (1 << 20)) / 65536), maximum: 65536 });
+  const ex = instantiateKernels(kernelModule(cfg), memory);
+  let top = 4096;
+  const take = (bytes: number) => {
+    const p = top;
+    top += Math.ceil(bytes / 64) * 64 + 64;
+    return p;
+  };
+  const pX = take(4 * Ms * Ks),
+    pW = take(Ns * Ks),
+    pScale = take(4 * Ns),
+    pA = take(sz.aBytes),
+    pRowQ = take(sz.rowQBytes),
+    pB = take(sz.bBytes),
+    pCol = take(sz.colBytes),
+    pC = take(4 * Ms * Ns),
+    pS = take(int8ScratchBytes(c));
+  const x = new Float32Array(memory.buffer, pX, Ms * Ks);
+  for (let i = 0; i < x.length; i++) x[i] = rand();
+  const W = new Float32Array(Ns * Ks);
+  for (let i = 0; i < W.length; i++) W[i] = rand();
+  const w = quantizeWeightsPerChannel(W, Ns, Ks);
+  new Int8Array(memory.buffer, pW, Ns * Ks).set(w.q);
+  new Float32Array(memory.buffer, pScale, Ns).set(w.scale);
+  ex.job_pack_b_i8(0, sz.NP, 0, pW, Ks, Ns, Ks, pB, pScale, pCol, 8, 0, 0, 0, 0);
+  ex.job_quantize_rows(0, sz.MP, 0, pX, Ks, Ms, Ks, pA, pRowQ, 0, 0, 0, 0, 0, 0);
+  // micro-kernel alone on the first (L1-resident) panels: 64 groups = 256 k, mode 0 (i32 sums, no dequantizing)
+  const n = 20000;
+  let micro = 0;
+  for (let r = 0; r < 5; r++) {
+    const t0 = cpuMs();
+    for (let i = 0; i < n; i++) ex.micro_i8(pA, pB, 64, pC, Ns, 0, pRowQ, pCol, pCol, 0);
+    micro = Math.max(micro, (2 * c.MR * NR * 256 * n) / ((cpuMs() - t0) * 1e6));
+  }
+  const names: Record<Int8Dot, string> = {
+    relaxed: 'q8, i16x8.relaxed_dot_i8x16_i7x16_s + i32x4.dot_i16x8_s',
+    'relaxed-add': 'q8, i32x4.relaxed_dot_i8x16_i7x16_add_s',
+    i16: 'q8, i16 widening + i32x4.dot_i16x8_s',
+  };
+  return {
+    row: { path: names[dot], tag: `gemm-q8-${Ms}x${Ks}x${Ns}-${dot}`, block: `${c.MR}×${NR}`, dtype: 'q8', micro },
+    run() {
+      ex.job_quantize_rows(0, sz.MP, 0, pX, Ks, Ms, Ks, pA, pRowQ, 0, 0, 0, 0, 0, 0);
+      ex.job_gemm_i8(0, sz.NP, 0, pA, pRowQ, pB, pCol, 0, pC, Ms, Ns, Ks, 0, 0, pS);
+    },
+  };
+}
+
+const int8Records: BenchRecord[] = [];
+const dots: (Int8Dot | 'f32')[] = [
+  'f32',
+  ...(features.relaxedDot ? (['relaxed'] as const) : []),
+  ...(features.relaxedDotAdd ? (['relaxed-add'] as const) : []),
+  'i16',
+];
+for (const [Ms, Ks, Ns] of int8Shapes) {
+  const runners = dots.map((d) => int8Runner(Ms, Ks, Ns, d));
+  const times = runners.map((): number[] => []);
+  for (let r = 0; r < runs + 1; r++)
+    runners.forEach((rn, i) => {
+      const t0 = cpuMs();
+      rn.run();
+      if (r > 0) times[i]!.push(cpuMs() - t0); // the first run also tiers the code up
+    });
+  const ops = 2 * Ms * Ns * Ks;
+  times.forEach((t) => t.sort((a, b) => a - b));
+  const f32Median = ops / (mid(times[0]!) * 1e6);
+  console.log(
+    `\n8-bit GEMM M=${Ms} K=${Ks} N=${Ns} (${(ops / 1e9).toFixed(2)} GOP), one thread, ${runs} interleaved runs ` +
+      `(CPU time); ${cpuInfo().model}\n`,
+  );
+  console.log('| path | register block | best GOP/s | median GOP/s | × f32 (median) | micro-kernel GOP/s |');
+  console.log('|---|---|---:|---:|---:|---:|');
+  runners.forEach((rn, i) => {
+    const t = times[i]!;
+    const median = ops / (mid(t) * 1e6);
+    console.log(
+      `| ${rn.row.path} | ${rn.row.block} | ${(ops / (t[0]! * 1e6)).toFixed(1)} | ${median.toFixed(1)} | ` +
+        `${(median / f32Median).toFixed(2)} | ${rn.row.micro ? rn.row.micro.toFixed(1) : '–'} |`,
+    );
+    int8Records.push(record(rn.row.tag, Ms, t, ops, Ms, rn.row.dtype));
+  });
+}
+
 if (jsonFile) {
   const records = results.flatMap((r) => [
     record(`gemm-${M}x${K}x${N}-${r.tag}`, M, r.times, 2 * M * N * K, M),
@@ -154,5 +335,5 @@ if (jsonFile) {
       null,
     ),
   ]);
-  writeFileSync(jsonFile, JSON.stringify(records, null, 2) + '\n');
+  writeFileSync(jsonFile, JSON.stringify([...records, ...int8Records], null, 2) + '\n');
 }

@@ -19,9 +19,10 @@
  *
  * Instructions are one opcode byte, optionally followed by immediates. The SIMD proposal (now standard)
  * lives behind the prefix byte 0xFD followed by a u32 LEB128 sub-opcode (so f32x4.add = FD E4 01), and
- * relaxed SIMD extends it (f32x4.relaxed_madd = FD 85 02). Memory instructions carry a "memarg": the
- * alignment hint (log2 bytes) and a constant byte offset added to the address operand, which lets an
- * unrolled loop address a whole register block from one pointer.
+ * relaxed SIMD extends it (f32x4.relaxed_madd = FD 85 02); the saturating float → int conversions have
+ * the prefix 0xFC. Memory instructions carry a "memarg": the alignment hint (log2 bytes) and a constant
+ * byte offset added to the address operand, which lets an unrolled loop address a whole register block
+ * from one pointer.
  *
  * The function builder below mirrors the text format: `f.op('f32x4.add')`, `f.load('v128.load', 16)`,
  * structured control flow with labels (`f.loop(top => { …; f.brIf(top) })`), and locals by index.
@@ -120,6 +121,7 @@ const PLAIN: Record<string, number> = {
   'i32.shr_u': 0x76,
   'f32.abs': 0x8b,
   'f32.neg': 0x8c,
+  'f32.nearest': 0x90,
   'f32.sqrt': 0x91,
   'f32.add': 0x92,
   'f32.sub': 0x93,
@@ -140,11 +142,17 @@ const PLAIN: Record<string, number> = {
   'f32.reinterpret_i32': 0xbe,
 };
 
+/** 0xFC-prefixed ("misc") opcodes: saturating float → int (NaN → 0, out of range → the nearest bound). */
+const MISC: Record<string, number> = {
+  'i32.trunc_sat_f32_s': 0x00,
+};
+
 const SIMD: Record<string, number> = {
   'i8x16.shuffle': 0x0d,
   'i32x4.splat': 0x11,
   'f32x4.splat': 0x13,
   'f64x2.splat': 0x14,
+  'i32x4.extract_lane': 0x1b,
   'f32x4.extract_lane': 0x1f,
   'f32x4.replace_lane': 0x20,
   'f64x2.extract_lane': 0x21,
@@ -155,6 +163,7 @@ const SIMD: Record<string, number> = {
   'f32x4.le': 0x45,
   'f32x4.ge': 0x46,
   'v128.not': 0x4d,
+  'v128.any_true': 0x53,
   'v128.and': 0x4e,
   'v128.andnot': 0x4f,
   'v128.or': 0x50,
@@ -165,6 +174,7 @@ const SIMD: Record<string, number> = {
   'f32x4.floor': 0x68,
   'f32x4.trunc': 0x69,
   'f32x4.nearest': 0x6a,
+  'i16x8.extend_low_i8x16_u': 0x89,
   'i32x4.eq': 0x37,
   'i32x4.ne': 0x38,
   'i32x4.shl': 0xab,
@@ -173,6 +183,8 @@ const SIMD: Record<string, number> = {
   'i32x4.add': 0xae,
   'i32x4.sub': 0xb1,
   'i32x4.mul': 0xb5,
+  // Σ of the two adjacent i16 products in each i32 lane (x64: pmaddwd)
+  'i32x4.dot_i16x8_s': 0xba,
   'f32x4.abs': 0xe0,
   'f32x4.neg': 0xe1,
   'f32x4.sqrt': 0xe3,
@@ -192,16 +204,22 @@ const SIMD: Record<string, number> = {
   // relaxed SIMD: fused (or not: the engine decides) multiply-add a·b + c
   'f32x4.relaxed_madd': 0x105,
   'f32x4.relaxed_nmadd': 0x106,
+  // relaxed SIMD: Σ of 2 (i16 lanes) or 4 (i32 lanes, + c) adjacent byte products, a signed, b 7-bit
+  'i16x8.relaxed_dot_i8x16_i7x16_s': 0x112,
+  'i32x4.relaxed_dot_i8x16_i7x16_add_s': 0x113,
 };
 
 /** Loads and stores: opcode bytes and natural alignment (log2 of the access size). */
 const MEMORY: Record<string, { code: number[]; align: number }> = {
   'i32.load': { code: [0x28], align: 2 },
+  'i32.load8_s': { code: [0x2c], align: 0 },
+  'i32.load8_u': { code: [0x2d], align: 0 },
   'f32.load': { code: [0x2a], align: 2 },
   'f64.load': { code: [0x2b], align: 3 },
   'i32.store': { code: [0x36], align: 2 },
   'f32.store': { code: [0x38], align: 2 },
   'v128.load': { code: [0xfd, 0x00], align: 4 },
+  'i16x8.load8x8_s': { code: [0xfd, 0x01], align: 3 },
   'v128.load32_splat': { code: [0xfd, 0x09], align: 2 },
   'v128.load64_splat': { code: [0xfd, 0x0a], align: 3 },
   'v128.store': { code: [0xfd, 0x0b], align: 4 },
@@ -246,6 +264,8 @@ export class FunctionBuilder {
     if (plain !== undefined) return this.emit(plain);
     const simd = SIMD[name];
     if (simd !== undefined) return this.emit(0xfd, ...uleb(simd));
+    const misc = MISC[name];
+    if (misc !== undefined) return this.emit(0xfc, ...uleb(misc));
     throw new Error(`unknown opcode ${name}`);
   }
 

@@ -207,25 +207,115 @@ export function emitGemmRange(
   copyTile: number,
   microRows: readonly number[],
 ): number {
-  const { MR, KC } = c;
-  const NR = nrOf(c);
   const { fn: f, index } = m.declare(null, i32s(11));
   const [pA, pB, pInit, pC, M, N, K, ldc, p0, p1, pTile] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
-  const k0 = f.local(I32),
-    kc = f.local(I32),
-    mode = f.local(I32),
-    p = f.local(I32),
-    q = f.local(I32);
-  const MP = f.local(I32),
-    pBp = f.local(I32),
-    pAq = f.local(I32),
-    col = f.local(I32),
-    nValid = f.local(I32);
-  const rowBase = f.local(I32),
-    mValid = f.local(I32),
-    pCt = f.local(I32),
+  const mode = f.local(I32),
     pInitP = f.local(I32);
-  const rows = f.local(I32),
+  emitPanelLoops(f, {
+    MR: c.MR,
+    NR: nrOf(c),
+    KC: c.KC,
+    MB: c.MB,
+    elemBytes: 4,
+    args: { pA, pB, pC, M, N, K, ldc, p0, p1, pTile },
+    micro,
+    microRows,
+    copyTile,
+    onBlock: (l) => {
+      // mode = k0 > 0 ? 1 : (pInit ? 0 : 2)
+      f.i32(1).get(pInit).op('i32.eqz').i32(1).op('i32.shl').get(l.k0).op('select').set(mode);
+    },
+    onPanel: (l) => {
+      f.get(pInit).get(l.col).i32(2).op('i32.shl').op('i32.add').set(pInitP);
+    },
+    addsToC: () => f.get(mode).i32(1).op('i32.eq'),
+    callArgs: (l, dst, ld) => {
+      f.get(l.pAq).get(l.pBp).get(l.kc);
+      dst();
+      ld();
+      f.get(pInitP).get(mode);
+    },
+  });
+  return index;
+}
+
+/** Locals of the panel loop nest (emitPanelLoops) that its hooks may read. */
+export interface PanelLoopLocals {
+  /** first k of the current K block and its length (in k, a multiple of 4 for int8 panels) */
+  k0: number;
+  kc: number;
+  /** column panel, its first column, N − col (≥ NR: a whole panel) and its packed B sliver */
+  p: number;
+  col: number;
+  nValid: number;
+  pBp: number;
+  /** row panel, its first row and rows (emitRowLayout), its packed A sliver, the tile's first C element */
+  q: number;
+  rowBase: number;
+  mValid: number;
+  pAq: number;
+  pCt: number;
+}
+
+/** What emitPanelLoops needs: the blocking, the caller's parameters, the kernels, and hooks. */
+export interface PanelLoopSpec {
+  MR: number;
+  NR: number;
+  KC: number;
+  MB: number;
+  /** bytes per packed element: 4 (f32) or 1 (int8) */
+  elemBytes: number;
+  /** local indices of the caller's values (K = the packed depth: K, or K rounded up to 4 for int8) */
+  args: {
+    pA: number;
+    pB: number;
+    pC: number;
+    M: number;
+    N: number;
+    K: number;
+    ldc: number;
+    p0: number;
+    p1: number;
+    pTile: number;
+  };
+  /** the MR-row kernel, the kernels for r < MR rows (index r), and copy_tile */
+  micro: number;
+  microRows: readonly number[];
+  copyTile: number;
+  /** once per K block (k0, kc set), once per column panel, once per tile (before the kernel call) */
+  onBlock?: (l: PanelLoopLocals) => void;
+  onPanel?: (l: PanelLoopLocals) => void;
+  onTile?: (l: PanelLoopLocals) => void;
+  /** pushes an i32, nonzero when this K block's kernels add to what C holds (edge tiles are copied in) */
+  addsToC: () => void;
+  /** pushes a kernel's arguments for the current tile, its output at dst() with row stride ld() */
+  callArgs: (l: PanelLoopLocals, dst: () => void, ld: () => void) => void;
+}
+
+/**
+ * The blocked loop nest of a GEMM over packed panels (see the header), shared by the f32 GEMM and the
+ * int8 one (./gemmInt8.ts): K blocks, M blocks of MB row panels, the column panels [p0, p1), the row
+ * panels of the block. Whole tiles call the kernel for their rows straight into C; edge tiles (N − col <
+ * NR) go through the scratch tile pTile (MR·NR 4-byte elements).
+ */
+export function emitPanelLoops(f: FunctionBuilder, s: PanelLoopSpec): void {
+  const { MR, NR, KC, elemBytes } = s;
+  const { pA, pB, pC, M, N, K, ldc, p0, p1, pTile } = s.args;
+  const l: PanelLoopLocals = {
+    k0: f.local(I32),
+    kc: f.local(I32),
+    p: f.local(I32),
+    q: f.local(I32),
+    pBp: f.local(I32),
+    pAq: f.local(I32),
+    col: f.local(I32),
+    nValid: f.local(I32),
+    rowBase: f.local(I32),
+    mValid: f.local(I32),
+    pCt: f.local(I32),
+  };
+  const MP = f.local(I32),
+    rows = f.local(I32),
     cols = f.local(I32),
     m0 = f.local(I32),
     qEnd = f.local(I32),
@@ -239,16 +329,15 @@ export function emitGemmRange(
     .i32(NR)
     .op('i32.div_u')
     .set(NP);
-  f.i32(0).set(k0);
+  f.i32(0).set(l.k0);
   f.block((done) => {
     f.get(K).op('i32.eqz');
     f.brIf(done);
     f.get(p0).get(p1).op('i32.ge_s');
     f.brIf(done);
     f.loop((kLoop) => {
-      emitBlockLen(f, KC, K, k0, kc);
-      // mode = k0 > 0 ? 1 : (pInit ? 0 : 2)
-      f.i32(1).get(pInit).op('i32.eqz').i32(1).op('i32.shl').get(k0).op('select').set(mode);
+      emitBlockLen(f, KC, K, l.k0, l.kc);
+      s.onBlock?.(l);
       forRange(
         f,
         m0,
@@ -256,53 +345,60 @@ export function emitGemmRange(
         () => f.get(MP),
         () => {
           // qEnd = min(m0 + MB, MP)
-          f.get(m0).i32(c.MB).op('i32.add').tee(qEnd).get(MP).get(qEnd).get(MP).op('i32.lt_s').op('select').set(qEnd);
+          f.get(m0).i32(s.MB).op('i32.add').tee(qEnd).get(MP).get(qEnd).get(MP).op('i32.lt_s').op('select').set(qEnd);
           forRange(
             f,
-            p,
+            l.p,
             () => f.get(p0),
             () => f.get(p1),
             () => {
-              emitPanelAddr(f, pB, k0, NP, p, kc, NR);
-              f.set(pBp);
-              f.get(p).i32(NR).op('i32.mul').set(col);
-              f.get(N).get(col).op('i32.sub').set(nValid);
-              f.get(pInit).get(col).i32(2).op('i32.shl').op('i32.add').set(pInitP);
+              emitPanelAddr(f, pB, l.k0, NP, l.p, l.kc, NR, elemBytes);
+              f.set(l.pBp);
+              f.get(l.p).i32(NR).op('i32.mul').set(l.col);
+              f.get(N).get(l.col).op('i32.sub').set(l.nValid);
+              s.onPanel?.(l);
               forRange(
                 f,
-                q,
+                l.q,
                 () => f.get(m0),
                 () => f.get(qEnd),
                 () => {
-                  emitPanelAddr(f, pA, k0, MP, q, kc, MR);
-                  f.set(pAq);
-                  emitRowPanel(f, MR, M, lay, q, rowBase, mValid);
-                  f.get(rowBase)
+                  emitPanelAddr(f, pA, l.k0, MP, l.q, l.kc, MR, elemBytes);
+                  f.set(l.pAq);
+                  emitRowPanel(f, MR, M, lay, l.q, l.rowBase, l.mValid);
+                  f.get(l.rowBase)
                     .get(ldc)
                     .op('i32.mul')
-                    .get(col)
+                    .get(l.col)
                     .op('i32.add')
                     .i32(2)
                     .op('i32.shl')
                     .get(pC)
                     .op('i32.add')
-                    .set(pCt);
-                  f.get(nValid).i32(NR).op('i32.ge_s');
+                    .set(l.pCt);
+                  s.onTile?.(l);
+                  f.get(l.nValid).i32(NR).op('i32.ge_s');
                   f.if(
                     () => {
                       // whole columns: the MR-row kernel, or the one for the last mValid < MR rows, straight into C
-                      const call = (fn: number) =>
-                        f.get(pAq).get(pBp).get(kc).get(pCt).get(ldc).get(pInitP).get(mode).call(fn);
+                      const call = (fn: number) => {
+                        s.callArgs(
+                          l,
+                          () => f.get(l.pCt),
+                          () => f.get(ldc),
+                        );
+                        f.call(fn);
+                      };
                       const chain = (r: number) => {
                         if (r === 0) {
-                          call(micro);
+                          call(s.micro);
                           return;
                         }
-                        f.get(mValid)
+                        f.get(l.mValid)
                           .i32(r)
                           .op('i32.eq')
                           .if(
-                            () => call(microRows[r]!),
+                            () => call(s.microRows[r]!),
                             () => chain(r - 1),
                           );
                       };
@@ -310,16 +406,19 @@ export function emitGemmRange(
                     },
                     () => {
                       // edge tile: through the scratch tile
-                      f.i32(MR).get(mValid).get(mValid).i32(MR).op('i32.gt_s').op('select').set(rows);
-                      f.i32(NR).get(nValid).get(nValid).i32(NR).op('i32.gt_s').op('select').set(cols);
-                      f.get(mode)
-                        .i32(1)
-                        .op('i32.eq')
-                        .if(() => {
-                          f.get(pCt).get(ldc).get(pTile).i32(NR).get(rows).get(cols).call(copyTile);
-                        });
-                      f.get(pAq).get(pBp).get(kc).get(pTile).i32(NR).get(pInitP).get(mode).call(micro);
-                      f.get(pTile).i32(NR).get(pCt).get(ldc).get(rows).get(cols).call(copyTile);
+                      f.i32(MR).get(l.mValid).get(l.mValid).i32(MR).op('i32.gt_s').op('select').set(rows);
+                      f.i32(NR).get(l.nValid).get(l.nValid).i32(NR).op('i32.gt_s').op('select').set(cols);
+                      s.addsToC();
+                      f.if(() => {
+                        f.get(l.pCt).get(ldc).get(pTile).i32(NR).get(rows).get(cols).call(s.copyTile);
+                      });
+                      s.callArgs(
+                        l,
+                        () => f.get(pTile),
+                        () => f.i32(NR),
+                      );
+                      f.call(s.micro);
+                      f.get(pTile).i32(NR).get(l.pCt).get(ldc).get(rows).get(cols).call(s.copyTile);
                     },
                   );
                 },
@@ -327,20 +426,19 @@ export function emitGemmRange(
             },
           );
         },
-        c.MB,
+        s.MB,
       );
-      f.get(k0).get(kc).op('i32.add').tee(k0).get(K).op('i32.lt_s');
+      f.get(l.k0).get(l.kc).op('i32.add').tee(l.k0).get(K).op('i32.lt_s');
       f.brIf(kLoop);
     });
   });
-  return index;
 }
 
 /**
- * Address of the first float of panel `p` in k block `k0` (a multiple of KC) of a packed operand with P
- * panels of width W: ((k0·P + p·kc)·W)·4 bytes past `base`, kc = min(KC, K − k0). Pushes it.
+ * Address of the first element of panel `p` in k block `k0` (a multiple of KC) of a packed operand with P
+ * panels of width W: (k0·P + p·kc)·W·elemBytes bytes past `base`, kc = min(KC, K − k0). Pushes it.
  */
-function emitPanelAddr(
+export function emitPanelAddr(
   f: FunctionBuilder,
   base: number,
   k0: number,
@@ -348,6 +446,7 @@ function emitPanelAddr(
   p: number,
   kc: number,
   W: number,
+  elemBytes = 4,
 ): void {
   f.get(k0)
     .get(P)
@@ -356,7 +455,7 @@ function emitPanelAddr(
     .get(kc)
     .op('i32.mul')
     .op('i32.add')
-    .i32(W * 4)
+    .i32(W * elemBytes)
     .op('i32.mul')
     .get(base)
     .op('i32.add');
@@ -368,14 +467,14 @@ function emitPanelAddr(
  * independent accumulators to keep both FMA pipes busy. Pushes nothing; sets start (first row) and h
  * (rows) of panel q. `lay` = emitRowLayout's locals.
  */
-interface RowLayout {
+export interface RowLayout {
   MP: number;
   split: number;
   h1: number;
   h2: number;
 }
 
-function emitRowLayout(f: FunctionBuilder, MR: number, M: number): RowLayout {
+export function emitRowLayout(f: FunctionBuilder, MR: number, M: number): RowLayout {
   const MP = f.local(I32),
     split = f.local(I32),
     h1 = f.local(I32),
@@ -399,7 +498,7 @@ function emitRowLayout(f: FunctionBuilder, MR: number, M: number): RowLayout {
   return { MP, split, h1, h2 };
 }
 
-function emitRowPanel(
+export function emitRowPanel(
   f: FunctionBuilder,
   MR: number,
   M: number,
@@ -440,7 +539,7 @@ function emitRowPanel(
 }
 
 /** kc = min(KC, K − k0) into local kc. */
-function emitBlockLen(f: FunctionBuilder, KC: number, K: number, k0: number, kc: number): void {
+export function emitBlockLen(f: FunctionBuilder, KC: number, K: number, k0: number, kc: number): void {
   f.i32(KC).get(K).get(k0).op('i32.sub').tee(kc).get(kc).i32(KC).op('i32.gt_s').op('select').set(kc);
 }
 

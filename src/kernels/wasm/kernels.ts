@@ -11,6 +11,9 @@
  * LayerNorm: rows; packing: row panels) with arguments a0 … a11 (pointers, sizes, float bits), using the
  * scratch area of thread `rank`. The thread pool hands out unit ranges; the job code never needs to know
  * how many threads there are. Float arguments travel as their IEEE bits (f32.reinterpret_i32).
+ *
+ * The 8-bit GEMM (./gemmInt8.ts, ./quantize.ts) has its own blocking (KernelConfig.int8) and jobs:
+ * job_pack_b_i8 (weights, once), job_quantize_rows (activations, per linear layer) and job_gemm_i8.
  */
 import { F32, type FunctionBuilder, I32, i32s, ModuleBuilder, V128 } from './builder.js';
 import { forRange, hmax, hsum, madd } from './emit.js';
@@ -23,10 +26,28 @@ import {
   type GemmConfig,
   nrOf,
 } from './gemm.js';
+import {
+  emitGemmRangeInt8,
+  emitMicroKernelInt8,
+  emitPackBInt8,
+  type Int8GemmConfig,
+  int8ScratchBytes,
+  nrOfInt8,
+} from './gemmInt8.js';
 import { emitExp, emitGelu, EXP_CONSTANTS, GELU_CONSTANTS, VConsts } from './math.js';
+import { emitQuantizeRows } from './quantize.js';
 
 export const JOB_ARGS = 12;
-export const JOB_NAMES = ['job_gemm', 'job_pack', 'job_pack_b', 'job_attention', 'job_layernorm'] as const;
+export const JOB_NAMES = [
+  'job_gemm',
+  'job_pack',
+  'job_pack_b',
+  'job_attention',
+  'job_layernorm',
+  'job_quantize_rows',
+  'job_gemm_i8',
+  'job_pack_b_i8',
+] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** GEMM flags (job_gemm a7). */
@@ -35,17 +56,33 @@ export const GEMM_GELU = 1;
 export interface KernelConfig extends GemmConfig {
   /** Import a shared memory (threads) or a plain one. */
   shared: boolean;
+  /** The 8-bit GEMM's blocking and instruction path. */
+  int8: Int8GemmConfig;
 }
 
 /**
  * The blocking we use (measured on Zen 3 / V8 11.3): 6×8 with FMA (12 accumulators + 2 B vectors + 1
  * broadcast = 15 registers), 5×8 with separate mul + add (which needs one more register for the product).
  * KC = 512 (A sliver 12 KiB + B sliver 16 KiB ≈ L1), MB·MR = 132 rows of A per L2 block, no unrolling.
+ * int8: defaultInt8Config (`relaxedDot`: the engine validates the relaxed i16 dot, see features.ts).
  */
-export function defaultKernelConfig(relaxed: boolean, shared: boolean): KernelConfig {
+export function defaultKernelConfig(relaxed: boolean, shared: boolean, relaxedDot = relaxed): KernelConfig {
+  const int8 = defaultInt8Config(relaxedDot);
   return relaxed
-    ? { relaxed, shared, MR: 6, NV: 2, KC: 512, MB: 22, U: 1 }
-    : { relaxed, shared, MR: 5, NV: 2, KC: 512, MB: 26, U: 1 };
+    ? { relaxed, shared, MR: 6, NV: 2, KC: 512, MB: 22, U: 1, int8 }
+    : { relaxed, shared, MR: 5, NV: 2, KC: 512, MB: 26, U: 1, int8 };
+}
+
+/**
+ * The 8-bit GEMM's blocking (measured on a Xeon with AVX-512 / V8 11.3, bench/gemm.ts): 4×8 on the relaxed path
+ * (8 accumulators + 2 B vectors + 4 broadcasts, which TurboFan loads together, + ones + a product: one spill),
+ * 4×4 on the i16 path (8 accumulators + 2 widened B halves + 4 broadcasts + a product). KC = 2048 k: a B
+ * sliver of NR·KC bytes (16 KiB relaxed) stays in L1; MB·MR = 128 rows of A per M block.
+ */
+export function defaultInt8Config(relaxedDot: boolean): Int8GemmConfig {
+  return relaxedDot
+    ? { dot: 'relaxed', MR: 4, NV: 2, KC: 2048, MB: 32 }
+    : { dot: 'i16', MR: 4, NV: 1, KC: 2048, MB: 32 };
 }
 
 const JOB_PARAMS = i32s(3 + JOB_ARGS);
@@ -83,6 +120,14 @@ export function buildKernelModule(c: KernelConfig): Uint8Array<ArrayBuffer> {
   emitJobs(m, c, { gemmRange, epilogue, packA, packB, attention, layerNorm });
   emitMap(m, 'map_gelu', GELU_CONSTANTS, (f, v, k) => emitGelu(f, c.relaxed, v, v, k));
   emitMap(m, 'map_exp', EXP_CONSTANTS, (f, v, k) => emitExp(f, c.relaxed, v, v, k));
+  // the 8-bit GEMM, declared last: the functions above keep their indices
+  const i8 = c.int8;
+  const microI8 = emitMicroKernelInt8(m, i8, 'micro_i8');
+  const microI8Rows = Array.from({ length: i8.MR }, (_, r) => (r === 0 ? -1 : emitMicroKernelInt8(m, i8, null, r)));
+  const gemmI8 = emitGemmRangeInt8(m, i8, microI8, copyTile, microI8Rows);
+  const quantize = emitQuantizeRows(m, i8);
+  const packBI8 = emitPackBInt8(m, i8);
+  emitInt8Jobs(m, c, { gemmI8, epilogue, quantize, packBI8 });
   return m.toBytes();
 }
 
@@ -566,6 +611,61 @@ interface JobDeps {
   packB: number;
   attention: number;
   layerNorm: number;
+}
+
+interface Int8JobDeps {
+  gemmI8: number;
+  epilogue: number;
+  quantize: number;
+  packBI8: number;
+}
+
+function emitInt8Jobs(m: ModuleBuilder, c: KernelConfig, dep: Int8JobDeps): void {
+  const NR = nrOfInt8(c.int8);
+  const [u0, u1, rank] = [0, 1, 2] as const;
+  const a = (i: number) => 3 + i;
+  // job_quantize_rows: a0 pX, a1 ldx (floats), a2 M, a3 K, a4 pOut (packed A), a5 pRowQ (row block).
+  //                    Units: the int8 row panels, ⌈M/int8.MR⌉.
+  {
+    const { fn: f } = m.declare('job_quantize_rows', JOB_PARAMS);
+    f.get(a(0)).get(a(1)).get(a(2)).get(a(3)).get(a(4)).get(a(5)).get(u0).get(u1).call(dep.quantize);
+  }
+  // job_gemm_i8: a0 pA, a1 pRowQ, a2 pB, a3 pCol (column block), a4 pBias (padded to ⌈N/NR⌉·NR, or 0), a5 pC,
+  //              a6 M, a7 N, a8 K, a9 flags (GEMM_GELU), a10 pResidual (or 0), a11 scratch base (thread r uses
+  //              int8ScratchBytes from base + r·int8ScratchBytes). Units: int8 column panels, ⌈N/NR⌉.
+  {
+    const { fn: f } = m.declare('job_gemm_i8', JOB_PARAMS);
+    const c0 = f.local(I32),
+      c1 = f.local(I32);
+    f.get(a(0)).get(a(1)).get(a(2)).get(a(3)).get(a(4)).get(a(5)).get(a(6)).get(a(7)).get(a(8)).get(a(7));
+    f.get(u0).get(u1);
+    f.get(a(11)).get(rank).i32(int8ScratchBytes(c.int8)).op('i32.mul').op('i32.add');
+    f.call(dep.gemmI8);
+    f.get(a(9))
+      .get(a(10))
+      .op('i32.or')
+      .if(() => {
+        f.get(u0).i32(NR).op('i32.mul').set(c0);
+        f.get(u1).i32(NR).op('i32.mul').tee(c1).get(a(7)).get(c1).get(a(7)).op('i32.lt_s').op('select').set(c1);
+        f.get(a(5))
+          .get(a(7))
+          .get(a(10))
+          .get(a(6))
+          .get(c0)
+          .get(c1)
+          .get(a(9))
+          .i32(GEMM_GELU)
+          .op('i32.and')
+          .call(dep.epilogue);
+      });
+  }
+  // job_pack_b_i8: a0 pW, a1 ldw (bytes per row), a2 N, a3 K, a4 pOut (packed B), a5 pScale (N floats),
+  //                a6 pCol (column block), a7 bits (8: int8; 4: nibbles). Units: int8 column panels.
+  {
+    const { fn: f } = m.declare('job_pack_b_i8', JOB_PARAMS);
+    f.get(a(0)).get(a(1)).get(a(2)).get(a(3)).get(a(4)).get(a(5)).get(a(6)).get(a(7)).get(u0).get(u1);
+    f.call(dep.packBI8);
+  }
 }
 
 function emitJobs(m: ModuleBuilder, c: KernelConfig, dep: JobDeps): void {

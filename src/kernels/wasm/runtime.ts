@@ -12,8 +12,24 @@ export interface KernelExports {
   job_pack_b: JobFn;
   job_attention: JobFn;
   job_layernorm: JobFn;
+  job_quantize_rows: JobFn;
+  job_gemm_i8: JobFn;
+  job_pack_b_i8: JobFn;
   /** micro(pA, pB, kc, pC, ldc, pInit, mode) — exported for benchmarks and tests. */
   micro(pA: number, pB: number, kc: number, pC: number, ldc: number, pInit: number, mode: number): void;
+  /** micro_i8(pA, pB, kg, pC, ldc, mode, pRow, pCs, pSw, pBias) — the 8-bit micro-kernel (gemmInt8.ts). */
+  micro_i8(
+    pA: number,
+    pB: number,
+    kg: number,
+    pC: number,
+    ldc: number,
+    mode: number,
+    pRow: number,
+    pCs: number,
+    pSw: number,
+    pBias: number,
+  ): void;
   /** pack_a / pack_b(pX, ldx, rows, K, pOut, q0, q1). */
   pack_a(pX: number, ldx: number, rows: number, K: number, pOut: number, q0: number, q1: number): void;
   pack_b(pX: number, ldx: number, rows: number, K: number, pOut: number, q0: number, q1: number): void;
@@ -25,7 +41,8 @@ export interface KernelExports {
 const cache = new Map<string, WebAssembly.Module>();
 
 export function kernelKey(c: KernelConfig): string {
-  return JSON.stringify([c.relaxed, c.shared, c.MR, c.NV, c.KC, c.MB, c.U]);
+  const i8 = c.int8;
+  return JSON.stringify([c.relaxed, c.shared, c.MR, c.NV, c.KC, c.MB, c.U, i8.dot, i8.MR, i8.NV, i8.KC, i8.MB]);
 }
 
 /**
