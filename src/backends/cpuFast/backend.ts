@@ -163,7 +163,10 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     let threads = Math.max(1, Math.floor(opts.threads ?? spawner?.concurrency() ?? 1));
     if (!features.threads || spawner === undefined) threads = 1;
     const shared = features.threads;
-    const cfg: KernelConfig = { ...defaultKernelConfig(relaxed, shared), ...opts.kernel };
+    const cfg: KernelConfig = {
+      ...defaultKernelConfig(relaxed, shared, relaxed && features.relaxedDot),
+      ...opts.kernel,
+    };
     const module = await compileKernelModule(cfg);
     const staging = 1024 + weightBytes(weights, cfg); // two staging matrices above the weights, for loading
     const bytes = staging + 2 * align(maxMatrixFloats(weights) * 4);
