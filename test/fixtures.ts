@@ -25,3 +25,12 @@ export function fixtureJson<T = any>(rel: string): T | undefined {
   const p = fixturePath(rel);
   return p === undefined ? undefined : (JSON.parse(readFileSync(p, 'utf8')) as T);
 }
+
+/** The reference logits [B·S·C] of a synth/index.json case (a little-endian f32 file), or undefined if missing. */
+export function synthLogits(c: { logits_file: string; logits_shape: number[] }): Float32Array | undefined {
+  const p = fixturePath(`synth/${c.logits_file}`);
+  if (p === undefined) return undefined;
+  const bin = readFileSync(p);
+  const n = c.logits_shape.reduce((a, b) => a * b, 1);
+  return new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + 4 * n));
+}

@@ -8,6 +8,7 @@
  */
 import { registerDawn } from '../src/node/dawn.js';
 import { getGpu } from '../src/kernels/webgpu/device.js';
+import type { GpuRuntime } from '../src/kernels/webgpu/runtime.js';
 
 export const REQUIRE_GPU = process.env.WGBERT_REQUIRE_GPU === '1';
 
@@ -28,4 +29,42 @@ export function testGpu(): Promise<GPU | undefined> {
     return undefined;
   })();
   return cached;
+}
+
+/**
+ * What a kernel test needs around one runtime: uploads, output buffers poisoned with NaN (an element the
+ * kernel fails to write then fails the comparison), a submit that fails on any validation error, reads.
+ */
+export function kernelHarness(rt: GpuRuntime) {
+  return {
+    up: (a: Float32Array | Uint32Array | Uint16Array) => rt.upload(a),
+    poisoned: (n: number) => rt.upload(new Float32Array(Math.max(n, 1)).fill(NaN)),
+    read: async (b: GPUBuffer, n: number) => new Float32Array(await rt.read(b, n * 4)),
+    async run(record: (pass: GPUComputePassEncoder) => void): Promise<void> {
+      const device = rt.device;
+      device.pushErrorScope('validation');
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      record(pass);
+      pass.end();
+      device.queue.submit([enc.finish()]);
+      const err = await device.popErrorScope();
+      if (err) throw new Error(`WebGPU validation error: ${err.message}`);
+    },
+  };
+}
+
+/** Largest |a[i] − b[i]| and where (a NaN on either side counts as Infinity). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; at: number } {
+  let max = 0,
+    at = -1;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= max)) {
+      max = Number.isNaN(d) ? Infinity : d;
+      at = i;
+      if (Number.isNaN(d)) break;
+    }
+  }
+  return { max, at };
 }

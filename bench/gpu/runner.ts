@@ -28,7 +28,14 @@ import { createWebGpuBackend, type WebGpuDevice } from '../../src/backends/webgp
 import { findGpu, requestGpuDevice } from '../../src/kernels/webgpu/device.js';
 import { GpuRuntime } from '../../src/kernels/webgpu/runtime.js';
 import { pickMatmulTiles, recordMatmul, type MatmulTiles } from '../../src/kernels/webgpu/matmul.js';
-import { packMatmulWeight, pickPackedMatmulConfig, recordMatmulPacked } from '../../src/kernels/webgpu/matmulPacked.js';
+import {
+  packMatmulWeight,
+  packedWorkgroups,
+  pickPackedMatmulConfig,
+  recordMatmulPacked,
+} from '../../src/kernels/webgpu/matmulPacked.js';
+import { recordMatmulSplitK, SPLIT_K_THRESHOLDS } from '../../src/kernels/webgpu/matmulSplitK.js';
+import { recordSplitKLayerNorm } from '../../src/kernels/webgpu/splitKLayerNorm.js';
 import { registerDawn } from '../../src/node/dawn.js';
 import { bertFlops } from '../flops.js';
 import { exportBertOnnx } from '../onnx/bert.js';
@@ -458,6 +465,42 @@ interface GemmBuffers {
   M: number;
   N: number;
   K: number;
+  /** Split-K's buffers, made by its first config at this shape (`foldBuffers`). */
+  fold?: FoldBuffers;
+}
+
+/** Split-K's partials [splits, M, N] (for the most splits of any config), and its fold's other operands. */
+interface FoldBuffers {
+  partials: GPUBuffer;
+  bias: GPUBuffer;
+  residual: GPUBuffer;
+  gamma: GPUBuffer;
+  beta: GPUBuffer;
+  out: GPUBuffer;
+}
+
+const MAX_SWEEP_SPLITS = Math.max(1, ...SWEEP_CONFIGS.map((c) => (c.kernel === 'splitK' ? c.splits : 1)));
+
+function foldBuffers(rt: GpuRuntime, g: GemmBuffers): FoldBuffers {
+  g.fold ??= {
+    partials: rt.acquire(MAX_SWEEP_SPLITS * g.M * g.N * 4),
+    bias: rt.upload(synthTensor('sweep.bias', [g.N])),
+    residual: rt.upload(synthTensor('sweep.residual', [g.M, g.N])),
+    gamma: rt.upload(synthTensor('sweep.gamma', [g.N])),
+    beta: rt.upload(synthTensor('sweep.beta', [g.N])),
+    out: rt.acquire(g.M * g.N * 4),
+  };
+  return g.fold;
+}
+
+/** What one dispatch of a config computed, as y [M, N]: y, or (split-K) the sum of its partials. */
+async function sweepOutput(rt: GpuRuntime, c: SweepConfig, g: GemmBuffers): Promise<Float32Array> {
+  if (c.kernel !== 'splitK') return new Float32Array(await rt.read(g.y, g.M * g.N * 4));
+  const plane = g.M * g.N;
+  const parts = new Float32Array(await rt.read(g.fold!.partials, c.splits * plane * 4));
+  const y = new Float32Array(plane);
+  for (let z = 0; z < c.splits; z++) for (let i = 0; i < plane; i++) y[i] = y[i]! + parts[z * plane + i]!;
+  return y;
 }
 
 /**
@@ -477,6 +520,21 @@ function recordSweepConfig(rt: GpuRuntime, pass: GPUComputePassEncoder, c: Sweep
       for (let r = 0; r < reps; r++) recordMatmulPacked(rt, pass, a);
       return config;
     }
+    case 'splitK': {
+      const config = pickPackedMatmulConfig(g.M, g.N, g.K, rt.profile);
+      const grid = packedWorkgroups(config, g.M, g.N);
+      if (grid >= 2 * SPLIT_K_THRESHOLDS.smallGrid)
+        throw new BenchGpuError('sweep', `split-K is swept on small grids only; this one has ${grid} workgroups`);
+      const f = foldBuffers(rt, g);
+      const { M, N, K } = g;
+      const splits = c.splits;
+      const fold = { partials: f.partials, splits, bias: f.bias, residual: f.residual, gamma: f.gamma, beta: f.beta };
+      for (let r = 0; r < reps; r++) {
+        recordMatmulSplitK(rt, pass, { x: g.x, w: g.wPacked, partials: f.partials, M, N, K, splits, config });
+        recordSplitKLayerNorm(rt, pass, { ...fold, y: f.out, rows: M, cols: N, eps: 1e-12 });
+      }
+      return { ...config, splits };
+    }
     default: {
       const unknown: never = c;
       throw new BenchGpuError('sweep', `unknown kernel "${String((unknown as SweepConfig).kernel)}"`);
@@ -489,7 +547,7 @@ async function submitTimed(rt: GpuRuntime, c: SweepConfig, g: GemmBuffers, reps:
   const device = rt.device;
   device.pushErrorScope('validation');
   const enc = device.createCommandEncoder();
-  if (clear) enc.clearBuffer(g.y);
+  if (clear) enc.clearBuffer(c.kernel === 'splitK' && g.fold ? g.fold.partials : g.y);
   const pass = enc.beginComputePass();
   let tiles: unknown;
   try {
@@ -541,7 +599,7 @@ async function sweepCommand(): Promise<void> {
           for (let i = 0; i < trialCount; i++) trials.push((await submitTimed(rt, c, g, reps)).ms / reps);
           // Correctness: clear y, one dispatch, read back (a config that silently did nothing reads zeros).
           const { tiles } = await submitTimed(rt, c, g, 1, true);
-          const out = new Float32Array(await rt.read(y, M * N * 4));
+          const out = await sweepOutput(rt, c, g);
           let nonFinite = 0;
           for (const v of out) if (!Number.isFinite(v)) nonFinite++;
           reference ??= out;
@@ -565,6 +623,12 @@ async function sweepCommand(): Promise<void> {
       x.destroy();
       w.destroy();
       wPacked.destroy();
+      if (g.fold) {
+        const f = g.fold;
+        rt.release(f.partials);
+        rt.release(f.out);
+        for (const b of [f.bias, f.residual, f.gamma, f.beta]) b.destroy();
+      }
     }
   }
   rt.destroy();

@@ -1,7 +1,8 @@
 /**
  * The matmul configurations that the GPU run's tile sweep (phase 6 of bench/gpu/run) times on BERT-large's
  * GEMM shapes: each one is a kernel name plus that kernel's parameters — the tiled kernel of
- * src/kernels/webgpu/matmul.ts (`tiles`) or the packed one of matmulPacked.ts (`config`, W laid out as W^T).
+ * src/kernels/webgpu/matmul.ts (`tiles`), the packed one of matmulPacked.ts (`config`, W laid out as W^T) or
+ * split-K with its LayerNorm fold (`splits`).
  * Another kernel joins by adding a member to `SweepConfig` and a case to the runner's `recordSweepConfig`
  * (bench/gpu/runner.ts).
  *
@@ -27,8 +28,22 @@ export interface PackedSweepConfig {
   config: PackedMatmulConfig | 'default';
 }
 
+/**
+ * Split-K (src/kernels/webgpu/matmulSplitK.ts, then splitKLayerNorm.ts): the partial sums of `splits` K-slices
+ * with the packed picker's config, and the fold into a LayerNorm, timed together — the two dispatches ops.ts
+ * records for a layer that a LayerNorm follows. `splitK-1` is the same pair unsplit, the baseline: compare
+ * splitK-2/4/8 with it (not with the GEMM-only configs, whose time has no LayerNorm) to tune
+ * SPLIT_K_THRESHOLDS. max |Δ| vs default compares the sum of the partials. Run where the plain grid is small only
+ * (fewer than 2 × SPLIT_K_THRESHOLDS.smallGrid workgroups; elsewhere a skip record says why).
+ */
+export interface SplitKSweepConfig {
+  name: string;
+  kernel: 'splitK';
+  splits: number;
+}
+
 /** A sweep configuration: a union of one member per kernel (add the next kernel's member here). */
-export type SweepConfig = TiledSweepConfig | PackedSweepConfig;
+export type SweepConfig = TiledSweepConfig | PackedSweepConfig | SplitKSweepConfig;
 
 /** The kernel names the sweep knows. */
 export type SweepKernel = SweepConfig['kernel'];
@@ -49,6 +64,9 @@ export const SWEEP_CONFIGS: readonly SweepConfig[] = [
   // its picker's choice, then every named config.
   { name: 'packed-default', kernel: 'packed', config: 'default' },
   ...Object.entries(PACKED_MATMUL_CONFIGS).map(([name, config]) => ({ name, kernel: 'packed' as const, config })),
+  // Split-K on the small grids (M = 128: N = 1024 with K = 1024 and 4096 are BERT-large's attention output and
+  // FFN2 at batch 1), the unsplit pair first.
+  ...[1, 2, 4, 8].map((splits) => ({ name: `splitK-${splits}`, kernel: 'splitK' as const, splits })),
   tiled(16, 64, 16, 1, 4), // pickMatmulTiles' choice for M ≤ 16 (64 invocations)
   tiled(32, 64, 16, 2, 4), // … for few rows (256 invocations)
   tiled(64, 64, 16, 4, 4), // … for many rows (256 invocations)

@@ -1,8 +1,10 @@
 /**
  * The WebGPU backend: a device (../device.ts) that uploads the weights once and records each forward pass
- * (src/bert/forward.ts through ./ops.ts) into ONE command encoder, submitted once by `read`, which reads
- * back the logits only. Input checks, disposal and the device-loss policy are the session's
- * (src/engine/session.ts): this file says what a lost device looks like (`lostReason`) and how to open one.
+ * (src/bert/forward.ts through ./ops.ts) into a dispatch list, encoded into ONE command buffer and
+ * submitted once by `read`, which reads back the logits only. The lists of recent shapes are kept as
+ * dispatch plans (./plan.ts): a repeated forward of such a shape writes its inputs and replays its list.
+ * Input checks, disposal and the device-loss policy are the session's (src/engine/session.ts): this file
+ * says what a lost device looks like (`lostReason`) and how to open one.
  *
  * Weight storage:
  *   dtype 'f32' (default): weights as loaded.
@@ -34,13 +36,17 @@ import { adapterAvailable, requestGpuDevice } from '../../kernels/webgpu/device.
 import {
   createWebGpuOps,
   GpuRecorder,
+  packInputs,
   type AttentionKernel,
   type GpuTensor,
   type GpuWeight,
   type MatmulKernel,
 } from './ops.js';
 import { packedChunkRows, packMatmulWeight } from '../../kernels/webgpu/matmulPacked.js';
+import type { SplitKChoice } from '../../kernels/webgpu/matmulSplitK.js';
 import { BufferUsage, GpuRuntime, type PendingPassTiming } from '../../kernels/webgpu/runtime.js';
+import type { DispatchList } from './dispatchList.js';
+import { PlanCache, replayOps, shapeKey, tapeOps, type ForwardPlan, type TapeStep } from './plan.js';
 
 export { setGpuProvider } from '../../kernels/webgpu/device.js';
 
@@ -64,6 +70,13 @@ export interface WebGpuBackendOptions {
    */
   matmul?: MatmulKernel;
   /**
+   * Split-K for the linear layers a LayerNorm follows (src/kernels/webgpu/matmulSplitK.ts): 'auto' (default:
+   * on GPUs, when the normal grid is small and K long — `pickSplitK`), 'off', or a number of splits 1 … 64
+   * to force on every such layer (tests, the GPU sweep). Needs the packed matmul: a number with the tiled one
+   * is an InputError.
+   */
+  splitK?: SplitKChoice;
+  /**
    * What to do when the GPU device is lost: by default the next forward opens a new device; with 'cpu' the
    * model moves to the CPU backend (prepared from the kept host weights) and stays there — `backend` then
    * reads 'cpu' and no GPU device is opened again.
@@ -76,7 +89,18 @@ export interface WebGpuBackendOptions {
    * read with the logits, no extra submit); the result is `runtime.lastPassGpuMs`. Default true.
    */
   gpuTiming?: boolean;
+  /**
+   * Dispatch plans (./plan.ts): how many shapes (batch × seq) keep their recorded dispatches and activation
+   * buffers, so that a repeated forward of one only writes its inputs and replays them. Default 4; 0 turns
+   * plans off (every forward records anew). They hold at most PLAN_MAX_BYTES (256 MiB) of buffers together.
+   */
+  plans?: number;
 }
+
+/** Shapes whose dispatch plans a device keeps by default (WebGpuBackendOptions.plans). */
+export const DEFAULT_PLANS = 4;
+/** The most buffer bytes a device's dispatch plans hold together. */
+export const PLAN_MAX_BYTES = 256 * 2 ** 20;
 
 /** Whether a WebGPU adapter can be obtained here. Never throws. */
 export async function webgpuAvailable(gpu?: GPU): Promise<boolean> {
@@ -91,6 +115,12 @@ export function createWebGpuBackend(opts: WebGpuBackendOptions = {}): Backend {
   const dtype: WeightDtype = opts.dtype ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16')
     throw new InputError(`unknown WebGPU dtype "${String(dtype)}" (use f32 or f16)`);
+  const splitK = opts.splitK ?? 'auto';
+  if (splitK !== 'auto' && splitK !== 'off' && !(Number.isInteger(splitK) && splitK >= 1 && splitK <= 64))
+    throw new InputError(`unknown WebGPU splitK "${String(splitK)}" (use auto, off, or a whole number 1 … 64)`);
+  const plans = opts.plans;
+  if (plans !== undefined && !(Number.isInteger(plans) && plans >= 0 && plans <= 64))
+    throw new InputError(`WebGPU option plans must be a whole number 0 … 64 (shapes kept), got ${String(plans)}`);
   if (opts.fallback !== undefined && opts.fallback !== 'cpu') {
     throw new InputError(`unknown fallback "${String(opts.fallback)}" (use cpu, or leave it out to reopen the GPU)`);
   }
@@ -120,7 +150,11 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
     readonly dtype: WeightDtype,
     readonly description: string,
     private readonly opts: WebGpuBackendOptions,
-  ) {}
+  ) {
+    this.plans = new PlanCache(opts.plans ?? DEFAULT_PLANS, PLAN_MAX_BYTES, (plan) => {
+      if (!rt.isDestroyed) for (const b of [...plan.buffers].reverse()) rt.release(b); // as GpuRecorder.releaseAll
+    });
+  }
 
   static async open(weights: BertWeights<HostWeight>, dtype: WeightDtype, opts: WebGpuBackendOptions) {
     const { device, description, software } = await requestGpuDevice({
@@ -137,6 +171,8 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
       if (!['auto', 'tiled', 'packed'].includes(matmul))
         throw new InputError(`unknown WebGPU matmul kernel "${String(matmul)}" (use auto, tiled or packed)`);
       const packed = matmul === 'packed' || (matmul === 'auto' && rt.profile === 'gpu');
+      if (typeof opts.splitK === 'number' && opts.splitK > 1 && !packed)
+        throw new InputError(`splitK ${opts.splitK} needs the packed matmul (matmul: 'packed'); this one is tiled`);
       const gpuWeights = await uploadWeights(rt, weights, dtype, opts.maxWeightBindingBytes, packed);
       const oom = await device.popErrorScope();
       if (oom) throw new GpuError(`not enough GPU memory for the weights: ${oom.message}`);
@@ -151,49 +187,116 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
     return this.rt.lostReason;
   }
 
+  /**
+   * Dispatch plans of the shapes run last (./plan.ts): a repeated forward of one of them replays its plan.
+   * At most `plans` shapes (WebGpuBackendOptions.plans) and PLAN_MAX_BYTES of buffers; freed by dispose().
+   */
+  readonly plans: PlanCache;
+
   dispose(): void {
+    this.plans.clear(false); // rt.destroy() frees their buffers with the pool
     this.rt.destroy(); // idempotent
   }
 
-  /** Opens the pass's error scopes and recorder; `read` submits it synchronously (no await before submit). */
+  /**
+   * Opens the pass's error scopes, and a recorder — or, for a shape with a plan, the plan's replay; `read`
+   * submits synchronously (no await before the submit).
+   */
   begin(input: BertInput): DevicePass<GpuTensor, GpuWeight> {
     const rt = this.rt;
     rt.check();
-    rt.trimCaches();
+    if (rt.trimCaches()) this.plans.clear(); // their bind groups bound the uniforms just destroyed
     const device = rt.device;
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
-    const rec = new GpuRecorder(rt, { attention: this.opts.attention ?? 'auto', releaseAtLayerNorm: true });
-    const cancel = () => {
-      // Nothing was submitted: undo the recording and the error scopes.
-      rec.releaseAll();
-      if (rec.timestampWrites) rt.cancelPassTiming(rec.timestampWrites);
+    const popScopes = () => {
       device.popErrorScope().catch(() => null);
       device.popErrorScope().catch(() => null);
     };
-    return { ops: createWebGpuOps(rec), cancel, read: (logits) => this.read(rec, logits, input, cancel) };
+    const key = shapeKey(input);
+    const plan = this.plans.get(key);
+    if (plan) return this.replay(plan, input, popScopes);
+
+    const rec = new GpuRecorder(rt, {
+      attention: this.opts.attention ?? 'auto',
+      splitK: this.opts.splitK ?? 'auto',
+      releaseAtLayerNorm: true,
+    });
+    const tape: TapeStep[] | undefined = this.plans.maxPlans > 0 ? [] : undefined;
+    const cancel = () => {
+      // Nothing was submitted: undo the recording and the error scopes.
+      rec.releaseAll();
+      popScopes();
+    };
+    const ops = createWebGpuOps(rec);
+    let made: ForwardPlan | undefined;
+    const read = (logits: GpuTensor) =>
+      this.read(input, {
+        dispatches: rec.pass,
+        logits,
+        cancel,
+        submitted: () => {
+          const inputs = rec.inputsBufferUsed;
+          if (tape === undefined || inputs === undefined) return rec.releaseAll(); // safe right after submit
+          const buffers = rec.handOver();
+          const bytes = buffers.reduce((n, b) => n + b.size, 0);
+          made = { key, dispatches: rec.pass, tape, inputs, logits, buffers, bytes };
+          this.plans.add(made);
+        },
+        failed: () => made && this.plans.delete(made),
+        trimTo: Math.max(rec.peakBytes, 64 * 2 ** 20),
+      });
+    return { ops: tape ? tapeOps(ops, tape) : ops, cancel, read };
   }
 
-  private async read(rec: GpuRecorder, logits: GpuTensor, input: BertInput, cancel: () => void) {
+  /** A forward of a planned shape: bertForward runs over the plan's tape, `read` writes the inputs and replays. */
+  private replay(plan: ForwardPlan, input: BertInput, popScopes: () => void): DevicePass<GpuTensor, GpuWeight> {
+    const replay = replayOps<GpuTensor, GpuWeight>(plan.tape);
+    const cancel = () => {
+      this.plans.delete(plan); // the forward did not follow the plan: record the shape again next time
+      popScopes();
+    };
+    const read = (logits: GpuTensor) => {
+      if (!replay.finished() || logits !== plan.logits) {
+        cancel();
+        return Promise.reject(new Error("internal: the forward pass ended before its shape's plan did"));
+      }
+      this.rt.device.queue.writeBuffer(plan.inputs, 0, packInputs(input)); // ordered after earlier submits
+      return this.read(input, {
+        dispatches: plan.dispatches,
+        logits,
+        cancel,
+        submitted: () => undefined,
+        failed: () => this.plans.delete(plan),
+      });
+    };
+    return { ops: replay.ops, cancel, read };
+  }
+
+  private async read(input: BertInput, s: Submission): Promise<Float32Array> {
     const { rt } = this;
     const device = rt.device;
     const bytes = input.batch * input.seq * this.weights.classifier.outFeatures * 4;
     let staging: GPUBuffer | undefined;
+    let writes: GPUComputePassTimestampWrites | undefined;
     let timing: PendingPassTiming | undefined; // GPU timestamps, read with the logits (runtime.ts)
     try {
-      rec.endPass();
       staging = rt.acquire(bytes, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'readback');
-      rec.encoder.copyBufferToBuffer(logits.buffer, 0, staging, 0, bytes);
-      if (rec.timestampWrites) timing = rt.resolvePassTiming(rec.encoder, rec.timestampWrites);
-      device.queue.submit([rec.encoder.finish()]);
+      const to = staging;
+      writes = rt.passTimestampWrites();
+      const tw = writes;
+      s.dispatches.submit(device, tw, (encoder) => {
+        encoder.copyBufferToBuffer(s.logits.buffer, 0, to, 0, bytes);
+        if (tw) timing = rt.resolvePassTiming(encoder, tw);
+      });
     } catch (e) {
       if (staging) rt.release(staging);
-      if (timing) rt.cancelPassTiming(timing);
-      cancel();
+      if (timing ?? writes) rt.cancelPassTiming((timing ?? writes)!);
+      s.cancel();
       throw e;
     }
     const timed = timing ? rt.readPassTiming(timing) : undefined; // never rejects
-    rec.releaseAll(); // safe right after submit: later work is ordered after this pass
+    s.submitted(); // later work is ordered after this pass's, so its buffers may be reused from now on
     const validation = device.popErrorScope();
     const oom = device.popErrorScope();
     try {
@@ -209,6 +312,7 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
       await timed; // mapped by the same submit: sets rt.lastPassGpuMs
       return values;
     } catch (e) {
+      s.failed();
       if (e instanceof WgbertError) throw e;
       // Destroyed without a loss: disposed (the session reports that); else tell a loss from a failure.
       const lost = rt.lostReason ?? (rt.isDestroyed ? undefined : await rt.lostWithin(500));
@@ -218,9 +322,23 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
     } finally {
       if (!rt.isDestroyed) rt.release(staging);
       // Keep the pool near this pass's needs: drop idle buffers beyond what it used at its peak.
-      if (!rt.isDestroyed) rt.trimPool(Math.max(rec.peakBytes, 64 * 2 ** 20));
+      if (!rt.isDestroyed && s.trimTo !== undefined) rt.trimPool(s.trimTo);
     }
   }
+}
+
+/** What `read` submits and how it ends: a fresh recording, or a plan's replay. */
+interface Submission {
+  readonly dispatches: DispatchList;
+  readonly logits: GpuTensor;
+  /** Undoes the pass when its submit throws. */
+  cancel(): void;
+  /** Right after the submit: a recording's buffers go back to the pool, or into a new plan. */
+  submitted(): void;
+  /** The pass failed on the GPU: drop the plan it made or ran. */
+  failed(): void;
+  /** Fresh recordings: the idle pool bytes to keep afterwards (replays leave the pool alone). */
+  readonly trimTo?: number;
 }
 
 // ---------------------------------------------------------------------------------------------- upload

@@ -1,8 +1,9 @@
 /**
- * `BertOps` on WebGPU: every op records a dispatch into one compute pass of one command encoder (a
- * `GpuRecorder`, one per forward pass); nothing runs until the backend submits, and the only read-back is
- * the final result. Activations (`GpuTensor`) are f32 buffers from the runtime's pool; weights
- * (`GpuWeight`) are f32 or f16 buffers uploaded once, possibly split by rows into several bindings.
+ * `BertOps` on WebGPU: every op records its dispatches into the list of a `GpuRecorder` (one per forward
+ * pass; ./dispatchList.ts); nothing runs until the backend encodes and submits the list, and the only
+ * read-back is the final result. The backend keeps a list per shape for replays (./plan.ts).
+ * Activations (`GpuTensor`) are f32 buffers from the runtime's pool; weights (`GpuWeight`) are f32 or f16
+ * buffers uploaded once, possibly split by rows into several bindings.
  * A layer's query, key and value are one fused [3H, H] weight and [3H] bias (backend.ts uploads them so):
  * `qkv` is one matmul of N = 3H, and `attention` reads q, k, v in place from its [B·S, 3H] output (the
  * buffer bound three times, row stride 3H, column offsets 0, H, 2H). A layer is 7 dispatches: qkv,
@@ -10,11 +11,15 @@
  *
  * Memory: BERT is post-LayerNorm, so after each LayerNorm its output is the only activation the forward
  * pass still needs (src/bert/forward.ts: the next block reads x, and the residual is taken from the
- * LayerNorm output too). With `releaseAtLayerNorm` (the backend's setting) the recorder returns every
- * other activation to the pool right after recording a LayerNorm, and later dispatches reuse those
- * buffers — WebGPU orders the dispatches, so this is safe within one encoder. Peak memory is then one
- * layer's activations, not all layers'. A released tensor that is used again fails loudly instead of
- * reading reused memory.
+ * LayerNorm output too). With `releaseAtLayerNorm` (the backend's setting) the recorder releases every
+ * other activation right after recording a LayerNorm, and later dispatches reuse those buffers — WebGPU
+ * runs them in order on one queue, so this is safe. Peak memory is then one layer's activations, not all
+ * layers'. A released tensor that is used again fails loudly instead of reading reused memory.
+ *
+ * Split-K (option `splitK`, kernels matmulSplitK.ts and splitKLayerNorm.ts): on a small grid, `linear` with
+ * a residual — in BERT always the layer before a LayerNorm — records partial sums of K-slices and returns a
+ * tensor that is `pending` them; `layerNorm` folds partials, bias and residual into its normalisation. So
+ * a layer stays 7 dispatches. Anything else that is given a pending tensor throws an internal error.
  */
 import type {
   BertInput,
@@ -32,16 +37,33 @@ import { recordEmbeddings, type TableChunk } from '../../kernels/webgpu/embeddin
 import { recordLayerNorm } from '../../kernels/webgpu/layerNorm.js';
 import { recordMatmul } from '../../kernels/webgpu/matmul.js';
 import { recordMatmulPacked } from '../../kernels/webgpu/matmulPacked.js';
+import { recordMatmulSplitK, splitKFor, type SplitKChoice } from '../../kernels/webgpu/matmulSplitK.js';
+import { recordSplitKLayerNorm } from '../../kernels/webgpu/splitKLayerNorm.js';
 import { recordAttention } from '../../kernels/webgpu/attention.js';
 import { attentionFusedSupported, recordAttentionFused } from '../../kernels/webgpu/attentionFused.js';
-import { STORAGE_USAGE, type GpuRuntime } from '../../kernels/webgpu/runtime.js';
+import { bucketBytes, STORAGE_USAGE, type GpuRuntime } from '../../kernels/webgpu/runtime.js';
+import { DispatchList } from './dispatchList.js';
 
 /** An f32 activation on the GPU, [..., cols] row-major. */
 export interface GpuTensor {
   readonly buffer: GPUBuffer;
   readonly shape: readonly number[];
-  /** Set when its buffer went back to the pool. */
+  /** Set when its recorder released it (its buffer may hold a later activation by now). */
   released: boolean;
+  /**
+   * Set on a split-K linear layer's output, which is not summed yet: only `layerNorm` may take it (it folds
+   * the partials); any other use, `buffer` included, throws an internal error.
+   */
+  readonly pending?: SplitKPending;
+}
+
+/** A linear layer's output as split-K partials: y = Σ_z partials[z] + bias + residual, summed by the fold. */
+export interface SplitKPending {
+  /** [splits, rows, cols]. */
+  readonly partials: GpuTensor;
+  readonly splits: number;
+  readonly bias: GPUBuffer;
+  readonly residual: GpuTensor;
 }
 
 /** q, k or v: columns of qkv's [B, S, 3H] activation. */
@@ -67,38 +89,45 @@ export type AttentionKernel = 'auto' | 'fused' | 'unfused';
 
 export interface RecorderOptions {
   attention?: AttentionKernel;
+  /** Split-K for linear layers that a LayerNorm follows (WebGpuBackendOptions.splitK); default 'auto'. */
+  splitK?: SplitKChoice;
   releaseAtLayerNorm?: boolean;
 }
 
-/** Records one forward pass: a command encoder, its compute pass, and the activations it handed out. */
+/**
+ * Records one forward pass: its dispatches, kept in a DispatchList (`pass`; the backend encodes and submits
+ * it, ./dispatchList.ts), and the buffers it handed out. An activation released during the recording is
+ * reused by a later one of the same pool bucket before the pool is asked again, so every buffer the
+ * dispatches bind stays with the recorder until `releaseAll()` returns them — or `handOver()` gives them to
+ * a dispatch plan (./plan.ts), which keeps them for replays of this shape. They go back to the pool in the
+ * reverse order of their acquisition, so that the next recording of the shape gets the same buffers in the
+ * same roles, and finds its bind groups cached.
+ */
 export class GpuRecorder {
-  readonly encoder: GPUCommandEncoder;
-  readonly pass: GPUComputePassEncoder;
+  readonly pass = new DispatchList();
   private readonly live = new Set<GpuTensor>();
-  private readonly extra: GPUBuffer[] = [];
+  /** Released activation buffers by size (a pool bucket), for later tensors of this recording. */
+  private readonly spare = new Map<number, GPUBuffer[]>();
+  /** Every buffer taken from the pool, in order. */
+  private readonly acquired: GPUBuffer[] = [];
   private inputs: { input: BertInput; buffer: GPUBuffer } | undefined;
   private liveBytes = 0;
   /** Largest number of activation bytes held at once during this recording. */
   peakBytes = 0;
-  private ended = false;
-  /** The pass's GPU timestamps when the runtime times passes (rt.gpuTiming); the backend resolves them. */
-  readonly timestampWrites: GPUComputePassTimestampWrites | undefined;
+  private encoded: GPUCommandEncoder | undefined;
 
   constructor(
     readonly rt: GpuRuntime,
     readonly options: RecorderOptions = {},
   ) {
     rt.check();
-    this.encoder = rt.device.createCommandEncoder({ label: 'wgbert forward' });
-    this.timestampWrites = rt.passTimestampWrites();
-    const tw = this.timestampWrites;
-    this.pass = this.encoder.beginComputePass({ label: 'wgbert forward', ...(tw ? { timestampWrites: tw } : {}) });
   }
 
-  /** A new activation of `shape` from the pool (contents undefined until a kernel writes it). */
+  /** A new activation of `shape` (contents undefined until a kernel writes it). */
   tensor(shape: readonly number[]): GpuTensor {
     const bytes = 4 * shape.reduce((a, b) => a * b, 1);
-    const t: GpuTensor = { buffer: this.rt.acquire(bytes), shape: [...shape], released: false };
+    const buffer = this.spare.get(bucketBytes(bytes))?.pop() ?? this.fromPool(bytes, STORAGE_USAGE, 'activation');
+    const t: GpuTensor = { buffer, shape: [...shape], released: false };
     this.live.add(t);
     this.liveBytes += t.buffer.size;
     this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
@@ -111,7 +140,7 @@ export class GpuRecorder {
     return t.buffer;
   }
 
-  /** Returns every live activation except `keep` to the pool. */
+  /** Releases every live activation except `keep`: later tensors of this recording may reuse them. */
   releaseAllExcept(keep: readonly GpuTensor[]): void {
     for (const t of [...this.live]) if (!keep.includes(t)) this.releaseTensor(t);
   }
@@ -120,48 +149,86 @@ export class GpuRecorder {
     this.live.delete(t);
     this.liveBytes -= t.buffer.size;
     t.released = true;
-    this.rt.release(t.buffer);
+    const list = this.spare.get(t.buffer.size);
+    if (list) list.push(t.buffer);
+    else this.spare.set(t.buffer.size, [t.buffer]);
   }
 
   /**
-   * The u32 inputs buffer for `input`: [inputIds | tokenTypeIds | attentionMask], uploaded once per
-   * recording with queue.writeBuffer (which the queue orders before this recording's submit).
+   * The u32 inputs buffer for `input` (packInputs), uploaded once per recording with queue.writeBuffer
+   * (which the queue orders before this recording's submit).
    */
   inputsBuffer(input: BertInput): GPUBuffer {
     if (this.inputs?.input === input) return this.inputs.buffer;
     if (this.inputs !== undefined) throw new Error('internal: one recording runs one input');
-    const rows = input.batch * input.seq;
-    const data = new Uint32Array(3 * rows);
-    data.set(new Uint32Array(input.inputIds.buffer, input.inputIds.byteOffset, rows), 0);
-    data.set(new Uint32Array(input.tokenTypeIds.buffer, input.tokenTypeIds.byteOffset, rows), rows);
-    data.set(new Uint32Array(input.attentionMask.buffer, input.attentionMask.byteOffset, rows), 2 * rows);
-    const buffer = this.rt.acquire(data.byteLength, STORAGE_USAGE, 'inputs');
+    const data = packInputs(input);
+    const buffer = this.fromPool(data.byteLength, STORAGE_USAGE, 'inputs');
     this.rt.device.queue.writeBuffer(buffer, 0, data);
-    this.extra.push(buffer);
     this.inputs = { input, buffer };
     return buffer;
   }
 
+  /** The inputs buffer of this recording (undefined before `inputsBuffer` was called). */
+  get inputsBufferUsed(): GPUBuffer | undefined {
+    return this.inputs?.buffer;
+  }
+
   /** A pooled buffer (not an activation) released with the recording. */
   scratch(bytes: number, usage: number = STORAGE_USAGE): GPUBuffer {
-    const b = this.rt.acquire(bytes, usage, 'scratch');
-    this.extra.push(b);
+    return this.fromPool(bytes, usage, 'scratch');
+  }
+
+  private fromPool(bytes: number, usage: number, label: string): GPUBuffer {
+    const b = this.rt.acquire(bytes, usage, label);
+    this.acquired.push(b);
     return b;
   }
 
-  /** Ends the compute pass (idempotent); copies may follow on `encoder`. */
+  /**
+   * For a recorder driven by hand (tests): encodes the dispatches so far into one compute pass of a new
+   * `encoder` and ends it (idempotent); copies may follow on `encoder`, then submit it. The backend submits
+   * `pass` itself instead (DispatchList.submit).
+   */
   endPass(): void {
-    if (!this.ended) this.pass.end();
-    this.ended = true;
+    if (this.encoded) return;
+    this.encoded = this.rt.device.createCommandEncoder({ label: 'wgbert forward' });
+    const pass = this.encoded.beginComputePass({ label: 'wgbert forward' });
+    this.pass.encode(pass);
+    pass.end();
   }
 
-  /** Returns everything to the pool. Call once the recorded work is submitted (or abandoned). */
-  releaseAll(): void {
+  /** The command encoder of `endPass` (which it calls first). */
+  get encoder(): GPUCommandEncoder {
     this.endPass();
-    this.releaseAllExcept([]);
-    for (const b of this.extra) this.rt.release(b);
-    this.extra.length = 0;
+    return this.encoded!;
   }
+
+  /**
+   * Gives every buffer of this recording to the caller (a dispatch plan), in the order they were taken
+   * from the pool; the recorder holds none after.
+   */
+  handOver(): GPUBuffer[] {
+    const all = this.acquired.splice(0);
+    this.live.clear();
+    this.spare.clear();
+    this.liveBytes = 0;
+    return all;
+  }
+
+  /** Returns everything to the pool, last taken first. Call once the work is submitted (or abandoned). */
+  releaseAll(): void {
+    for (const b of this.handOver().reverse()) this.rt.release(b);
+  }
+}
+
+/** A forward's u32 inputs as the kernels read them: [inputIds | tokenTypeIds | attentionMask], B·S each. */
+export function packInputs(input: BertInput): Uint32Array<ArrayBuffer> {
+  const rows = input.batch * input.seq;
+  const data = new Uint32Array(3 * rows);
+  data.set(new Uint32Array(input.inputIds.buffer, input.inputIds.byteOffset, rows), 0);
+  data.set(new Uint32Array(input.tokenTypeIds.buffer, input.tokenTypeIds.byteOffset, rows), rows);
+  data.set(new Uint32Array(input.attentionMask.buffer, input.attentionMask.byteOffset, rows), 2 * rows);
+  return data;
 }
 
 function rowsOf(shape: readonly number[]): number {
@@ -179,6 +246,12 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
   const { rt, pass } = rec;
   const attentionChoice = rec.options.attention ?? 'auto';
   const releaseAtLayerNorm = rec.options.releaseAtLayerNorm ?? false;
+  const splitKChoice = rec.options.splitK ?? 'auto';
+  /** rec.use, refusing unsummed split-K partials (only layerNorm folds them). */
+  const use = (t: GpuTensor, by: string): GPUBuffer => {
+    if (t.pending) throw new Error(`internal: ${by} was given unsummed split-K partials; only layerNorm folds them`);
+    return rec.use(t);
+  };
 
   const ops: BertOps<GpuTensor, GpuWeight> = {
     embeddings(input: BertInput, e: EmbeddingWeights<GpuWeight>): GpuTensor {
@@ -212,11 +285,34 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
         throw new Error(`internal: linear expects ${K} input features, got [${x.shape.join(', ')}]`);
       }
       if (layer.weight.part) throw new Error('internal: query, key and value are fused on the GPU; use qkv');
-      const y = rec.tensor([...x.shape.slice(0, -1), N]);
-      const xBuf = rec.use(x);
-      const residual = epilogue.residual ? rec.use(epilogue.residual) : undefined;
+      const xBuf = use(x, 'linear');
+      const residualIn = epilogue.residual;
+      const residual = residualIn ? use(residualIn, 'the residual of linear') : undefined;
       const bias = single(layer.bias, 'a bias');
-      const record = layer.weight.layout === 'packed' ? recordMatmulPacked : recordMatmul;
+      const shape = [...x.shape.slice(0, -1), N];
+      // Split-K: a layer with a residual is the one before a LayerNorm (forward.ts), which folds the partials.
+      const packed = layer.weight.layout === 'packed';
+      const splits = residualIn && !epilogue.gelu && packed ? splitKFor(splitKChoice, M, N, K, rt.profile) : 1;
+      if (residualIn && splits > 1) {
+        const partials = rec.tensor([splits, ...shape]);
+        for (const chunk of layer.weight.chunks) {
+          recordMatmulSplitK(rt, pass, {
+            x: xBuf,
+            w: chunk.buffer,
+            weightDtype: layer.weight.dtype,
+            partials: partials.buffer,
+            M,
+            N: chunk.rows,
+            K,
+            ldy: N,
+            n0: chunk.rowStart,
+            splits,
+          });
+        }
+        return pendingTensor(shape, { partials, splits, bias, residual: residualIn });
+      }
+      const y = rec.tensor(shape);
+      const record = packed ? recordMatmulPacked : recordMatmul;
       for (const chunk of layer.weight.chunks) {
         record(rt, pass, {
           x: xBuf,
@@ -249,15 +345,16 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
     layerNorm(x: GpuTensor, ln: LayerNormWeights<GpuWeight>): GpuTensor {
       const cols = x.shape[x.shape.length - 1]!;
       const y = rec.tensor(x.shape);
-      recordLayerNorm(rt, pass, {
-        x: rec.use(x),
-        gamma: single(ln.gamma, 'LayerNorm γ'),
-        beta: single(ln.beta, 'LayerNorm β'),
-        y: y.buffer,
-        rows: rowsOf(x.shape),
-        cols,
-        eps: ln.eps,
-      });
+      const norm = { gamma: single(ln.gamma, 'LayerNorm γ'), beta: single(ln.beta, 'LayerNorm β'), eps: ln.eps };
+      const rows = rowsOf(x.shape);
+      const p = x.pending;
+      if (p) {
+        // The fold: Σ partials + bias + residual, then the LayerNorm, in one dispatch.
+        const sums = { partials: rec.use(p.partials), splits: p.splits, bias: p.bias, residual: rec.use(p.residual) };
+        recordSplitKLayerNorm(rt, pass, { ...sums, ...norm, y: y.buffer, rows, cols });
+      } else {
+        recordLayerNorm(rt, pass, { x: rec.use(x), ...norm, y: y.buffer, rows, cols });
+      }
       if (releaseAtLayerNorm) rec.releaseAllExcept([y]);
       return y;
     },
@@ -269,9 +366,9 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
         throw new Error('internal: attention: q, k and v must share one row stride');
       const out = rec.tensor([...q.of.shape.slice(0, -1), H]);
       const args = {
-        q: rec.use(q.of),
-        k: rec.use(k.of),
-        v: rec.use(v.of),
+        q: use(q.of, 'attention'),
+        k: use(k.of, 'attention'),
+        v: use(v.of, 'attention'),
         ld,
         qOffset: q.col,
         kOffset: k.col,
@@ -292,6 +389,21 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
     },
   };
   return ops;
+}
+
+/**
+ * The output of a split-K linear layer: shape and pending partials, and a `buffer` that throws — the partials
+ * are not the layer's output until the fold (`layerNorm`) sums them.
+ */
+function pendingTensor(shape: readonly number[], pending: SplitKPending): GpuTensor {
+  return {
+    get buffer(): GPUBuffer {
+      throw new Error("internal: a split-K layer's output was read before layerNorm folded its partials");
+    },
+    shape,
+    released: false,
+    pending,
+  };
 }
 
 /** The fused [3H, H] weight and [3H] bias a layer's query, key and value are parts of (see GpuWeight). */

@@ -14,33 +14,38 @@
  *
  * Tiling: one workgroup per (query i, batch·head) — grid (S, B·heads). The query row is staged in
  * workgroup memory; the threads stride over keys j to fill a row of scores in workgroup memory, reduce its
- * max, exponentiate (masked keys → 0), reduce the sum; then stride over the d output columns, each
+ * max, exponentiate (masked keys → 0), reduce the sum (both reductions from layerNorm.ts: subgroup
+ * operations when the device has 'subgroups', else a tree); then stride over the d output columns, each
  * summing p_j · v[j, c] over all keys (neighbouring threads read neighbouring columns of v).
  *
  * Limits: the score row lives in workgroup memory, sized for S rounded up to a power of two ≥ 64
- * (`maxSeq`); with 32 KiB of workgroup memory that allows S ≤ 4096 (16 KiB devices: S ≤ 2048). Head size
+ * (`maxSeq`); with 32 KiB of workgroup memory that allows S ≤ 4096 (16 KiB devices: S ≤ 2048; with
+ * subgroups the reduction's doubled slots take 256 more bytes). Head size
  * d is baked into the shader. K and V are re-read for every query (S²·d reads per head): fine as a
  * reference and for short sequences; the fused kernel reads each key block once per query block.
  */
-import type { GpuRuntime } from './runtime.js';
+import type { DispatchSink, GpuRuntime } from './runtime.js';
 import { f32Bits } from './runtime.js';
 import { GpuError } from '../../errors.js';
-import { wgslWorkgroupReduce } from './layerNorm.js';
+import { reduceKeySuffix, workgroupReduceBytes, wgslSubgroupsEnable, wgslWorkgroupReduce } from './layerNorm.js';
 
 export interface AttentionOptions {
   headDim: number;
   /** Capacity of the score row (≥ S). */
   maxSeq: number;
   workgroupSize: number;
+  /** Reduce the row's max and sum with subgroup operations (the device must have 'subgroups'). */
+  subgroups?: boolean;
 }
 
 export function attentionKey(o: AttentionOptions): string {
-  return `attention/d${o.headDim}/s${o.maxSeq}/wg${o.workgroupSize}`;
+  return `attention/d${o.headDim}/s${o.maxSeq}/wg${o.workgroupSize}${reduceKeySuffix(o.subgroups ?? false)}`;
 }
 
 export function attentionWgsl(o: AttentionOptions): string {
   const WG = o.workgroupSize;
-  return /* wgsl */ `
+  const sg = o.subgroups ?? false;
+  return /* wgsl */ `${wgslSubgroupsEnable(sg)}
 // ${attentionKey(o)}
 const D = ${o.headDim}u;
 struct Params {
@@ -60,7 +65,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read> inputs: array<u32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
-${wgslWorkgroupReduce(WG)}
+${wgslWorkgroupReduce(WG, sg)}
 
 var<workgroup> qRow: array<f32, ${o.headDim}>;
 var<workgroup> scores: array<f32, ${o.maxSeq}>;
@@ -143,10 +148,15 @@ export interface AttentionArgs {
   workgroupSize?: number;
 }
 
-export function recordAttention(rt: GpuRuntime, pass: GPUComputePassEncoder, a: AttentionArgs): void {
+export function recordAttention(rt: GpuRuntime, pass: DispatchSink, a: AttentionArgs): void {
   const headDim = a.hidden / a.heads;
-  const o: AttentionOptions = { headDim, maxSeq: attentionMaxSeq(a.seq), workgroupSize: a.workgroupSize ?? 64 };
-  const bytes = 4 * (o.maxSeq + headDim + o.workgroupSize);
+  const o: AttentionOptions = {
+    headDim,
+    maxSeq: attentionMaxSeq(a.seq),
+    workgroupSize: a.workgroupSize ?? 64,
+    subgroups: rt.subgroups,
+  };
+  const bytes = 4 * (o.maxSeq + headDim) + workgroupReduceBytes(o.workgroupSize, o.subgroups);
   if (bytes > rt.limits.maxComputeWorkgroupStorageSize) {
     throw new GpuError(
       `attention over ${a.seq} tokens needs ${bytes} bytes of workgroup memory; ` +

@@ -6,25 +6,30 @@
  * Each thread owns one query row: q and its output accumulator live in registers (d/4 vec4s each,
  * generated unrolled so that no compiler puts them in memory). The workgroup walks the keys in blocks of
  * `keyBlock`, staging each block of K and V (and the block's mask) in workgroup memory once; then every
- * thread takes the block's keys one by one, keeping a running max m, sum l and accumulator acc:
+ * thread takes the block's keys a score tile of T keys at a time, keeping a running max m, sum l and
+ * accumulator acc:
  *
- *   s = q · k_j / √d
- *   if s > m:  l ← l·e^(m−s),  acc ← acc·e^(m−s),  m ← s
- *              (rescale to the new max; rare after the first keys)
- *   w = e^(s−m);  l += w;  acc += w · v_j
+ *   s_j = q · k_j / √d  for the T keys of the tile (independent dot products; masked keys skip the max)
+ *   t = max_j s_j;  if t > m:  l ← l·e^(m−t),  acc ← acc·e^(m−t),  m ← t   (one rescale per tile)
+ *   for each j:  w_j = e^(s_j−m) (0 for a masked key);  l += w_j;  acc += w_j · v_j
  *
  * and finally writes acc / l. Every exponent is ≤ 0, as in the max-subtracted softmax, and the result
- * equals Σ_j e^(s_j − max s) v_j / Σ_j e^(s_j − max s) up to rounding.
+ * equals Σ_j e^(s_j − max s) v_j / Σ_j e^(s_j − max s) up to rounding. The tile's scores sit in a
+ * T-element array (constant-trip loops, which GPU compilers unroll into registers): T = 16 (the whole key
+ * block on GPUs; half of it on software adapters) adds 16 registers to the 2·d of q and acc; `scoreTile`
+ * 1 is the per-key rescale (the kernel before tiles), kept as the tested twin. A tile whose keys are all
+ * masked (padding) is skipped before it is scored.
  *
  * Tiling: grid (⌈S / queryBlock⌉, B·heads), `queryBlock` threads per workgroup (one query each); K and V
  * are read from memory once per query block instead of once per query. Block sizes follow the adapter
  * profile (GPU: 32–64 queries × 16 keys; software adapters: 8 × 32, fewer barriers).
  * q, k, v are read with a row stride and column offsets (the fused projection's [B·S, 3H] output, see
  * attention.ts), all multiples of 4 (vec4 loads), as they are whenever d is.
- * Limits: d % 4 == 0 and d ≤ 256; workgroup memory 2·keyBlock·d·4 bytes (8 KiB for d = 64, keyBlock = 16).
+ * Limits: d % 4 == 0 and d ≤ 256; workgroup memory 2·keyBlock·d·4 bytes (8 KiB for d = 64, keyBlock = 16);
+ * the score tile divides the key block.
  * `attentionFusedSupported` says whether a shape fits; otherwise use attention.ts.
  */
-import type { GpuRuntime } from './runtime.js';
+import type { DispatchSink, GpuRuntime } from './runtime.js';
 import { attentionParams, qkvColumns, type AttentionArgs } from './attention.js';
 
 export interface AttentionFusedOptions {
@@ -33,11 +38,16 @@ export interface AttentionFusedOptions {
   queryBlock: number;
   /** Keys staged per step. */
   keyBlock: number;
+  /** Keys scored before one rescale (divides keyBlock); 1: a rescale check per key. */
+  scoreTile: number;
 }
 
 export function attentionFusedKey(o: AttentionFusedOptions): string {
-  return `attentionFused/d${o.headDim}/q${o.queryBlock}/k${o.keyBlock}`;
+  return `attentionFused/d${o.headDim}/q${o.queryBlock}/k${o.keyBlock}/t${o.scoreTile}`;
 }
+
+/** The largest score tile: 16 scores in registers next to q and acc. */
+const MAX_SCORE_TILE = 16;
 
 /** Workgroup memory of one block of keys: K and V rows plus the mask flags. */
 function blockBytes(keyBlock: number, headDim: number): number {
@@ -46,20 +56,20 @@ function blockBytes(keyBlock: number, headDim: number): number {
 
 /**
  * Block sizes for a shape on this runtime (GPU: 32–64 queries × 16 keys; software adapters: 8 × 32),
- * with the key block halved until it fits in workgroup memory; undefined when the head size is
- * unsupported (d % 4 ≠ 0 or d > 256) or nothing fits.
+ * with the key block halved until it fits in workgroup memory, and the score tile (min(keyBlock, 16));
+ * undefined when the head size is unsupported (d % 4 ≠ 0 or d > 256) or nothing fits.
  */
 export function pickAttentionFusedBlocks(
   seq: number,
   headDim: number,
   rt: Pick<GpuRuntime, 'limits' | 'profile'>,
-): { queryBlock: number; keyBlock: number } | undefined {
+): { queryBlock: number; keyBlock: number; scoreTile: number } | undefined {
   if (headDim % 4 !== 0 || headDim > 256) return undefined;
   const queryBlock = rt.profile === 'cpu' ? 8 : seq <= 32 ? 32 : 64;
   let keyBlock = rt.profile === 'cpu' ? 32 : 16;
   while (keyBlock > 4 && blockBytes(keyBlock, headDim) > rt.limits.maxComputeWorkgroupStorageSize) keyBlock /= 2;
   return blockBytes(keyBlock, headDim) <= rt.limits.maxComputeWorkgroupStorageSize
-    ? { queryBlock, keyBlock }
+    ? { queryBlock, keyBlock, scoreTile: Math.min(keyBlock, MAX_SCORE_TILE) }
     : undefined;
 }
 
@@ -81,11 +91,13 @@ export function attentionFusedWgsl(o: AttentionFusedOptions): string {
   const D4 = o.headDim / 4;
   const QB = o.queryBlock;
   const KB = o.keyBlock;
+  const T = o.scoreTile;
   return /* wgsl */ `
 // ${attentionFusedKey(o)}
 const D4 = ${D4}u;  // head size / 4
 const QB = ${QB}u;  // queries per workgroup
 const KB = ${KB}u;  // keys per block
+const T = ${T}u;    // keys per score tile (one rescale each)
 struct Params {
   seq: u32,
   hidden: u32,
@@ -152,21 +164,34 @@ ${unroll(D4, (t) => `var acc${t} = vec4<f32>(0.0);`, '  ')}
     }
     workgroupBarrier();
 
-    for (var jj = 0u; jj < KB; jj++) {
-      if (keep[jj] == 0u) { continue; }  // masked key: weight exactly 0
-      var d4 = q0 * kBlock[jj][0];
-${unroll(D4 - 1, (t) => `d4 = fma(q${t + 1}, kBlock[jj][${t + 1}], d4);`, '      ', 2)}
-      let s = (d4.x + d4.y + d4.z + d4.w) * p.scale;
-      if (s > m) {
-        // A new running max: rescale the sums so far (the first key multiplies them by exp(-huge) = 0).
-        let c = exp(m - s);
+    for (var j1 = 0u; j1 < KB; j1 += T) {
+      var kept = 0u;
+      for (var u = 0u; u < T; u++) { kept += keep[j1 + u]; }
+      if (kept == 0u) { continue; }  // every key of the tile is masked (or past S)
+
+      // Score the tile's keys; their max over the unmasked ones.
+      var sc: array<f32, ${T}>;
+      var tileMax = LOWEST;
+      for (var u = 0u; u < T; u++) {
+        let jj = j1 + u;
+        var d4 = q0 * kBlock[jj][0];
+${unroll(D4 - 1, (t) => `d4 = fma(q${t + 1}, kBlock[jj][${t + 1}], d4);`, '        ', 2)}
+        sc[u] = (d4.x + d4.y + d4.z + d4.w) * p.scale;
+        if (keep[jj] != 0u) { tileMax = max(tileMax, sc[u]); }
+      }
+      if (tileMax > m) {
+        // A new running max: rescale the sums so far, once per tile (the first multiplies them by exp(-huge) = 0).
+        let c = exp(m - tileMax);
         l *= c;
 ${unroll(D4, (t) => `acc${t} *= c;`, '        ', 8)}
-        m = s;
+        m = tileMax;
       }
-      let w = exp(s - m);
-      l += w;
-${unroll(D4, (t) => `acc${t} = fma(vec4<f32>(w), vBlock[jj][${t}], acc${t});`, '      ', 2)}
+      for (var u = 0u; u < T; u++) {
+        let jj = j1 + u;
+        let w = select(0.0, exp(sc[u] - m), keep[jj] != 0u);  // masked key: weight exactly 0
+        l += w;
+${unroll(D4, (t) => `acc${t} = fma(vec4<f32>(w), vBlock[jj][${t}], acc${t});`, '        ', 2)}
+      }
     }
     workgroupBarrier();  // before the next block overwrites kBlock / vBlock
   }
@@ -182,8 +207,8 @@ ${unroll(D4, (t) => `out[rowBase + ${t}u] = acc${t} * inv;`, '    ', 2)}
 /** Records fused attention (same arguments as recordAttention). Check attentionFusedSupported first. */
 export function recordAttentionFused(
   rt: GpuRuntime,
-  pass: GPUComputePassEncoder,
-  a: AttentionArgs & { queryBlock?: number; keyBlock?: number },
+  pass: DispatchSink,
+  a: AttentionArgs & { queryBlock?: number; keyBlock?: number; scoreTile?: number },
 ): void {
   const headDim = a.hidden / a.heads;
   const picked = pickAttentionFusedBlocks(a.seq, headDim, rt);
@@ -193,7 +218,10 @@ export function recordAttentionFused(
     headDim,
     queryBlock: a.queryBlock ?? picked.queryBlock,
     keyBlock: a.keyBlock ?? picked.keyBlock,
+    scoreTile: a.scoreTile ?? Math.min(a.keyBlock ?? picked.keyBlock, MAX_SCORE_TILE),
   };
+  if (!(o.scoreTile >= 1 && o.keyBlock % o.scoreTile === 0))
+    throw new RangeError(`fused attention: score tile ${o.scoreTile} does not divide the key block ${o.keyBlock}`);
   if (blockBytes(o.keyBlock, headDim) > rt.limits.maxComputeWorkgroupStorageSize) {
     throw new RangeError(
       `fused attention: key block ${o.keyBlock} × d ${headDim} exceeds the device's workgroup memory`,

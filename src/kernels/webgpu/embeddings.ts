@@ -10,7 +10,7 @@
  * Tiling: one workgroup per token row; threads stride over the hidden columns. Pass 1 gathers the three
  * rows, writes their sum to the output row and reduces the mean; pass 2 reduces the centred variance from
  * the values this thread wrote itself; pass 3 normalises in place (LayerNorm's two-pass scheme and its
- * workgroup reduction, shared from layerNorm.ts).
+ * workgroup reduction, shared from layerNorm.ts: subgroup operations when the device has 'subgroups').
  *
  * Large vocabularies: the word table may be split by rows into chunks, each its own buffer no larger than
  * one storage binding (a 250k × 1024 f32 table is 1 GB). One dispatch per chunk, all writing into the same
@@ -21,24 +21,27 @@
  * Limits: ids must be inside the tables (checked on the CPU before the forward pass), S ≤ positions.
  * Tables may be f32 or f16 storage (common.ts); γ and β are f32.
  */
-import type { GpuRuntime } from './runtime.js';
+import type { DispatchSink, GpuRuntime } from './runtime.js';
 import { f32Bits } from './runtime.js';
 import { WGSL_FLAT_WORKGROUP, wgslWeightScalar, type WeightDtype } from './common.js';
-import { layerNormWorkgroupSize, wgslWorkgroupReduce } from './layerNorm.js';
+import { layerNormWorkgroupSize, reduceKeySuffix, wgslSubgroupsEnable, wgslWorkgroupReduce } from './layerNorm.js';
 
 export interface EmbeddingsOptions {
   workgroupSize: number;
   /** Storage of the word, position and token-type tables. */
   tableDtype: WeightDtype;
+  /** Reduce with subgroup operations (the device must have 'subgroups'). Default false: the tree. */
+  subgroups?: boolean;
 }
 
 export function embeddingsKey(o: EmbeddingsOptions): string {
-  return `embeddings/wg${o.workgroupSize}/${o.tableDtype}`;
+  return `embeddings/wg${o.workgroupSize}/${o.tableDtype}${reduceKeySuffix(o.subgroups ?? false)}`;
 }
 
 export function embeddingsWgsl(o: EmbeddingsOptions): string {
   const WG = o.workgroupSize;
-  return /* wgsl */ `
+  const sg = o.subgroups ?? false;
+  return /* wgsl */ `${wgslSubgroupsEnable(sg)}
 // ${embeddingsKey(o)}
 struct Params {
   rows: u32,      // B * S
@@ -57,7 +60,7 @@ ${wgslWeightScalar('tokenType', 4, o.tableDtype)}
 @group(0) @binding(6) var<storage, read> beta: array<f32>;
 @group(0) @binding(7) var<storage, read_write> y: array<f32>;
 ${WGSL_FLAT_WORKGROUP}
-${wgslWorkgroupReduce(WG)}
+${wgslWorkgroupReduce(WG, sg)}
 
 var<workgroup> tokenId: u32;
 
@@ -126,10 +129,11 @@ export interface EmbeddingsArgs {
 }
 
 /** Records the embeddings: one dispatch per word-table chunk (usually one). */
-export function recordEmbeddings(rt: GpuRuntime, pass: GPUComputePassEncoder, a: EmbeddingsArgs): void {
+export function recordEmbeddings(rt: GpuRuntime, pass: DispatchSink, a: EmbeddingsArgs): void {
   const o: EmbeddingsOptions = {
     workgroupSize: a.workgroupSize ?? layerNormWorkgroupSize(a.hidden, rt.profile),
     tableDtype: a.tableDtype ?? 'f32',
+    subgroups: rt.subgroups,
   };
   const pipeline = rt.pipeline(embeddingsKey(o), () => embeddingsWgsl(o));
   const rows = a.batch * a.seq;

@@ -16,7 +16,7 @@
  * This module's kernel applies GELU element-wise (used by the tests, and available to callers); the
  * linear layers apply the same `gelu` function in their epilogue (see matmul.ts).
  */
-import type { GpuRuntime } from './runtime.js';
+import type { DispatchSink, GpuRuntime } from './runtime.js';
 import { WGSL_FLAT_WORKGROUP } from './common.js';
 
 /** The WGSL functions `erfc_nonneg(z)` and `gelu(x)`, for inclusion in other kernels. */
@@ -58,11 +58,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 /** Records y = gelu(x) over n elements. */
-export function recordGelu(
-  rt: GpuRuntime,
-  pass: GPUComputePassEncoder,
-  a: { x: GPUBuffer; y: GPUBuffer; n: number },
-): void {
+export function recordGelu(rt: GpuRuntime, pass: DispatchSink, a: { x: GPUBuffer; y: GPUBuffer; n: number }): void {
   const pipeline = rt.pipeline('gelu', geluWgsl);
   const [gx, gy] = rt.grid(Math.ceil(a.n / WG));
   rt.dispatch(pass, pipeline, [rt.uniform([a.n]), a.x, a.y], gx, gy);

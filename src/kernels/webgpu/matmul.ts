@@ -26,7 +26,7 @@
  * ceil(M/tileM) ≤ 65,535 workgroups in y.
  * Tile sizes are parameters (`pickMatmulTiles` picks by shape), so large GPUs can use bigger tiles.
  */
-import type { GpuRuntime } from './runtime.js';
+import type { DispatchSink, GpuRuntime } from './runtime.js';
 import { GpuError } from '../../errors.js';
 import { wgslWeightScalar, wgslWeightVec4, type WeightDtype } from './common.js';
 import { WGSL_GELU } from './gelu.js';
@@ -259,7 +259,7 @@ export interface MatmulArgs {
 }
 
 /** Records one linear-layer dispatch (see the module comment). */
-export function recordMatmul(rt: GpuRuntime, pass: GPUComputePassEncoder, a: MatmulArgs): void {
+export function recordMatmul(rt: GpuRuntime, pass: DispatchSink, a: MatmulArgs): void {
   const o: MatmulOptions = {
     ...(a.tiles ?? pickMatmulTiles(a.M, a.N, rt.profile)),
     vec4: a.K % 4 === 0,

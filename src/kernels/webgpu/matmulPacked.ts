@@ -17,8 +17,9 @@
  * range loads read zeros, out-of-range stores are skipped; y is written as vec4 when N, ldy and n0 are all
  * multiples of 4. Limits: workgroup (tileN / 4·vec4Cols) × (tileM / rowsPerThread) invocations and
  * 4·tileK·(tileM + tileN) bytes of workgroup memory, both checked against the device (GpuError).
+ * The `kSplit` variant (no epilogue) sums one K-slice per workgroup z into partials: see matmulSplitK.ts.
  */
-import type { GpuRuntime } from './runtime.js';
+import type { DispatchSink, GpuRuntime } from './runtime.js';
 import { GpuError } from '../../errors.js';
 import { f16ArrayToF32, f32ArrayToF16 } from '../../tensor/dtype.js';
 import { weightBytes, wgslWeightVec4, type WeightDtype } from './common.js';
@@ -125,8 +126,8 @@ function named(name: string): PackedMatmulConfig {
   return PACKED_MATMUL_CONFIGS[name]!;
 }
 
-/** Workgroups a config launches for an M × N output. */
-function workgroups(c: PackedMatmulConfig, M: number, N: number): number {
+/** Workgroups a config launches for an M × N output (one K-slice: matmulSplitK.ts multiplies by its splits). */
+export function packedWorkgroups(c: PackedMatmulConfig, M: number, N: number): number {
   return Math.ceil(M / c.tileM) * Math.ceil(N / c.tileN);
 }
 
@@ -152,7 +153,7 @@ export function pickPackedMatmulConfig(
   if (M <= 16) return named('packed-16x64x32-1x4');
   for (const name of ['packed-128x128x16-8x8', 'packed-128x64x16-8x4', 'packed-64x64x16-4x4']) {
     const c = named(name);
-    if (M >= c.tileM && workgroups(c, M, N) >= 128) return c;
+    if (M >= c.tileM && packedWorkgroups(c, M, N) >= 128) return c;
   }
   return named('packed-32x64x16-2x4');
 }
@@ -195,12 +196,19 @@ export interface PackedMatmulOptions extends PackedMatmulConfig {
   bias: boolean;
   gelu: boolean;
   residual: boolean;
+  /**
+   * Split-K (matmulSplitK.ts): workgroup z of a grid of p.splits in z sums only its K-slice, steps
+   * z·steps/splits … (z + 1)·steps/splits − 1 of tileK, and stores the partial sum in rows z·M … of y
+   * ([splits, M, ldy]). Takes no epilogue: bias, GELU and residual must be off.
+   */
+  kSplit?: boolean;
 }
 
 export function packedMatmulKey(o: PackedMatmulOptions): string {
   return (
     `matmulPacked/${packedConfigName(o)}/x${o.vec4X ? 'vec4' : 'scalar'}/y${o.vec4Y ? 'vec4' : 'scalar'}` +
-    `/${o.weightDtype}${o.bias ? '/bias' : ''}${o.gelu ? '/gelu' : ''}${o.residual ? '/residual' : ''}`
+    `/${o.weightDtype}${o.bias ? '/bias' : ''}${o.gelu ? '/gelu' : ''}${o.residual ? '/residual' : ''}` +
+    (o.kSplit ? '/splitK' : '')
   );
 }
 
@@ -209,6 +217,8 @@ const range = (n: number) => [...Array(n).keys()];
 /** The WGSL of one packed-matmul variant. Bindings: params, x, W^T, [bias], [residual], y — in this order. */
 export function packedMatmulWgsl(o: PackedMatmulOptions): string {
   checkConfig(o);
+  if (o.kSplit && (o.bias || o.gelu || o.residual))
+    throw new RangeError('split-K partial sums take no epilogue (bias, GELU and residual belong to the fold)');
   const [wgX, wgY] = workgroupSize(o);
   const WG = wgX * wgY;
   const RM = o.rowsPerThread;
@@ -273,11 +283,12 @@ export function packedMatmulWgsl(o: PackedMatmulOptions): string {
 ${inner}
     }`;
 
+  const mOut = o.kSplit ? 'm + wid.z * p.M' : 'm'; // split-K: slice z's partials are rows z·M … of y
   const epilogue = I.map(
     (i) => `  {
     let m = row0 + ty * ${RM}u + ${i}u;
     if (m < p.M) {
-${C.map((c) => `      store4(m, col0 + (tx * ${CN}u + ${c}u) * 4u, acc_${i}_${c});`).join('\n')}
+${C.map((c) => `      store4(${mOut}, col0 + (tx * ${CN}u + ${c}u) * 4u, acc_${i}_${c});`).join('\n')}
     }
   }`,
   ).join('\n');
@@ -308,20 +319,27 @@ fn store4(m: u32, n: u32, acc: vec4<f32>) {
   store1(m, n, acc.x); store1(m, n + 1u, acc.y); store1(m, n + 2u, acc.z); store1(m, n + 3u, acc.w);
 }`;
 
+  // The K steps this workgroup runs: all of them, or (split-K) its slice sBegin … sEnd − 1.
+  const [first, end] = o.kSplit ? ['sBegin', 'sEnd'] : ['0u', 'steps'];
+  const splitsField = o.kSplit ? '\n  splits: u32, // split-K: K-slices (the grid in z)' : '';
+  const slice = o.kSplit
+    ? '\n  let sBegin = wid.z * steps / p.splits;  // split-K: slices of whole steps, sizes within one' +
+      '\n  let sEnd = (wid.z + 1u) * steps / p.splits;'
+    : '';
   const step = o.prefetch
     ? /* wgsl */ `
-${loadRegs('0u', '  ')}
-  for (var s = 0u; s < steps; s++) {
+${loadRegs(o.kSplit ? 'sBegin * TK' : '0u', '  ')}
+  for (var s = ${first}; s < ${end}; s++) {
 ${storeRegs}
     workgroupBarrier();
-    if (s + 1u < steps) {  // the next step's global loads, in flight while this step computes
+    if (s + 1u < ${end}) {  // the next step's global loads, in flight while this step computes
 ${loadRegs('(s + 1u) * TK', '      ')}
     }
 ${compute}
     workgroupBarrier();  // before the next step overwrites the tiles
   }`
     : /* wgsl */ `
-  for (var s = 0u; s < steps; s++) {
+  for (var s = ${first}; s < ${end}; s++) {
 ${loadStore('s * TK')}
     workgroupBarrier();
 ${compute}
@@ -342,7 +360,7 @@ struct Params {
   K: u32,    // inner dimension
   ldy: u32,  // row stride of y (and residual)
   n0: u32,   // first output column of this dispatch
-  ldw4: u32, // row stride of W^T in vec4s: ceil(N / 4)
+  ldw4: u32, // row stride of W^T in vec4s: ceil(N / 4)${splitsField}
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<${o.vec4X ? 'vec4<f32>' : 'f32'}>;
@@ -384,7 +402,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let col0 = wid.x * TN;
 ${accDecl}
 ${regDecl}
-  let steps = (p.K + TK - 1u) / TK;
+  let steps = (p.K + TK - 1u) / TK;${slice}
 ${step}
 
   // Epilogue: bias, GELU, residual; the ragged edge is skipped.
@@ -404,11 +422,11 @@ export interface PackedMatmulArgs extends Omit<MatmulArgs, 'tiles'> {
   config?: PackedMatmulConfig;
 }
 
-/** Records one linear-layer dispatch of the packed kernel (see the module comment). */
-export function recordMatmulPacked(rt: GpuRuntime, pass: GPUComputePassEncoder, a: PackedMatmulArgs): void {
+/** The variant a dispatch of `a` runs: its config (given, or picked by shape and rt.profile) and flags. */
+export function packedMatmulVariant(rt: GpuRuntime, a: PackedMatmulArgs): PackedMatmulOptions {
   const ldy = a.ldy ?? a.N;
   const n0 = a.n0 ?? 0;
-  const o: PackedMatmulOptions = {
+  return {
     ...(a.config ?? pickPackedMatmulConfig(a.M, a.N, a.K, rt.profile)),
     vec4X: a.K % 4 === 0,
     vec4Y: a.N % 4 === 0 && ldy % 4 === 0 && n0 % 4 === 0,
@@ -417,6 +435,10 @@ export function recordMatmulPacked(rt: GpuRuntime, pass: GPUComputePassEncoder, 
     gelu: a.gelu ?? false,
     residual: a.residual !== undefined,
   };
+}
+
+/** The compiled pipeline of a variant, after checking it against the device's limits (GpuError naming it). */
+export function packedMatmulPipeline(rt: GpuRuntime, o: PackedMatmulOptions): GPUComputePipeline {
   checkConfig(o);
   const [wgX, wgY] = workgroupSize(o);
   const l = rt.limits;
@@ -437,8 +459,14 @@ export function recordMatmulPacked(rt: GpuRuntime, pass: GPUComputePassEncoder, 
         `the device has ${l.maxComputeWorkgroupStorageSize}`,
     );
   }
-  const pipeline = rt.pipeline(packedMatmulKey(o), () => packedMatmulWgsl(o));
-  const buffers = [rt.uniform([a.M, a.N, a.K, ldy, n0, packedWeightCols(a.N) / 4]), a.x, a.w];
+  return rt.pipeline(packedMatmulKey(o), () => packedMatmulWgsl(o));
+}
+
+/** Records one linear-layer dispatch of the packed kernel (see the module comment). */
+export function recordMatmulPacked(rt: GpuRuntime, pass: DispatchSink, a: PackedMatmulArgs): void {
+  const o = packedMatmulVariant(rt, a);
+  const pipeline = packedMatmulPipeline(rt, o);
+  const buffers = [rt.uniform([a.M, a.N, a.K, a.ldy ?? a.N, a.n0 ?? 0, packedWeightCols(a.N) / 4]), a.x, a.w];
   if (a.bias) buffers.push(a.bias);
   if (a.residual) buffers.push(a.residual);
   buffers.push(a.y);

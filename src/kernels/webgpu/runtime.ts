@@ -74,6 +74,16 @@ export function passGpuMs(resolved: ArrayBuffer): number | undefined {
   return timestampDeltaMs(view.getBigUint64(0, true), view.getBigUint64(8, true));
 }
 
+/**
+ * Where a kernel's dispatches go: a GPUComputePassEncoder, or anything with its three methods (the WebGPU
+ * backend's DispatchList keeps them, to encode into a pass later and replay per shape).
+ */
+export interface DispatchSink {
+  setPipeline(pipeline: GPUComputePipeline): void;
+  setBindGroup(index: number, bindGroup: GPUBindGroup): void;
+  dispatchWorkgroups(x: number, y?: number, z?: number): void;
+}
+
 /** A timed pass's query set and buffers between its submit and its read (see GpuRuntime.resolvePassTiming). */
 export interface PendingPassTiming {
   readonly querySet: GPUQuerySet;
@@ -118,6 +128,12 @@ export class GpuRuntime {
   readonly gpuTiming: boolean;
 
   /**
+   * Whether the device was opened with 'subgroups' (requestGpuDevice asks for it unless `subgroups: false`):
+   * the workgroup reductions (LayerNorm, embeddings, unfused attention) then use subgroup operations.
+   */
+  readonly subgroups: boolean;
+
+  /**
    * GPU time in ms of the last completed timed pass (first timestamp to last), or undefined: passes not
    * timed (no 'timestamp-query', or gpuTiming off), none completed yet, or the implementation returned an
    * unusable pair for the last one.
@@ -132,6 +148,7 @@ export class GpuRuntime {
     this.ownsDevice = opts.ownsDevice ?? true;
     this.profile = opts.profile ?? 'gpu';
     this.gpuTiming = opts.gpuTiming !== false && device.features.has('timestamp-query');
+    this.subgroups = device.features.has('subgroups');
     this.limits = device.limits;
     this.lost = device.lost.then(
       (info) => {
@@ -194,6 +211,11 @@ export class GpuRuntime {
     return this.pipelines.size;
   }
 
+  /** Keys of the compiled pipelines, in compile order (for tests and logs: which variants ran). */
+  get pipelineKeys(): string[] {
+    return [...this.pipelines.keys()];
+  }
+
   private idOf(buffer: GPUBuffer): number {
     let id = this.bufferIds.get(buffer);
     if (id === undefined) {
@@ -218,9 +240,9 @@ export class GpuRuntime {
     return group;
   }
 
-  /** Records one dispatch of `pipeline` into `pass`. */
+  /** Records one dispatch of `pipeline` into `pass` (a compute pass, or a DispatchList that keeps it). */
   dispatch(
-    pass: GPUComputePassEncoder,
+    pass: DispatchSink,
     pipeline: GPUComputePipeline,
     buffers: readonly GPUBuffer[],
     x: number,
@@ -267,13 +289,14 @@ export class GpuRuntime {
   /**
    * Drops the uniform and bind-group caches when they have grown past their limit (many different
    * shapes). Call between submits only: buffers of already-submitted work stay valid until it completes.
+   * Returns whether it dropped them: anything that kept their bind groups (dispatch plans) must go too.
    */
-  trimCaches(): void {
-    if (this.uniforms.size > CACHE_LIMIT || this.bindGroups.size > CACHE_LIMIT) {
-      for (const b of this.uniforms.values()) b.destroy();
-      this.uniforms.clear();
-      this.bindGroups.clear();
-    }
+  trimCaches(): boolean {
+    if (this.uniforms.size <= CACHE_LIMIT && this.bindGroups.size <= CACHE_LIMIT) return false;
+    for (const b of this.uniforms.values()) b.destroy();
+    this.uniforms.clear();
+    this.bindGroups.clear();
+    return true;
   }
 
   // ------------------------------------------------------------------ GPU timing
