@@ -155,20 +155,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var c = tid; c < p.cols; c += ${WG}u) { s += x[base + c]; }
   let mean = workgroupSum(s, tid) / n;
 
+${wgslNormaliseRow(WG, 'x')}
+}
+`;
+}
+
+/**
+ * WGSL, inside a LayerNorm kernel's row loop once `mean` is known: pass 2, the variance of the centred values
+ * (read from `src`), and pass 3, y = (src − μ) / √(σ² + eps) · γ + β. Needs `base`, `n`, `tid`, `p.cols`,
+ * `p.eps`, `gamma`, `beta`, `y` and `workgroupSum` in scope (layerNorm.ts, splitKLayerNorm.ts).
+ */
+export function wgslNormaliseRow(WG: number, src: string): string {
+  return /* wgsl */ `
   // Pass 2: variance of the centred values.
   var q = 0.0;
   for (var c = tid; c < p.cols; c += ${WG}u) {
-    let d = x[base + c] - mean;
+    let d = ${src}[base + c] - mean;
     q = fma(d, d, q);
   }
   let invStd = 1.0 / sqrt(workgroupSum(q, tid) / n + p.eps);
 
   // Normalise, scale, shift.
   for (var c = tid; c < p.cols; c += ${WG}u) {
-    y[base + c] = (x[base + c] - mean) * invStd * gamma[c] + beta[c];
-  }
-}
-`;
+    y[base + c] = (${src}[base + c] - mean) * invStd * gamma[c] + beta[c];
+  }`;
 }
 
 export interface LayerNormArgs {

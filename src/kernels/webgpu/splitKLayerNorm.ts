@@ -18,6 +18,7 @@ import { WGSL_FLAT_WORKGROUP } from './common.js';
 import {
   layerNormWorkgroupSize,
   reduceKeySuffix,
+  wgslNormaliseRow,
   wgslSubgroupsEnable,
   wgslWorkgroupReduce,
   type LayerNormOptions,
@@ -63,18 +64,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let mean = workgroupSum(s, tid) / n;
 
-  // Pass 2: variance of the centred values.
-  var q = 0.0;
-  for (var c = tid; c < p.cols; c += ${WG}u) {
-    let d = y[base + c] - mean;
-    q = fma(d, d, q);
-  }
-  let invStd = 1.0 / sqrt(workgroupSum(q, tid) / n + p.eps);
-
-  // Normalise, scale, shift.
-  for (var c = tid; c < p.cols; c += ${WG}u) {
-    y[base + c] = (y[base + c] - mean) * invStd * gamma[c] + beta[c];
-  }
+${wgslNormaliseRow(WG, 'y')}
 }
 `;
 }
