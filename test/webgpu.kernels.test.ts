@@ -296,10 +296,21 @@ describe.skipIf(!gpu)('WebGPU kernels vs CPU twins', () => {
         await run((pass) => recordLayerNorm(rt, pass, { x: xb, gamma: gb, beta: bb, y: yb, rows, cols, eps: 1e-12 }));
         const got = await read(yb, rows * cols);
         const d = maxAbsDiff(got, want);
+        // x − μ carries the rounding of μ (a few ulps of |μ| ≈ 5, in whatever order the reduction sums), and
+        // the output multiplies it by γ/σ: rows whose few values happen to lie close together (σ small, cols
+        // 3) amplify it. So the bound is 5e-5 plus 16 ulps of max|x| times the row's largest γ/σ.
+        let gain = 0;
+        for (let r = 0; r < rows; r++) {
+          const row = x.subarray(r * cols, (r + 1) * cols);
+          const mu = row.reduce((a, v) => a + v, 0) / cols;
+          const sigma = Math.sqrt(row.reduce((a, v) => a + (v - mu) ** 2, 0) / cols + 1e-12);
+          gain = Math.max(gain, 1.5 / sigma);
+        }
+        const tol = cols === 1 ? 1e-6 : 5e-5 + 16 * 2 ** -24 * 6 * gain;
         expect(
           d.max,
-          `LayerNorm ${rows}×${cols} seed ${seed}: at ${d.at} got ${got[d.at]} want ${want[d.at]}`,
-        ).toBeLessThanOrEqual(cols === 1 ? 1e-6 : 5e-5);
+          `LayerNorm ${rows}×${cols} seed ${seed}: at ${d.at} got ${got[d.at]} want ${want[d.at]} (bound ${tol})`,
+        ).toBeLessThanOrEqual(tol);
         worst = Math.max(worst, d.max);
         for (const buf of [xb, gb, bb, yb]) buf.destroy();
       }
