@@ -15,6 +15,8 @@
  * runtime's caches (pipeline, uniform, bind group, pool) and Dawn's calls (setPipeline, setBindGroup,
  * dispatchWorkgroups, submit, …) inside the host time, per forward; the wrappers add a few µs per call, so
  * the host times of a --profile run are a little higher. --samples lists every run's host − submit ms.
+ * The npm script runs node with --expose-gc and collects garbage before each forward: otherwise a collection
+ * (10–25 ms here) lands inside about half of the host phases, of either variant, and hides what is measured.
  *
  * Without a GPU: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader runs the kernels on
  * the CPU's threads: the totals say little about a GPU, the host times are what a GPU's host would spend).
@@ -48,6 +50,8 @@ const runs = Number(arg('--runs', '5'));
 const warmup = Number(arg('--warmup', '1'));
 const profile = args.includes('--profile');
 const samples = args.includes('--samples');
+/** `node --expose-gc`: a collection before each forward, so that none lands inside its host phase. */
+const collect = (globalThis as { gc?: () => void }).gc;
 
 interface Variant {
   name: string;
@@ -168,6 +172,7 @@ for (const name of models) {
       for (let k = 0; k < parsed.length; k++) {
         const i = (k + r) % parsed.length; // rotate who goes first
         inside.clear();
+        collect?.();
         const f = await forward(devices[i]!, input);
         logits[i] = f.values;
         if (r < warmup) continue;
