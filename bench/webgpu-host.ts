@@ -13,8 +13,9 @@
  *
  * Variants: `off` (plans: 0, every forward records anew), `plans` (the default: 4). --profile times the
  * runtime's caches (pipeline, uniform, bind group, pool) and Dawn's calls (setPipeline, setBindGroup,
- * dispatchWorkgroups, submit, …) inside the host time, per forward; the wrappers add a few µs per call, so
- * the host times of a --profile run are a little higher. --samples lists every run's host − submit ms.
+ * dispatchWorkgroups, submit, error scopes, mapAsync, …) inside the host time, per forward; the wrappers
+ * add a few µs per call, so the host times of a --profile run are a little higher. --samples lists every
+ * run's host − submit ms.
  * The npm script runs node with --expose-gc and collects garbage before each forward: otherwise a collection
  * (10–25 ms here) lands inside about half of the host phases, of either variant, and hides what is measured.
  *
@@ -99,7 +100,11 @@ function instrument(device: GPUDevice): void {
   encoder.finish();
   for (const m of ['beginComputePass', 'finish']) wrap(Object.getPrototypeOf(encoder), m, m);
   for (const m of ['submit', 'writeBuffer']) wrap(Object.getPrototypeOf(device.queue), m, m);
-  wrap(Object.getPrototypeOf(device), 'createCommandEncoder', 'createCommandEncoder');
+  for (const m of ['createCommandEncoder', 'pushErrorScope', 'popErrorScope'])
+    wrap(Object.getPrototypeOf(device), m, m);
+  const buffer = device.createBuffer({ size: 16, usage: 0x1 | 0x8 }); // MAP_READ | COPY_DST
+  wrap(Object.getPrototypeOf(buffer), 'mapAsync', 'mapAsync');
+  buffer.destroy();
 }
 
 // ---------------------------------------------------------------------------------------------- run
