@@ -12,12 +12,13 @@ export interface BertConfig {
     layerNormEps: number;
     padTokenId: number;
     labels: string[];
+    quantization?: CompressedTensorsConfig;
 }
 export class BertModel {
     readonly name: string;
     readonly config: BertConfig;
     readonly tokenizer: BertTokenizer;
-    constructor(name: string, config: BertConfig, tokenizer: BertTokenizer, prepared: PreparedModel, limits?: BertModelLimits);
+    constructor(name: string, config: BertConfig, tokenizer: BertTokenizer, prepared: PreparedModel, limits?: BertModelLimits, quantized?: QuantizedDtype | undefined);
     readonly maxActivationFloats: number;
     get backend(): BackendName;
     get dtype(): ModelDtype;
@@ -156,7 +157,7 @@ export interface LoadModelOptions extends BertModelLimits {
 export function loadTokenizer(source: ModelSource): Promise<BertTokenizer>;
 export const MODEL_CACHE_NAME = "wgbert-models";
 export type ModelArgument = string | ModelSource | BertModel;
-export type ModelDtype = 'fp32' | 'fp16';
+export type ModelDtype = 'fp32' | 'fp16' | 'q8' | 'q4';
 export class ModelNotFoundError extends WgbertError {
     readonly name: string;
     constructor(message: string);
@@ -318,6 +319,11 @@ interface BertTokenizerConfig {
     modelMaxLength: number;
     maxInputCharsPerWord: number;
 }
+type CompressedFormat = 'int-quantized' | 'naive-quantized' | 'pack-quantized';
+interface CompressedTensorsConfig {
+    groups: QuantizationGroup[];
+    ignore: string[];
+}
 interface EncodeOptions {
     addSpecialTokens?: boolean;
     truncation?: boolean;
@@ -350,6 +356,13 @@ interface PreparedModel {
     forward(input: BertInput): Promise<ForwardResult>;
     dispose(): void;
 }
+interface QuantizationGroup {
+    name: string;
+    targets: string[];
+    weights: WeightArgs;
+    format: CompressedFormat;
+}
+type QuantizedDtype = 'q8' | 'q4';
 interface ResolveOptions {
     hubEndpoint?: string;
     revision?: string;
@@ -403,4 +416,9 @@ interface TokenizerSpec {
     sepToken: string;
     padToken: string;
     maskToken: string;
+}
+interface WeightArgs {
+    bits: 8 | 4;
+    strategy: 'channel' | 'group' | 'tensor';
+    groupSize?: number;
 }

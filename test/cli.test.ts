@@ -239,18 +239,19 @@ describe('wgbert CLI: --help, option errors, --dtype', () => {
     });
   });
 
-  it('--dtype takes fp32 | fp16 (f32 / f16 aliases); q8 and q4 are not implemented yet', async () => {
+  it('--dtype takes fp32 | fp16 (f32 / f16 aliases) | q8 | q4 (quantized as the model loads)', async () => {
     const [q8, q4, bad, backend, fp32, f32] = await Promise.all([
-      wgbert(['ner', 'x', '--dtype', 'q8']),
-      wgbert(['logits', 'x', '--dtype', 'q4']),
+      wgbert(['ner', COURSE, '--dtype', 'q8', '--json']),
+      wgbert(['logits', 'x', '--dtype', 'q4', '--json']),
       wgbert(['ner', 'x', '--dtype', 'f64']),
       wgbert(['ner', 'x', '--backend', 'gpu']),
       wgbert(['ner', COURSE, '--dtype', 'fp32', '--json']),
       wgbert(['ner', COURSE, '--dtype', 'f32', '--json']),
     ]);
-    expect(q8.code).toBe(1);
-    expect(q8.stderr).toMatch(/^wgbert: error: --dtype "q8" is not implemented yet/);
-    expect(q4.stderr).toMatch(/^wgbert: error: --dtype "q4" is not implemented yet/);
+    expect(q8.code, q8.stderr).toBe(0);
+    expect(q4.code, q4.stderr).toBe(0);
+    expect(JSON.parse(q8.stdout).entities.length).toBeGreaterThan(0);
+    expect(JSON.parse(q4.stdout).logits).toBeDefined();
     expect(bad.stderr).toMatch(/^wgbert: error: --dtype must be one of fp32, fp16, q8, q4, f32, f16, got "f64"/);
     expect(backend.stderr).toMatch(/^wgbert: error: --backend must be one of cpu, webgpu, auto, got "gpu"/);
     expect(fp32.code, fp32.stderr).toBe(0);

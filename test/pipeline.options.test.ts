@@ -155,18 +155,17 @@ describe('load options: unknown keys, aliases, bad values', () => {
     },
   );
 
-  it("dtype: transformers.js's names; q8 / q4 say not implemented; fp16 on the CPU is an InputError", async () => {
+  it("dtype: transformers.js's names; q8 / q4 quantize at load; fp16 on the CPU is an InputError", async () => {
     for (const dtype of ['fp32', 'f32'] as const) {
       const m = await loadModel(MODEL, { dtype });
       expect(m.dtype, dtype).toBe('fp32');
       m.dispose();
     }
-    await rejects(
-      pipeline('ner', MODEL, { dtype: 'q8' }),
-      InputError,
-      /dtype "q8" is not implemented yet \(use fp32 or fp16\)/,
-    );
-    await rejects(loadModel(MODEL, { dtype: 'q4', device: 'webgpu' }), InputError, /dtype "q4" is not implemented yet/);
+    for (const dtype of ['q8', 'q4'] as const) {
+      const m = await loadModel(MODEL, { dtype, threads: 1 });
+      expect(m.dtype, dtype).toBe(dtype);
+      m.dispose();
+    }
     await rejects(
       loadModel(MODEL, { dtype: untyped('int8') }),
       InputError,

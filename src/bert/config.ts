@@ -4,6 +4,7 @@
  * with a ConfigError that names the field, rather than silently computing something else.
  */
 import { ConfigError, jsonSnippet } from '../errors.js';
+import { parseQuantizationConfig, type CompressedTensorsConfig } from './quantization.js';
 
 export interface BertConfig {
   vocabSize: number;
@@ -17,6 +18,8 @@ export interface BertConfig {
   padTokenId: number;
   /** Label names by id (id2label), C = labels.length. */
   labels: string[];
+  /** quantization_config: the checkpoint holds quantized weights (./quantization.ts). */
+  quantization?: CompressedTensorsConfig;
 }
 
 /** hidden_act values that mean exact erf GELU in transformers' ACT2FN. */
@@ -71,6 +74,7 @@ export function parseBertConfig(json: unknown, file = 'config.json'): BertConfig
     );
   }
 
+  const quantization = parseQuantizationConfig(c.quantization_config, file);
   return {
     vocabSize,
     hiddenSize,
@@ -82,6 +86,7 @@ export function parseBertConfig(json: unknown, file = 'config.json'): BertConfig
     layerNormEps: eps,
     padTokenId,
     labels: parseLabels(c, file),
+    ...(quantization ? { quantization } : {}),
   };
 }
 

@@ -16,6 +16,7 @@
  * handle it returns for each part is its own business (a view of the fused rows; the fused weight itself);
  * its `qkv` op reads the fused weight back from the three.
  */
+import { isQuantizedRef, type QuantizedTensor } from '../tensor/quantized.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { TensorRef } from '../tensor/tensorRef.js';
 import type { BertWeights, EncoderLayerWeights, LayerNormWeights, LinearWeights } from './ops.js';
@@ -113,6 +114,11 @@ export interface ReadWeightsOptions {
   target?: (shape: readonly number[], at: WeightPlace) => Float32Array | undefined;
   /** Reads started ahead of the weight being visited (the next read overlaps this visit). Default 1. */
   prefetch?: number;
+  /**
+   * Hand quantized weights (QuantizedRefs) to the visitor as their integers and scales, for a device with
+   * integer kernels; without it they are read as the float values they stand for, like every other weight.
+   */
+  keepQuantized?: boolean;
 }
 
 /**
@@ -121,11 +127,21 @@ export interface ReadWeightsOptions {
  * is passed as it is (or copied into the target). While the visitor places one weight (packs it, uploads
  * it), the next `prefetch` reads are already under way, so reading overlaps placing; a device that keeps
  * nothing it is handed holds at most 1 + prefetch host tensors at a time: loading streams from the file
- * into the device.
+ * into the device. `target` is not asked for a quantized weight kept as integers (keepQuantized).
  */
-export async function readBertWeights<B>(
+export function readBertWeights<B>(
   w: BertWeights<HostWeight>,
   visit: (t: Tensor, at: WeightPlace) => B,
+  opts?: ReadWeightsOptions & { keepQuantized?: false },
+): Promise<BertWeights<B>>;
+export function readBertWeights<B>(
+  w: BertWeights<HostWeight>,
+  visit: (t: Tensor | QuantizedTensor, at: WeightPlace) => B,
+  opts: ReadWeightsOptions & { keepQuantized: true },
+): Promise<BertWeights<B>>;
+export async function readBertWeights<B>(
+  w: BertWeights<HostWeight>,
+  visitor: ((t: Tensor, at: WeightPlace) => B) | ((t: Tensor | QuantizedTensor, at: WeightPlace) => B),
   opts: ReadWeightsOptions = {},
 ): Promise<BertWeights<B>> {
   const order: [HostWeight, WeightPlace][] = [];
@@ -134,9 +150,17 @@ export async function readBertWeights<B>(
     order.push(slot);
     return slot;
   });
+  // A visitor of Tensors only is never handed a QuantizedTensor: those come only with keepQuantized.
+  const visit = visitor as (t: Tensor | QuantizedTensor, at: WeightPlace) => B;
   const prefetch = Math.max(0, Math.floor(opts.prefetch ?? 1));
   let readMs = 0;
-  const read = async ([x, at]: [HostWeight, WeightPlace]): Promise<Tensor> => {
+  const read = async ([x, at]: [HostWeight, WeightPlace]): Promise<Tensor | QuantizedTensor> => {
+    if (opts.keepQuantized && isQuantizedRef(x)) {
+      const t = performance.now();
+      const q = await x.readQuantized();
+      readMs += performance.now() - t;
+      return q;
+    }
     const into = opts.target?.(x.shape, at);
     if (x instanceof Tensor) {
       if (into === undefined) return x;
@@ -148,7 +172,7 @@ export async function readBertWeights<B>(
     readMs += performance.now() - t;
     return new Tensor(x.shape, data);
   };
-  const reads: (Promise<Tensor> | undefined)[] = [];
+  const reads: (Promise<Tensor | QuantizedTensor> | undefined)[] = [];
   const start = (i: number) => {
     const p = read(order[i]!);
     p.catch(() => {}); // awaited in turn below; a failure ahead of the visitor must not go unhandled

@@ -31,7 +31,9 @@ export const MODEL_OPTIONS_USAGE = `  --model <dir|org/name>   model folder or h
   --backend <name>         cpu | webgpu | auto (default cpu; auto = WebGPU when there is an adapter)
   --dtype <name>           weight storage: fp32 (default) | fp16 (halves on the GPU: half the weight memory,
                            f32 arithmetic, any adapter; for --backend webgpu or auto); f32 / f16 are
-                           aliases; q8, q4: not implemented yet
+                           aliases; q8 | q4: 8-bit / 4-bit weights (a folder converted with
+                           wgbert convert --dtype q8 is used as it is; a float folder is quantized as it
+                           loads)
   --json                   machine-readable output`;
 
 /** True when the user asked for help: `-h` or `--help` before a `--` terminator. */

@@ -12,13 +12,17 @@
  *   - dtypes: `keep` (default) keeps each tensor's stored dtype; fp32 / fp16 / bf16 cast the float tensors
  *     (F64, F32, F16, BF16) to that dtype, rounding to nearest with ties to even as torch's `.half()` /
  *     `.bfloat16()` do (src/tensor/dtype.ts); integer tensors (position_ids) are copied unchanged. `f32` is
- *     an alias of fp32; q8 / q4 are named but not implemented yet.
+ *     an alias of fp32. q8 / q4 (only with --out) quantize what src/bert/quantize.ts says — the encoder's
+ *     linear weights and the word embeddings — into the compressed-tensors layout (src/bert/quantization.ts:
+ *     int8 `weight` + `weight_scale`, or int4 `weight_packed` + `weight_scale` + `weight_shape`), keep every
+ *     other tensor as stored, and write config.json with its quantization_config. Each quantized weight is
+ *     read twice (scales first: the output puts 4-byte tensors first, so that every tensor is aligned).
  *
  * Memory: safetensors inputs are read one tensor at a time through TensorRefs and the output is streamed
  * (safetensorsPrefix, then each tensor's bytes), so a model is never held whole; a PyTorch shard is read
  * whole (its storages are CRC-checked as a unit, torchBin.ts), the output still streamed.
  */
-import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseCommand } from './args.js';
 import { InputError, ModelNotFoundError, jsonSnippet } from '../errors.js';
@@ -30,6 +34,18 @@ import { f32ArrayToBf16, f32ArrayToF16 } from '../tensor/dtype.js';
 import { DTYPE_SIZES, toTensor, type SafetensorsDType } from '../tensor/safetensors.js';
 import { safetensorsPrefix } from '../tensor/safetensorsWriter.js';
 import { PYTORCH_FILE, PYTORCH_INDEX_FILE, parseWeightMap, readTorchBinRaw } from '../tensor/torchBin.js';
+import { groupsPerRow, quantizeWeightGroups } from '../tensor/quantized.js';
+import { loadBertConfig } from '../bert/load.js';
+import { packWords } from '../bert/quantization.js';
+import {
+  compressedTensorsConfig,
+  quantPlan,
+  quantizationFor,
+  schemeOf,
+  type QuantizedDtype,
+} from '../bert/quantize.js';
+import { walkBertWeights, type WeightPlace } from '../bert/walk.js';
+import { mapBertWeights } from '../bert/weightMap.js';
 
 export const CONVERT_USAGE = `Usage: wgbert convert <model-dir> [options]
 
@@ -39,15 +55,16 @@ beside the input (pytorch_model.bin → model.safetensors in the same folder).
 
 Options:
   --dtype <name>       keep (default: each tensor's stored dtype) | fp32 | fp16 | bf16: float tensors cast
-                       (round to nearest even, as torch), integer tensors kept; f32 = fp32; q8, q4: not
-                       implemented yet
+                       (round to nearest even, as torch), integer tensors kept; f32 = fp32;
+                       q8 | q4: 8-bit / 4-bit weights (linear layers and word embeddings) in the
+                       compressed-tensors layout, config.json saying so; needs --out
   --out <dir>          write a complete model folder there (created if needed)
   --force              replace an existing model.safetensors (and copied files) in the output folder
   --json               print {path, from, tensors, bytes, dtypes, copied} as JSON
   -h, --help           this help`;
 
-/** What `--dtype` asks for: keep each stored dtype, or cast the float tensors to one. */
-export type ConvertDtype = 'keep' | 'fp32' | 'fp16' | 'bf16';
+/** What `--dtype` asks for: keep each stored dtype, cast the float tensors to one, or quantize. */
+export type ConvertDtype = 'keep' | 'fp32' | 'fp16' | 'bf16' | QuantizedDtype;
 
 const CONVERT_DTYPES: Readonly<Record<string, ConvertDtype>> = {
   keep: 'keep',
@@ -55,8 +72,10 @@ const CONVERT_DTYPES: Readonly<Record<string, ConvertDtype>> = {
   f32: 'fp32',
   fp16: 'fp16',
   bf16: 'bf16',
+  q8: 'q8',
+  q4: 'q4',
 };
-const FLOAT_TARGETS: Readonly<Record<Exclude<ConvertDtype, 'keep'>, SafetensorsDType>> = {
+const FLOAT_TARGETS: Readonly<Record<Exclude<ConvertDtype, 'keep' | QuantizedDtype>, SafetensorsDType>> = {
   fp32: 'F32',
   fp16: 'F16',
   bf16: 'BF16',
@@ -67,10 +86,7 @@ const FLOAT_DTYPES: ReadonlySet<string> = new Set(['F64', 'F32', 'F16', 'BF16'])
 export function parseConvertDtype(value: unknown): ConvertDtype {
   const dtype = typeof value === 'string' && Object.hasOwn(CONVERT_DTYPES, value) ? CONVERT_DTYPES[value] : undefined;
   if (dtype !== undefined) return dtype;
-  if (value === 'q8' || value === 'q4') {
-    throw new InputError(`--dtype ${value} is not implemented yet (quantized checkpoints: issue 19); use fp16 or bf16`);
-  }
-  throw new InputError(`--dtype must be one of keep, fp32, fp16, bf16 (f32 = fp32), got ${jsonSnippet(value)}`);
+  throw new InputError(`--dtype must be one of keep, fp32, fp16, bf16, q8, q4 (f32 = fp32), got ${jsonSnippet(value)}`);
 }
 
 export async function runConvert(args: string[]): Promise<number> {
@@ -142,12 +158,24 @@ export async function convertModelFolder(dir: string, opts: ConvertOptions = {})
   const inPlace = resolve(outDir) === resolve(dir);
   if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw new ModelNotFoundError(`${dir}: no such folder`);
   const source = fsModelSource(dir);
+  const quantize = dtype === 'q8' || dtype === 'q4' ? dtype : undefined;
+  if (quantize !== undefined && inPlace) {
+    throw new InputError(
+      `--dtype ${quantize} needs --out: it writes a new model folder (quantized weights, and a config.json saying so)`,
+    );
+  }
   const copies = inPlace ? [] : await filesToCopy(source, dir);
   await checkOutput(outDir, [SAFETENSORS_FILE, ...copies], opts.force === true);
 
   const { from, tensors } = await openInput(source, dir, inPlace);
+  const quantized = quantize === undefined ? undefined : await quantizedOutputs(source, dir, tensors, quantize);
   await mkdir(outDir, { recursive: true });
-  const outputs = tensors.map((t) => ({ source: t, name: t.name, shape: t.shape, dtype: targetDtype(t.dtype, dtype) }));
+  const outputs: OutputTensor[] =
+    quantized?.outputs ??
+    tensors.map((t) => {
+      const target = targetDtype(t.dtype, dtype);
+      return { name: t.name, shape: t.shape, dtype: target, data: () => castTensor(t, target) };
+    });
   // Wider dtypes first keeps every tensor aligned to its element size (as the Python library orders them).
   outputs.sort((a, b) => DTYPE_SIZES[b.dtype] - DTYPE_SIZES[a.dtype]);
 
@@ -162,7 +190,7 @@ export async function convertModelFolder(dir: string, opts: ConvertOptions = {})
     };
     await write(safetensorsPrefix(outputs, { format: 'pt' }));
     for (const t of outputs) {
-      const data = await castTensor(t.source, t.dtype);
+      const data = await t.data();
       const expected = t.shape.reduce((n, d) => n * d, 1) * DTYPE_SIZES[t.dtype];
       if (data.byteLength !== expected) {
         throw new Error(`convert: tensor '${t.name}' came out as ${data.byteLength} bytes, not ${expected}`);
@@ -176,16 +204,101 @@ export async function convertModelFolder(dir: string, opts: ConvertOptions = {})
     await rm(tmp, { force: true });
     throw e;
   }
-  for (const f of copies) await copyFile(join(dir, f), join(outDir, f));
+  for (const f of copies) {
+    if (f === CONFIG_FILE && quantized !== undefined) await writeFile(join(outDir, f), quantized.config);
+    else await copyFile(join(dir, f), join(outDir, f));
+  }
 
   const dtypes: Record<string, number> = {};
   for (const t of outputs) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
   return { path: out, from: join(dir, from), tensors: outputs.length, bytes, dtypes, copied: copies };
 }
 
+/** One output tensor: what the header says of it, and its bytes, made when it is written. */
+interface OutputTensor {
+  name: string;
+  shape: readonly number[];
+  dtype: SafetensorsDType;
+  data(): Promise<Uint8Array>;
+}
+
 /** The dtype a tensor stored as `stored` is written in. */
 function targetDtype(stored: SafetensorsDType, dtype: ConvertDtype): SafetensorsDType {
-  return dtype === 'keep' || !FLOAT_DTYPES.has(stored) ? stored : FLOAT_TARGETS[dtype];
+  return dtype === 'keep' || dtype === 'q8' || dtype === 'q4' || !FLOAT_DTYPES.has(stored)
+    ? stored
+    : FLOAT_TARGETS[dtype];
+}
+
+/**
+ * --dtype q8 / q4: the output tensors (each weight of the plan as its compressed-tensors tensors, the rest as
+ * stored) and config.json with its quantization_config.
+ */
+async function quantizedOutputs(
+  source: ModelSource,
+  dir: string,
+  tensors: SourceTensor[],
+  dtype: QuantizedDtype,
+): Promise<{ outputs: OutputTensor[]; config: string }> {
+  const config = await loadBertConfig(source);
+  if (config.quantization !== undefined) {
+    throw new InputError(
+      `${dir} is quantized already (config.json has a quantization_config): convert its float model`,
+    );
+  }
+  // Which tensor is which weight: the loader's own mapping (names, shapes) over the input's tensors.
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const places = new Map<SourceTensor, WeightPlace>();
+  walkBertWeights(mapBertWeights(byName, config), (t, at) => places.set(t, at));
+  const plan = quantPlan(dtype, config);
+  const outputs: OutputTensor[] = [];
+  for (const t of tensors) {
+    const at = places.get(t);
+    const scheme = at === undefined ? undefined : schemeOf(plan, at);
+    if (scheme === undefined) {
+      outputs.push({ name: t.name, shape: t.shape, dtype: t.dtype, data: () => t.bytes() });
+      continue;
+    }
+    const [N, K] = t.shape as [number, number];
+    const { bits, groupSize } = quantizationFor(scheme, K);
+    const G = groupsPerRow(K, groupSize);
+    const quantized = async () => quantizeWeightGroups(await t.values(), N, K, bits, groupSize);
+    const module = t.name.slice(0, -'.weight'.length);
+    const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    outputs.push({
+      name: `${module}.weight_scale`,
+      shape: G === 1 ? [N, 1] : [N, G],
+      dtype: 'F32',
+      data: async () => bytesOf((await quantized()).scale),
+    });
+    if (bits === 8) {
+      outputs.push({
+        name: `${module}.weight`,
+        shape: [N, K],
+        dtype: 'I8',
+        data: async () => bytesOf((await quantized()).q),
+      });
+    } else {
+      outputs.push({
+        name: `${module}.weight_packed`,
+        shape: [N, Math.ceil(K / 8)],
+        dtype: 'I32',
+        data: async () => packWords((await quantized()).q, N, K, 4),
+      });
+      outputs.push({
+        name: `${module}.weight_shape`,
+        shape: [2],
+        dtype: 'I32',
+        data: async () => bytesOf(Int32Array.of(N, K)),
+      });
+    }
+  }
+  // The Linear modules left in float: the classifier, and a pooler the checkpoint may carry.
+  const ignore = [...new Set(tensors.map((t) => t.name))]
+    .filter((n) => /(^|\.)(classifier|pooler\.dense)\.weight$/.test(n))
+    .map((n) => n.slice(0, -'.weight'.length));
+  const json = JSON.parse(await source.readText(CONFIG_FILE)) as Record<string, unknown>;
+  json.quantization_config = compressedTensorsConfig(plan, ignore);
+  return { outputs, config: `${JSON.stringify(json, null, 2)}\n` };
 }
 
 /** A tensor's bytes in `target`: its stored bytes when the dtype stays, else its values rounded to `target`. */

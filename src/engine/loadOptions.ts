@@ -7,6 +7,7 @@
  * dtype on the CPU: the CPU backend stores and computes in fp32, so fp16 (halves stored on the GPU, f32
  * arithmetic) with the CPU backend — asked for, or the default — is an InputError rather than silently
  * ignored; with 'auto' it applies when the GPU is picked (`model.dtype` tells which one is in effect).
+ * 'q8' / 'q4' ask for quantized weights on any backend (`quantize`; the loader checks them against the folder).
  */
 import { InputError, jsonSnippet } from '../errors.js';
 import {
@@ -16,6 +17,7 @@ import {
   type BackendOption,
   type BackendSelection,
   type DtypeOption,
+  type WeightDtype,
 } from './select.js';
 import type { ProgressCallback } from '../io/progress.js';
 import { Trace } from './trace.js';
@@ -38,8 +40,11 @@ export interface LoadModelOptions extends BertModelLimits {
   /** transformers.js's name for `backend` (same values). Giving both, with different values, is an InputError. */
   device?: BackendOption;
   /**
-   * Weight storage: 'fp32' (default) or 'fp16' (GPU only: weights stored as halves, f32 arithmetic; an
-   * InputError with the CPU backend). 'f32' / 'f16' are our older names; 'q8' / 'q4' are not implemented yet.
+   * Weights: 'fp32' (the default for a float folder), 'fp16' (GPU only: weights stored as halves, f32
+   * arithmetic; an InputError with the CPU backend), or 'q8' / 'q4': 8-bit / 4-bit weights — a folder
+   * converted to that dtype (`wgbert convert --dtype q8`) is used as it is, a float folder is quantized as it
+   * loads. A quantized folder runs quantized by default; asking it for another dtype is an InputError.
+   * 'f32' / 'f16' are our older names.
    */
   dtype?: DtypeOption;
   /** CPU threads: an integer from 1 to the cores this environment reports (default: all of them). */
@@ -90,6 +95,8 @@ const TRANSFORMERS_JS_ONLY = [
 export interface CheckedLoadOptions {
   /** For selectBackend: the backend asked for (default 'cpu'), the weight storage, threads, fallback. */
   selection: BackendSelection;
+  /** The dtype asked for (undefined: the folder's own). */
+  dtype?: WeightDtype;
   limits: { maxActivationFloats: number };
   /** For the resolver: hub revision and endpoint (download progress is added by the loader). */
   resolve: { revision?: string; hubEndpoint?: string };
@@ -202,7 +209,8 @@ export function checkLoadOptions(
   checkOptionKeys(opts, [...extraKeys, ...own], caller);
 
   const backend = aliasedOption(opts, 'backend', 'device', parseBackend);
-  const storage = opts.dtype === undefined ? 'f32' : parseDtype(opts.dtype, 'dtype');
+  const dtype = opts.dtype === undefined ? undefined : parseDtype(opts.dtype, 'dtype');
+  const storage = dtype === 'f16' ? 'f16' : 'f32';
   if (storage === 'f16' && (backend ?? 'cpu') === 'cpu') {
     const which =
       backend === undefined
@@ -231,6 +239,7 @@ export function checkLoadOptions(
   if (hubEndpoint !== undefined) resolve.hubEndpoint = hubEndpoint;
   return {
     selection,
+    ...(dtype !== undefined ? { dtype } : {}),
     limits: { maxActivationFloats: checkActivationLimit(opts as BertModelLimits) },
     resolve,
     onIgnoredWeights: checkFunction(opts.onIgnoredWeights, 'onIgnoredWeights'),

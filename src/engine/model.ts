@@ -10,7 +10,7 @@ import { InputError, jsonSnippet } from '../errors.js';
 import type { BackendName } from '../backends/backend.js';
 import { Session, type ForwardResult, type PreparedModel } from './session.js';
 import { createCpuBackend } from '../backends/cpu.js';
-import { selectBackend } from './select.js';
+import { selectBackend, type WeightDtype } from './select.js';
 import { resolveModelSource, type ResolveOptions } from '../io/platform.js';
 import { LoadProgress } from '../io/progress.js';
 import type { ModelSource } from '../io/source.js';
@@ -20,6 +20,7 @@ import type { BertTokenizer } from '../tokenizer/bertTokenizer.js';
 import type { Encoding } from '../tokenizer/encoding.js';
 import type { BertConfig } from '../bert/config.js';
 import { openBertWeights } from '../bert/load.js';
+import { checkpointDtype, quantizeBertWeights, type QuantizedDtype } from '../bert/quantize.js';
 import { checkActivationLimit, checkLoadOptions, type BertModelLimits, type LoadModelOptions } from './loadOptions.js';
 import type { BertInput } from '../bert/ops.js';
 
@@ -27,7 +28,7 @@ export { DEFAULT_MAX_ACTIVATION_FLOATS } from './loadOptions.js';
 export type { BertModelLimits, LoadModelOptions } from './loadOptions.js';
 
 /** The weight dtype in effect, by transformers.js's names. */
-export type ModelDtype = 'fp32' | 'fp16';
+export type ModelDtype = 'fp32' | 'fp16' | 'q8' | 'q4';
 
 export class BertModel {
   constructor(
@@ -36,6 +37,8 @@ export class BertModel {
     readonly tokenizer: BertTokenizer,
     private readonly prepared: PreparedModel,
     limits: BertModelLimits = {},
+    /** Quantized weights ('q8' / 'q4': a quantized folder, or quantized at load), else undefined. */
+    private readonly quantized?: QuantizedDtype,
   ) {
     this.maxActivationFloats = checkActivationLimit(limits);
   }
@@ -49,10 +52,12 @@ export class BertModel {
   }
 
   /**
-   * The weight dtype in effect: 'fp16' for a WebGPU model prepared with fp16 weights, else 'fp32' (the CPU
-   * backend stores and computes in fp32; a model moved to the CPU by `fallback: 'cpu'` reads 'fp32').
+   * The weight dtype in effect: 'q8' / 'q4' for quantized weights, 'fp16' for a WebGPU model prepared with
+   * fp16 weights, else 'fp32' (the CPU backend stores and computes in fp32; a model moved to the CPU by
+   * `fallback: 'cpu'` reads 'fp32').
    */
   get dtype(): ModelDtype {
+    if (this.quantized !== undefined) return this.quantized;
     return this.prepared.dtype === 'f16' ? 'fp16' : 'fp32';
   }
 
@@ -136,11 +141,32 @@ export async function loadModel(model: string | ModelSource, opts: LoadModelOpti
         `but the model's vocabulary is ${loaded.config.vocabSize}`,
     );
   }
+  const quantized = quantizedDtype(source.name, loaded.config, checked.dtype);
+  const weights =
+    quantized !== undefined && loaded.config.quantization === undefined
+      ? quantizeBertWeights(loaded.weights, quantized) // a float folder, quantized as the device reads it
+      : loaded.weights;
   // A traced model runs the reference CPU ops, which can show every stage (src/engine/trace.ts).
   const backend = checked.trace ? createCpuBackend() : await selectBackend(checked.selection);
-  const prepared = await Session.open(backend, loaded.weights, checked.trace ? { trace: checked.trace } : {});
+  const prepared = await Session.open(backend, weights, checked.trace ? { trace: checked.trace } : {});
   progress?.finish();
-  return new BertModel(source.name, loaded.config, tokenizer, prepared, checked.limits);
+  return new BertModel(source.name, loaded.config, tokenizer, prepared, checked.limits, quantized);
+}
+
+/**
+ * The quantized dtype the model runs with: the one asked for, or the folder's own. A quantized folder asked
+ * for another dtype is an InputError (it has no float weights to give, and we do not quantize it again).
+ */
+function quantizedDtype(name: string, config: BertConfig, asked: WeightDtype | undefined): QuantizedDtype | undefined {
+  const own = checkpointDtype(config);
+  if (asked === undefined) return own;
+  if (own !== undefined && asked !== own) {
+    throw new InputError(
+      `${name} holds ${own} weights (config.json's quantization_config), but dtype ${jsonSnippet(asked)} was ` +
+        `asked for: leave dtype out or ask for '${own}', or load the float model it was converted from`,
+    );
+  }
+  return asked === 'q8' || asked === 'q4' ? asked : undefined;
 }
 
 /** A model location: a non-empty string, or an object with ModelSource's methods. */

@@ -13,15 +13,20 @@ export const BACKENDS: readonly BackendOption[] = ['cpu', 'webgpu', 'auto'];
 
 /**
  * Weight dtypes by transformers.js's names ('fp32', 'fp16', 'q8', 'q4'), plus our older names 'f32' / 'f16'.
- * 'q8' and 'q4' are known names that are not implemented yet: asking for them is an InputError that says so.
+ * 'q8' / 'q4': 8-bit / 4-bit weights (a folder converted to it, or a float folder quantized at load:
+ * src/bert/quantize.ts).
  */
 export type DtypeOption = 'fp32' | 'fp16' | 'q8' | 'q4' | 'f32' | 'f16';
 export const DTYPES: readonly DtypeOption[] = ['fp32', 'fp16', 'q8', 'q4', 'f32', 'f16'];
-const IMPLEMENTED_DTYPES: Partial<Record<DtypeOption, 'f32' | 'f16'>> = {
+/** What a dtype asks of the loader: a float storage, or quantized weights. */
+export type WeightDtype = 'f32' | 'f16' | 'q8' | 'q4';
+const WEIGHT_DTYPES: Readonly<Record<DtypeOption, WeightDtype>> = {
   fp32: 'f32',
   f32: 'f32',
   fp16: 'f16',
   f16: 'f16',
+  q8: 'q8',
+  q4: 'q4',
 };
 
 /** A user's backend name, checked: `option` names the option in the error ('backend', 'device', '--backend'). */
@@ -30,12 +35,9 @@ export function parseBackend(value: unknown, option = 'backend'): BackendOption 
   throw new InputError(`${option} must be one of ${BACKENDS.join(', ')}, got ${jsonSnippet(value)}`);
 }
 
-/** A user's dtype, checked and mapped to the storage the backends implement ('f32' | 'f16'). */
-export function parseDtype(value: unknown, option = 'dtype'): 'f32' | 'f16' {
-  const known = DTYPES.includes(value as DtypeOption);
-  const storage = known ? IMPLEMENTED_DTYPES[value as DtypeOption] : undefined;
-  if (storage !== undefined) return storage;
-  if (known) throw new InputError(`${option} ${jsonSnippet(value)} is not implemented yet (use fp32 or fp16)`);
+/** A user's dtype, checked and mapped to what it asks for (our names). */
+export function parseDtype(value: unknown, option = 'dtype'): WeightDtype {
+  if (DTYPES.includes(value as DtypeOption)) return WEIGHT_DTYPES[value as DtypeOption];
   throw new InputError(`${option} must be one of ${DTYPES.join(', ')}, got ${jsonSnippet(value)}`);
 }
 

@@ -235,9 +235,15 @@ export class BatchedModel extends BertModel {
     private readonly batcher: Batcher,
     private readonly signal?: AbortSignal,
   ) {
-    super(inner.name, inner.config, inner.tokenizer, unusedSession(inner), {
-      maxActivationFloats: inner.maxActivationFloats,
-    });
+    const quantized = inner.dtype === 'q8' || inner.dtype === 'q4' ? inner.dtype : undefined;
+    super(
+      inner.name,
+      inner.config,
+      inner.tokenizer,
+      unusedSession(inner),
+      { maxActivationFloats: inner.maxActivationFloats },
+      quantized,
+    );
   }
 
   override forward(encodings: Encoding[]): Promise<ForwardResult> {

@@ -7,14 +7,20 @@
  *
  *   [0, 1 KiB)          reserved (address 0 means "none" to the kernels)
  *   weights             every linear layer's W packed into NR-column panels (gemm.ts), its bias padded
- *                       to whole panels, LayerNorm γ/β. Written once when the device opens. A layer's
+ *                       to whole panels, LayerNorm γ/β. Written once when the device opens. A quantized
+ *                       weight (QuantizedRef: a q8 / q4 checkpoint, or dtype q8 / q4 at load) is packed
+ *                       as int8 panels with its column block (gemmInt8.ts; 4-bit groups are quantized
+ *                       again per channel to 8 bits when packed) and runs through the 8-bit GEMM, its
+ *                       input quantized per row at run time (job_quantize_rows). A layer's
  *                       query, key and value are ONE matrix [3H, H] and bias [3H] (rows Q, K, V), each
  *                       part packed into its rows as it arrives: `qkv` is one GEMM of N = 3H, and only
  *                       the fused copy exists here. (The embedding tables stay in JavaScript: the gather
- *                       runs on the main thread.)
+ *                       runs on the main thread; a quantized word table stays int8 there, dequantized
+ *                       row by row as it is gathered.)
  *   activation slots    SLOTS equal slots of ⌈rows/MR⌉·MR × maxCols floats (maxCols ≥ 3H), round-robin
- *   packed A            the current linear layer's input, packed into MR-row panels (reused when the next
- *                       linear reads the same tensor)
+ *   packed A            the current linear layer's input, packed into MR-row panels, or quantized into
+ *                       int8 panels and their row block (reused when the next linear reads the same
+ *                       tensor the same way)
  *   scratch × threads   per-thread edge tiles and attention buffers
  *   mask                B·S int32 attention mask
  * The dynamic part is laid out again (and the memory grown) when a forward pass needs more rows.
@@ -25,7 +31,13 @@
  * the allocation stamp of its slot and every op checks it, so reuse of a recycled tensor is an error,
  * never silent garbage.
  */
-import { numel, type Tensor } from '../../tensor/tensor.js';
+import { numel, Tensor } from '../../tensor/tensor.js';
+import {
+  dequantizeWeightGroups,
+  isQuantizedRef,
+  perChannelInt8,
+  type QuantizedTensor,
+} from '../../tensor/quantized.js';
 import type { BertInput, BertOps, BertWeights, LayerNormWeights, LinearEpilogue } from '../../bert/ops.js';
 import {
   readBertWeights,
@@ -44,6 +56,8 @@ import {
   type KernelConfig,
 } from '../../kernels/wasm/kernels.js';
 import { nrOf } from '../../kernels/wasm/gemm.js';
+import { int8ScratchBytes, nrOfInt8 } from '../../kernels/wasm/gemmInt8.js';
+import { int8Sizes } from '../../kernels/wasm/int8Layout.js';
 import { compileKernelModule } from '../../kernels/wasm/runtime.js';
 import type { Backend } from '../backend.js';
 import type { Device, DevicePass } from '../device.js';
@@ -72,6 +86,10 @@ export interface FastWeight {
   shape: readonly number[];
   /** The embedding tables only (gathered in JavaScript); every other weight lives in wasm memory alone. */
   tensor?: Tensor;
+  /** A quantized embedding table instead: int8 rows, one scale per row. */
+  table?: { q: Int8Array; scale: Float32Array };
+  /** A quantized linear weight: ptr holds its int8 panels, `col` its column block (colsum, s_w). */
+  int8?: { col: number };
   fused?: { rows: number; rowStart: number };
 }
 
@@ -121,7 +139,8 @@ class FastDevice implements Device<FastTensor, FastWeight> {
   private nextSlot = 0;
   private stampCounter = 0;
   private packedPtr = 0;
-  private packedOf: { ptr: number; stamp: number } | null = null;
+  /** Which tensor packed A holds, and how (f32 panels, or int8 panels + row block). */
+  private packedOf: { ptr: number; stamp: number; int8: boolean } | null = null;
   private scratchBase = 0;
   private scratchStride = 0;
   private maskPtr = 0;
@@ -129,6 +148,7 @@ class FastDevice implements Device<FastTensor, FastWeight> {
   private readonly maxCols: number;
   private readonly ops: BertOps<FastTensor, FastWeight>;
   private readonly NR: number;
+  private readonly NR8: number;
   private readonly bits = new DataView(new ArrayBuffer(4));
   private replacing = false;
 
@@ -145,6 +165,7 @@ class FastDevice implements Device<FastTensor, FastWeight> {
   ) {
     this.live = { memory, pool };
     this.NR = nrOf(cfg);
+    this.NR8 = nrOfInt8(cfg.int8);
     this.refreshViews();
     this.maxCols = Math.max(
       weights.hiddenSize,
@@ -230,14 +251,15 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     let top = 1024;
     const stage = [staging, staging + align(maxMatrixFloats(src) * 4)];
     let nextStage = 0;
-    // Where each tensor goes (a fused part: its fused tensor), decided when its first read starts.
+    // Where each tensor goes (a fused part: its fused tensor), decided when its first read starts (a float
+    // weight) or when it is visited (a quantized one: its integers come to JavaScript first).
     const place = new Map<string, { ptr: number; staged: number }>();
-    const placeOf = (shape: readonly number[], at: WeightPlace) => {
+    const placeOf = (shape: readonly number[], at: WeightPlace, int8: boolean) => {
       const key = at.fused?.name ?? at.name;
       let p = place.get(key);
       if (p === undefined) {
         const ptr = top;
-        top = align(top + weightFloats(at.fused?.shape ?? shape, at.role, this.NR) * 4);
+        top = align(top + weightBytesOf(at.fused?.shape ?? shape, at.role, int8, this.cfg));
         p = { ptr, staged: at.role === 'matrix' ? stage[nextStage++ % 2]! : ptr };
         place.set(key, p);
       }
@@ -246,6 +268,7 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     const out = await readBertWeights(
       src,
       (t, at): FastWeight => {
+        if ('q' in t) return this.placeQuantized(t, at, placeOf);
         if (at.role === 'table') return { ptr: 0, shape: t.shape, tensor: t };
         const { fused } = at;
         const key = fused?.name ?? at.name;
@@ -265,15 +288,54 @@ class FastDevice implements Device<FastTensor, FastWeight> {
       },
       {
         prefetch: 1,
+        keepQuantized: true,
         target: (shape, at) => {
           if (at.role === 'table') return undefined; // into JavaScript memory, kept for the gather
-          const base = placeOf(shape, at).staged / 4 + (at.fused?.rowStart ?? 0) * (shape[1] ?? 1);
+          const base = placeOf(shape, at, false).staged / 4 + (at.fused?.rowStart ?? 0) * (shape[1] ?? 1);
           return this.f32.subarray(base, base + numel(shape));
         },
       },
     );
     this.weightsEnd = top; // the staging regions above are free for activations now
     return out;
+  }
+
+  /**
+   * A quantized weight's integers and scales: the word table is kept as int8 rows (one scale per row) for
+   * the gather, other tables widened to float; a linear weight goes, per channel in int8 (./quantized.ts
+   * perChannelInt8), into a staging matrix [rows, K] bytes followed by its scales [rows], and is packed by
+   * job_pack_b_i8 when complete (a fused Q, K, V after its last part).
+   */
+  private placeQuantized(
+    t: QuantizedTensor,
+    at: WeightPlace,
+    placeOf: (shape: readonly number[], at: WeightPlace, int8: boolean) => { ptr: number; staged: number },
+  ): FastWeight {
+    const [N, K] = t.shape;
+    if (at.role === 'table') {
+      if (at.name !== 'embeddings.word_embeddings.weight') {
+        const values = dequantizeWeightGroups(t, N, K, t.groupSize);
+        return { ptr: 0, shape: t.shape, tensor: new Tensor(t.shape, values) };
+      }
+      const { q, scale } = perChannelInt8(t);
+      return { ptr: 0, shape: t.shape, table: { q, scale } };
+    }
+    if (at.role !== 'matrix') throw new WgbertError('INTERNAL', `fast CPU backend: ${at.name} is quantized`);
+    const { fused } = at;
+    const rows = fused?.shape[0] ?? N;
+    const { ptr, staged } = placeOf(t.shape, at, true);
+    const w = perChannelInt8(t);
+    const rowStart = fused?.rowStart ?? 0;
+    const bytes = new Int8Array(this.memory.buffer);
+    bytes.set(w.q, staged + rowStart * K);
+    const scalePtr = align(staged + rows * K, 4);
+    this.f32.set(w.scale, scalePtr / 4 + rowStart);
+    const { bBytes } = int8Sizes(this.cfg.int8, rows, rows, K);
+    const col = ptr + align(bBytes);
+    if (fused === undefined || fused.part === fused.parts - 1) {
+      this.pool.run('job_pack_b_i8', Math.ceil(rows / this.NR8), [staged, K, rows, K, ptr, scalePtr, col, 8]);
+    }
+    return { ptr, shape: t.shape, int8: { col }, ...(fused ? { fused: { rows, rowStart } } : {}) };
   }
 
   // ---- activations ----
@@ -290,9 +352,14 @@ class FastDevice implements Device<FastTensor, FastWeight> {
       return p;
     };
     const slotPtr = Array.from({ length: SLOTS }, () => take(rowsPad * this.maxCols * 4));
-    const packedPtr = take(rowsPad * this.maxCols * 4);
+    const int8A = int8Sizes(this.cfg.int8, rows, 1, this.maxCols);
+    const packedPtr = take(Math.max(rowsPad * this.maxCols * 4, align(int8A.aBytes) + int8A.rowQBytes));
     const scratchStride = align(
-      Math.max(gemmScratchFloats(this.cfg), attentionScratchFloats(this.cfg, seq, d)) * 4 + 256,
+      Math.max(
+        gemmScratchFloats(this.cfg) * 4,
+        attentionScratchFloats(this.cfg, seq, d) * 4,
+        int8ScratchBytes(this.cfg.int8),
+      ) + 256,
     );
     const scratchBase = take(scratchStride * this.pool.threads);
     const maskPtr = take(rows * 4);
@@ -389,13 +456,33 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     return t;
   }
 
+  /** Whether packed A holds x already, packed the way `int8` says. */
+  private packedHolds(x: FastTensor, int8: boolean): boolean {
+    const p = this.packedOf;
+    return p !== null && p.ptr === x.ptr && p.stamp === x.stamp && p.int8 === int8;
+  }
+
   /** Packs x ([rows, K]) into MR-row panels, unless it is already the packed one. */
   private packA(x: FastTensor, rows: number, K: number): number {
-    if (this.packedOf && this.packedOf.ptr === x.ptr && this.packedOf.stamp === x.stamp) return this.packedPtr;
+    if (this.packedHolds(x, false)) return this.packedPtr;
     const MP = Math.ceil(rows / this.cfg.MR);
     this.pool.run('job_pack', MP, [x.ptr, K, rows, K, this.packedPtr]);
-    this.packedOf = { ptr: x.ptr, stamp: x.stamp };
+    this.packedOf = { ptr: x.ptr, stamp: x.stamp, int8: false };
     return this.packedPtr;
+  }
+
+  /**
+   * Quantizes x ([rows, K]) per row into int8 panels at packed A and its row block after them (unless packed
+   * A holds it so already): returns [pA, pRowQ].
+   */
+  private quantizeA(x: FastTensor, rows: number, K: number): [number, number] {
+    const { aBytes, MP } = int8Sizes(this.cfg.int8, rows, 1, K);
+    const pRowQ = this.packedPtr + align(aBytes);
+    if (!this.packedHolds(x, true)) {
+      this.pool.run('job_quantize_rows', MP, [x.ptr, K, rows, K, this.packedPtr, pRowQ]);
+      this.packedOf = { ptr: x.ptr, stamp: x.stamp, int8: true };
+    }
+    return [this.packedPtr, pRowQ];
   }
 
   private makeOps(): BertOps<FastTensor, FastWeight> {
@@ -406,9 +493,10 @@ class FastDevice implements Device<FastTensor, FastWeight> {
         const { batch: B, seq: S } = input;
         const out = this.alloc([B, S, H]);
         const f32 = this.f32;
-        const word = e.word.tensor!.data,
-          pos = e.position.tensor!.data,
-          type = e.tokenType.tensor!.data;
+        const pos = tableOf(e.position),
+          type = tableOf(e.tokenType);
+        const word = e.word.table ?? { q: tableOf(e.word), scale: undefined };
+        const row = new Float32Array(H);
         for (let b = 0; b < B; b++) {
           for (let s = 0; s < S; s++) {
             // Ids were checked by the session (src/bert/input.ts); the gather reads JavaScript arrays,
@@ -419,7 +507,10 @@ class FastDevice implements Device<FastTensor, FastWeight> {
               w = id * H,
               p = s * H,
               t = tt * H;
-            for (let c = 0; c < H; c++) f32[o + c] = word[w + c]! + pos[p + c]! + type[t + c]!;
+            const ws = word.scale?.[id];
+            if (ws === undefined) for (let c = 0; c < H; c++) row[c] = word.q[w + c]!;
+            else for (let c = 0; c < H; c++) row[c] = word.q[w + c]! * ws; // the f32 value the int8 row stands for
+            for (let c = 0; c < H; c++) f32[o + c] = row[c]! + pos[p + c]! + type[t + c]!;
           }
         }
         this.layerNormJob(out, out, e.layerNorm);
@@ -430,7 +521,7 @@ class FastDevice implements Device<FastTensor, FastWeight> {
       linear: (x, layer, epilogue = {}) => {
         if (layer.weight.fused)
           throw new WgbertError('INTERNAL', 'linear: query, key and value are fused on this device; use qkv');
-        return this.gemm(x, layer.weight.ptr, layer.bias.ptr, layer.inFeatures, layer.outFeatures, epilogue);
+        return this.gemm(x, layer.weight, layer.bias.ptr, layer.inFeatures, layer.outFeatures, epilogue);
       },
       qkv: (x, layer) => {
         const { query, key, value } = layer;
@@ -443,7 +534,7 @@ class FastDevice implements Device<FastTensor, FastWeight> {
         const H = query.outFeatures;
         if (w === undefined || !fusedHere(query, 0) || !fusedHere(key, H) || !fusedHere(value, 2 * H))
           throw new WgbertError('INTERNAL', 'qkv: this layer was not fused when the device opened');
-        const y = this.gemm(x, query.weight.ptr, query.bias.ptr, query.inFeatures, w.rows); // [B, S, 3H]
+        const y = this.gemm(x, query.weight, query.bias.ptr, query.inFeatures, w.rows); // [B, S, 3H]
         return [
           { of: y, col: 0, cols: H },
           { of: y, col: H, cols: H },
@@ -486,10 +577,13 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     };
   }
 
-  /** y = x · Wᵀ + b (+ epilogue): W packed at pW, bias at pBias; one job over the output's column panels. */
+  /**
+   * y = x · Wᵀ + b (+ epilogue): W packed at W.ptr (f32 panels, or int8 panels: then x is quantized per row
+   * first), bias at pBias; one job over the output's column panels.
+   */
   private gemm(
     x: FastTensor,
-    pW: number,
+    W: FastWeight,
     pBias: number,
     K: number,
     N: number,
@@ -501,6 +595,26 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     const out = this.alloc([...x.shape.slice(0, -1), N]);
     this.check(x);
     const res = epilogue.residual ? this.check(epilogue.residual) : undefined;
+    const flags = epilogue.gelu ? GEMM_GELU : 0;
+    if (W.int8) {
+      const [pA, pRowQ] = this.quantizeA(x, M, K);
+      this.pool.run('job_gemm_i8', Math.ceil(N / this.NR8), [
+        pA,
+        pRowQ,
+        W.ptr,
+        W.int8.col,
+        pBias,
+        out.ptr,
+        M,
+        N,
+        K,
+        flags,
+        res?.ptr ?? 0,
+        this.scratchBase,
+      ]);
+      return out;
+    }
+    const pW = W.ptr;
     const pA = this.packA(x, M, K);
     const NP = Math.ceil(N / this.NR);
     this.pool.run('job_gemm', NP, [
@@ -511,7 +625,7 @@ class FastDevice implements Device<FastTensor, FastWeight> {
       M,
       N,
       K,
-      epilogue.gelu ? GEMM_GELU : 0,
+      flags,
       res?.ptr ?? 0,
       this.scratchBase,
       this.scratchStride,
@@ -556,12 +670,36 @@ class FastDevice implements Device<FastTensor, FastWeight> {
   }
 }
 
-/** Floats of wasm memory a weight takes: linear weights and biases padded to NR-column panels, tables none. */
-function weightFloats(shape: readonly number[], role: WeightRole, NR: number): number {
+/** A float embedding table's values (only the word table is kept quantized: placeQuantized). */
+function tableOf(w: FastWeight): Float32Array {
+  if (w.tensor === undefined) throw new WgbertError('INTERNAL', 'fast CPU backend: a quantized position or type table');
+  return w.tensor.data;
+}
+
+/** Floats a bias is padded to: whole column panels of the f32 GEMM and of the 8-bit GEMM (their lcm). */
+function biasPadOf(cfg: KernelConfig): number {
+  const a = nrOf(cfg),
+    b = nrOfInt8(cfg.int8);
+  let x = a,
+    y = b;
+  while (y !== 0) [x, y] = [y, x % y];
+  return (a / x) * b;
+}
+
+/**
+ * Bytes of wasm memory a weight takes: a float linear weight as NR-column panels, a quantized one as int8
+ * panels and their column block, a bias padded to whole panels of both GEMMs, tables none.
+ */
+function weightBytesOf(shape: readonly number[], role: WeightRole, int8: boolean, cfg: KernelConfig): number {
   if (role === 'table') return 0;
-  if (role === 'matrix') return Math.ceil(shape[0]! / NR) * NR * shape[1]!;
-  if (role === 'bias') return Math.ceil(shape[0]! / NR) * NR;
-  return numel(shape);
+  if (role === 'matrix' && int8) {
+    const { bBytes, colBytes } = int8Sizes(cfg.int8, shape[0]!, shape[0]!, shape[1]!);
+    return align(bBytes) + colBytes;
+  }
+  if (role === 'matrix') return Math.ceil(shape[0]! / nrOf(cfg)) * nrOf(cfg) * shape[1]! * 4;
+  const pad = biasPadOf(cfg);
+  if (role === 'bias') return Math.ceil(shape[0]! / pad) * pad * 4;
+  return numel(shape) * 4;
 }
 
 /** Floats of the largest linear weight as staged for packing (a layer's fused Q, K, V counted whole). */
@@ -573,12 +711,22 @@ function maxMatrixFloats(w: BertWeights<{ readonly shape: readonly number[] }>):
   return most;
 }
 
-/** Bytes of wasm memory the packed weights take (the same walk as the upload; Q, K, V fused counted once). */
-function weightBytes(w: BertWeights<{ readonly shape: readonly number[] }>, cfg: KernelConfig): number {
-  const NR = nrOf(cfg);
+/**
+ * Bytes of wasm memory the packed weights take (the same walk as the upload; Q, K, V fused counted once).
+ * The parts of a fused Q, K, V must be all float or all quantized: one GEMM runs them.
+ */
+function weightBytes(w: BertWeights<HostWeight>, cfg: KernelConfig): number {
   let total = 0;
-  walkBertWeights(w, (t, { role, fused }) => {
-    if (fused === undefined || fused.part === 0) total += align(weightFloats(fused?.shape ?? t.shape, role, NR) * 4);
+  let fusedInt8: boolean | undefined;
+  walkBertWeights(w, (t, { name, role, fused }) => {
+    const int8 = isQuantizedRef(t);
+    if (fused !== undefined && role === 'matrix') {
+      if (fused.part === 0) fusedInt8 = int8;
+      else if (fusedInt8 !== int8)
+        throw new InputError(`fast CPU backend: ${name} is ${int8 ? '' : 'not '}quantized, unlike the layer's query`);
+    }
+    if (fused === undefined || fused.part === 0)
+      total += align(weightBytesOf(fused?.shape ?? t.shape, role, int8, cfg));
   });
   return total;
 }
