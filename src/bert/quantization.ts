@@ -25,7 +25,13 @@
  * read (scales finite, zero points zero).
  */
 import { ConfigError, WeightsError, jsonSnippet } from '../errors.js';
-import { groupsPerRow, quantizedRef, type QuantizedTensor, type WeightQuantization } from '../tensor/quantized.js';
+import {
+  groupsPerRow,
+  quantizedRef,
+  unpackWords,
+  type QuantizedTensor,
+  type WeightQuantization,
+} from '../tensor/quantized.js';
 import type { TensorRef } from '../tensor/tensorRef.js';
 
 export type CompressedFormat = 'int-quantized' | 'naive-quantized' | 'pack-quantized';
@@ -274,38 +280,4 @@ async function quantizedModule(
     }
     return { shape: [N, K], bits, groupSize, q, scale };
   });
-}
-
-/**
- * compressed-tensors' packed words (little-endian int32 bytes) → the values, [N, K]. Little-endian words make
- * each row one run of bytes, value k in byte ⌊k·bits/8⌋ at bit (k·bits) mod 8.
- */
-export function unpackWords(bytes: Uint8Array, N: number, K: number, bits: 8 | 4): Int8Array {
-  const rowBytes = Math.ceil(K / (32 / bits)) * 4;
-  const perByte = 8 / bits;
-  const offset = 1 << (bits - 1);
-  const mask = (1 << bits) - 1;
-  const q = new Int8Array(N * K);
-  for (let n = 0; n < N; n++) {
-    const row = n * rowBytes,
-      out = n * K;
-    for (let k = 0; k < K; k += perByte) {
-      const byte = bytes[row + k / perByte]!;
-      for (let e = 0; e < perByte && k + e < K; e++) q[out + k + e] = ((byte >> (e * bits)) & mask) - offset;
-    }
-  }
-  return q;
-}
-
-/** The values [N, K] → compressed-tensors' packed words, as little-endian int32 bytes [N, ⌈K/f⌉ · 4]. */
-export function packWords(q: Int8Array, N: number, K: number, bits: 8 | 4): Uint8Array {
-  const rowBytes = Math.ceil(K / (32 / bits)) * 4;
-  const perByte = 8 / bits;
-  const offset = 1 << (bits - 1);
-  const out = new Uint8Array(N * rowBytes);
-  for (let n = 0; n < N; n++)
-    for (let k = 0; k < K; k++) {
-      out[n * rowBytes + Math.floor(k / perByte)]! |= (q[n * K + k]! + offset) << ((k % perByte) * bits);
-    }
-  return out;
 }

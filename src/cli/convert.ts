@@ -34,9 +34,8 @@ import { f32ArrayToBf16, f32ArrayToF16 } from '../tensor/dtype.js';
 import { DTYPE_SIZES, toTensor, type SafetensorsDType } from '../tensor/safetensors.js';
 import { safetensorsPrefix } from '../tensor/safetensorsWriter.js';
 import { PYTORCH_FILE, PYTORCH_INDEX_FILE, parseWeightMap, readTorchBinRaw } from '../tensor/torchBin.js';
-import { groupsPerRow, quantizeWeightGroups } from '../tensor/quantized.js';
+import { groupsPerRow, packWords, quantizeWeightGroups } from '../tensor/quantized.js';
 import { loadBertConfig } from '../bert/load.js';
-import { packWords } from '../bert/quantization.js';
 import {
   compressedTensorsConfig,
   quantPlan,
