@@ -14,12 +14,21 @@ export type RecordEngine = 'wgbert' | 'onnxruntime-node' | 'onnxruntime-web' | '
 export type RecordBackend = 'cpu' | 'cpu-plain' | 'wasm' | 'webgpu';
 export type RecordDtype = 'fp32' | 'fp16' | 'q8' | 'q4';
 export type Simd = 'avx512' | 'avx2' | 'avx' | 'sse4.2' | 'sve' | 'neon' | 'unknown';
+/**
+ * The CPU's best int8 dot-product instructions, in the order onnxruntime's MLAS dispatches its u8·s8 GEMM
+ * (core/mlas/lib/platform.cpp): AMX tiles (amx_tile + amx_int8), AVX512-VNNI (with AVX512 BW/DQ/VL),
+ * AVX-VNNI, else AVX2's vpmaddubsw (whose 16-bit pair sums saturate for u8·s8: onnxruntime's documented
+ * caveat), SSE4.1; ARM: SDOT/UDOT (asimddp), else NEON.
+ */
+export type Int8Isa = 'amx-int8' | 'avx512-vnni' | 'avx-vnni' | 'avx2' | 'sse4.1' | 'neon-dotprod' | 'neon' | 'unknown';
 
 export interface CpuInfo {
   /** The CPU's model name (/proc/cpuinfo's "model name" on Linux, os.cpus() elsewhere). */
   model: string;
   /** The widest x86 vector extension (or ARM's) the CPU reports. */
   simd: Simd;
+  /** Its int8 dot-product instructions (what an int8 GEMM such as onnxruntime's MLAS runs on). */
+  int8: Int8Isa;
 }
 
 export interface BenchRecord {
@@ -69,8 +78,25 @@ export function cpuInfo(): CpuInfo {
             : flags.has('asimd') || process.arch === 'arm64'
               ? 'neon'
               : 'unknown';
+  const arm = process.arch === 'arm64' || flags.has('asimd');
+  const int8: Int8Isa =
+    flags.has('amx_tile') && flags.has('amx_int8')
+      ? 'amx-int8'
+      : flags.has('avx512_vnni') && flags.has('avx512bw') && flags.has('avx512dq') && flags.has('avx512vl')
+        ? 'avx512-vnni'
+        : flags.has('avx_vnni')
+          ? 'avx-vnni'
+          : flags.has('avx2')
+            ? 'avx2'
+            : flags.has('sse4_1')
+              ? 'sse4.1'
+              : flags.has('asimddp')
+                ? 'neon-dotprod'
+                : arm
+                  ? 'neon'
+                  : 'unknown';
   const model = field('model name') ?? cpus()[0]?.model?.trim() ?? 'unknown';
-  cached = { model: model || 'unknown', simd };
+  cached = { model: model || 'unknown', simd, int8 };
   return cached;
 }
 

@@ -7,9 +7,12 @@
  *   --seq 16,128,512  --batch 1,8    shapes (rows are right-padded like synth inputs: row r has seq − 5r tokens;
  *                                     default seq 128, or the model's max positions when smaller)
  *   --threads 1,2                     CPU threads for wgbert cpu and the CPU peers
- *   --peers ort-node,ort-web,…        peers: ort-node (alias ort), ort-node-webgpu, ort-web, ort-web-webgpu,
- *                                     transformersjs (bench/peers; installed by `npm run bench:setup`,
- *                                     which runs first when they are missing)
+ *   --peers ort-node,ort-web,…        peers: ort-node (alias ort), ort-node-int8, ort-node-webgpu, ort-web,
+ *                                     ort-web-int8, ort-web-webgpu, transformersjs (bench/peers; installed by
+ *                                     `npm run bench:setup`, which runs first when they are missing)
+ *   --dtype fp32,q8                   weight dtypes (default fp32): wgbert runs each (q8/q4: the weights
+ *                                     quantized by src/bert/quantize.ts), and every peer in --peers at each
+ *                                     it has (ort-node, ort-web at q8: ort-node-int8, ort-web-int8)
  *   --runs N  --warmup N              timed runs per engine and shape (engines alternate run by run)
  *   --fma auto|off                    relaxed-SIMD FMA in the wasm kernels (off: f32x4 mul + add)
  *   --json FILE|-  --plot FILE.svg    records as JSON ('-': stdout, nothing else printed); latency plot
@@ -18,9 +21,9 @@
  *                                     --backend cpu,webgpu --runs N --threads N --json FILE
  *
  * Output: a markdown table (median / min / max ms, tokens/s, GFLOP/s from bench/flops.ts, max |Δ| of the
- * logits between wgbert and the peers, ratio to the first peer), model load times and peak RSS; records
- * as in bench/record.ts. Progress goes to stderr on a TTY. A peer that cannot run here says why in one
- * line and the rest runs.
+ * logits between wgbert and the peers, or of a quantized row against fp32; ratio to the first peer of the
+ * row's dtype), model load times and peak RSS; records as in bench/record.ts. Progress goes to stderr on a
+ * TTY. A peer that cannot run here says why in one line and the rest runs.
  */
 import '../src/node/wasmFlags.js';
 import { spawnSync } from 'node:child_process';
@@ -34,6 +37,7 @@ import { SYNTH_CONFIGS, synthInputs, type SynthConfig, type SynthName } from '..
 import { loadBertWeights } from '../src/bert/load.js';
 import type { BertInput, BertWeights } from '../src/bert/ops.js';
 import type { BertConfig } from '../src/bert/config.js';
+import type { HostWeight } from '../src/bert/walk.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { Session } from '../src/engine/session.js';
 import type { WebGpuDevice } from '../src/backends/webgpu/backend.js';
@@ -44,9 +48,17 @@ import { nodeWorkerSpawner } from '../src/node/workers.js';
 import { wasmFeatures } from '../src/kernels/wasm/features.js';
 import { bertFlops } from './flops.js';
 import { latencyPlot, type Series } from './svg.js';
-import { PEERS, parsePeers, type PeerName } from './peers/index.js';
+import { PEERS, parsePeers, peersForDtypes, type PeerName } from './peers/index.js';
 import { firstLine } from './peers/peer.js';
-import { cpuInfo, num, type BenchRecord, type RecordBackend, type RecordDtype, type RecordEngine } from './record.js';
+import {
+  cpuInfo,
+  num,
+  type BenchRecord,
+  type CpuInfo,
+  type RecordBackend,
+  type RecordDtype,
+  type RecordEngine,
+} from './record.js';
 import { exportBertOnnx } from './onnx/bert.js';
 
 // ---------------------------------------------------------------------------------------------- options
@@ -57,7 +69,11 @@ interface Options {
   seqs: number[];
   batches: number[];
   threads: number[];
+  /** The peers to run: --peers at each --dtype they have (peersForDtypes). */
   peers: PeerName[];
+  /** Named in --peers but without any of the dtypes. */
+  skippedPeers: PeerName[];
+  dtypes: RecordDtype[];
   runs: number;
   warmup: number;
   fma: 'auto' | 'off';
@@ -78,6 +94,8 @@ function parseArgs(argv: string[]): Options {
     batches: [1],
     threads: [...new Set([1, Math.min(2, availableParallelism())])],
     peers: [],
+    skippedPeers: [],
+    dtypes: ['fp32'],
     runs: 5,
     warmup: 1,
     fma: 'auto',
@@ -128,6 +146,15 @@ function parseArgs(argv: string[]): Options {
       case '--peer':
         o.peers = parsePeers(list(value()));
         break;
+      case '--dtype':
+      case '--dtypes': {
+        const ds = [...new Set(list(value()))];
+        for (const d of ds)
+          if (!DTYPES.includes(d as RecordDtype)) throw new Error(`--dtype: unknown dtype "${d}" (fp32, q8, q4)`);
+        if (ds.length === 0) throw new Error('--dtype needs fp32, q8 or q4');
+        o.dtypes = ds as RecordDtype[];
+        break;
+      }
       case '--runs':
         o.runs = ints(flag, value())[0]!;
         break;
@@ -172,8 +199,14 @@ function parseArgs(argv: string[]): Options {
   for (const b of o.backends)
     if (!['cpu', 'webgpu', 'cpu-plain'].includes(b))
       throw new Error(`--backend: unknown backend "${b}" (cpu, webgpu, cpu-plain)`);
+  const { peers, skipped } = peersForDtypes(o.peers, o.dtypes);
+  o.peers = peers;
+  o.skippedPeers = skipped;
   return o;
 }
+
+/** `--dtype` values: fp32, and the quantized dtypes of src/bert/quantize.ts (peers: q8 only). */
+const DTYPES: readonly RecordDtype[] = ['fp32', 'q8', 'q4'];
 
 // ---------------------------------------------------------------------------------------------- output
 
@@ -263,11 +296,66 @@ interface Engine {
   dispose(): Promise<void> | void;
 }
 
+/** src/bert/quantize.ts's `quantizeBertWeights` (the same tree, encoder linears and word table quantized). */
+type QuantizeBertWeights = (
+  w: BertWeights<HostWeight>,
+  dtype: 'q8' | 'q4',
+) => BertWeights<HostWeight> | Promise<BertWeights<HostWeight>>;
+
+let quantizer: Promise<QuantizeBertWeights | string> | undefined;
+
+/** The quantizer, or why there is none: imported by a computed name, so the bench runs fp32 without it. */
+function loadQuantizer(): Promise<QuantizeBertWeights | string> {
+  quantizer ??= (async () => {
+    const path = '../src/bert/quantize.js';
+    try {
+      const m = (await import(path)) as { quantizeBertWeights?: unknown };
+      return typeof m.quantizeBertWeights === 'function'
+        ? (m.quantizeBertWeights as QuantizeBertWeights)
+        : 'src/bert/quantize.ts exports no quantizeBertWeights';
+    } catch (e) {
+      return `no src/bert/quantize.ts (${firstLine(e)})`;
+    }
+  })();
+  return quantizer;
+}
+
+const quantized = new Map<RecordDtype, Promise<{ weights: BertWeights<HostWeight>; ms: number } | string>>();
+
+/** `weights` at `dtype` (quantized once per dtype and process, timed), or why not. */
+function weightsAt(
+  weights: BertWeights<Tensor>,
+  dtype: RecordDtype,
+): Promise<{ weights: BertWeights<HostWeight>; ms: number } | string> {
+  if (dtype === 'fp32') return Promise.resolve({ weights, ms: 0 });
+  let q = quantized.get(dtype);
+  if (q === undefined) {
+    q = (async () => {
+      const quantize = await loadQuantizer();
+      if (typeof quantize === 'string') return quantize;
+      if (dtype !== 'q8' && dtype !== 'q4') return `no ${dtype} quantization`;
+      const t0 = performance.now();
+      try {
+        const w = await quantize(weights, dtype);
+        return { weights: w, ms: performance.now() - t0 };
+      } catch (e) {
+        return `quantizeBertWeights(${dtype}) failed: ${firstLine(e)}`;
+      }
+    })();
+    quantized.set(dtype, q);
+  }
+  return q;
+}
+
 async function wgbertEngine(
   backend: RecordBackend,
   threads: number,
-  weights: BertWeights<Tensor>,
+  fp32: BertWeights<Tensor>,
+  dtype: RecordDtype,
 ): Promise<Engine | string> {
+  const at = await weightsAt(fp32, dtype);
+  if (typeof at === 'string') return `wgbert ${backend} ${dtype}: unavailable (${at})`;
+  const weights = at.weights;
   const t0 = performance.now();
   let model: Session;
   let adapter: string | null = null;
@@ -295,13 +383,14 @@ async function wgbertEngine(
       say(`webgpu adapter: ${adapter}`);
     }
   } catch (e) {
-    return `wgbert ${backend}: unavailable (${firstLine(e)})`;
+    return `wgbert ${backend}${dtype === 'fp32' ? '' : ` ${dtype}`}: unavailable (${firstLine(e)})`;
   }
-  const loadMs = performance.now() - t0;
+  // A quantized engine's load time includes quantizing the weights (once per process, then shared).
+  const loadMs = performance.now() - t0 + at.ms;
   return {
     engine: 'wgbert',
     backend,
-    dtype: 'fp32',
+    dtype,
     threads,
     loadMs,
     adapter,
@@ -331,11 +420,14 @@ interface Row extends Omit<BenchRecord, 'cpu' | 'tokensPerS' | 'maxDiff' | 'rati
   ratio: number;
 }
 
+/** The CPU's SIMD level, and its int8 instructions when quantized engines run. */
+const cpuIsa = (cpu: CpuInfo) => `${cpu.simd}${opts.dtypes.some((d) => d !== 'fp32') ? `, int8 ${cpu.int8}` : ''}`;
+
 async function benchModels(): Promise<Row[]> {
   const features = wasmFeatures();
   const cpu = cpuInfo();
   note(
-    `wgbert bench: node ${process.version}, ${availableParallelism()} cores (${cpu.model}, ${cpu.simd}); ` +
+    `wgbert bench: node ${process.version}, ${availableParallelism()} cores (${cpu.model}, ${cpuIsa(cpu)}); ` +
       `wasm SIMD ${features.simd ? 'yes' : 'no'}, relaxed SIMD (FMA) ${features.relaxed ? 'yes' : 'no'}` +
       `${opts.fma === 'off' ? ' (off: --fma off)' : ''}, threads ${features.threads ? 'yes' : 'no'}`,
   );
@@ -357,21 +449,30 @@ async function benchModels(): Promise<Row[]> {
       return ok;
     });
 
-  // Every peer runs the same ONNX export of these weights.
-  let onnx: { bytes: Uint8Array; ms: number } | undefined;
-  if (opts.peers.length > 0) {
-    ensurePeersInstalled();
-    progress('exporting ONNX…');
-    const te = performance.now();
-    const bytes = exportBertOnnx(weights, model.name);
-    onnx = { bytes, ms: performance.now() - te };
-    note(`ONNX export for the peers: ${mib(bytes.length)} in ${fmt(onnx.ms, 0)} ms`);
-  }
+  // Every peer runs the ONNX export of these weights at its dtype: fp32, or int8 (q8: the encoder's linear
+  // layers dynamically quantized, wgbert's int8 weights); each made once, when a peer first needs it.
+  for (const p of opts.skippedPeers) note(`peer ${p}: no ${opts.dtypes.join('/')} variant — skipped`);
+  if (opts.peers.length > 0) ensurePeersInstalled();
+  const exports = new Map<RecordDtype, { bytes: Uint8Array; ms: number }>();
+  const onnxAt = (dtype: RecordDtype) => {
+    let e = exports.get(dtype);
+    if (e === undefined) {
+      progress(`exporting ONNX (${dtype})…`);
+      const te = performance.now();
+      const bytes = exportBertOnnx(weights, model.name, { weights: dtype === 'q8' ? 'int8' : 'fp32' });
+      exports.set(dtype, (e = { bytes, ms: performance.now() - te }));
+      endProgress();
+      note(`ONNX export (${dtype}) for the peers: ${mib(bytes.length)} in ${fmt(e.ms, 0)} ms`);
+    }
+    return e;
+  };
   const unavailable = new Set<PeerName>();
+  const unavailableDtypes = new Set<RecordDtype>();
   const announced = new Set<PeerName>();
 
   const rows: Row[] = [];
-  const loads: { engine: string; backend: string; threads: number; ms: number; peer: boolean }[] = [];
+  const loads: { engine: string; backend: string; dtype: RecordDtype; threads: number; ms: number; peer: boolean }[] =
+    [];
   const flops = (b: number, s: number) =>
     bertFlops(
       {
@@ -394,17 +495,26 @@ async function benchModels(): Promise<Row[]> {
   for (const g of groups) {
     const engines: Engine[] = [];
     for (const b of g.backends) {
-      progress(`preparing wgbert ${b} (threads ${g.threads})…`);
-      const e = await wgbertEngine(b as RecordBackend, b === 'cpu-plain' || b === 'webgpu' ? 1 : g.threads, weights);
-      if (typeof e === 'string') note(e);
-      else {
-        engines.push(e);
-        loads.push({ engine: 'wgbert', backend: b, threads: e.threads, ms: e.loadMs, peer: false });
+      for (const dtype of opts.dtypes) {
+        if (unavailableDtypes.has(dtype)) continue;
+        progress(`preparing wgbert ${b} ${dtype} (threads ${g.threads})…`);
+        const threads = b === 'cpu-plain' || b === 'webgpu' ? 1 : g.threads;
+        const e = await wgbertEngine(b as RecordBackend, threads, weights, dtype);
+        endProgress();
+        if (typeof e === 'string') {
+          note(e);
+          // no quantizer: say so once, not per backend and thread count
+          if (typeof (await weightsAt(weights, dtype)) === 'string') unavailableDtypes.add(dtype);
+        } else {
+          engines.push(e);
+          loads.push({ engine: 'wgbert', backend: b, dtype, threads: e.threads, ms: e.loadMs, peer: false });
+        }
       }
     }
     for (const name of opts.peers) {
       const mod = PEERS[name];
-      if (!onnx || unavailable.has(name) || (!mod.threaded && !g.first)) continue;
+      if (unavailable.has(name) || (!mod.threaded && !g.first)) continue;
+      const onnx = onnxAt(mod.dtype);
       const threads = mod.threaded ? g.threads : 1;
       progress(`preparing peer ${name} (threads ${threads})…`);
       const t1 = performance.now();
@@ -414,7 +524,7 @@ async function benchModels(): Promise<Row[]> {
         engines.push({
           engine: p.engine,
           backend: p.backend,
-          dtype: 'fp32',
+          dtype: mod.dtype,
           threads,
           loadMs,
           adapter: p.adapter,
@@ -422,9 +532,12 @@ async function benchModels(): Promise<Row[]> {
           run: (i) => p.run(i),
           dispose: () => p.dispose(),
         });
-        loads.push({ engine: p.engine, backend: p.backend, threads, ms: loadMs, peer: true });
+        loads.push({ engine: p.engine, backend: p.backend, dtype: mod.dtype, threads, ms: loadMs, peer: true });
         if (!announced.has(name))
-          note(`peer ${name}: ${p.engine} ${p.version} (${p.backend}${p.adapter ? `, adapter ${p.adapter}` : ''})`);
+          note(
+            `peer ${name}: ${p.engine} ${p.version} (${p.backend}, ${mod.dtype}` +
+              `${p.adapter ? `, adapter ${p.adapter}` : ''})`,
+          );
         announced.add(name);
       } catch (e) {
         endProgress();
@@ -459,11 +572,13 @@ async function benchModels(): Promise<Row[]> {
           outs[e] ??= out;
         }
       }
-      // The reference for ratios: the first peer (in --peers order) that ran in this group. max |Δ|:
-      // wgbert rows against that peer, peer rows against wgbert's first backend.
-      const refIdx = engines.findIndex((e) => e.peer !== undefined);
-      const wgIdx = engines.findIndex((e) => e.peer === undefined);
-      const refMedian = refIdx >= 0 ? median(times[refIdx]!) : NaN;
+      // The reference for ratios: the first peer (in --peers order) of the row's dtype that ran in this
+      // group. max |Δ| of a row: wgbert's against the first peer of its dtype, a peer's against wgbert's
+      // first engine of its dtype; but a quantized row's (wgbert's or a peer's) against wgbert's first fp32
+      // engine (else the first fp32 peer), when one ran: the quantization error of that row.
+      const first = (peer: boolean, dtype: RecordDtype) =>
+        engines.findIndex((e) => (e.peer !== undefined) === peer && e.dtype === dtype);
+      const fp32Ref = first(false, 'fp32') >= 0 ? first(false, 'fp32') : first(true, 'fp32');
       const diff = (a: Float32Array | undefined, b: Float32Array | undefined) => {
         if (!a || !b || a.length !== b.length) return NaN;
         let d = 0;
@@ -473,7 +588,9 @@ async function benchModels(): Promise<Row[]> {
       engines.forEach((e, i) => {
         const t = times[i]!;
         const med = median(t);
-        const other = e.peer === undefined ? refIdx : wgIdx;
+        const other = e.dtype !== 'fp32' && fp32Ref >= 0 ? fp32Ref : first(e.peer === undefined, e.dtype);
+        const refIdx = first(true, e.dtype);
+        const refMedian = refIdx >= 0 ? median(times[refIdx]!) : NaN;
         rows.push({
           engine: e.engine,
           backend: e.backend,
@@ -505,13 +622,17 @@ async function benchModels(): Promise<Row[]> {
     : '';
   say(
     `### ${model.name}: forward pass (${opts.runs} runs after ${opts.warmup} warm-up${flopNote}; ` +
-      `${availableParallelism()} cores of ${cpu.model}, ${cpu.simd})`,
+      `${availableParallelism()} cores of ${cpu.model}, ${cpuIsa(cpu)})`,
   );
   say('');
-  const ref = opts.peers.find((p) => !unavailable.has(p));
+  // The first peer of each dtype that ran: the × column's reference for that dtype's rows.
+  const refs = new Map<RecordDtype, PeerName>();
+  for (const p of opts.peers) if (!unavailable.has(p) && !refs.has(PEERS[p].dtype)) refs.set(PEERS[p].dtype, p);
+  const dtypesShown = new Set(rows.map((r) => r.dtype));
+  const single = dtypesShown.size === 1 ? refs.get([...dtypesShown][0]!) : undefined;
   say(
     '| engine | backend | dtype | threads | batch | seq | median ms | min ms | max ms | tokens/s | GFLOP/s | ' +
-      `max abs Δ | × ${ref ?? 'peer'} |`,
+      `max abs Δ | × ${single ?? 'peer'} |`,
   );
   say('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
@@ -522,21 +643,35 @@ async function benchModels(): Promise<Row[]> {
         `${maxDiff} | ${fmt(r.ratio, 2)} |`,
     );
   }
-  if (ref) {
+  if (refs.size > 0) {
+    const fp32Rows = dtypesShown.has('fp32');
+    const quantizedRows = [...dtypesShown].some((d) => d !== 'fp32');
+    const refList = [...refs].map(([d, p]) => `${p} for ${d} rows`).join(', ');
+    const diffs = [
+      ...(fp32Rows
+        ? ["logits of fp32 wgbert rows vs the first fp32 peer, of fp32 peer rows vs wgbert's first fp32 backend"]
+        : []),
+      ...(quantizedRows && fp32Rows
+        ? ["of quantized rows vs wgbert's first fp32 backend (their quantization error)"]
+        : []),
+      ...(quantizedRows && !fp32Rows
+        ? ["logits of wgbert rows vs the first peer of their dtype, of peer rows vs wgbert's first backend of theirs"]
+        : []),
+    ];
     say('');
     say(
-      "max abs Δ: logits of wgbert rows vs the first peer, of peer rows vs wgbert's first backend; " +
-        `× ${ref}: median ÷ the median of the first peer in --peers that ran at those threads.`,
+      `max abs Δ: ${diffs.join('; ')}; × ${single ?? 'peer'}: median ÷ the median of the first peer of the row's ` +
+        `dtype in --peers that ran at those threads (${refList}).`,
     );
   }
   say('');
-  say('| load | backend | threads | ms |');
-  say('|---|---|---:|---:|');
-  say(`| weights (${model.name.startsWith('synth') ? 'generated' : 'read'}) | – | – | ${fmt(genMs, 0)} |`);
-  for (const l of loads)
-    say(
-      `| ${l.engine}${l.peer ? ' (export + session)' : ' (prepare)'} | ${l.backend} | ${l.threads} | ${fmt(l.ms, 0)} |`,
-    );
+  say('| load | backend | dtype | threads | ms |');
+  say('|---|---|---|---:|---:|');
+  say(`| weights (${model.name.startsWith('synth') ? 'generated' : 'read'}) | – | – | – | ${fmt(genMs, 0)} |`);
+  for (const l of loads) {
+    const what = l.peer ? ' (export + session)' : l.dtype === 'fp32' ? ' (prepare)' : ' (quantize + prepare)';
+    say(`| ${l.engine}${what} | ${l.backend} | ${l.dtype} | ${l.threads} | ${fmt(l.ms, 0)} |`);
+  }
   return rows;
 }
 
@@ -648,7 +783,7 @@ async function main(): Promise<void> {
   if (opts.plot) {
     const series = new Map<string, Series>();
     for (const r of rows) {
-      const label = `${r.engine} ${r.backend} t${r.threads} b${r.batch}`;
+      const label = `${r.engine} ${r.backend} ${r.dtype} t${r.threads} b${r.batch}`;
       if (!series.has(label)) series.set(label, { label, points: [] });
       series.get(label)!.points.push({ x: r.seq, y: r.median_ms });
     }

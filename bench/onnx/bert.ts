@@ -17,15 +17,38 @@
  *     x   = LayerNormalization(h·W2ᵀ + b2 + x)
  *   logits = x·Wcᵀ + bc
  * onnxruntime's graph optimizer fuses these patterns (GELU, MatMul + Add, LayerNorm, attention) itself.
+ *
+ * `{ weights: 'int8' }`: the graph onnxruntime's `quantize_dynamic` makes of MatMul (QInt8 weights,
+ * per_channel), with wgbert's own int8 weights (quantizeWeightsPerChannel, src/kernels/cpu/quantize.ts:
+ * W ≈ q · s_w, q [N, K] in [−127, 127], s_w [N], symmetric per output channel). Every encoder linear layer
+ * (query, key, value, attention output, intermediate, output) becomes
+ *   x_q uint8, x_scale, x_zp = DynamicQuantizeLinear(x)        (opset 11; per tensor, over all B·S rows;
+ *                                                                one per activation: q, k, v share theirs)
+ *   acc int32 = MatMulInteger(x_q, qᵀ int8 [K, N], x_zp)       (opset 10; no b_zero_point: zero, symmetric)
+ *   y = Cast(acc, float) · Mul(x_scale, s_w [N]) + b           (a float Mul by the per-column scale)
+ * which onnxruntime fuses into MatMulIntegerToFloat (com.microsoft; per-column b_scale and the bias Add
+ * included; core/optimizer/matmul_integer_to_float.cc), and with an unshared DynamicQuantizeLinear into
+ * DynamicQuantizeMatMul. The embeddings and the classifier stay float (wgbert's q8 keeps the classifier
+ * float too, but stores the word embeddings in int8). (On x86 without VNNI, MLAS's u8·s8 kernel uses
+ * vpmaddubsw, whose 16-bit pair sums saturate above 32767 < 2·255·127: onnxruntime's documented U8S8
+ * caveat. With AVX512-VNNI / AVX-VNNI / AMX, and in wasm, the sums are exact: test/onnx.export.test.ts
+ * matches an exact emulation to ~1e-7 where no activation rounds differently.)
  */
 import type { Tensor } from '../../src/tensor/tensor.js';
 import type { BertWeights, LayerNormWeights, LinearWeights } from '../../src/bert/ops.js';
 import type { ProtoMessage } from './protobuf.js';
-import { FLOAT, INT64, modelProto, type OnnxNode, tensorProto } from './onnx.js';
+import { quantizeWeightsPerChannel } from '../../src/kernels/cpu/quantize.js';
+import { FLOAT, INT8, INT64, modelProto, type OnnxNode, tensorProto } from './onnx.js';
 
 const FLOAT32_MIN = -3.4028234663852886e38;
 
-export function exportBertOnnx(w: BertWeights<Tensor>, name = 'bert'): Uint8Array {
+export interface BertOnnxOptions {
+  /** 'fp32' (default): float MatMuls; 'int8': the encoder's linear layers dynamically quantized (above). */
+  weights?: 'fp32' | 'int8';
+}
+
+export function exportBertOnnx(w: BertWeights<Tensor>, name = 'bert', options: BertOnnxOptions = {}): Uint8Array {
+  const int8 = (options.weights ?? 'fp32') === 'int8';
   const nodes: OnnxNode[] = [];
   const inits: ProtoMessage[] = [];
   let counter = 0;
@@ -51,13 +74,40 @@ export function exportBertOnnx(w: BertWeights<Tensor>, name = 'bert'): Uint8Arra
   const H = w.hiddenSize,
     heads = w.numHeads,
     d = H / heads;
+  /** [N, K] → [K, N] (Wᵀ: [in, out], what MatMul multiplies by). */
+  const transpose = <A extends Float32Array | Int8Array>(src: A, dst: A, N: number, K: number): A => {
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) dst[k * N + n] = src[n * K + k]!;
+    return dst;
+  };
   const linear = (x: string, l: LinearWeights<Tensor>, prefix: string) => {
     const { inFeatures: K, outFeatures: N } = l;
-    const src = l.weight.data;
-    const t = new Float32Array(K * N); // Wᵀ: [in, out]
-    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) t[k * N + n] = src[n * K + k]!;
+    const t = transpose(l.weight.data, new Float32Array(K * N), N, K);
     const mm = node('MatMul', [x, f32(`${prefix}.weight_t`, [K, N], t)], undefined, `${prefix}.matmul`);
     return node('Add', [mm, f32(`${prefix}.bias`, [N], l.bias.data)], undefined, `${prefix}.out`);
+  };
+  // int8: one DynamicQuantizeLinear per activation (query, key and value share x's).
+  const quantized = new Map<string, [q: string, scale: string, zero: string]>();
+  const quantize = (x: string) => {
+    let qx = quantized.get(x);
+    if (qx === undefined) {
+      const outs = ['q', 'scale', 'zp'].map((o) => fresh(`${x}.${o}`)) as [string, string, string];
+      nodes.push({ op: 'DynamicQuantizeLinear', inputs: [x], outputs: outs });
+      quantized.set(x, (qx = outs));
+    }
+    return qx;
+  };
+  const encoderLinear = (x: string, l: LinearWeights<Tensor>, prefix: string) => {
+    if (!int8) return linear(x, l, prefix);
+    const { inFeatures: K, outFeatures: N } = l;
+    const { q, scale } = quantizeWeightsPerChannel(l.weight.data, N, K, 8);
+    const wq = `${prefix}.weight_q_t`;
+    inits.push(tensorProto(wq, [K, N], INT8, transpose(q, new Int8Array(K * N), N, K)));
+    const [xq, xScale, xZero] = quantize(x);
+    const acc = node('MatMulInteger', [xq, wq, xZero], undefined, `${prefix}.matmul_int`);
+    const accF = node('Cast', [acc], { to: FLOAT }, `${prefix}.acc_f`);
+    const s = node('Mul', [xScale, f32(`${prefix}.weight_scale`, [N], scale)], undefined, `${prefix}.scale`);
+    const y = node('Mul', [accF, s], undefined, `${prefix}.matmul`);
+    return node('Add', [y, f32(`${prefix}.bias`, [N], l.bias.data)], undefined, `${prefix}.out`);
   };
   const layerNorm = (x: string, ln: LayerNormWeights<Tensor>, prefix: string) =>
     node(
@@ -110,9 +160,9 @@ export function exportBertOnnx(w: BertWeights<Tensor>, name = 'bert'): Uint8Arra
     const p = `layer${i}`;
     const splitHeads = (t: string, perm: number[], hint: string) =>
       node('Transpose', [node('Reshape', [t, headsShape])], { perm }, hint);
-    const q = splitHeads(linear(x, l.query, `${p}.q`), [0, 2, 1, 3], `${p}.q_heads`);
-    const k = splitHeads(linear(x, l.key, `${p}.k`), [0, 2, 3, 1], `${p}.k_heads_t`);
-    const v = splitHeads(linear(x, l.value, `${p}.v`), [0, 2, 1, 3], `${p}.v_heads`);
+    const q = splitHeads(encoderLinear(x, l.query, `${p}.q`), [0, 2, 1, 3], `${p}.q_heads`);
+    const k = splitHeads(encoderLinear(x, l.key, `${p}.k`), [0, 2, 3, 1], `${p}.k_heads_t`);
+    const v = splitHeads(encoderLinear(x, l.value, `${p}.v`), [0, 2, 1, 3], `${p}.v_heads`);
     const scores = node('Add', [node('Div', [node('MatMul', [q, k]), sqrtD]), mask], undefined, `${p}.scores`);
     const probs = node('Softmax', [scores], { axis: -1 }, `${p}.probs`);
     const ctx = node(
@@ -122,18 +172,18 @@ export function exportBertOnnx(w: BertWeights<Tensor>, name = 'bert'): Uint8Arra
       `${p}.ctx`,
     );
     const attended = layerNorm(
-      node('Add', [linear(ctx, l.attentionOutput, `${p}.attn_out`), x]),
+      node('Add', [encoderLinear(ctx, l.attentionOutput, `${p}.attn_out`), x]),
       l.attentionLayerNorm,
       `${p}.attn_ln`,
     );
-    const h = linear(attended, l.intermediate, `${p}.ffn1`);
+    const h = encoderLinear(attended, l.intermediate, `${p}.ffn1`);
     const g = node(
       'Mul',
       [node('Mul', [h, node('Add', [node('Erf', [node('Div', [h, sqrt2])]), one])]), half],
       undefined,
       `${p}.gelu`,
     );
-    x = layerNorm(node('Add', [linear(g, l.output, `${p}.ffn2`), attended]), l.outputLayerNorm, `${p}.out_ln`);
+    x = layerNorm(node('Add', [encoderLinear(g, l.output, `${p}.ffn2`), attended]), l.outputLayerNorm, `${p}.out_ln`);
   });
   const logits = linear(x, w.classifier, 'classifier');
   nodes.push({ op: 'Identity', inputs: [logits], outputs: ['logits'] });

@@ -8,16 +8,19 @@
  *   NodeProto        input 1, output 2, name 3, op_type 4, attribute 5
  *   AttributeProto   name 1, f 2, i 3, s 4, t 5, floats 7, ints 8, type 20 (FLOAT 1, INT 2, STRING 3,
  *                    TENSOR 4, FLOATS 6, INTS 7)
- *   TensorProto      dims 1, data_type 2 (FLOAT 1, INT32 6, INT64 7), name 8, raw_data 9 (little-endian)
+ *   TensorProto      dims 1, data_type 2 (FLOAT 1, UINT8 2, INT8 3, INT32 6, INT64 7), name 8,
+ *                    raw_data 9 (little-endian; one byte per element for UINT8 / INT8)
  *   ValueInfoProto   name 1, type 2
  *   TypeProto        tensor_type 1 → elem_type 1, shape 2 → dim 1 → dim_value 1 | dim_param 2
  */
 import { ProtoMessage } from './protobuf.js';
 
 export const FLOAT = 1,
+  UINT8 = 2,
+  INT8 = 3,
   INT32 = 6,
   INT64 = 7;
-export type ElemType = typeof FLOAT | typeof INT32 | typeof INT64;
+export type ElemType = typeof FLOAT | typeof UINT8 | typeof INT8 | typeof INT32 | typeof INT64;
 
 export type AttrValue = number | string | number[] | { floats: number[] } | { float: number } | ProtoMessage;
 
@@ -29,12 +32,25 @@ export interface OnnxNode {
   attrs?: Record<string, AttrValue>;
 }
 
+/** The typed array each element type is written from (its bytes are raw_data as they are). */
+const ARRAY_OF = {
+  [FLOAT]: Float32Array,
+  [UINT8]: Uint8Array,
+  [INT8]: Int8Array,
+  [INT32]: Int32Array,
+  [INT64]: BigInt64Array,
+};
+
 export function tensorProto(
   name: string,
   dims: readonly number[],
   type: ElemType,
-  data: Float32Array | Int32Array | BigInt64Array,
+  data: Float32Array | Uint8Array | Int8Array | Int32Array | BigInt64Array,
 ): ProtoMessage {
+  if (!(data instanceof ARRAY_OF[type]))
+    throw new TypeError(`tensor ${name}: data does not match element type ${type}`);
+  const count = dims.reduce((n, d) => n * d, 1);
+  if (data.length !== count) throw new RangeError(`tensor ${name}: ${data.length} elements for dims [${dims}]`);
   const t = new ProtoMessage().packedInts(1, dims).int(2, type).string(8, name);
   return t.bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }

@@ -12,6 +12,7 @@ import { firstLine, type PeerModule } from './peer.js';
 export const ortNodeWebgpu: PeerModule = {
   engine: 'onnxruntime-node',
   backend: 'webgpu',
+  dtype: 'fp32',
   threaded: false,
   async create(model) {
     const noVulkan = process.platform === 'linux' ? missingVulkan(process.env) : undefined;

@@ -2,6 +2,11 @@
  * Peer `ort-node` (alias `ort`): onnxruntime-node's CPU execution provider (MLAS) running our weights,
  * exported to ONNX by ../onnx/bert.ts. `threads` is its intraOpNumThreads; one inter-op thread, sequential
  * execution, all graph optimisations on (onnxruntime fuses attention, GELU and LayerNorm itself).
+ *
+ * Peer `ort-node-int8`: the same session over the int8 export (dynamic quantization of the encoder's
+ * linear layers, wgbert's int8 weights), which onnxruntime fuses into MatMulIntegerToFloat /
+ * DynamicQuantizeMatMul: MLAS's u8·s8 GEMM, on AMX, AVX512-VNNI, AVX-VNNI or AVX2 as the CPU has them
+ * (the records' `cpu.int8`).
  */
 import {
   bertFeeds,
@@ -43,6 +48,7 @@ export async function ortNodeSession(
 export const ortNode: PeerModule = {
   engine: 'onnxruntime-node',
   backend: 'cpu',
+  dtype: 'fp32',
   threaded: true,
   create: (model, threads) =>
     ortNodeSession(
@@ -58,3 +64,5 @@ export const ortNode: PeerModule = {
       null,
     ),
 };
+
+export const ortNodeInt8: PeerModule = { ...ortNode, dtype: 'q8' };

@@ -54,6 +54,7 @@ function copySharedUploads(): void {
 export const ortWebWebgpu: PeerModule = {
   engine: 'onnxruntime-web',
   backend: 'webgpu',
+  dtype: 'fp32',
   threaded: false,
   async create(model) {
     started ??= start();

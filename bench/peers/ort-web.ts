@@ -3,6 +3,9 @@
  * threads) running in Node, threads via `ort.env.wasm.numThreads`. That setting is read once per instance,
  * so each peer runs its own onnxruntime-web in a worker thread (./ort-web.worker.mjs); a run's time includes
  * posting the inputs and logits across (microseconds at these sizes).
+ *
+ * Peer `ort-web-int8`: the same over the int8 export (../onnx/bert.ts, `{ weights: 'int8' }`), which
+ * onnxruntime fuses into MatMulIntegerToFloat / DynamicQuantizeMatMul: MLAS's wasm SIMD u8·s8 GEMM.
  */
 import { Worker } from 'node:worker_threads';
 import { assertPeerPackage, type Peer, type PeerModule } from './peer.js';
@@ -18,6 +21,7 @@ interface Reply {
 export const ortWeb: PeerModule = {
   engine: 'onnxruntime-web',
   backend: 'wasm',
+  dtype: 'fp32',
   threaded: true,
   async create(model, threads) {
     assertPeerPackage('onnxruntime-web'); // not installed: say so here, not from inside the worker
@@ -77,3 +81,5 @@ export const ortWeb: PeerModule = {
     return peer;
   },
 };
+
+export const ortWebInt8: PeerModule = { ...ortWeb, dtype: 'q8' };

@@ -6,9 +6,13 @@
  */
 import { createRequire } from 'node:module';
 import type { BertInput } from '../../src/bert/ops.js';
-import type { RecordBackend, RecordEngine } from '../record.js';
+import type { RecordBackend, RecordDtype, RecordEngine } from '../record.js';
 
-/** The model a peer runs: our weights exported to ONNX (bench/onnx) and the label names. */
+/**
+ * The model a peer runs: our weights exported to ONNX (bench/onnx) and the label names. The export matches
+ * the peer module's `dtype`: 'fp32' the float graph, 'q8' the int8 one (`exportBertOnnx(w, name, { weights:
+ * 'int8' })`: encoder linears dynamically quantized, wgbert's int8 weights).
+ */
 export interface PeerModel {
   name: string;
   onnx: Uint8Array;
@@ -31,6 +35,8 @@ export interface Peer {
 export interface PeerModule {
   engine: RecordEngine;
   backend: RecordBackend;
+  /** The weights it runs: 'fp32', or 'q8' (the int8 ONNX export). */
+  dtype: RecordDtype;
   /** False for WebGPU peers: they run once, in the first thread group, like wgbert's webgpu backend. */
   threaded: boolean;
   /** Starts the peer; throws an Error with a one-line reason when it cannot run here. */

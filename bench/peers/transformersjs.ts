@@ -31,6 +31,7 @@ interface Transformers {
 export const transformersjs: PeerModule = {
   engine: 'transformers.js',
   backend: 'cpu',
+  dtype: 'fp32',
   threaded: true,
   async create(model, threads) {
     const tjs = await importPeerPackage<Transformers>(
