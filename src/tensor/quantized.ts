@@ -83,6 +83,12 @@ export function roundHalfEven(x: number): number {
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+/**
+ * 1.5·2⁵²: for |x| < 2⁵¹, (x + RNE_MAGIC) − RNE_MAGIC is x rounded to an integer, ties to even — the sum's
+ * last mantissa bit is the units place, and float64 addition rounds to nearest even (roundHalfEven, inlined).
+ */
+const RNE_MAGIC = 6755399441055744;
+
 export interface QuantizedWeights {
   /** w_q [N, K], row-major */
   q: Int8Array;
@@ -118,7 +124,10 @@ export function quantizeWeightGroups(
       for (let k = k0; k < k1; k++) amax = Math.max(amax, Math.abs(W[k]!));
       const s = amax > 0 ? Math.fround(amax / qmax) : 1;
       scale[n * G + g] = s;
-      for (let k = k0; k < k1; k++) q[k] = Math.max(-qmax, Math.min(qmax, roundHalfEven(Math.fround(W[k]! / s))));
+      for (let k = k0; k < k1; k++) {
+        const v = Math.fround(W[k]! / s) + RNE_MAGIC - RNE_MAGIC; // roundHalfEven (|W/s| ≤ qmax, or NaN)
+        q[k] = v > qmax ? qmax : v < -qmax ? -qmax : v;
+      }
     }
   return { q, scale };
 }
@@ -133,7 +142,11 @@ export function dequantizeWeightGroups(
 ): Float32Array {
   const G = Math.ceil(K / groupSize);
   for (let n = 0; n < N; n++)
-    for (let k = 0; k < K; k++) out[n * K + k] = w.q[n * K + k]! * w.scale[n * G + Math.floor(k / groupSize)]!;
+    for (let g = 0; g < G; g++) {
+      const s = w.scale[n * G + g]!;
+      const k1 = n * K + Math.min(K, (g + 1) * groupSize);
+      for (let k = n * K + g * groupSize; k < k1; k++) out[k] = w.q[k]! * s;
+    }
   return out;
 }
 
@@ -168,17 +181,29 @@ export function unpackInt4(packed: Uint8Array, N: number, K: number, ld = Math.c
  */
 export function perChannelInt8(t: QuantizedTensor): QuantizedWeights {
   const [N, K] = t.shape;
-  if (groupsPerRow(K, t.groupSize) === 1) return { q: t.q, scale: t.scale };
   const G = groupsPerRow(K, t.groupSize);
+  if (G === 1) return { q: t.q, scale: t.scale };
   const q = new Int8Array(N * K);
   const scale = new Float32Array(N);
   const row = new Float32Array(K);
   for (let n = 0; n < N; n++) {
-    const one = { q: t.q.subarray(n * K, (n + 1) * K), scale: t.scale.subarray(n * G, (n + 1) * G) };
-    dequantizeWeightGroups(one, 1, K, t.groupSize, row);
-    const r = quantizeWeightGroups(row, 1, K, 8, K);
-    q.set(r.q, n * K);
-    scale[n] = r.scale[0]!;
+    // the row's float values, as dequantizeWeightGroups gives them, and their largest magnitude
+    let amax = 0;
+    for (let g = 0; g < G; g++) {
+      const s = t.scale[n * G + g]!;
+      const k1 = Math.min(K, (g + 1) * t.groupSize);
+      for (let k = g * t.groupSize; k < k1; k++) {
+        row[k] = t.q[n * K + k]! * s;
+        amax = Math.max(amax, Math.abs(row[k]!));
+      }
+    }
+    // quantizeWeightGroups of the row, one group (the same arithmetic, without a copy per row)
+    const s = amax > 0 ? Math.fround(amax / 127) : 1;
+    scale[n] = s;
+    for (let k = 0; k < K; k++) {
+      const v = Math.fround(row[k]! / s) + RNE_MAGIC - RNE_MAGIC;
+      q[n * K + k] = v > 127 ? 127 : v < -127 ? -127 : v;
+    }
   }
   return { q, scale };
 }
