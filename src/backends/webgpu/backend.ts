@@ -13,10 +13,17 @@
  *     Halves are unpacked with core WGSL's `unpack2x16float`, so no 'shader-f16' feature is required
  *     (it is still requested when available). Halves the weight memory and bandwidth; logits move by
  *     ~1e-2 on the fixture models (see test/webgpu.model.test.ts).
+ *   quantized weights (a q8 / q4 tree, src/bert/quantize.ts, or a quantized checkpoint): read as their integers
+ *     and scales (readBertWeights' keepQuantized). A quantized linear weight stays quantized on the GPU: its
+ *     integers as u32 words (8 bits: ¼ of f32; 4 bits: ⅛) plus f32 scales [N, ⌈K / groupSize⌉], run by the
+ *     quantized matmul (src/kernels/webgpu/matmulQuant.ts, f32 math), whatever `dtype` says — f16 storage is
+ *     for float weights only. Quantized tables (the word embeddings) are dequantized at upload to `dtype`
+ *     (a quantized gather is future work), and so is a linear weight whose group size the kernel does not
+ *     take (uploadWeights).
  * Tables and weights larger than one storage binding are split by rows into several buffers (the
  * embeddings and linear kernels take chunks), so a large vocabulary does not fail. A layer's query, key
  * and value are uploaded as one fused [3H, H] weight and [3H] bias (see uploadWeights), stored and split
- * like any other matrix; the GPU holds no separate Q, K, V.
+ * like any other matrix; the GPU holds no separate Q, K, V. `weightBytes` says what the weights take.
  *
  * Failures are typed: no adapter / GPU validation or out-of-memory errors → GpuError; a pass pending at a
  * device loss → GpuError "…device was lost…" (the session then reopens a device, or with
@@ -25,11 +32,19 @@
 import type { Backend } from '../backend.js';
 import type { Device, DevicePass } from '../device.js';
 import type { BertInput, BertWeights } from '../../bert/ops.js';
-import { readBertWeights, type HostWeight, type WeightRole } from '../../bert/walk.js';
+import { readBertWeights, walkBertWeights, type HostWeight, type WeightRole } from '../../bert/walk.js';
 import { createFastCpuBackend } from '../cpuFast/backend.js';
 import { GpuError, InputError, WgbertError } from '../../errors.js';
 import { f32ArrayToF16 } from '../../tensor/dtype.js';
 import { numel, Tensor } from '../../tensor/tensor.js';
+import { dequantizeWeightGroups, type QuantizedTensor } from '../../tensor/quantized.js';
+import {
+  checkQuantGroupSize,
+  packInt4Words,
+  packInt8Words,
+  quantGroups,
+  quantWordsPerRow,
+} from '../../kernels/cpu/matmulQuant.js';
 import { weightBytes, type WeightDtype } from '../../kernels/webgpu/common.js';
 import type { TableChunk } from '../../kernels/webgpu/embeddings.js';
 import { adapterAvailable, requestGpuDevice } from '../../kernels/webgpu/device.js';
@@ -51,7 +66,10 @@ import { PlanCache, replayOps, shapeKey, tapeOps, type ForwardPlan, type TapeSte
 export { setGpuProvider } from '../../kernels/webgpu/device.js';
 
 export interface WebGpuBackendOptions {
-  /** Weight storage on the GPU (activations are always f32). Default 'f32'. */
+  /**
+   * Storage of the float weights on the GPU (activations are always f32). Default 'f32'. Quantized linear
+   * weights (a q8 / q4 model) stay quantized whatever this says; their tables are stored as this.
+   */
   dtype?: 'f32' | 'f16';
   /** Use this GPU object instead of the registered provider / navigator.gpu. */
   gpu?: GPU;
@@ -66,14 +84,14 @@ export interface WebGpuBackendOptions {
    * Matmul kernel: 'auto' (default: 'packed' on GPUs, 'tiled' on software adapters, where the packed
    * kernel's vec4 workgroup-memory reads buy nothing: measured 5–50 % slower on SwiftShader), 'tiled'
    * (src/kernels/webgpu/matmul.ts, weights as loaded) or 'packed' (matmulPacked.ts, weights laid out as
-   * W^T at upload).
+   * W^T at upload). Float weights only: quantized ones always run matmulQuant.ts.
    */
   matmul?: MatmulKernel;
   /**
    * Split-K for the linear layers a LayerNorm follows (src/kernels/webgpu/matmulSplitK.ts): 'auto' (default:
    * on GPUs, when the normal grid is small and K long — `pickSplitK`), 'off', or a number of splits 1 … 64
    * to force on every such layer (tests, the GPU sweep). Needs the packed matmul: a number with the tiled one
-   * is an InputError.
+   * is an InputError. Not for quantized weights (their layers run matmulQuant.ts whole).
    */
   splitK?: SplitKChoice;
   /**
@@ -101,6 +119,20 @@ export interface WebGpuBackendOptions {
 export const DEFAULT_PLANS = 4;
 /** The most buffer bytes a device's dispatch plans hold together. */
 export const PLAN_MAX_BYTES = 256 * 2 ** 20;
+
+/** GPU memory of a device's weights, in bytes of its buffers (padding included). */
+export interface GpuWeightBytes {
+  /** Every weight buffer. */
+  total: number;
+  /** Linear weights (a layer's fused Q, K, V once), float or quantized: words and scales. */
+  linear: number;
+  /** The part of `linear` that is quantized (integer words and their scales). */
+  quantized: number;
+  /** Embedding tables. */
+  tables: number;
+  /** Biases and LayerNorm parameters. */
+  vectors: number;
+}
 
 /** Whether a WebGPU adapter can be obtained here. Never throws. */
 export async function webgpuAvailable(gpu?: GPU): Promise<boolean> {
@@ -186,6 +218,13 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
   lostReason(): string | undefined {
     return this.rt.lostReason;
   }
+
+  /** GPU bytes the weights take (computed once): e.g. a q8 model's linear weights ≈ ¼ of an f32 one's. */
+  get weightBytes(): GpuWeightBytes {
+    this.bytes ??= weightBytesOf(this.weights);
+    return this.bytes;
+  }
+  private bytes: GpuWeightBytes | undefined;
 
   /**
    * Dispatch plans of the shapes run last (./plan.ts): a repeated forward of one of them replays its plan.
@@ -344,11 +383,18 @@ interface Submission {
 // ---------------------------------------------------------------------------------------------- upload
 
 /**
- * One walk over the tree: matrices and the word table split by rows to fit a binding, as `dtype`.
- * A layer's query, key and value arrive one by one: each is copied into its rows of a host buffer of the
- * fused [3H, H] weight (or [3H] bias), uploaded when the last part arrives (the same split and dtype as
- * any matrix). The handle made at the first part gets its chunks then; each part's handle points at it.
- * So the GPU holds only the fused copy, and the host one for a layer at a time.
+ * One walk over the tree (weights read with keepQuantized): matrices and the word table split by rows to fit
+ * a binding, float weights as `dtype`, quantized linear weights as integer words and scales
+ * (uploadQuantMatrix), split the same way.
+ * A layer's query, key and value arrive one by one and become one fused [3H, H] weight (or [3H] bias),
+ * uploaded when the last part arrives (the same split and storage as any matrix). A float part is copied
+ * into its rows of a host buffer of the fused weight as it comes; a quantized part is kept until the last
+ * one. When all three are quantized alike (bits and group size) their integers and scales simply stack —
+ * rows are independent: row r of the fused weight is a row of one part, with that row's scales — and the
+ * fused weight is uploaded quantized. Otherwise (a mix no quantizer of ours makes) the quantized parts are
+ * dequantized into the host buffer and the fused weight is uploaded as a float one. The handle made at the
+ * first part is completed then; each part's handle points at it. So the GPU holds only the fused copy, and
+ * the host one for a layer at a time.
  */
 function uploadWeights(
   rt: GpuRuntime,
@@ -359,32 +405,157 @@ function uploadWeights(
 ): Promise<BertWeights<GpuWeight>> {
   const deviceMax = Math.min(rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize);
   const maxBytes = Math.min(deviceMax, maxBytesOpt ?? Infinity);
-  const upload = (t: Tensor, name: string, role: WeightRole) => {
+  const uploadFloat = (t: Tensor, name: string, role: WeightRole) => {
     if (role === 'bias' || role === 'norm') return uploadMatrix(rt, t, 'f32', deviceMax, name);
     if (role === 'matrix' && packed) return uploadPackedMatrix(rt, t, dtype, maxBytes, name);
     // position / token-type tables are small; they are bound whole
     const split = role === 'matrix' || name === 'embeddings.word_embeddings.weight';
     return uploadMatrix(rt, t, dtype, split ? maxBytes : deviceMax, name);
   };
-  const filling = new Map<string, { data: Float32Array; chunks: TableChunk[]; weight: GpuWeight }>();
+  const upload = (t: Tensor | QuantizedTensor, name: string, role: WeightRole): GpuWeight => {
+    if (t instanceof Tensor) return uploadFloat(t, name, role);
+    if (role === 'matrix' && quantKernelTakes(t)) return uploadQuantMatrix(rt, t, maxBytes, name);
+    // A quantized table (the word embeddings: a quantized gather is future work), or a group size the
+    // quantized matmul does not take: the float values it stands for, stored as `dtype` like any float weight.
+    return uploadFloat(dequantized(t), name, role);
+  };
+  interface Filling {
+    /** The fused weight's handle, completed (Object.assign) when the last part arrives. */
+    weight: GpuWeight;
+    /** The float parts' rows (allocated with the first one). */
+    data: Float32Array<ArrayBuffer> | undefined;
+    quantized: { t: QuantizedTensor; rowStart: number }[];
+  }
+  const filling = new Map<string, Filling>();
   // Each weight read from its source as it is uploaded (readBertWeights): no host copy is kept.
-  return readBertWeights(w, (t, { name, role, fused }) => {
-    if (fused === undefined) return upload(t, name, role);
-    let f = filling.get(fused.name);
-    if (f === undefined) {
-      const chunks: TableChunk[] = [];
-      const layout = role === 'matrix' && packed ? ('packed' as const) : ('torch' as const);
-      const weight = { shape: fused.shape, dtype: role === 'matrix' ? dtype : 'f32', chunks, layout } as const;
-      filling.set(fused.name, (f = { data: new Float32Array(numel(fused.shape)), chunks, weight }));
-    }
-    const cols = t.size / fused.rows;
-    f.data.set(t.data, fused.rowStart * cols);
-    if (fused.part === fused.parts - 1) {
-      f.chunks.push(...upload(new Tensor(fused.shape, f.data), fused.name, role).chunks);
-      filling.delete(fused.name);
-    }
-    return { shape: t.shape, dtype: f.weight.dtype, chunks: [], part: { of: f.weight, rowStart: fused.rowStart } };
+  return readBertWeights(
+    w,
+    (t, { name, role, fused }): GpuWeight => {
+      if (fused === undefined) return upload(t, name, role);
+      let f = filling.get(fused.name);
+      if (f === undefined) {
+        const weight: GpuWeight = { shape: fused.shape, dtype: role === 'matrix' ? dtype : 'f32', chunks: [] };
+        filling.set(fused.name, (f = { weight, data: undefined, quantized: [] }));
+      }
+      const cols = numel(fused.shape) / fused.shape[0]!;
+      if (t instanceof Tensor) {
+        f.data ??= new Float32Array(numel(fused.shape));
+        f.data.set(t.data, fused.rowStart * cols);
+      } else f.quantized.push({ t, rowStart: fused.rowStart });
+      if (fused.part === fused.parts - 1) {
+        filling.delete(fused.name);
+        const all = f.quantized.length === fused.parts ? stackQuantized(f.quantized, fused.shape) : undefined;
+        if (all) Object.assign(f.weight, upload(all, fused.name, role));
+        else {
+          const data = f.data ?? new Float32Array(numel(fused.shape));
+          for (const { t: q, rowStart } of f.quantized) {
+            const [rows, K] = q.shape;
+            dequantizeWeightGroups(q, rows, K, q.groupSize, data.subarray(rowStart * cols, (rowStart + rows) * cols));
+          }
+          Object.assign(f.weight, uploadFloat(new Tensor(fused.shape, data), fused.name, role));
+        }
+      }
+      const of = f.weight;
+      return {
+        shape: t.shape,
+        get dtype() {
+          return of.dtype; // known once the last part arrived
+        },
+        chunks: [],
+        part: { of, rowStart: fused.rowStart },
+      };
+    },
+    { keepQuantized: true },
+  );
+}
+
+/** Whether the quantized matmul takes this weight's scheme (groupSize K, or a multiple of 32 / bits). */
+function quantKernelTakes(t: QuantizedTensor): boolean {
+  try {
+    checkQuantGroupSize(t.shape[1], t.bits, t.groupSize);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The float values a quantized weight stands for: W[n, k] = Math.fround(q · s) (the exact integer-times-f32
+ * product in float64, rounded once to f32 as the Float32Array stores it), what every float device reads.
+ */
+function dequantized(t: QuantizedTensor): Tensor {
+  const [N, K] = t.shape;
+  return new Tensor(t.shape, dequantizeWeightGroups(t, N, K, t.groupSize));
+}
+
+/**
+ * Parts (rows rowStart …) stacked into one [rows, K] quantized weight: integers by rows, scales by rows;
+ * undefined unless every part has the same bits, group size and K.
+ */
+function stackQuantized(
+  parts: readonly { t: QuantizedTensor; rowStart: number }[],
+  shape: readonly number[],
+): QuantizedTensor | undefined {
+  const first = parts[0]!.t;
+  const [N, K] = shape as [number, number];
+  const alike = ({ t }: { t: QuantizedTensor }) =>
+    t.bits === first.bits && t.groupSize === first.groupSize && t.shape[1] === K;
+  if (!parts.every(alike)) return undefined;
+  const G = quantGroups(K, first.groupSize);
+  const q = new Int8Array(N * K);
+  const scale = new Float32Array(N * G);
+  for (const { t, rowStart } of parts) {
+    q.set(t.q, rowStart * K);
+    scale.set(t.scale, rowStart * G);
+  }
+  return { shape: [N, K], bits: first.bits, groupSize: first.groupSize, q, scale };
+}
+
+/**
+ * Uploads a quantized linear weight [N, K] for the quantized matmul: its integers as u32 words
+ * (packInt8Words / packInt4Words, ⌈K·bits/32⌉ per row) and its f32 scales [N, ⌈K / groupSize⌉], both split
+ * into the same chunks of rows, each buffer within `maxBytes`.
+ */
+function uploadQuantMatrix(rt: GpuRuntime, t: QuantizedTensor, maxBytes: number, name: string): GpuWeight {
+  const [N, K] = t.shape;
+  const kw = quantWordsPerRow(K, t.bits);
+  const G = quantGroups(K, t.groupSize);
+  const rowBytes = 4 * Math.max(kw, G);
+  const rowsPerChunk = Math.floor((maxBytes - 16) / rowBytes);
+  if (rowsPerChunk < 1) {
+    throw new GpuError(
+      `weight ${name}: one row of ${rowBytes} bytes exceeds the largest GPU binding (${maxBytes} bytes)`,
+    );
+  }
+  const words = t.bits === 8 ? packInt8Words(t.q, N, K) : packInt4Words(t.q, N, K);
+  const chunks: TableChunk[] = [];
+  const scales: GPUBuffer[] = [];
+  for (let start = 0; start < N; start += rowsPerChunk) {
+    const n = Math.min(rowsPerChunk, N - start);
+    const buffer = rt.upload(words.subarray(start * kw, (start + n) * kw), undefined, name);
+    chunks.push({ buffer, rowStart: start, rows: n });
+    scales.push(rt.upload(t.scale.subarray(start * G, (start + n) * G), undefined, `${name} scales`));
+  }
+  const quant = { bits: t.bits, groupSize: t.groupSize, scales };
+  return { shape: t.shape, dtype: t.bits === 8 ? 'q8' : 'q4', chunks, quant };
+}
+
+/** What the weights take on the GPU (WebGpuDevice.weightBytes): each buffer once (fused Q, K, V once). */
+function weightBytesOf(w: BertWeights<GpuWeight>): GpuWeightBytes {
+  const out: GpuWeightBytes = { total: 0, linear: 0, quantized: 0, tables: 0, vectors: 0 };
+  const seen = new Set<GpuWeight>();
+  walkBertWeights(w, (x, { role }) => {
+    const g = x.part?.of ?? x;
+    if (seen.has(g)) return;
+    seen.add(g);
+    const bytes = [...g.chunks.map((c) => c.buffer), ...(g.quant?.scales ?? [])].reduce((n, b) => n + b.size, 0);
+    out.total += bytes;
+    if (role === 'matrix') out.linear += bytes;
+    else if (role === 'table') out.tables += bytes;
+    else out.vectors += bytes;
+    if (g.quant) out.quantized += bytes;
   });
+  return out;
 }
 
 /**

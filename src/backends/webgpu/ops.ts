@@ -3,7 +3,9 @@
  * pass; ./dispatchList.ts); nothing runs until the backend encodes and submits the list, and the only
  * read-back is the final result. The backend keeps a list per shape for replays (./plan.ts).
  * Activations (`GpuTensor`) are f32 buffers from the runtime's pool; weights (`GpuWeight`) are f32 or f16
- * buffers uploaded once, possibly split by rows into several bindings.
+ * buffers uploaded once, possibly split by rows into several bindings — or, for a quantized linear weight,
+ * 8- or 4-bit integer words with f32 scales (`quant`), which `linear` runs through the quantized matmul
+ * (src/kernels/webgpu/matmulQuant.ts: dequantized in the kernel, f32 math, the same epilogues).
  * A layer's query, key and value are one fused [3H, H] weight and [3H] bias (backend.ts uploads them so):
  * `qkv` is one matmul of N = 3H, and `attention` reads q, k, v in place from its [B·S, 3H] output (the
  * buffer bound three times, row stride 3H, column offsets 0, H, 2H). A layer is 7 dispatches: qkv,
@@ -20,6 +22,9 @@
  * a residual — in BERT always the layer before a LayerNorm — records partial sums of K-slices and returns a
  * tensor that is `pending` them; `layerNorm` folds partials, bias and residual into its normalisation. So
  * a layer stays 7 dispatches. Anything else that is given a pending tensor throws an internal error.
+ * Split-K and the packed matmul (option `matmul`) apply to float weights only: a quantized weight always runs
+ * the quantized kernel, a tiled GEMM over [N, K] words (no W^T layout, no K-slices), whose output is summed
+ * already, so the LayerNorm after it is the plain one.
  */
 import type {
   BertInput,
@@ -32,11 +37,13 @@ import type {
   LinearWeights,
 } from '../../bert/ops.js';
 import { GpuError } from '../../errors.js';
+import type { QuantBits } from '../../kernels/cpu/matmulQuant.js';
 import type { WeightDtype } from '../../kernels/webgpu/common.js';
 import { recordEmbeddings, type TableChunk } from '../../kernels/webgpu/embeddings.js';
 import { recordLayerNorm } from '../../kernels/webgpu/layerNorm.js';
 import { recordMatmul } from '../../kernels/webgpu/matmul.js';
 import { recordMatmulPacked } from '../../kernels/webgpu/matmulPacked.js';
+import { recordMatmulQuant } from '../../kernels/webgpu/matmulQuant.js';
 import { recordMatmulSplitK, splitKFor, type SplitKChoice } from '../../kernels/webgpu/matmulSplitK.js';
 import { recordSplitKLayerNorm } from '../../kernels/webgpu/splitKLayerNorm.js';
 import { recordAttention } from '../../kernels/webgpu/attention.js';
@@ -72,14 +79,30 @@ export type GpuView = ColumnView<GpuTensor>;
 /**
  * A weight on the GPU: one buffer, or several holding consecutive row ranges (chunks). Q, K and V are
  * parts (`part` set, no chunks of their own): rows rowStart … of the layer's fused weight `of`.
+ * A quantized linear weight [N, K] has `quant` and dtype 'q8' / 'q4': each chunk's buffer holds its rows'
+ * integer words (src/kernels/cpu/matmulQuant.ts layouts, ⌈K·bits/32⌉ u32 per row) and `quant.scales[i]` the
+ * f32 scales [rows, ⌈K / groupSize⌉] of chunk i. Every other weight has dtype 'f32' or 'f16' and no `quant`.
  */
 export interface GpuWeight {
   readonly shape: readonly number[];
-  readonly dtype: WeightDtype;
+  readonly dtype: GpuWeightDtype;
   readonly chunks: readonly TableChunk[];
+  readonly quant?: GpuQuantization;
   readonly part?: { readonly of: GpuWeight; readonly rowStart: number };
   /** Linear weights: 'packed' = each chunk laid out as W^T for the packed matmul; default torch's [N, K]. */
   readonly layout?: 'torch' | 'packed';
+}
+
+/** How a weight is stored on the GPU: float storage, or integer words with scales (GpuWeight.quant). */
+export type GpuWeightDtype = WeightDtype | 'q8' | 'q4';
+
+/** A quantized linear weight's integers and scales (see GpuWeight). */
+export interface GpuQuantization {
+  readonly bits: QuantBits;
+  /** Consecutive k sharing a scale: K (one per output channel) or a multiple of 32 / bits. */
+  readonly groupSize: number;
+  /** f32 [rows, ⌈K / groupSize⌉] per chunk: scales[i] belongs to chunks[i]. */
+  readonly scales: readonly GPUBuffer[];
 }
 
 /** Which matmul kernel runs the linear layers (WebGpuBackendOptions.matmul). */
@@ -235,6 +258,12 @@ function rowsOf(shape: readonly number[]): number {
   return shape.slice(0, -1).reduce((a, b) => a * b, 1);
 }
 
+/** The float storage of a weight that must not be quantized (tables; the float matmul's weights). */
+function floatDtype(w: GpuWeight, what: string): WeightDtype {
+  if (w.dtype !== 'f32' && w.dtype !== 'f16') throw new Error(`internal: ${what} is quantized (${w.dtype})`);
+  return w.dtype;
+}
+
 function single(w: GpuWeight, what: string): GPUBuffer {
   if (w.chunks.length !== 1)
     throw new GpuError(`${what} was split into ${w.chunks.length} buffers; this op needs it in one`);
@@ -262,7 +291,7 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
         wordChunks: e.word.chunks,
         position: single(e.position, 'the position table'),
         tokenType: single(e.tokenType, 'the token-type table'),
-        tableDtype: e.word.dtype,
+        tableDtype: floatDtype(e.word, 'the word table'), // backend.ts dequantizes quantized tables
         gamma: single(e.layerNorm.gamma, 'LayerNorm γ'),
         beta: single(e.layerNorm.beta, 'LayerNorm β'),
         y: y.buffer,
@@ -290,6 +319,33 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
       const residual = residualIn ? use(residualIn, 'the residual of linear') : undefined;
       const bias = single(layer.bias, 'a bias');
       const shape = [...x.shape.slice(0, -1), N];
+      const quant = layer.weight.quant;
+      if (quant) {
+        // Integer weights: the quantized kernel, chunk by chunk with each chunk's scales (never split-K / packed).
+        const y = rec.tensor(shape);
+        layer.weight.chunks.forEach((chunk, i) => {
+          const scale = quant.scales[i];
+          if (scale === undefined) throw new Error('internal: a quantized weight chunk has no scales');
+          recordMatmulQuant(rt, pass, {
+            x: xBuf,
+            w: chunk.buffer,
+            scale,
+            bits: quant.bits,
+            groupSize: quant.groupSize,
+            bias,
+            ...(residual ? { residual } : {}),
+            y: y.buffer,
+            M,
+            N: chunk.rows,
+            K,
+            ldy: N,
+            n0: chunk.rowStart,
+            gelu: epilogue.gelu ?? false,
+          });
+        });
+        return y;
+      }
+      const weightDtype = floatDtype(layer.weight, 'a float linear weight');
       // Split-K: a layer with a residual is the one before a LayerNorm (forward.ts), which folds the partials.
       const packed = layer.weight.layout === 'packed';
       const splits = residualIn && !epilogue.gelu && packed ? splitKFor(splitKChoice, M, N, K, rt.profile) : 1;
@@ -299,7 +355,7 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
           recordMatmulSplitK(rt, pass, {
             x: xBuf,
             w: chunk.buffer,
-            weightDtype: layer.weight.dtype,
+            weightDtype,
             partials: partials.buffer,
             M,
             N: chunk.rows,
@@ -317,7 +373,7 @@ export function createWebGpuOps(rec: GpuRecorder): BertOps<GpuTensor, GpuWeight>
         record(rt, pass, {
           x: xBuf,
           w: chunk.buffer,
-          weightDtype: layer.weight.dtype,
+          weightDtype,
           bias,
           ...(residual ? { residual } : {}),
           y: y.buffer,
