@@ -30,6 +30,7 @@ import {
   emitGemmRangeInt8,
   emitMicroKernelInt8,
   emitPackBInt8,
+  type Int8Dot,
   type Int8GemmConfig,
   int8ScratchBytes,
   nrOfInt8,
@@ -66,8 +67,13 @@ export interface KernelConfig extends GemmConfig {
  * KC = 512 (A sliver 12 KiB + B sliver 16 KiB ≈ L1), MB·MR = 132 rows of A per L2 block, no unrolling.
  * int8: defaultInt8Config (`relaxedDot`: the engine validates the relaxed i16 dot, see features.ts).
  */
-export function defaultKernelConfig(relaxed: boolean, shared: boolean, relaxedDot = relaxed): KernelConfig {
-  const int8 = defaultInt8Config(relaxedDot);
+export function defaultKernelConfig(
+  relaxed: boolean,
+  shared: boolean,
+  relaxedDot = relaxed,
+  int8Dot?: Int8Dot,
+): KernelConfig {
+  const int8 = defaultInt8Config(relaxedDot, int8Dot);
   return relaxed
     ? { relaxed, shared, MR: 6, NV: 2, KC: 512, MB: 22, U: 1, int8 }
     : { relaxed, shared, MR: 5, NV: 2, KC: 512, MB: 26, U: 1, int8 };
@@ -79,8 +85,10 @@ export function defaultKernelConfig(relaxed: boolean, shared: boolean, relaxedDo
  * 4×4 on the i16 path (8 accumulators + 2 widened B halves + 4 broadcasts + a product). KC = 2048 k: a B
  * sliver of NR·KC bytes (16 KiB relaxed) stays in L1; MB·MR = 128 rows of A per M block.
  */
-export function defaultInt8Config(relaxedDot: boolean): Int8GemmConfig {
-  return relaxedDot
+export function defaultInt8Config(relaxedDot: boolean, dot: Int8Dot = relaxedDot ? 'relaxed' : 'i16'): Int8GemmConfig {
+  // the fused dot needs neither the ones nor a product register: 12 accumulators (6×8, the same B panels)
+  if (dot === 'relaxed-add') return { dot, MR: 6, NV: 2, KC: 2048, MB: 22 };
+  return dot === 'relaxed'
     ? { dot: 'relaxed', MR: 4, NV: 2, KC: 2048, MB: 32 }
     : { dot: 'i16', MR: 4, NV: 1, KC: 2048, MB: 32 };
 }
