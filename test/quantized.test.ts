@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, InputError, WeightsError } from '../src/errors.js';
 import { fileByteSource, fsModelSource } from '../src/node/fsSource.js';
+import { memorySource } from './fuzz/memorySource.js';
 import { nodeWorkerSpawner } from '../src/node/workers.js';
 import { loadBertWeights, openBertWeights } from '../src/bert/load.js';
 import { parseQuantizationConfig } from '../src/bert/quantization.js';
@@ -203,6 +204,21 @@ describe("dtype 'q8' / 'q4' at load, and quantized folders", () => {
     [f, a, b].forEach((m) => m.dispose());
     await expect(loadModel(q8, { dtype: 'fp32' })).rejects.toThrow(/holds q8 weights/);
     await expect(loadModel(q8, { dtype: 'q4' })).rejects.toThrow(InputError);
+  });
+  it('a q4 folder from a ModelSource without files (as the browser reads a URL): same logits as from disk', async () => {
+    const q4 = join(tmp, 'demo-q4');
+    const files: Record<string, Uint8Array> = {};
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'])
+      files[f] = readFileSync(join(q4, f));
+    const text = 'Angela Merkel visited the Louvre in Paris.';
+    const [mem, disk] = await Promise.all([
+      loadModel(memorySource('demo-q4 (memory)', files), { threads: 1 }),
+      loadModel(q4, { threads: 1 }),
+    ]);
+    expect(mem.dtype).toBe('q4');
+    const [a, b] = await Promise.all([mem, disk].map((m) => m.logits(m.tokenizer.encode(text))));
+    expect(Buffer.from(a!.data.buffer).equals(Buffer.from(b!.data.buffer))).toBe(true);
+    [mem, disk].forEach((m) => m.dispose());
   });
   it('loadBertWeights reads a quantized folder as the float values it stands for', async () => {
     const q4 = join(tmp, 'demo-q4');

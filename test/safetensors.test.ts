@@ -11,7 +11,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ModelNotFoundError, WgbertError, SafetensorsError } from '../src/errors.js';
 import { bytesSource, type ByteSource, type ModelSource } from '../src/io/source.js';
 import { loadCheckpoint } from '../src/tensor/checkpoint.js';
-import { readSafetensors, readSafetensorsHeader, type SafetensorsDType } from '../src/tensor/safetensors.js';
+import {
+  openSafetensors,
+  readSafetensors,
+  readSafetensorsHeader,
+  type SafetensorsDType,
+} from '../src/tensor/safetensors.js';
 import { writeSafetensors, type SafetensorsWriteTensor } from '../src/tensor/safetensorsWriter.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { fixturePath } from './fixtures.js';
@@ -632,5 +637,20 @@ describe('loadCheckpoint', () => {
     );
     expect(bin).toBeInstanceOf(WgbertError);
     expect((bin as Error).message).toContain('pytorch_model.bin');
+  });
+});
+
+describe('a file held in a Node Buffer (a view of pooled memory)', () => {
+  it('reads an unaligned F16 tensor from its own bytes, not from the start of the pool', async () => {
+    // U8 then F16 makes the F16 data unaligned; the file sits at an even, not 4-aligned, offset of its pool.
+    // Buffer's slice() is a view, not a copy: copying with it would read the pool from byte 0.
+    const file = writeSafetensors([
+      { name: 'a', dtype: 'U8', shape: [1], data: Uint8Array.of(7) },
+      { name: 'b', dtype: 'F16', shape: [2], data: Uint16Array.of(0x3c00, 0x4000) },
+    ]);
+    const pool = Buffer.alloc(file.byteLength + 2);
+    pool.set(file, 2);
+    const refs = await openSafetensors(bytesSource(pool.subarray(2)), 'pooled.safetensors');
+    expect([...(await refs.get('b')!.read())]).toEqual([1, 2]);
   });
 });

@@ -8,12 +8,12 @@
  */
 import { ConfigError, ModelNotFoundError } from '../errors.js';
 import type { ModelSource } from '../io/source.js';
-import { loadCheckpoint, openCheckpoint } from '../tensor/checkpoint.js';
+import { openCheckpoint } from '../tensor/checkpoint.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { readTensor, type TensorRef } from '../tensor/tensorRef.js';
 import { parseBertConfig, type BertConfig } from './config.js';
 import type { BertWeights } from './ops.js';
-import { quantizedTensors } from './quantization.js';
+import { checkNoStrayIntegers, quantizedTensors } from './quantization.js';
 import { walkBertWeights } from './walk.js';
 import { mapBertWeights } from './weightMap.js';
 
@@ -44,37 +44,29 @@ export interface OpenedBert {
   ignored: string[];
 }
 
-/** The checkpoint validated against its config, its tensors not read yet. */
-export function openBertWeights(source: ModelSource): Promise<OpenedBert> {
-  return bertWeightsFrom(source, openCheckpoint);
+/**
+ * The checkpoint validated against its config, its tensors not read yet: config.json, the checkpoint's
+ * tensors as TensorRefs (a quantized checkpoint's modules as QuantizedRefs), mapped onto the tree.
+ */
+export async function openBertWeights(source: ModelSource): Promise<OpenedBert> {
+  const config = await loadBertConfig(source);
+  let tensors = await openCheckpoint(source);
+  if (config.quantization !== undefined) tensors = await quantizedTensors(tensors, config.quantization, source.name);
+  else checkNoStrayIntegers(tensors, source.name, 'config.json has no quantization_config');
+  let ignored: string[] = [];
+  const weights = mapBertWeights(tensors, config, (names) => (ignored = names));
+  return { config, weights, ignored };
 }
 
-/** Every weight read now, as float32 (a quantized checkpoint: the weights its integers and scales stand for). */
+/**
+ * Every weight read now, as float32 (a quantized checkpoint: the weights its integers and scales stand for):
+ * openBertWeights, then each tensor read, so that both check the same.
+ */
 export async function loadBertWeights(source: ModelSource): Promise<LoadedBert> {
-  const config = await loadBertConfig(source);
-  if (config.quantization === undefined) return bertWeightsFrom(source, loadCheckpoint, config);
-  const opened = await bertWeightsFrom(source, openCheckpoint, config);
+  const opened = await openBertWeights(source);
   const read = new Map<TensorRef, Tensor>();
   const order: TensorRef[] = [];
   walkBertWeights(opened.weights, (ref) => order.push(ref));
   for (const ref of order) read.set(ref, await readTensor(ref));
   return { ...opened, weights: walkBertWeights(opened.weights, (ref) => read.get(ref)!) };
-}
-
-/** config.json, then the checkpoint's tensors (read or not, as `tensorsOf` gives them) mapped onto the tree. */
-async function bertWeightsFrom<T extends { readonly shape: readonly number[] }>(
-  source: ModelSource,
-  tensorsOf: (source: ModelSource) => Promise<Map<string, T>>,
-  known?: BertConfig,
-): Promise<{ config: BertConfig; weights: BertWeights<T>; ignored: string[] }> {
-  const config = known ?? (await loadBertConfig(source));
-  let tensors = await tensorsOf(source);
-  if (config.quantization !== undefined) {
-    // Only TensorRefs can be quantized views (loadBertWeights opens a quantized checkpoint for that reason).
-    const refs = tensors as unknown as Map<string, TensorRef>;
-    tensors = (await quantizedTensors(refs, config.quantization, source.name)) as unknown as Map<string, T>;
-  }
-  let ignored: string[] = [];
-  const weights = mapBertWeights(tensors, config, (names) => (ignored = names));
-  return { config, weights, ignored };
 }

@@ -137,18 +137,33 @@ function targetPattern(t: string, where: string): (module: string) => boolean {
   if (t === 'Linear') return (m) => LINEAR.test(m);
   if (t === 'Embedding') return (m) => EMBEDDING.test(m);
   if (t.startsWith('re:')) {
+    const pattern = t.slice(3);
+    const bad = (why: string) => new ConfigError(`${where}: target ${jsonSnippet(t)} ${why}`);
+    // A backtracking regex can take exponential time (a repeated group such as (a|a)*) or a high power of
+    // the name's length (many repeats in a row): only the simple patterns configs use are accepted.
+    if (pattern.length > MAX_PATTERN) throw bad(`is longer than ${MAX_PATTERN} characters`);
+    if (/\)[*+?{]/.test(pattern)) throw bad('repeats a group: only repeats of single characters are accepted');
+    const repeats =
+      pattern
+        .replace(/\\./g, 'x')
+        .replace(/\[[^\]]*\]/g, 'x')
+        .match(/[*+?{]/g)?.length ?? 0;
+    if (repeats > MAX_REPEATS) throw bad(`has ${repeats} repeats: at most ${MAX_REPEATS} are accepted`);
     let re: RegExp;
     try {
-      re = new RegExp(`^(?:${t.slice(3)})`);
+      re = new RegExp(`^(?:${pattern})`);
+      re.test(''); // V8 compiles a pattern on first use: "too large" surfaces here, not at every module
     } catch (e) {
-      throw new ConfigError(
-        `${where}: target ${jsonSnippet(t)} is not a valid regular expression (${(e as Error).message})`,
-      );
+      throw bad(`is not a valid regular expression (${(e as Error).message.slice(0, 120)})`);
     }
     return (m) => re.test(m);
   }
   return (m) => m === t || m === `bert.${t}` || `bert.${m}` === t;
 }
+
+/** Bounds on a "re:" target (see targetPattern). */
+const MAX_PATTERN = 256;
+const MAX_REPEATS = 3;
 
 /** The module classes of BERT token classification, by name (transformers' module tree). */
 const LINEAR = new RegExp(
@@ -187,15 +202,7 @@ export async function quantizedTensors(
     for (const suffix of ['.weight', '.weight_packed', '.weight_shape', SCALE, ZERO]) out.delete(module + suffix);
     out.set(`${module}.weight`, ref);
   }
-  // Integers left over have no scale: read as floats they would be garbage.
-  for (const [name, ref] of out) {
-    if (name.endsWith('.weight_packed') || (name.endsWith('.weight') && (ref.dtype === 'I8' || ref.dtype === 'I32'))) {
-      const module = name.slice(0, name.lastIndexOf('.'));
-      throw new WeightsError(
-        `${file}: ${module} holds quantized integers (${ref.dtype} ${name}) but no ${module}${SCALE}`,
-      );
-    }
-  }
+  checkNoStrayIntegers(out, file, `no ${SCALE.slice(1)}`);
   return out;
 }
 
@@ -239,7 +246,9 @@ async function quantizedModule(
     if (data.shape.length !== 2) throw fail(`weight has shape ${shapeText(data)}, expected a matrix`);
     [N, K] = data.shape as [number, number];
     values = async (t) => {
-      const q = new Int8Array((await t.readBytes()).slice().buffer);
+      const bytes = await t.readBytes(); // a view, maybe of a bigger buffer (a Node Buffer's slice() is one too)
+      const q = new Int8Array(bytes.byteLength);
+      q.set(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       if (bits === 4 && q.some((v) => v < -8 || v > 7)) throw fail('holds values outside [-8, 7] for 4 bits');
       return q;
     };
@@ -281,3 +290,20 @@ async function quantizedModule(
     return { shape: [N, K], bits, groupSize, q, scale };
   });
 }
+
+/**
+ * A checkpoint whose weights are read as floats must hold no quantized tensors: integer `.weight`s (I8, U8,
+ * I32, …) or `weight_packed` / `weight_scale` tensors would be read as garbage floats, or ignored. Called on
+ * every checkpoint (with a quantization_config: after its modules took their tensors).
+ */
+export function checkNoStrayIntegers(refs: Map<string, TensorRef>, file: string, missing: string): void {
+  for (const [name, ref] of refs) {
+    const integer = name.endsWith('.weight') && !FLOAT_DTYPES.has(ref.dtype);
+    if (integer || name.endsWith('.weight_packed') || name.endsWith(SCALE)) {
+      const module = name.slice(0, name.lastIndexOf('.'));
+      throw new WeightsError(`${file}: ${module} holds quantized tensors (${ref.dtype} ${name}) but ${missing}`);
+    }
+  }
+}
+
+const FLOAT_DTYPES: ReadonlySet<string> = new Set(['F64', 'F32', 'F16', 'BF16', 'Q8', 'Q4']);

@@ -348,7 +348,8 @@ interface TypedArrayType<T> {
 function typedView<T>(bytes: Uint8Array, type: TypedArrayType<T>): T {
   const length = bytes.byteLength / type.BYTES_PER_ELEMENT;
   if (bytes.byteOffset % type.BYTES_PER_ELEMENT === 0) return new type(bytes.buffer, bytes.byteOffset, length);
-  return new type(bytes.slice().buffer, 0, length);
+  // Uint8Array's own slice, a copy: a Node Buffer's slice() is a view of the same (maybe pooled) memory.
+  return new type(Uint8Array.prototype.slice.call(bytes).buffer, 0, length);
 }
 
 // ---------------------------------------------------------------- helpers
