@@ -412,6 +412,7 @@ async function rehearse(opts: PackOptions, icd: string, keep: boolean): Promise<
       WGBERT_GPU_MODEL: 'synth-odd',
       WGBERT_GPU_SHAPES: '1x32,2x32',
       WGBERT_GPU_LOGITS_SHAPES: '1x32,2x32',
+      WGBERT_GPU_QUANT_SHAPES: '1x32',
       WGBERT_GPU_RUNS: '3',
       WGBERT_GPU_WARMUP: '1',
       WGBERT_GPU_SWEEP_M: '32,64',

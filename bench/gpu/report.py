@@ -24,6 +24,8 @@ TAGS = ["wgbert.fp32", "wgbert.fp16", "ort.fp32", "torch.fp32", "torch.tf32", "t
 ENGINE_ORDER = [
     ("wgbert", "fp32"),
     ("wgbert", "fp16"),
+    ("wgbert", "q8"),
+    ("wgbert", "q4"),
     ("pytorch", "fp32"),
     ("pytorch", "tf32"),
     ("pytorch", "fp16"),
@@ -169,7 +171,8 @@ def table(a):
     lines.append(f"- peak FP32 (non-tensor): {fmt(peak, 1)} TFLOP/s = {peak_note}")
     lines.append("- median ms: wall clock per forward incl. input upload and logits read-back; GPU ms: CUDA events")
     lines.append("  (PyTorch) or timestamp queries (wgbert, when the runtime exposes `lastPassGpuMs`)")
-    lines.append("- wgbert fp16 = f16 weight storage, f32 arithmetic; × = median ÷ that engine's median")
+    lines.append("- wgbert fp16 = f16 weight storage, f32 arithmetic; q8 / q4 = int8 / int4 weights dequantized in")
+    lines.append("  registers (f32 arithmetic); × = median ÷ that engine's median")
     lines.append("")
     lines.append("| engine | dtype | shape | median ms | GPU ms | TFLOP/s | % of peak | × PyTorch fp32 | × ORT |")
     lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|")

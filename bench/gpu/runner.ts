@@ -20,6 +20,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { synthBert } from '../../src/bert/synthModel.js';
+import { quantizeBertWeights } from '../../src/bert/quantize.js';
 import { SYNTH_CONFIGS, synthConfig, synthInputs, synthTensor, type SynthName } from '../../src/bert/synth.js';
 import type { BertInput, BertWeights } from '../../src/bert/ops.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
@@ -59,6 +60,10 @@ type Command = (typeof COMMANDS)[number];
 /** The phase name each command's records carry. */
 const PHASE: Record<Command, string> = { flops: 'setup', probe: 'probe', wgbert: 'wgbert', ort: 'ort', sweep: 'sweep' };
 
+/** wgbert's weights in this run: f32 / f16 storage, or q8 / q4 (the float weights quantized as they load). */
+type WgbertDtype = 'f32' | 'f16' | 'q8' | 'q4';
+const WGBERT_DTYPES: readonly WgbertDtype[] = ['f32', 'f16', 'q8', 'q4'];
+
 interface Args {
   command: Command;
   results: string;
@@ -66,7 +71,7 @@ interface Args {
   shapes: Shape[];
   logitsShapes: Shape[];
   logitsDir: string | undefined;
-  dtypes: ('f32' | 'f16')[];
+  dtypes: WgbertDtype[];
   runs: number;
   warmup: number;
   shapeBudgetS: number;
@@ -127,8 +132,9 @@ function parseArgs(argv: string[]): Args {
       case '--dtypes': {
         const list = value().split(',');
         for (const d of list)
-          if (d !== 'f32' && d !== 'f16') throw new BenchGpuError('runner --dtypes', `"${d}" is not f32 or f16`);
-        a.dtypes = list as ('f32' | 'f16')[];
+          if (!WGBERT_DTYPES.includes(d as WgbertDtype))
+            throw new BenchGpuError('runner --dtypes', `"${d}" is not one of ${WGBERT_DTYPES.join(', ')}`);
+        a.dtypes = list as WgbertDtype[];
         break;
       }
       case '--runs':
@@ -184,7 +190,7 @@ function emit(rec: Record<string, unknown>): void {
 }
 
 const round = (x: number, d = 3) => (Number.isFinite(x) ? Number(x.toFixed(d)) : null);
-const recordDtype = (d: 'f32' | 'f16') => (d === 'f32' ? 'fp32' : 'fp16');
+const recordDtype = (d: WgbertDtype) => (d === 'f32' ? 'fp32' : d === 'f16' ? 'fp16' : d);
 
 // ---------------------------------------------------------------------------------------------- helpers
 
@@ -359,8 +365,10 @@ interface WgbertModel {
   dispose(): void;
 }
 
-async function openWgbert(weights: BertWeights<Tensor>, dtype: 'f32' | 'f16'): Promise<WgbertModel> {
-  const session = await Session.open(createWebGpuBackend({ dtype }), weights);
+async function openWgbert(weights: BertWeights<Tensor>, dtype: WgbertDtype): Promise<WgbertModel> {
+  const quantized = dtype === 'q8' || dtype === 'q4';
+  const tree = quantized ? quantizeBertWeights(weights, dtype) : weights; // int8 / int4 words on the GPU
+  const session = await Session.open(createWebGpuBackend({ dtype: quantized ? 'f32' : dtype }), tree);
   const device = session.device as WebGpuDevice;
   return {
     forward: async (input) => (await session.forward(input)).values,
@@ -379,7 +387,10 @@ function lastPassGpuMs(rt: GpuRuntime): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
-/** Phase 2: wgbert WebGPU, f32 then f16 weights, every shape; logits of the comparison shapes to files. */
+/**
+ * Phase 2: wgbert WebGPU, f32 then f16 weights, every shape; logits of the comparison shapes to files. The same
+ * command with --dtypes q8,q4 is the quantized-weights phase (after the sweep).
+ */
 async function wgbertCommand(): Promise<void> {
   registerDawn();
   const t0 = performance.now();
