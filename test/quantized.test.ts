@@ -205,7 +205,7 @@ describe("dtype 'q8' / 'q4' at load, and quantized folders", () => {
     await expect(loadModel(q8, { dtype: 'fp32' })).rejects.toThrow(/holds q8 weights/);
     await expect(loadModel(q8, { dtype: 'q4' })).rejects.toThrow(InputError);
   });
-  it('a q4 folder from a ModelSource without files (as the browser reads a URL): same logits as from disk', async () => {
+  it('a q4 folder from a ModelSource without files (as a browser reads a URL): logits as from disk', async () => {
     const q4 = join(tmp, 'demo-q4');
     const files: Record<string, Uint8Array> = {};
     for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'])

@@ -14,16 +14,20 @@
  *                       input quantized per row at run time (job_quantize_rows). A layer's
  *                       query, key and value are ONE matrix [3H, H] and bias [3H] (rows Q, K, V), each
  *                       part packed into its rows as it arrives: `qkv` is one GEMM of N = 3H, and only
- *                       the fused copy exists here. (The embedding tables stay in JavaScript: the gather
- *                       runs on the main thread; a quantized word table stays int8 there, dequantized
- *                       row by row as it is gathered.)
+ *                       the fused copy exists here. The position and token type tables follow (small).
+ *                       (The word table stays in JavaScript: the main thread copies each token's row into
+ *                       the embeddings' output — a quantized word table stays int8 there, dequantized row
+ *                       by row as it is copied — and the embeddings' LayerNorm job adds the token type
+ *                       and position rows before it normalises.)
  *   activation slots    SLOTS equal slots of ⌈rows/MR⌉·MR × maxCols floats (maxCols ≥ 3H), round-robin
  *   packed A            the current linear layer's input, packed into MR-row panels, or quantized into
  *                       int8 panels and their row block (reused when the next linear reads the same
  *                       tensor the same way)
  *   scratch × threads   per-thread edge tiles and attention buffers
- *   mask                B·S int32 attention mask
- * The dynamic part is laid out again (and the memory grown) when a forward pass needs more rows.
+ *   mask, type ids      B·S int32 attention mask, B·S int32 token type ids
+ * The dynamic part is laid out again (and the memory grown) when a forward pass needs more rows or a longer
+ * sequence than the last layout. Jobs too small to share (a short text's: PARALLEL_MIN_WORK) run on the
+ * calling thread alone.
  *
  * Activations are recycled round-robin: a tensor stays valid for SLOTS − 1 further allocations. BERT's
  * layer needs at most 4 (the layer input is the residual of the attention output, the 3rd allocation after
@@ -84,7 +88,10 @@ export interface FastCpuOptions {
 export interface FastWeight {
   ptr: number;
   shape: readonly number[];
-  /** The embedding tables only (gathered in JavaScript); every other weight lives in wasm memory alone. */
+  /**
+   * The embedding tables only (the word rows are copied from JavaScript; ptr: the position and token type
+   * tables' copy in wasm memory, 0 for the word table); every other weight lives in wasm memory alone.
+   */
   tensor?: Tensor;
   /** A quantized embedding table instead: int8 rows, one scale per row. */
   table?: { q: Int8Array; scale: Float32Array };
@@ -102,6 +109,8 @@ export interface FastTensor {
 }
 
 const SLOTS = 8;
+/** Work (float multiply-adds, ≈ 0.06 ns each here) below which a job runs on the calling thread alone. */
+const PARALLEL_MIN_WORK = 2 ** 19;
 const PAGE = 65536;
 /** giveBackMemory replaces the memory when it is ≥ 64 MiB and ≥ 4× the activation space a pass needed. */
 const GIVE_BACK_MIN_BYTES = 64 * 2 ** 20;
@@ -144,6 +153,7 @@ class FastDevice implements Device<FastTensor, FastWeight> {
   private scratchBase = 0;
   private scratchStride = 0;
   private maskPtr = 0;
+  private typeIdsPtr = 0;
   weights!: BertWeights<FastWeight>; // set once by create(), which uploads them
   private readonly maxCols: number;
   private readonly ops: BertOps<FastTensor, FastWeight>;
@@ -249,7 +259,8 @@ class FastDevice implements Device<FastTensor, FastWeight> {
    * weight's read is already under way. Two staging regions alternate by matrix, so the read ahead
    * (prefetch 1) never lands in the matrix being packed; a layer's Q, K and V are read into the rows of one
    * staging matrix [3H, H] and packed once, after the last. Only the embedding tables come to JavaScript
-   * (the gather runs there). The memory is fresh, so bias padding past the last row is already zero.
+   * (the word rows are copied from there; the position and token type tables are then copied into wasm
+   * memory after the weights). The memory is fresh, so bias padding past the last row is already zero.
    */
   private async uploadWeights(src: BertWeights<HostWeight>, staging: number): Promise<BertWeights<FastWeight>> {
     let top = 1024;
@@ -300,6 +311,19 @@ class FastDevice implements Device<FastTensor, FastWeight> {
         },
       },
     );
+    // The position and token type tables (small: P·H and T·H floats) also go to wasm memory, where the
+    // embeddings' LayerNorm job adds them (the word table stays in JavaScript; its rows are copied in).
+    for (const w of [out.embeddings.position, out.embeddings.tokenType]) {
+      const data = tableOf(w);
+      const end = top + data.length * 4;
+      if (end > this.memory.buffer.byteLength) {
+        this.memory.grow(Math.ceil((end - this.memory.buffer.byteLength) / PAGE));
+        this.refreshViews();
+      }
+      this.f32.set(data, top / 4);
+      w.ptr = top;
+      top = align(end);
+    }
     this.weightsEnd = top; // the staging regions above are free for activations now
     return out;
   }
@@ -367,12 +391,15 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     );
     const scratchBase = take(scratchStride * this.pool.threads);
     const maskPtr = take(rows * 4);
-    return { slotPtr, packedPtr, scratchStride, scratchBase, maskPtr, top };
+    const typeIdsPtr = take(rows * 4);
+    return { slotPtr, packedPtr, scratchStride, scratchBase, maskPtr, typeIdsPtr, top };
   }
 
   /** Lays out the dynamic region for B·S rows (grows the memory when needed). */
   private layout(rows: number, seq: number): void {
-    if (rows <= this.layoutRows && seq === this.layoutSeq) return;
+    // A layout for more rows and longer sequences serves: slots, packed A and mask hold rows ≤ layoutRows,
+    // and the attention scratch only grows with the sequence length.
+    if (rows <= this.layoutRows && seq <= this.layoutSeq) return;
     const plan = this.planLayout(rows, seq);
     const { top } = plan;
     if (top > this.memory.buffer.byteLength) {
@@ -393,6 +420,7 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     this.scratchStride = plan.scratchStride;
     this.scratchBase = plan.scratchBase;
     this.maskPtr = plan.maskPtr;
+    this.typeIdsPtr = plan.typeIdsPtr;
     this.layoutRows = rows;
     this.layoutSeq = seq;
     this.packedOf = null;
@@ -412,6 +440,8 @@ class FastDevice implements Device<FastTensor, FastWeight> {
    */
   private async giveBackMemory(rows: number, seq: number): Promise<void> {
     if (this.replacing || !this.live) return;
+    // (need ≥ weightsEnd: too little activation space to give back, without planning a layout)
+    if (this.memory.buffer.byteLength - this.weightsEnd < GIVE_BACK_MIN_BYTES) return;
     const need = this.planLayout(rows, seq).top;
     const have = this.memory.buffer.byteLength;
     const extra = have - need;
@@ -470,7 +500,7 @@ class FastDevice implements Device<FastTensor, FastWeight> {
   private packA(x: FastTensor, rows: number, K: number): number {
     if (this.packedHolds(x, false)) return this.packedPtr;
     const MP = Math.ceil(rows / this.cfg.MR);
-    this.pool.run('job_pack', MP, [x.ptr, K, rows, K, this.packedPtr]);
+    this.pool.run('job_pack', MP, [x.ptr, K, rows, K, this.packedPtr], this.minChunk(MP, 8 * rows * K));
     this.packedOf = { ptr: x.ptr, stamp: x.stamp, int8: false };
     return this.packedPtr;
   }
@@ -483,7 +513,8 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     const { aBytes, MP } = int8Sizes(this.cfg.int8, rows, 1, K);
     const pRowQ = this.packedPtr + align(aBytes);
     if (!this.packedHolds(x, true)) {
-      this.pool.run('job_quantize_rows', MP, [x.ptr, K, rows, K, this.packedPtr, pRowQ]);
+      const work = 8 * rows * K;
+      this.pool.run('job_quantize_rows', MP, [x.ptr, K, rows, K, this.packedPtr, pRowQ], this.minChunk(MP, work));
       this.packedOf = { ptr: x.ptr, stamp: x.stamp, int8: true };
     }
     return [this.packedPtr, pRowQ];
@@ -497,27 +528,21 @@ class FastDevice implements Device<FastTensor, FastWeight> {
         const { batch: B, seq: S } = input;
         const out = this.alloc([B, S, H]);
         const f32 = this.f32;
-        const pos = tableOf(e.position),
-          type = tableOf(e.tokenType);
-        const word = e.word.table ?? { q: tableOf(e.word), scale: undefined };
-        const row = new Float32Array(H);
-        for (let b = 0; b < B; b++) {
-          for (let s = 0; s < S; s++) {
-            // Ids were checked by the session (src/bert/input.ts); the gather reads JavaScript arrays,
-            // so even an unchecked id could not read or write outside the wasm memory.
-            const id = input.inputIds[b * S + s]!,
-              tt = input.tokenTypeIds[b * S + s]!;
-            const o = out.ptr / 4 + (b * S + s) * H,
-              w = id * H,
-              p = s * H,
-              t = tt * H;
-            const ws = word.scale?.[id];
-            if (ws === undefined) for (let c = 0; c < H; c++) row[c] = word.q[w + c]!;
-            else for (let c = 0; c < H; c++) row[c] = word.q[w + c]! * ws; // the f32 value the int8 row stands for
-            for (let c = 0; c < H; c++) f32[o + c] = row[c]! + pos[p + c]! + type[t + c]!;
-          }
+        const q8 = e.word.table;
+        const word = q8 === undefined ? tableOf(e.word) : undefined;
+        const ids = input.inputIds;
+        // The word rows into the output (a copy, or an int8 row dequantized); the LayerNorm job adds the
+        // token type and position rows (in wasm memory) before it normalises.
+        for (let r = 0; r < B * S; r++) {
+          // Ids were checked by the session (src/bert/input.ts); the gather reads JavaScript arrays,
+          // so even an unchecked id could not read or write outside the wasm memory.
+          const id = ids[r]!;
+          const o = out.ptr / 4 + r * H;
+          if (word !== undefined) f32.set(word.subarray(id * H, id * H + H), o);
+          else dequantizeRow(f32, o, q8!.q, id * H, q8!.scale[id]!, H);
         }
-        this.layerNormJob(out, out, e.layerNorm);
+        this.i32.set(input.tokenTypeIds.subarray(0, B * S), this.typeIdsPtr / 4);
+        this.layerNormJob(out, out, e.layerNorm, [e.position.ptr, e.tokenType.ptr, this.typeIdsPtr, S]);
         return out;
       },
       // Each op allocates its output first and then checks its inputs: an input whose slot the output
@@ -562,20 +587,28 @@ class FastDevice implements Device<FastTensor, FastWeight> {
           throw new WgbertError('INTERNAL', 'attention: q, k and v must share one row stride');
         const { batch: B, seq: S } = input;
         const scale = Math.fround(1 / Math.sqrt(H / numHeads));
-        this.pool.run('job_attention', B * numHeads, [
-          q.of.ptr + 4 * q.col,
-          k.of.ptr + 4 * k.col,
-          v.of.ptr + 4 * v.col,
-          out.ptr,
-          this.maskPtr,
-          S,
-          H,
-          numHeads,
-          this.floatBits(scale),
-          this.scratchBase,
-          this.scratchStride,
-          ld,
-        ]);
+        const units = B * numHeads;
+        // per unit: two GEMMs of S·S·d multiply-adds (fewer: padding keys are cut) and the softmax's exps
+        const work = units * S * S * (2 * (H / numHeads) + 30);
+        this.pool.run(
+          'job_attention',
+          units,
+          [
+            q.of.ptr + 4 * q.col,
+            k.of.ptr + 4 * k.col,
+            v.of.ptr + 4 * v.col,
+            out.ptr,
+            this.maskPtr,
+            S,
+            H,
+            numHeads,
+            this.floatBits(scale),
+            this.scratchBase,
+            this.scratchStride,
+            ld,
+          ],
+          this.minChunk(units, work),
+        );
         return out;
       },
     };
@@ -600,47 +633,53 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     this.check(x);
     const res = epilogue.residual ? this.check(epilogue.residual) : undefined;
     const flags = epilogue.gelu ? GEMM_GELU : 0;
+    // multiply-adds (an 8-bit one costs about half a float one), GELU ≈ 24 per output
+    const work = M * N * (K + (epilogue.gelu ? 24 : 0));
     if (W.int8) {
       const [pA, pRowQ] = this.quantizeA(x, M, K);
-      this.pool.run('job_gemm_i8', Math.ceil(N / this.NR8), [
-        pA,
-        pRowQ,
-        W.ptr,
-        W.int8.col,
-        pBias,
-        out.ptr,
-        M,
-        N,
-        K,
-        flags,
-        res?.ptr ?? 0,
-        this.scratchBase,
-      ]);
+      const NP8 = Math.ceil(N / this.NR8);
+      this.pool.run(
+        'job_gemm_i8',
+        NP8,
+        [pA, pRowQ, W.ptr, W.int8.col, pBias, out.ptr, M, N, K, flags, res?.ptr ?? 0, this.scratchBase],
+        this.minChunk(NP8, work / 2),
+      );
       return out;
     }
     const pW = W.ptr;
     const pA = this.packA(x, M, K);
     const NP = Math.ceil(N / this.NR);
-    this.pool.run('job_gemm', NP, [
-      pA,
-      pW,
-      pBias,
-      out.ptr,
-      M,
-      N,
-      K,
-      flags,
-      res?.ptr ?? 0,
-      this.scratchBase,
-      this.scratchStride,
-    ]);
+    this.pool.run(
+      'job_gemm',
+      NP,
+      [pA, pW, pBias, out.ptr, M, N, K, flags, res?.ptr ?? 0, this.scratchBase, this.scratchStride],
+      this.minChunk(NP, work),
+    );
     return out;
   }
 
-  private layerNormJob(x: FastTensor, out: FastTensor, ln: LayerNormWeights<FastWeight>): void {
+  /** LayerNorm of x's rows into out; `embed` = [pPos, pType, pTypeIds, S]: the embeddings' sums first. */
+  private layerNormJob(
+    x: FastTensor,
+    out: FastTensor,
+    ln: LayerNormWeights<FastWeight>,
+    embed: readonly [number, number, number, number] = [0, 0, 0, 0],
+  ): void {
     const rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
     const cols = x.shape[x.shape.length - 1]!;
-    this.pool.run('job_layernorm', rows, [x.ptr, out.ptr, cols, ln.gamma.ptr, ln.beta.ptr, this.floatBits(ln.eps)]);
+    const eps = this.floatBits(ln.eps);
+    const args = [x.ptr, out.ptr, cols, ln.gamma.ptr, ln.beta.ptr, eps, ...embed];
+    this.pool.run('job_layernorm', rows, args, this.minChunk(rows, 12 * rows * cols));
+  }
+
+  /**
+   * The pool's minChunk for a job of `units` whose work is about `work` float multiply-adds: all units on the
+   * calling thread when it is too small to share (below PARALLEL_MIN_WORK, some tens of µs, the workers'
+   * handshake would cost more than it saves: a ~20-token text's LayerNorms, packs, attention and small
+   * GEMMs), else 1.
+   */
+  private minChunk(units: number, work: number): number {
+    return work < PARALLEL_MIN_WORK ? units : 1;
   }
 
   begin(input: BertInput): DevicePass<FastTensor, FastWeight> {
@@ -672,6 +711,11 @@ class FastDevice implements Device<FastTensor, FastWeight> {
     this.f32 = new Float32Array(0);
     this.i32 = new Int32Array(0);
   }
+}
+
+/** An int8 word row dequantized into out: q · scale, the f32 value it stands for. */
+function dequantizeRow(out: Float32Array, o: number, q: Int8Array, w: number, scale: number, H: number): void {
+  for (let c = 0; c < H; c++) out[o + c] = q[w + c]! * scale;
 }
 
 /** Whether any weight of the tree is quantized (a QuantizedRef). */

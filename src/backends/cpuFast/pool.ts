@@ -167,14 +167,15 @@ export class ThreadPool {
 
   /**
    * Runs job `name` over units [0, units) with the given args, on all threads, and returns when all units
-   * are done. Chunks are at least `minChunk` units.
+   * are done. Chunks are at least `minChunk` units; minChunk ≥ units runs the job on the calling thread alone,
+   * without waking the workers (a job too small to pay for the handshake).
    */
   run(name: JobName, units: number, args: readonly number[], minChunk = 1): void {
     if (this.closed) throw new WgbertError('INTERNAL', 'thread pool used after dispose()');
     if (units <= 0) return;
     const fn = this.fns[JOB_NAMES.indexOf(name)]!;
     const a = args;
-    if (this.threads === 1 || units === 1) {
+    if (this.threads === 1 || units === 1 || minChunk >= units) {
       fn(
         0,
         units,

@@ -561,7 +561,8 @@ export function emitPackRows(
     r = f.local(I32),
     src = f.local(I32),
     dst = f.local(I32),
-    end = f.local(I32);
+    end = f.local(I32),
+    end4 = f.local(I32);
   const P = f.local(I32),
     k0 = f.local(I32),
     kc = f.local(I32),
@@ -619,31 +620,46 @@ export function emitPackRows(
                 .op('i32.mul')
                 .op('i32.add')
                 .set(end);
+              // end4: past the last whole group of 4 k (copied 4 at a time, constant offsets), then one by one
+              f.get(dst)
+                .get(kc)
+                .i32(~3)
+                .op('i32.and')
+                .i32(W * 4)
+                .op('i32.mul')
+                .op('i32.add')
+                .set(end4);
+              // copies (or zeroes) k steps while dst < stop, `unroll` per iteration
+              const steps = (stop: number, unroll: number, copy: boolean) => {
+                f.block((exit) => {
+                  f.get(dst).get(stop).op('i32.ge_u');
+                  f.brIf(exit);
+                  f.loop((top) => {
+                    for (let u = 0; u < unroll; u++) {
+                      f.get(dst);
+                      if (copy) f.get(src).mem('f32.load', 4 * u);
+                      else f.f32(0);
+                      f.mem('f32.store', u * W * 4);
+                    }
+                    if (copy) bump(f, src, 4 * unroll);
+                    f.get(dst)
+                      .i32(unroll * W * 4)
+                      .op('i32.add')
+                      .tee(dst)
+                      .get(stop)
+                      .op('i32.lt_u');
+                    f.brIf(top);
+                  });
+                });
+              };
               f.get(valid).if(
                 () => {
-                  f.loop((top) => {
-                    f.get(dst).get(src).mem('f32.load').mem('f32.store');
-                    bump(f, src, 4);
-                    f.get(dst)
-                      .i32(W * 4)
-                      .op('i32.add')
-                      .tee(dst)
-                      .get(end)
-                      .op('i32.lt_u');
-                    f.brIf(top);
-                  });
+                  steps(end4, 4, true);
+                  steps(end, 1, true);
                 },
                 () => {
-                  f.loop((top) => {
-                    f.get(dst).f32(0).mem('f32.store');
-                    f.get(dst)
-                      .i32(W * 4)
-                      .op('i32.add')
-                      .tee(dst)
-                      .get(end)
-                      .op('i32.lt_u');
-                    f.brIf(top);
-                  });
+                  steps(end4, 4, false);
+                  steps(end, 1, false);
                 },
               );
             },

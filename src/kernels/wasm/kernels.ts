@@ -250,22 +250,27 @@ function emitEpilogue(m: ModuleBuilder, c: KernelConfig): number {
 }
 
 /**
- * softmax(pS, S, rows, pMask, scale): rows of S scores (ld S) → probabilities. Scores are scaled, keys with
- * mask 0 get probability exactly 0 (and are left out of the max and the sum), a row with no key left gives
- * zeros. pMask: S int32.
+ * softmax(pS, ld, n, rows, pMask, scale): `rows` rows of n raw scores (row stride ld floats) → probabilities
+ * of the scaled scores: p_j = exp(s_j·scale − max·scale) / Σ, keys with mask 0 get probability exactly 0
+ * (and are left out of the max and the sum), a row with no key left gives zeros. pMask: n int32.
+ * The scale is folded into the exponent (one multiply-add; scale > 0 keeps the argmax, and rounding is
+ * monotonic, so max·scale is the max of the scaled scores), so the first pass only reads. When every one of
+ * the n keys is kept (a right-padded row after the attention cut its padding off), the mask is not read.
  */
 function emitSoftmax(m: ModuleBuilder, c: KernelConfig): number {
-  const { fn: f, index } = m.declare('softmax', [I32, I32, I32, I32, F32]);
-  const [pS, S, rows, pMask, scale] = [0, 1, 2, 3, 4] as const;
+  const { fn: f, index } = m.declare('softmax', [I32, I32, I32, I32, I32, F32]);
+  const [pS, ld, S, rows, pMask, scale] = [0, 1, 2, 3, 4, 5] as const;
   const r = f.local(I32),
     row = f.local(I32),
     j = f.local(I32),
-    nv = f.local(I32);
+    nv = f.local(I32),
+    dense = f.local(I32);
   const v = f.local(V128),
     keep = f.local(V128),
     vmax = f.local(V128),
     vsum = f.local(V128),
-    vscale = f.local(V128);
+    vscale = f.local(V128),
+    vshift = f.local(V128);
   const mx = f.local(F32),
     sum = f.local(F32),
     x = f.local(F32);
@@ -273,27 +278,73 @@ function emitSoftmax(m: ModuleBuilder, c: KernelConfig): number {
   f.get(S).i32(~3).op('i32.and').set(nv);
   f.get(scale).op('f32x4.splat').set(vscale);
   const addr = (base: number) => f.get(base).get(j).i32(2).op('i32.shl').op('i32.add');
+  // dense = no key of the n is masked
+  f.i32(1).set(dense);
+  forRange(
+    f,
+    j,
+    () => f.i32(0),
+    () => f.get(S),
+    () => {
+      addr(pMask)
+        .mem('i32.load')
+        .op('i32.eqz')
+        .if(() => {
+          f.i32(0).set(dense);
+        });
+    },
+  );
+  // the scaled exponent of a score: s·scale − max·scale, masked keys zeroed after the exp (both paths)
+  const expOf = () => {
+    madd(
+      f,
+      c.relaxed,
+      () => f.get(v),
+      () => f.get(vscale),
+      () => f.get(vshift),
+    );
+    f.set(v);
+    emitExp(f, c.relaxed, v, v, k);
+  };
   forRange(
     f,
     r,
     () => f.i32(0),
     () => f.get(rows),
     () => {
-      f.get(r).get(S).op('i32.mul').i32(2).op('i32.shl').get(pS).op('i32.add').set(row);
-      // 1: s = x·scale, masked → −inf; running max
+      f.get(r).get(ld).op('i32.mul').i32(2).op('i32.shl').get(pS).op('i32.add').set(row);
+      // 1: the max of the kept scores (pmax: one maxps; a NaN score still makes its row NaN in pass 2)
       f.f32x4(-Infinity).set(vmax);
-      forRange(
-        f,
-        j,
-        () => f.i32(0),
-        () => f.get(nv),
+      f.get(dense).if(
         () => {
-          addr(pMask).mem('v128.load').i32x4(0).op('i32x4.ne').set(keep);
-          addr(row).mem('v128.load').get(vscale).op('f32x4.mul').f32x4(-Infinity).get(keep).op('v128.bitselect').set(v);
-          addr(row).get(v).mem('v128.store');
-          f.get(vmax).get(v).op('f32x4.max').set(vmax);
+          forRange(
+            f,
+            j,
+            () => f.i32(0),
+            () => f.get(nv),
+            () => {
+              f.get(vmax);
+              addr(row).mem('v128.load');
+              f.op('f32x4.pmax').set(vmax);
+            },
+            4,
+          );
         },
-        4,
+        () => {
+          forRange(
+            f,
+            j,
+            () => f.i32(0),
+            () => f.get(nv),
+            () => {
+              f.get(vmax);
+              addr(row).mem('v128.load').f32x4(-Infinity);
+              addr(pMask).mem('v128.load').i32x4(0).op('i32x4.ne');
+              f.op('v128.bitselect').op('f32x4.pmax').set(vmax);
+            },
+            4,
+          );
+        },
       );
       hmax(f, vmax);
       f.set(mx);
@@ -303,32 +354,51 @@ function emitSoftmax(m: ModuleBuilder, c: KernelConfig): number {
         () => f.get(nv),
         () => f.get(S),
         () => {
-          addr(row).mem('f32.load').get(scale).op('f32.mul').set(x);
           addr(pMask)
             .mem('i32.load')
-            .op('i32.eqz')
             .if(() => {
-              f.f32(-Infinity).set(x);
+              f.get(mx);
+              addr(row).mem('f32.load');
+              f.op('f32.max').set(mx);
             });
-          addr(row).get(x).mem('f32.store');
-          f.get(mx).get(x).op('f32.max').set(mx);
         },
       );
-      // 2: e = exp(s − max), masked → 0; sum
+      f.get(mx).get(scale).op('f32.mul').op('f32.neg').op('f32x4.splat').set(vshift);
+      // 2: e = exp(s·scale − max·scale), masked → 0; sum
       f.f32x4(0).set(vsum);
-      forRange(
-        f,
-        j,
-        () => f.i32(0),
-        () => f.get(nv),
+      f.get(dense).if(
         () => {
-          addr(row).mem('v128.load').get(mx).op('f32x4.splat').op('f32x4.sub').set(v);
-          emitExp(f, c.relaxed, v, v, k);
-          addr(pMask).mem('v128.load').i32x4(0).op('i32x4.ne').get(v).op('v128.and').set(v);
-          addr(row).get(v).mem('v128.store');
-          f.get(vsum).get(v).op('f32x4.add').set(vsum);
+          forRange(
+            f,
+            j,
+            () => f.i32(0),
+            () => f.get(nv),
+            () => {
+              addr(row).mem('v128.load').set(v);
+              expOf();
+              addr(row).get(v).mem('v128.store');
+              f.get(vsum).get(v).op('f32x4.add').set(vsum);
+            },
+            4,
+          );
         },
-        4,
+        () => {
+          forRange(
+            f,
+            j,
+            () => f.i32(0),
+            () => f.get(nv),
+            () => {
+              addr(row).mem('v128.load').set(v);
+              expOf();
+              addr(pMask).mem('v128.load').i32x4(0).op('i32x4.ne').set(keep);
+              f.get(v).get(keep).op('v128.and').set(v);
+              addr(row).get(v).mem('v128.store');
+              f.get(vsum).get(v).op('f32x4.add').set(vsum);
+            },
+            4,
+          );
+        },
       );
       hsum(f, vsum);
       f.set(sum);
@@ -338,8 +408,8 @@ function emitSoftmax(m: ModuleBuilder, c: KernelConfig): number {
         () => f.get(nv),
         () => f.get(S),
         () => {
-          addr(row).mem('f32.load').get(mx).op('f32.sub').op('f32x4.splat').set(v);
-          emitExp(f, c.relaxed, v, v, k);
+          addr(row).mem('f32.load').op('f32x4.splat').set(v);
+          expOf();
           f.get(v).lane('f32x4.extract_lane', 0).set(x);
           addr(pMask)
             .mem('i32.load')
@@ -362,15 +432,24 @@ function emitSoftmax(m: ModuleBuilder, c: KernelConfig): number {
   return index;
 }
 
-/** layernorm_rows(pX, pOut, cols, pGamma, pBeta, eps, r0, r1): two-pass mean / variance per row. */
+/**
+ * layernorm_rows(pX, pOut, cols, pGamma, pBeta, eps, r0, r1, pPos, pType, pIds, S): two-pass mean / variance
+ * per row. pPos ≠ 0 (the embeddings): first x = (x + type[ids[r]]) + pos[r mod S] in place, in float32 and
+ * in Hugging Face's order (word + token type, then + position); pPos, pType: tables of `cols` floats per
+ * row, pIds: one int32 token type per row of x, S: the sequence length.
+ */
 function emitLayerNorm(m: ModuleBuilder, c: KernelConfig): number {
-  const { fn: f, index } = m.declare(null, [I32, I32, I32, I32, I32, F32, I32, I32]);
-  const [pX, pOut, cols, pGamma, pBeta, eps, r0, r1] = [0, 1, 2, 3, 4, 5, 6, 7] as const;
+  const { fn: f, index } = m.declare(null, [I32, I32, I32, I32, I32, F32, I32, I32, I32, I32, I32, I32]);
+  const [pX, pOut, cols, pGamma, pBeta, eps, r0, r1, pPos, pType, pIds, S] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+  ] as const;
   const r = f.local(I32),
     x = f.local(I32),
     o = f.local(I32),
     j = f.local(I32),
-    nv = f.local(I32);
+    nv = f.local(I32),
+    pRow = f.local(I32),
+    tRow = f.local(I32);
   const acc = f.local(V128),
     v = f.local(V128),
     vmean = f.local(V128),
@@ -389,6 +468,24 @@ function emitLayerNorm(m: ModuleBuilder, c: KernelConfig): number {
     () => {
       f.get(r).get(cols).op('i32.mul').i32(2).op('i32.shl').tee(x).get(pOut).op('i32.add').set(o);
       f.get(x).get(pX).op('i32.add').set(x);
+      // embeddings: x += type row, then += position row
+      f.get(pPos).if(() => {
+        f.get(r).get(S).op('i32.rem_u').get(cols).op('i32.mul').i32(2).op('i32.shl').get(pPos).op('i32.add').set(pRow);
+        f.get(r).i32(2).op('i32.shl').get(pIds).op('i32.add').mem('i32.load');
+        f.get(cols).op('i32.mul').i32(2).op('i32.shl').get(pType).op('i32.add').set(tRow);
+        vectorLoop(f, x, cols, (w, i, tail) => {
+          const load = (base: number) => {
+            f.get(base).get(i).i32(2).op('i32.shl').op('i32.add');
+            if (tail) f.mem('f32.load').op('f32x4.splat');
+            else f.mem('v128.load');
+          };
+          f.get(w);
+          load(tRow);
+          f.op('f32x4.add');
+          load(pRow);
+          f.op('f32x4.add').set(w);
+        });
+      });
       // mean
       f.f32x4(0).set(acc);
       forRange(
@@ -519,12 +616,15 @@ interface AttentionDeps {
 
 /**
  * attention_unit(pQ, pK, pV, pOut, pMask, S, H, d, scale, b, h, pScratch, ld): one (batch row, head):
- *   Qp = pack_a(Q_bh), Kp = pack_b(K_bh)          Q_bh, K_bh, V_bh: S × d, row stride ld (3H: the
+ *   n  = 1 + the last key with mask ≠ 0 (S when none is kept): keys past it are padding, whose probability
+ *        is exactly 0 — they are left out of everything below (a right-padded row of a batch costs what its
+ *        own length does, not the batch's S; every query row is still computed)
+ *   Qp = pack_a(Q_bh), Kp = pack_b(K_bh[0:n])     Q_bh, K_bh, V_bh: S × d, row stride ld (3H: the
  *                                                 fused projection's output, pQ/pK/pV at columns 0, H, 2H)
- *   P  = softmax(Qp·Kpᵀ · scale, mask_b)          S × S (GEMM with N = S keys, K = d)
- *   Pp = pack_a(P), Vp = pack_kn(V_bh)
- *   Out_bh = Pp·Vp                                 S × d, written into the [B, S, H] context
- * Scratch: Qp | Kp | P | Pp | Vp | edge tile (attentionScratchFloats).
+ *   P  = softmax(Qp·Kpᵀ · scale, mask_b)          S × n (GEMM with N = n keys, K = d; row stride S)
+ *   Pp = pack_a(P), Vp = pack_kn(V_bh[0:n])
+ *   Out_bh = Pp·Vp                                 S × d (K = n), written into the [B, S, H] context
+ * Scratch: Qp | Kp | P | Pp | Vp | edge tile (attentionScratchFloats, sized for n = S).
  */
 function emitAttention(m: ModuleBuilder, c: KernelConfig, dep: AttentionDeps): number {
   const NR = nrOf(c);
@@ -541,7 +641,9 @@ function emitAttention(m: ModuleBuilder, c: KernelConfig, dep: AttentionDeps): n
     pp = f.local(I32),
     vp = f.local(I32),
     tile = f.local(I32);
-  const mask = f.local(I32);
+  const mask = f.local(I32),
+    n = f.local(I32),
+    NPn = f.local(I32);
   const ceilDiv = (x: number, k: number) =>
     f
       .get(x)
@@ -586,15 +688,34 @@ function emitAttention(m: ModuleBuilder, c: KernelConfig, dep: AttentionDeps): n
       .set(dst);
   }
   f.get(b).get(S).op('i32.mul').i32(2).op('i32.shl').get(pMask).op('i32.add').set(mask);
+  // n = 1 + the last kept key (S when there is none: then every probability is 0 and the output zeros)
+  f.get(S).set(n);
+  f.block((found) => {
+    f.loop((top) => {
+      f.get(n).op('i32.eqz');
+      f.brIf(found);
+      f.get(n).i32(2).op('i32.shl').get(mask).op('i32.add').i32(4).op('i32.sub').mem('i32.load');
+      f.brIf(found);
+      f.get(n).i32(1).op('i32.sub').set(n);
+      f.br(top);
+    });
+  });
+  f.get(n)
+    .op('i32.eqz')
+    .if(() => {
+      f.get(S).set(n);
+    });
+  ceilDiv(n, NR);
+  f.set(NPn);
 
   f.get(pQ).get(baseIn).op('i32.add').get(ld).get(S).get(d).get(qp).i32(0).get(MPs).call(dep.packA);
-  f.get(pK).get(baseIn).op('i32.add').get(ld).get(S).get(d).get(kp).i32(0).get(NPs).call(dep.packB);
-  // scores = Q·Kᵀ: M = S, N = S, K = d, ldc = S
-  f.get(qp).get(kp).i32(0).get(sc).get(S).get(S).get(d).get(S).i32(0).get(NPs).get(tile).call(dep.gemmRange);
-  f.get(sc).get(S).get(S).get(mask).get(scale).call(dep.softmax);
-  f.get(sc).get(S).get(S).get(S).get(pp).i32(0).get(MPs).call(dep.packA);
-  f.get(pV).get(baseIn).op('i32.add').get(ld).get(S).get(d).get(vp).call(dep.packKN);
-  // out = P·V: M = S, N = d, K = S, ldc = H
+  f.get(pK).get(baseIn).op('i32.add').get(ld).get(n).get(d).get(kp).i32(0).get(NPn).call(dep.packB);
+  // scores = Q·Kᵀ: M = S, N = n, K = d, ldc = S
+  f.get(qp).get(kp).i32(0).get(sc).get(S).get(n).get(d).get(S).i32(0).get(NPn).get(tile).call(dep.gemmRange);
+  f.get(sc).get(S).get(n).get(S).get(mask).get(scale).call(dep.softmax);
+  f.get(sc).get(S).get(S).get(n).get(pp).i32(0).get(MPs).call(dep.packA);
+  f.get(pV).get(baseIn).op('i32.add').get(ld).get(n).get(d).get(vp).call(dep.packKN);
+  // out = P·V: M = S, N = d, K = n, ldc = H
   f.get(pp)
     .get(vp)
     .i32(0)
@@ -603,7 +724,7 @@ function emitAttention(m: ModuleBuilder, c: KernelConfig, dep: AttentionDeps): n
     .op('i32.add')
     .get(S)
     .get(d)
-    .get(S)
+    .get(n)
     .get(H)
     .i32(0)
     .get(NPd)
@@ -752,7 +873,9 @@ function emitJobs(m: ModuleBuilder, c: KernelConfig, dep: JobDeps): void {
       },
     );
   }
-  // job_layernorm: a0 pX, a1 pOut, a2 cols, a3 pGamma, a4 pBeta, a5 eps bits. Units: rows.
+  // job_layernorm: a0 pX, a1 pOut, a2 cols, a3 pGamma, a4 pBeta, a5 eps bits; the embeddings' sums first
+  //                when a6 ≠ 0: a6 pPos, a7 pType (tables of a2 floats per row), a8 pIds (int32 token type per
+  //                row), a9 S (position = row mod S), added into x in place (see layernorm_rows). Units: rows.
   {
     const { fn: f } = m.declare('job_layernorm', JOB_PARAMS);
     f.get(a(0))
@@ -764,6 +887,10 @@ function emitJobs(m: ModuleBuilder, c: KernelConfig, dep: JobDeps): void {
       .op('f32.reinterpret_i32')
       .get(u0)
       .get(u1)
+      .get(a(6))
+      .get(a(7))
+      .get(a(8))
+      .get(a(9))
       .call(dep.layerNorm);
   }
 }
