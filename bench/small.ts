@@ -40,7 +40,7 @@ import { nodeWorkerSpawner } from '../src/node/workers.js';
 import { exportBertOnnx } from './onnx/bert.js';
 import { bertFlops } from './flops.js';
 import { PEERS } from './peers/index.js';
-import { assertPeerPackage, type Ort } from './peers/peer.js';
+import { assertPeerPackage, importPeerPackage, type Ort } from './peers/peer.js';
 import { cpuInfo, num, type BenchRecord, type RecordBackend, type RecordEngine } from './record.js';
 
 // ---------------------------------------------------------------------------------------------- options
@@ -157,7 +157,8 @@ interface Engine {
 /** onnxruntime-web's wasm EP in this process (one thread): what a page calling it does, no worker hop. */
 async function ortWebHere(onnx: Uint8Array): Promise<Engine> {
   assertPeerPackage('onnxruntime-web');
-  const ort = (await import('onnxruntime-web')) as unknown as Ort;
+  // a computed import (peer.ts): the peers live in bench/node_modules, absent when the project type-checks
+  const ort = (await importPeerPackage<unknown>('onnxruntime-web')) as Ort;
   ort.env.wasm.numThreads = 1;
   ort.env.logLevel = 'error';
   const session = await ort.InferenceSession.create(onnx, {
