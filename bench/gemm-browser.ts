@@ -30,7 +30,7 @@
  * use AVX-VNNI, and the fused dot must look like the emulation.
  */
 import '../src/node/wasmFlags.js';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -45,6 +45,7 @@ import {
 } from '../src/kernels/wasm/kernels.js';
 import { cpuInfo } from './record.js';
 import type { BenchInput, PathInput, ShapeCheck } from './gemmBrowserRun.js';
+import { rendererPids, threadCpuMs } from './procCpu.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -271,30 +272,6 @@ async function runNode(): Promise<void> {
   results.push(r);
 }
 
-/** Every process below `root` (by parent pid, from /proc). */
-function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const [c, pp] of parent) if (pp === p) out.push(c), walk(c);
-  };
-  walk(root);
-  return out;
-}
-
-/** ms a thread has run (schedstat's first field, ns); exact while the thread waits, as between two calls. */
-const threadCpuMs = (pid: number) =>
-  Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-
 async function runChromium(): Promise<void> {
   const out = await build({
     configFile: false,
@@ -335,13 +312,7 @@ async function runChromium(): Promise<void> {
         [name, a] as [string, unknown[]],
       )) as Call;
     // the renderer: the process below this one (the browser's) whose main thread runs a busy call
-    const renderers = descendants(process.pid).filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--type=renderer');
-      } catch {
-        return false;
-      }
-    });
+    const renderers = rendererPids();
     await call('setup', input); // compiles and tiers up the probe (setup runs again in drive: harmless)
     const before = renderers.map((p) => threadCpuMs(p));
     await call('spin', 300);

@@ -36,7 +36,7 @@
  */
 import '../src/node/wasmFlags.js';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
@@ -56,6 +56,7 @@ import { cpuInfo } from './record.js';
 import { writeSynthCheckpoint } from './synthCheckpoint.js';
 import type { SynthName } from '../src/bert/synth.js';
 import type { ModelBenchSteps, PageInfo, RunResult } from './modelBrowserPage.js';
+import { processCpu, rendererPids } from './procCpu.js';
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -220,56 +221,6 @@ async function timeRunners(
 }
 
 // ---- Chromium
-
-/** Every process below `root` (by parent pid, from /proc). */
-function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const [c, pp] of parent) if (pp === p) out.push(c), walk(c);
-  };
-  walk(root);
-  return out;
-}
-
-/** ns each thread of process `pid` has run (schedstat's first field), by thread id. */
-function taskNs(pid: number): Map<number, number> {
-  const m = new Map<number, number>();
-  let tasks: string[] = [];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return m;
-  }
-  for (const t of tasks) {
-    try {
-      m.set(Number(t), Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]));
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return m;
-}
-
-/** A CPU-time stopwatch over process `pid`: all its threads (ones started meanwhile count whole) and its main. */
-const processCpu = (pid: number) => () => {
-  const before = taskNs(pid);
-  return () => {
-    const after = taskNs(pid);
-    let all = 0;
-    for (const [t, ns] of after) all += ns - (before.get(t) ?? 0);
-    return { all: all / 1e6, main: ((after.get(pid) ?? 0) - (before.get(pid) ?? 0)) / 1e6 };
-  };
-};
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -438,13 +389,7 @@ async function runChromium(): Promise<void> {
           }
         }
         // the renderer: the process below ours whose threads ran a busy call
-        const renderers = descendants(process.pid).filter((p) => {
-          try {
-            return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--type=renderer');
-          } catch {
-            return false;
-          }
-        });
+        const renderers = rendererPids();
         const stops = renderers.map((p) => processCpu(p)());
         await call(page, 'spin', 300);
         const used = stops.map((s) => s().main);
