@@ -99,19 +99,10 @@ export function matmulWgsl(o: MatmulOptions): string {
   const residualBinding = o.residual ? binding++ : -1;
   const outBinding = binding;
 
-  // Staging one K-step of both operands into workgroup memory.
-  const loadTiles = o.vec4
+  // Staging one K-step of both operands into workgroup memory: x as every tiled variant stages it, then W.
+  const { loadX, accDecl, unrolled, epilogue } = wgslTiledParts(o, wgX, wgY);
+  const loadW = o.vec4
     ? /* wgsl */ `
-    // x tile: tileM rows × tileK columns = TM·TK/4 vec4 loads spread over the workgroup.
-    for (var l = tid; l < TM * TK / 4u; l += WG) {
-      let r = l / (TK / 4u);
-      let c = (l % (TK / 4u)) * 4u;
-      let m = row0 + r;
-      let k = k0 + c;
-      var v = vec4<f32>(0.0);
-      if (m < p.M && k < p.K) { v = x[(m * p.K + k) / 4u]; }
-      xs[c][r] = v.x; xs[c + 1u][r] = v.y; xs[c + 2u][r] = v.z; xs[c + 3u][r] = v.w;
-    }
     // W tile: tileN rows (outputs) × tileK columns.
     for (var l = tid; l < TN * TK / 4u; l += WG) {
       let r = l / (TK / 4u);
@@ -123,15 +114,6 @@ export function matmulWgsl(o: MatmulOptions): string {
       ws[c][r] = v.x; ws[c + 1u][r] = v.y; ws[c + 2u][r] = v.z; ws[c + 3u][r] = v.w;
     }`
     : /* wgsl */ `
-    for (var l = tid; l < TM * TK; l += WG) {
-      let r = l / TK;
-      let c = l % TK;
-      let m = row0 + r;
-      let k = k0 + c;
-      var v = 0.0;
-      if (m < p.M && k < p.K) { v = x[m * p.K + k]; }
-      xs[c][r] = v;
-    }
     for (var l = tid; l < TN * TK; l += WG) {
       let r = l / TK;
       let c = l % TK;
@@ -141,24 +123,7 @@ export function matmulWgsl(o: MatmulOptions): string {
       if (n < p.N && k < p.K) { v = load_w(n * p.K + k); }
       ws[c][r] = v;
     }`;
-
-  // Register block, generated unrolled: acc_i_j is output row lid.y + i·WGY, column lid.x + j·WGX.
-  const I = [...Array(o.perThreadM).keys()];
-  const J = [...Array(o.perThreadN).keys()];
-  const accDecl = I.map((i) => '  ' + J.map((j) => `var acc_${i}_${j} = 0.0;`).join(' ')).join('\n');
-  const unrolled = [
-    ...I.map((i) => `      let a${i} = xs[kk][lid.y + ${i * wgY}u];`),
-    ...J.map((j) => `      let b${j} = ws[kk][lid.x + ${j * wgX}u];`),
-    ...I.map((i) => '      ' + J.map((j) => `acc_${i}_${j} = fma(a${i}, b${j}, acc_${i}_${j});`).join(' ')),
-  ].join('\n');
-  const epilogue = I.map(
-    (i) => `  {
-    let m = row0 + lid.y + ${i * wgY}u;
-    if (m < p.M) {
-${J.map((j) => `      store(m, col0 + lid.x + ${j * wgX}u, acc_${i}_${j});`).join('\n')}
-    }
-  }`,
-  ).join('\n');
+  const loadTiles = loadX + loadW;
 
   return /* wgsl */ `
 // ${matmulKey(o)}
@@ -218,6 +183,58 @@ ${unrolled}
 ${epilogue}
 }
 `;
+}
+
+/**
+ * The parts every tiled matmul variant shares (this kernel and matmulQuant.ts): staging the x tile (tileM rows
+ * × tileK, vec4 loads when K % 4 = 0, transposed into xs[k][row]), and the thread's register block
+ * acc_i_j (output row lid.y + i·WGY, column lid.x + j·WGX): its declarations, the unrolled outer product
+ * over xs / ws for one k, and its stores through `store`.
+ */
+export function wgslTiledParts(
+  o: MatmulTiles & { vec4: boolean },
+  wgX: number,
+  wgY: number,
+): { loadX: string; accDecl: string; unrolled: string; epilogue: string } {
+  const loadX = o.vec4
+    ? /* wgsl */ `
+    // x tile: tileM rows × tileK columns = TM·TK/4 vec4 loads spread over the workgroup.
+    for (var l = tid; l < TM * TK / 4u; l += WG) {
+      let r = l / (TK / 4u);
+      let c = (l % (TK / 4u)) * 4u;
+      let m = row0 + r;
+      let k = k0 + c;
+      var v = vec4<f32>(0.0);
+      if (m < p.M && k < p.K) { v = x[(m * p.K + k) / 4u]; }
+      xs[c][r] = v.x; xs[c + 1u][r] = v.y; xs[c + 2u][r] = v.z; xs[c + 3u][r] = v.w;
+    }`
+    : /* wgsl */ `
+    for (var l = tid; l < TM * TK; l += WG) {
+      let r = l / TK;
+      let c = l % TK;
+      let m = row0 + r;
+      let k = k0 + c;
+      var v = 0.0;
+      if (m < p.M && k < p.K) { v = x[m * p.K + k]; }
+      xs[c][r] = v;
+    }`;
+  const I = [...Array(o.perThreadM).keys()];
+  const J = [...Array(o.perThreadN).keys()];
+  const accDecl = I.map((i) => '  ' + J.map((j) => `var acc_${i}_${j} = 0.0;`).join(' ')).join('\n');
+  const unrolled = [
+    ...I.map((i) => `      let a${i} = xs[kk][lid.y + ${i * wgY}u];`),
+    ...J.map((j) => `      let b${j} = ws[kk][lid.x + ${j * wgX}u];`),
+    ...I.map((i) => '      ' + J.map((j) => `acc_${i}_${j} = fma(a${i}, b${j}, acc_${i}_${j});`).join(' ')),
+  ].join('\n');
+  const epilogue = I.map(
+    (i) => `  {
+    let m = row0 + lid.y + ${i * wgY}u;
+    if (m < p.M) {
+${J.map((j) => `      store(m, col0 + lid.x + ${j * wgX}u, acc_${i}_${j});`).join('\n')}
+    }
+  }`,
+  ).join('\n');
+  return { loadX, accDecl, unrolled, epilogue };
 }
 
 /**

@@ -45,7 +45,7 @@ import {
   type QuantBits,
 } from '../cpu/matmulQuant.js';
 import { WGSL_GELU } from './gelu.js';
-import { pickMatmulTiles, wgslStoreEpilogue, type MatmulArgs, type MatmulTiles } from './matmul.js';
+import { pickMatmulTiles, wgslStoreEpilogue, wgslTiledParts, type MatmulArgs, type MatmulTiles } from './matmul.js';
 
 export interface MatmulQuantOptions extends MatmulTiles {
   bits: QuantBits;
@@ -100,28 +100,7 @@ export function matmulQuantWgsl(o: MatmulQuantOptions): string {
       : '// nibble i, stored with offset 8\n' +
         'fn qvalue(word: u32, i: u32) -> f32 { return f32(i32(extractBits(word, 4u * i, 4u)) - 8); }';
 
-  const loadX = o.vec4
-    ? /* wgsl */ `
-    // x tile: tileM rows × tileK columns = TM·TK/4 vec4 loads spread over the workgroup.
-    for (var l = tid; l < TM * TK / 4u; l += WG) {
-      let r = l / (TK / 4u);
-      let c = (l % (TK / 4u)) * 4u;
-      let m = row0 + r;
-      let k = k0 + c;
-      var v = vec4<f32>(0.0);
-      if (m < p.M && k < p.K) { v = x[(m * p.K + k) / 4u]; }
-      xs[c][r] = v.x; xs[c + 1u][r] = v.y; xs[c + 2u][r] = v.z; xs[c + 3u][r] = v.w;
-    }`
-    : /* wgsl */ `
-    for (var l = tid; l < TM * TK; l += WG) {
-      let r = l / TK;
-      let c = l % TK;
-      let m = row0 + r;
-      let k = k0 + c;
-      var v = 0.0;
-      if (m < p.M && k < p.K) { v = x[m * p.K + k]; }
-      xs[c][r] = v;
-    }`;
+  const { loadX, accDecl, unrolled, epilogue } = wgslTiledParts(o, wgX, wgY);
 
   const dequantStores = [...Array(E).keys()]
     .map((i) => `      ws[c + ${i}u][r] = select(0.0, qvalue(word, ${i}u) * sc, k + ${i}u < p.K);`)
@@ -141,24 +120,6 @@ export function matmulQuantWgsl(o: MatmulQuantOptions): string {
       }
 ${dequantStores}
     }`;
-
-  // Register block, generated unrolled: acc_i_j is output row lid.y + i·WGY, column lid.x + j·WGX.
-  const I = [...Array(o.perThreadM).keys()];
-  const J = [...Array(o.perThreadN).keys()];
-  const accDecl = I.map((i) => '  ' + J.map((j) => `var acc_${i}_${j} = 0.0;`).join(' ')).join('\n');
-  const unrolled = [
-    ...I.map((i) => `      let a${i} = xs[kk][lid.y + ${i * wgY}u];`),
-    ...J.map((j) => `      let b${j} = ws[kk][lid.x + ${j * wgX}u];`),
-    ...I.map((i) => '      ' + J.map((j) => `acc_${i}_${j} = fma(a${i}, b${j}, acc_${i}_${j});`).join(' ')),
-  ].join('\n');
-  const epilogue = I.map(
-    (i) => `  {
-    let m = row0 + lid.y + ${i * wgY}u;
-    if (m < p.M) {
-${J.map((j) => `      store(m, col0 + lid.x + ${j * wgX}u, acc_${i}_${j});`).join('\n')}
-    }
-  }`,
-  ).join('\n');
 
   return /* wgsl */ `
 // ${matmulQuantKey(o)}
