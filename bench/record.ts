@@ -50,6 +50,10 @@ export interface BenchRecord {
   cpu: CpuInfo;
   /** The WebGPU adapter's description on WebGPU rows, else null. */
   adapter: string | null;
+  /** What the time covers: 'forward' (the default when absent) or 'pipeline' (text in, entities out). */
+  scope?: 'forward' | 'pipeline';
+  /** Where it ran, when not in the bench's own Node process: 'Chromium 156' (bench/browser.ts). */
+  host?: string;
 }
 
 let cached: CpuInfo | undefined;
