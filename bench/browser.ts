@@ -9,6 +9,7 @@
  *   --runs 5  --warmup 2                             timed passes per engine, alternating; untimed first
  *   --json FILE|-  --plot FILE.svg                   records (bench/record.ts) ; latency plot
  *   --serve [--port N]                               only build and serve the page, for a browser of your own
+ *   --page-dir DIR                                   build the page there (default bench/out/bench-page)
  *
  * It builds the static page (bench/browser/build.ts → bench/out/bench-page/), serves it cross-origin isolated on
  * 127.0.0.1 (bench/browser/server.ts), opens one Chromium context per thread count (WGBERT_CHROMIUM or
@@ -31,7 +32,7 @@ import { latencyPlot, type Series } from './svg.js';
 
 const USAGE = `npm run bench:browser -- [--model synth-base|synth-large|DIR] [--seq 128] [--batch 1]
     [--threads 1,2] [--engines cpu,ort-web,webgpu,ort-web-webgpu,transformersjs,cpu-pipeline]
-    [--runs 5] [--warmup 2] [--json FILE|-] [--plot FILE.svg] [--serve [--port N]]`;
+    [--runs 5] [--warmup 2] [--json FILE|-] [--plot FILE.svg] [--serve [--port N]] [--page-dir DIR]`;
 
 /** Chromium's flags: WebGPU on (SwiftShader's Vulkan adapter without a GPU), no background throttling. */
 export const CHROMIUM_ARGS = [
@@ -56,6 +57,8 @@ interface Options {
   plot?: string;
   serve: boolean;
   port: number;
+  /** where the page is built (default bench/out/bench-page) */
+  pageDir?: string;
 }
 
 export function parseArgs(argv: string[]): Options {
@@ -109,6 +112,9 @@ export function parseArgs(argv: string[]): Options {
       case '--serve':
         o.serve = true;
         break;
+      case '--page-dir':
+        o.pageDir = resolve(value());
+        break;
       case '--port':
         o.port = parseInts(flag, value())[0]!;
         break;
@@ -156,7 +162,7 @@ async function main(): Promise<void> {
   const progress = (s: string) => {
     if (process.stderr.isTTY) process.stderr.write(`[bench:browser] ${s}\n`);
   };
-  const built = await buildBenchPage();
+  const built = await buildBenchPage(o.pageDir);
   const mounts: Record<string, string> = { '/': built.dir };
   if (o.modelDir) mounts[o.plan.model] = o.modelDir;
   const served = await serveIsolated(mounts, o.port);

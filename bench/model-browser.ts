@@ -36,11 +36,9 @@
  */
 import '../src/node/wasmFlags.js';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
@@ -57,6 +55,7 @@ import { writeSynthCheckpoint } from './synthCheckpoint.js';
 import type { SynthName } from '../src/bert/synth.js';
 import type { ModelBenchSteps, PageInfo, RunResult } from './modelBrowserPage.js';
 import { processCpu, rendererPids } from './procCpu.js';
+import { serveIsolated } from './browser/server.js';
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -222,58 +221,24 @@ async function timeRunners(
 
 // ---- Chromium
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-  '.txt': 'text/plain; charset=utf-8',
-};
-const ISOLATION = {
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-embedder-policy': 'require-corp',
-  'cross-origin-resource-policy': 'same-origin',
-  'cache-control': 'no-store',
-};
 const PAGE_HTML =
   '<!doctype html><meta charset="utf-8"><title>wgbert model bench</title><link rel="icon" href="data:,">' +
   '<script type="module" src="/app.js"></script>';
 
-/** The page, its script, and the files below /models/<folder>/, /onnx/ and /ort/. */
-function serve(app: string): Promise<{ server: Server; url: string }> {
-  const roots: Record<string, string> = {
-    [`/models/ckpt-${modelName}/`]: f32Dir,
-    [`/models/ckpt-${modelName}-q8/`]: q8Dir,
-    '/onnx/': OUT,
-    '/ort/': ORT_DIST,
-  };
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    if (path === '/' || path === '/app.js') {
-      const body = path === '/' ? PAGE_HTML : app;
-      res.writeHead(200, { ...ISOLATION, 'content-type': TYPES[path === '/' ? '.html' : '.js']! }).end(body);
-      return;
-    }
-    const prefix = Object.keys(roots).find((p) => path.startsWith(p));
-    const root = prefix === undefined ? undefined : roots[prefix]!;
-    const file = root === undefined ? '' : normalize(join(root, path.slice(prefix!.length)));
-    if (root === undefined || !file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404, { ...ISOLATION, 'content-type': 'text/plain' }).end('not found');
-      return;
-    }
-    res.writeHead(200, {
-      ...ISOLATION,
-      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-      'content-length': statSync(file).size,
-    });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }),
-    ),
+/** The page, its script, and the files below /models/<folder>/, /onnx/ and /ort/ (bench/browser/server.ts). */
+function serve(app: string) {
+  return serveIsolated(
+    {
+      [`/models/ckpt-${modelName}/`]: f32Dir,
+      [`/models/ckpt-${modelName}-q8/`]: q8Dir,
+      '/onnx/': OUT,
+      '/ort/': ORT_DIST,
+    },
+    0,
+    {
+      '/': { type: 'text/html; charset=utf-8', body: PAGE_HTML },
+      '/app.js': { type: 'text/javascript', body: app },
+    },
   );
 }
 
@@ -313,7 +278,8 @@ const call = <K extends keyof Steps>(page: Page, name: K, ...a: Parameters<Steps
 async function runChromium(): Promise<void> {
   progress('bundling bench/modelBrowserPage.ts…');
   const app = await pageBundle();
-  const { server, url } = await serve(app);
+  const served = await serve(app);
+  const { url } = served;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -419,7 +385,7 @@ async function runChromium(): Promise<void> {
     }
   } finally {
     await browser.close();
-    server.close();
+    await served.close();
   }
   engineInfo.push({ engine, detail, load0, load1: loadavg() });
 }
