@@ -10,6 +10,7 @@
  *   --json FILE|-  --plot FILE.svg                   records (bench/record.ts) ; latency plot
  *   --serve [--port N]                               only build and serve the page, for a browser of your own
  *   --page-dir DIR                                   build the page there (default bench/out/bench-page)
+ *   --progress                                       progress on stderr without a TTY too (each pass's time)
  *
  * It builds the static page (bench/browser/build.ts → bench/out/bench-page/), serves it cross-origin isolated on
  * 127.0.0.1 (bench/browser/server.ts), opens one Chromium context per thread count (WGBERT_CHROMIUM or
@@ -29,10 +30,12 @@ import { serveIsolated } from './browser/server.js';
 import { markdownTable, tableCells, TABLE_HEADER } from './browser/table.js';
 import { cpuInfo, num, type BenchRecord } from './record.js';
 import { latencyPlot, type Series } from './svg.js';
+import { wasmPeakGflops } from './wasmPeak.js';
+import { wasmFeatures } from '../src/kernels/wasm/features.js';
 
 const USAGE = `npm run bench:browser -- [--model synth-base|synth-large|DIR] [--seq 128] [--batch 1]
     [--threads 1,2] [--engines cpu,ort-web,webgpu,ort-web-webgpu,transformersjs,cpu-pipeline]
-    [--runs 5] [--warmup 2] [--json FILE|-] [--plot FILE.svg] [--serve [--port N]] [--page-dir DIR]`;
+    [--runs 5] [--warmup 2] [--json FILE|-] [--plot FILE.svg] [--serve [--port N]] [--page-dir DIR] [--progress]`;
 
 /** Chromium's flags: WebGPU on (SwiftShader's Vulkan adapter without a GPU), no background throttling. */
 export const CHROMIUM_ARGS = [
@@ -59,10 +62,12 @@ interface Options {
   port: number;
   /** where the page is built (default bench/out/bench-page) */
   pageDir?: string;
+  /** progress lines on stderr without a TTY too */
+  progress: boolean;
 }
 
 export function parseArgs(argv: string[]): Options {
-  const o: Options = { plan: { ...DEFAULT_PLAN }, threads: [1, 2], serve: false, port: 0 };
+  const o: Options = { plan: { ...DEFAULT_PLAN }, threads: [1, 2], serve: false, port: 0, progress: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = () => {
@@ -112,6 +117,9 @@ export function parseArgs(argv: string[]): Options {
       case '--serve':
         o.serve = true;
         break;
+      case '--progress':
+        o.progress = true;
+        break;
       case '--page-dir':
         o.pageDir = resolve(value());
         break;
@@ -160,7 +168,7 @@ async function main(): Promise<void> {
   const quiet = o.json === '-';
   const say = (s: string) => (quiet ? process.stderr : process.stdout).write(`${s}\n`);
   const progress = (s: string) => {
-    if (process.stderr.isTTY) process.stderr.write(`[bench:browser] ${s}\n`);
+    if (process.stderr.isTTY || o.progress) process.stderr.write(`[bench:browser] ${s}\n`);
   };
   const built = await buildBenchPage(o.pageDir);
   const mounts: Record<string, string> = { '/': built.dir };
@@ -207,7 +215,12 @@ async function main(): Promise<void> {
   const rows = results.flatMap((r) => r.result.rows);
   const first = results[0]!.result;
   const cpu = cpuInfo();
+  const peak = await wasmPeakGflops(wasmFeatures().relaxed);
   say(`${cpu.model} (${cpu.simd}); ${host}, ${first.info.userAgent}`);
+  say(
+    `WebAssembly SIMD multiply-add peak of one thread here (bench/wasmPeak.ts, in Node ${process.versions.node}): ` +
+      `${peak.toFixed(1)} GFLOP/s`,
+  );
   say(
     `WebAssembly ${JSON.stringify(first.info.wasm)}; hardwareConcurrency ${first.info.hardwareConcurrency}; ` +
       `WebGPU adapter: ${first.info.adapter ?? 'none'}${/swiftshader/i.test(first.info.adapter ?? '') ? ' (a software adapter: function, not speed)' : ''}`,

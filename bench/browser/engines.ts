@@ -15,7 +15,7 @@
  * from anywhere else.
  */
 import { loadModel, pipeline, type BertModel, type Encoding } from '../../src/browser.js';
-import type { Ort, OrtSession, OrtTensor } from '../peers/peer.js';
+import type { Ort, OrtTensor } from '../peers/peer.js';
 import type { RecordBackend, RecordEngine } from '../record.js';
 import type { BenchModel } from './model.js';
 
@@ -95,17 +95,11 @@ async function ortEngine(name: 'ort-web' | 'ort-web-webgpu', model: BenchModel, 
   const webgpu = name === 'ort-web-webgpu';
   const ort = await importOrt(webgpu ? 'ort.webgpu.min.mjs' : 'ort.wasm.min.mjs', threads);
   const t0 = performance.now();
-  const url = URL.createObjectURL(model.files.get('onnx/model.onnx')!);
-  let session: OrtSession;
-  try {
-    session = await (ort.InferenceSession.create as unknown as (u: string, o: object) => Promise<OrtSession>)(url, {
-      executionProviders: [webgpu ? 'webgpu' : 'wasm'],
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-    });
-  } finally {
-    URL.revokeObjectURL(url);
-  }
+  const session = await ort.InferenceSession.create(model.files.get('onnx/model.onnx') as Uint8Array, {
+    executionProviders: [webgpu ? 'webgpu' : 'wasm'],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  });
   let feeds: { w: Workload; f: Record<string, OrtTensor> } | undefined;
   const engine: BenchEngine = {
     name,
@@ -185,7 +179,7 @@ async function transformersEngine(model: BenchModel, threads: number) {
     async match(key: string) {
       if (!key.includes(id)) return undefined;
       const file = [...model.files.keys()].find((f) => key.endsWith(`/${f}`));
-      return file === undefined ? undefined : new Response(model.files.get(file)!);
+      return file === undefined ? undefined : new Response(model.files.get(file)! as BodyInit);
     },
     async put() {},
   };

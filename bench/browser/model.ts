@@ -6,8 +6,8 @@
  * - its float32 ONNX export (bench/onnx/bert.ts), what onnxruntime-web and transformers.js run;
  * - the files transformers.js asks for (config.json, tokenizer.json, …, onnx/model.onnx), by name.
  *
- * Blobs, not ArrayBuffers, hold the files: the browser may keep them outside the JS heap (synth-large is
- * 1.33 GB), and each engine reads them its own way (wgbert range by range, onnxruntime by object URL).
+ * Blobs hold the checkpoint (the browser may keep it outside the JS heap: synth-large is 1.33 GB), which wgbert
+ * reads range by range; the ONNX export stays one Uint8Array, which onnxruntime copies into its own memory.
  */
 import { fileListModelSource, loadTokenizer, type BertConfig, type ModelSource } from '../../src/browser.js';
 import { urlModelSource } from '../../src/io/urlSource.js';
@@ -34,7 +34,7 @@ export interface BenchModel {
   source: ModelSource;
   tokenizer: BertTokenizer;
   /** The model's files by name, as transformers.js asks for them ('onnx/model.onnx' is the ONNX export). */
-  files: Map<string, Blob>;
+  files: Map<string, Blob | Uint8Array<ArrayBuffer>>;
   /** Bytes of model.safetensors (0 when not known). */
   bytes: number;
 }
@@ -68,7 +68,7 @@ export async function synthBenchModel(
     throw new Error(
       `${name}: its vocabulary (${SYNTH_CONFIGS[name].V}) is smaller than the tokenizer's (${DEMO_VOCAB})`,
     );
-  const files = await fetchFiles(tokenizerBase, TOKENIZER_FILES, ['tokenizer.json']);
+  const files: BenchModel['files'] = await fetchFiles(tokenizerBase, TOKENIZER_FILES, ['tokenizer.json']);
   const configJson = synthConfigJson(name);
   files.set('config.json', jsonBlob(configJson));
   const config = parseBertConfig(configJson, `${name}/config.json`);
@@ -87,13 +87,11 @@ export async function synthBenchModel(
   }
   files.set('model.safetensors', new Blob(parts));
   progress(`exporting ${name} to ONNX`);
-  files.set(
-    'onnx/model.onnx',
-    new Blob([exportBertOnnx(mapBertWeights(tensors, config), name) as Uint8Array<ArrayBuffer>]),
-  );
+  // the export stays an array: Chromium fails to fetch a second blob of synth-large's size (1.33 GB)
+  files.set('onnx/model.onnx', exportBertOnnx(mapBertWeights(tensors, config), name) as Uint8Array<ArrayBuffer>);
   tensors.clear();
   const source = fileListModelSource(
-    [...files].filter(([n]) => !n.includes('/')).map(([n, b]) => new File([b], n)),
+    [...files].filter(([n]) => !n.includes('/')).map(([n, b]) => new File([b as Blob], n)),
     { name },
   );
   return { name, config, source, tokenizer: await loadTokenizer(source), files, bytes };
@@ -106,12 +104,16 @@ export async function synthBenchModel(
 export async function urlBenchModel(url: string, progress: (s: string) => void): Promise<BenchModel> {
   const base = new URL(url.endsWith('/') ? url : `${url}/`, location.href).href;
   const source = urlModelSource(base, { cache: false });
-  const files = await fetchFiles(base, ['config.json', ...TOKENIZER_FILES], ['config.json', 'tokenizer.json']);
+  const files: BenchModel['files'] = await fetchFiles(
+    base,
+    ['config.json', ...TOKENIZER_FILES],
+    ['config.json', 'tokenizer.json'],
+  );
   const config = await loadBertConfig(source);
   progress(`reading ${base} for the ONNX export`);
   const { weights } = await loadBertWeights(source);
   const name = new URL(base).pathname.split('/').filter(Boolean).pop() ?? 'model';
-  files.set('onnx/model.onnx', new Blob([exportBertOnnx(weights, name) as Uint8Array<ArrayBuffer>]));
+  files.set('onnx/model.onnx', exportBertOnnx(weights, name) as Uint8Array<ArrayBuffer>);
   const size = Number(
     (await fetch(new URL('model.safetensors', base), { method: 'HEAD' })).headers.get('content-length'),
   );
