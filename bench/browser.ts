@@ -221,9 +221,10 @@ async function main(): Promise<void> {
     `WebAssembly SIMD multiply-add peak of one thread here (bench/wasmPeak.ts, in Node ${process.versions.node}): ` +
       `${peak.toFixed(1)} GFLOP/s`,
   );
+  const software = /swiftshader/i.test(first.info.adapter ?? '') ? ' (a software adapter: function, not speed)' : '';
   say(
     `WebAssembly ${JSON.stringify(first.info.wasm)}; hardwareConcurrency ${first.info.hardwareConcurrency}; ` +
-      `WebGPU adapter: ${first.info.adapter ?? 'none'}${/swiftshader/i.test(first.info.adapter ?? '') ? ' (a software adapter: function, not speed)' : ''}`,
+      `WebGPU adapter: ${first.info.adapter ?? 'none'}${software}`,
   );
   say(
     `${first.model.name} (hidden ${first.model.hiddenSize}, ${first.model.numLayers} layers); ` +

@@ -14,7 +14,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildBenchPage } from '../bench/browser/build.js';
+import { serveIsolated } from '../bench/browser/server.js';
+import { CHROMIUM_ARGS } from '../bench/browser.js';
 import { parseEngines, planFromSearch, searchFromPlan } from '../bench/browser/plan.js';
 import type { BenchRecord } from '../bench/record.js';
 import { fixturePath, IN_CI, REPO_ROOT } from './fixtures.js';
@@ -103,5 +107,40 @@ describe.skipIf(!chromiumThere)('npm run bench:browser in Chromium', () => {
     expect(same, 'the pipelines compared').not.toBeNull();
     expect(Number(same![1])).toBe(Number(same![2]));
     expect(Number(same![2])).toBeGreaterThan(0); // tokens not labelled "O" (the pipelines leave those out)
+  });
+
+  it('the static page runs a plan from its URL and shows the table, as a user opening it does', {
+    timeout: 120_000,
+  }, async ({ skip }) => {
+    const model = fixturePath('models/ner-tiny-cased');
+    if (model === undefined) return skip('fixture models/ner-tiny-cased missing');
+    const page = await buildBenchPage(join(tmp, 'static'));
+    const served = await serveIsolated({ '/': page.dir, '/models/ner-tiny-cased/': model });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    try {
+      const tab = await browser.newPage();
+      const query = '?model=/models/ner-tiny-cased/&seq=32&batch=1&threads=2&engines=cpu&runs=2&warmup=1&auto=1';
+      await tab.goto(`${served.url}${query}`);
+      await tab.waitForFunction(
+        () => /^(done|failed)/.test(document.getElementById('status')?.textContent ?? ''),
+        null,
+        {
+          timeout: 100_000,
+        },
+      );
+      expect(await tab.textContent('#status')).toBe('done: 1 rows');
+      const cells = await tab.$$eval('#table tbody td', (tds) => tds.map((td) => td.textContent));
+      expect(cells.slice(0, 6)).toEqual(['wgbert', 'cpu', 'forward', '2', '1', '32']);
+      expect(Number(cells[6])).toBeGreaterThan(0);
+      expect(
+        await tab.$eval('#plot svg', (svg) => svg.querySelectorAll('path, polyline, circle').length),
+      ).toBeGreaterThan(0);
+      expect(await tab.$eval('#json', (a) => (a as HTMLAnchorElement).hidden)).toBe(false);
+      // the form holds the plan it ran
+      expect(await tab.$eval('select[name=threads]', (el) => (el as HTMLSelectElement).value)).toBe('2');
+    } finally {
+      await browser.close();
+      await served.close();
+    }
   });
 });
