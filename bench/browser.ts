@@ -25,8 +25,12 @@ import { chromium } from 'playwright-core';
 import { buildBenchPage } from './browser/build.js';
 import type { BenchPlan, BenchResult, BenchRow } from './browser/bench.js';
 import { GPU_ENGINES, type EngineName } from './browser/engines.js';
+
+/** Engines from bench/node_modules (`npm run bench:setup`, run first when they are missing). */
+const PEER_ENGINES: readonly EngineName[] = ['ort-web', 'ort-web-webgpu', 'transformersjs'];
 import { DEFAULT_PLAN, parseEngines, parseInts } from './browser/plan.js';
 import { serveIsolated } from './browser/server.js';
+import { ensurePeersInstalled } from './peers/install.js';
 import { markdownTable, tableCells, TABLE_HEADER } from './browser/table.js';
 import { cpuInfo, num, type BenchRecord } from './record.js';
 import { latencyPlot, type Series } from './svg.js';
@@ -170,6 +174,7 @@ async function main(): Promise<void> {
   const progress = (s: string) => {
     if (process.stderr.isTTY || o.progress) process.stderr.write(`[bench:browser] ${s}\n`);
   };
+  if (o.plan.engines.some((e) => PEER_ENGINES.includes(e))) ensurePeersInstalled();
   const built = await buildBenchPage(o.pageDir);
   const mounts: Record<string, string> = { '/': built.dir };
   if (o.modelDir) mounts[o.plan.model] = o.modelDir;

@@ -26,12 +26,9 @@
  * TTY. A peer that cannot run here says why in one line and the rest runs.
  */
 import '../src/node/wasmFlags.js';
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { synthBert } from '../src/bert/synthModel.js';
 import { SYNTH_CONFIGS, synthInputs, type SynthConfig, type SynthName } from '../src/bert/synth.js';
 import { loadBertWeights } from '../src/bert/load.js';
@@ -50,6 +47,7 @@ import { bertFlops } from './flops.js';
 import { latencyPlot, type Series } from './svg.js';
 import { PEERS, parsePeers, peersForDtypes, type PeerName } from './peers/index.js';
 import { firstLine } from './peers/peer.js';
+import { ensurePeersInstalled } from './peers/install.js';
 import {
   cpuInfo,
   num,
@@ -399,19 +397,6 @@ async function wgbertEngine(
   };
 }
 
-const benchDir = fileURLToPath(new URL('.', import.meta.url));
-
-/** Runs bench/setup.mjs (output to stderr) when bench/node_modules lacks the peers of this lockfile. */
-function ensurePeersInstalled(): void {
-  const h = createHash('sha256');
-  for (const f of ['package.json', 'package-lock.json']) h.update(readFileSync(resolve(benchDir, f)));
-  const stamp = resolve(benchDir, 'node_modules', '.wgbert-setup');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === h.digest('hex')) return;
-  warn('bench: peers not installed (or out of date) in bench/node_modules: running `npm run bench:setup`');
-  const r = spawnSync(process.execPath, [resolve(benchDir, 'setup.mjs')], { stdio: ['ignore', 2, 2] });
-  if (r.status !== 0) warn('bench: peer setup failed (above); the peers will say what is missing');
-}
-
 // ---------------------------------------------------------------------------------------------- model benchmark
 
 interface Row extends Omit<BenchRecord, 'cpu' | 'tokensPerS' | 'maxDiff' | 'ratio'> {
@@ -452,7 +437,7 @@ async function benchModels(): Promise<Row[]> {
   // Every peer runs the ONNX export of these weights at its dtype: fp32, or int8 (q8: the encoder's linear
   // layers dynamically quantized, wgbert's int8 weights); each made once, when a peer first needs it.
   for (const p of opts.skippedPeers) note(`peer ${p}: no ${opts.dtypes.join('/')} variant — skipped`);
-  if (opts.peers.length > 0) ensurePeersInstalled();
+  if (opts.peers.length > 0) ensurePeersInstalled(warn);
   const exports = new Map<RecordDtype, { bytes: Uint8Array; ms: number }>();
   const onnxAt = (dtype: RecordDtype) => {
     let e = exports.get(dtype);
