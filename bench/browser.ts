@@ -23,6 +23,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { buildBenchPage } from './browser/build.js';
+import { CHROMIUM_PATH, CHROMIUM_QUIET_ARGS, CHROMIUM_WEBGPU_ARGS } from './browser/chromium.js';
 import type { BenchPlan, BenchResult, BenchRow } from './browser/bench.js';
 import { GPU_ENGINES, type EngineName } from './browser/engines.js';
 
@@ -42,19 +43,7 @@ const USAGE = `npm run bench:browser -- [--model synth-base|synth-large|DIR] [--
     [--runs 5] [--warmup 2] [--json FILE|-] [--plot FILE.svg] [--serve [--port N]] [--page-dir DIR] [--progress]`;
 
 /** Chromium's flags: WebGPU on (SwiftShader's Vulkan adapter without a GPU), no background throttling. */
-export const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-angle=swiftshader',
-  '--no-sandbox',
-  '--disable-gpu-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-renderer-backgrounding',
-  '--disable-background-timer-throttling',
-];
+export const CHROMIUM_ARGS = [...CHROMIUM_WEBGPU_ARGS, ...CHROMIUM_QUIET_ARGS];
 
 interface Options {
   plan: Omit<BenchPlan, 'threads'>;
@@ -186,7 +175,7 @@ async function main(): Promise<void> {
     return; // the server keeps the process alive
   }
   const browser = await chromium.launch({
-    executablePath: process.env.WGBERT_CHROMIUM ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     headless: true,
     args: CHROMIUM_ARGS,
   });

@@ -46,6 +46,7 @@ import {
 import { cpuInfo } from './record.js';
 import type { BenchInput, PathInput, ShapeCheck } from './gemmBrowserRun.js';
 import { rendererPids, threadCpuMs } from './procCpu.js';
+import { CHROMIUM_QUIET_ARGS } from './browser/chromium.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -170,18 +171,7 @@ const selWasm = b64(selectionModule());
 
 const input: BenchInput = { paths, shapes, runs, warmup, probe };
 
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  // keep the renderer at full speed while headless
-  '--disable-renderer-backgrounding',
-  '--disable-background-timer-throttling',
-  ...(jsFlags ? [`--js-flags=${jsFlags}`] : []),
-];
+const chromiumArgs = [...CHROMIUM_QUIET_ARGS, '--disable-gpu', ...(jsFlags ? [`--js-flags=${jsFlags}`] : [])];
 
 // ---- run ----
 type Steps = typeof import('./gemmBrowserRun.js');

@@ -56,6 +56,7 @@ import type { SynthName } from '../src/bert/synth.js';
 import type { ModelBenchSteps, PageInfo, RunResult } from './modelBrowserPage.js';
 import { processCpu, rendererPids } from './procCpu.js';
 import { serveIsolated } from './browser/server.js';
+import { CHROMIUM_QUIET_ARGS } from './browser/chromium.js';
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -283,16 +284,7 @@ async function runChromium(): Promise<void> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-renderer-backgrounding',
-      '--disable-background-timer-throttling',
-    ],
+    args: [...CHROMIUM_QUIET_ARGS, '--disable-gpu'],
   });
   const load0 = loadavg();
   const engine = `Chromium ${browser.version().split('.')[0]}`;

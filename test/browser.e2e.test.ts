@@ -42,6 +42,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 /** What the demo page exposes for tests (typed loosely here; demo/main.ts declares the full shape). */
 const demoResult = () => (window as unknown as { __wgbert?: unknown }).__wgbert;
 import { writeSynthCheckpoint } from '../bench/synthCheckpoint.js';
+import { CHROMIUM_QUIET_ARGS, CHROMIUM_WEBGPU_ARGS } from '../bench/browser/chromium.js';
 import { pipeline, type Entity, type TokenClassificationPipeline } from '../src/node.js';
 import { IN_CI, REPO_ROOT } from './fixtures.js';
 import { shiftEntities, splitLines } from '../demo/lines.js';
@@ -52,21 +53,10 @@ const DEMO = join(REPO_ROOT, 'demo');
 const SCREENSHOT = join(REPO_ROOT, 'docs/demo-screenshot.png');
 
 /**
- * The flags the e2e runs with. Only --enable-unsafe-webgpu (plus a secure origin) is needed for WebGPU on
- * SwiftShader; --enable-precise-memory-info makes `performance.memory` exact (else rounded and delayed).
+ * The flags the e2e runs with: WebGPU on (bench/browser/chromium.ts); --enable-precise-memory-info makes
+ * `performance.memory` exact (else rounded and delayed).
  */
-const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-precise-memory-info',
-  '--enable-features=Vulkan',
-  '--use-angle=swiftshader',
-  '--no-sandbox',
-  '--disable-gpu-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+const CHROMIUM_ARGS = [...CHROMIUM_WEBGPU_ARGS, '--enable-precise-memory-info', ...CHROMIUM_QUIET_ARGS];
 
 interface DemoResult {
   status: 'done' | 'error';
