@@ -295,13 +295,21 @@ describe.skipIf(!gpu)('WebGPU subgroup reductions and fused attention score tile
     buf.destroy();
   });
 
-  it('synth-odd model on a device with subgroups vs the reference logits (max |Δ| ≤ 1e-3, same argmax)', async () => {
+  it('synth-odd model, subgroups on and off (backend option), vs the reference logits (max |Δ| ≤ 1e-3, same argmax)', async () => {
     const index = fixtureJson<{ cases: SynthCase[] }>('synth/index.json');
     const cases = (index?.cases ?? []).filter((c) => c.config === 'synth-odd');
     if (cases.length === 0) return;
     const { weights } = synthBert('synth-odd');
-    for (const attentionKernel of ['auto', 'unfused'] as const) {
-      const model = await Session.open(createWebGpuBackend({ gpu: gpu!, attention: attentionKernel }), weights);
+    const runs = [
+      { attention: 'auto', subgroups: true },
+      { attention: 'unfused', subgroups: true },
+      { attention: 'auto', subgroups: false }, // the backend option: the tree reductions, on any adapter
+    ] as const;
+    for (const { attention: attentionKernel, subgroups } of runs) {
+      const model = await Session.open(
+        createWebGpuBackend({ gpu: gpu!, attention: attentionKernel, ...(subgroups ? {} : { subgroups }) }),
+        weights,
+      );
       try {
         let maxErr = 0;
         for (const c of cases) {
@@ -318,10 +326,10 @@ describe.skipIf(!gpu)('WebGPU subgroup reductions and fused attention score tile
           maxErr = Math.max(maxErr, d.max);
         }
         const rt = (model.device as WebGpuDevice).rt;
-        expect(rt.subgroups).toBe(adapterHasSubgroups);
+        expect(rt.subgroups).toBe(subgroups && adapterHasSubgroups);
         const reductions = rt.pipelineKeys.filter((k) => /^(layerNorm|embeddings|attention)\//.test(k));
         expect(reductions.length).toBeGreaterThan(0);
-        for (const k of reductions) expect(k.endsWith(sgSuffix()), k).toBe(true);
+        for (const k of reductions) expect(k.endsWith('/sg'), k).toBe(rt.subgroups);
         console.log(
           `[webgpu] synth-odd, subgroups ${rt.subgroups}, attention ${attentionKernel}: ${cases.length} cases, ` +
             `max |Δ| ${maxErr.toExponential(2)}; reductions ${reductions.join(', ')}`,

@@ -108,6 +108,12 @@ export interface WebGpuBackendOptions {
    */
   gpuTiming?: boolean;
   /**
+   * Subgroup operations (subgroupAdd / subgroupMax) in LayerNorm, the embeddings and attention when the
+   * adapter has 'subgroups'. Default true; false opens the device without the feature, so those kernels run
+   * their workgroup tree reductions (the tested twins): for comparing the two on a GPU.
+   */
+  subgroups?: boolean;
+  /**
    * Dispatch plans (./plan.ts): how many shapes (batch × seq) keep their recorded dispatches and activation
    * buffers, so that a repeated forward of one only writes its inputs and replays them. Default 4; 0 turns
    * plans off (every forward records anew). They hold at most PLAN_MAX_BYTES (256 MiB) of buffers together.
@@ -192,6 +198,7 @@ export class WebGpuDevice implements Device<GpuTensor, GpuWeight> {
     const { device, description, software } = await requestGpuDevice({
       ...(opts.gpu ? { gpu: opts.gpu } : {}),
       f16: dtype === 'f16',
+      ...(opts.subgroups === false ? { subgroups: false } : {}),
     });
     const rt = new GpuRuntime(device, {
       profile: software ? 'cpu' : 'gpu',
