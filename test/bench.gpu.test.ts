@@ -15,11 +15,13 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthInputs, type SynthName } from '../src/bert/synth.js';
 import { bertFlops } from '../bench/flops.js';
 import type { Manifest } from '../bench/gpu/pack.js';
+import { EXTRA_ARCHS, SPECIALS } from '../bench/gpu/extraTokenizers.js';
 import { fixtureJson, IN_CI, REPO_ROOT } from './fixtures.js';
 
 const ok = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
@@ -149,6 +151,28 @@ describe.skipIf(missing.length > 0 && !IN_CI)('GPU run packer (bench/gpu/pack.ts
     expect(expected.models['synth-odd']).toEqual(index!.configs['synth-odd']!.tensor_sha256);
     expect(Object.keys(expected.models['synth-odd']!)).toHaveLength(55);
     expect(expected.models['synth-large']).toEqual(index!.configs['synth-large']!.tensor_sha256_named);
+  });
+
+  it("phase 7's tokenizers: one per architecture, specials at ids 0-4, re-read by Hugging Face's tokenizers", async () => {
+    const { Tokenizer } = createRequire(import.meta.url)('tokenizers') as {
+      Tokenizer: { fromFile(f: string): { encode(s: string): Promise<{ getTokens(): string[]; getIds(): number[] }> } };
+    };
+    for (const arch of EXTRA_ARCHS) {
+      const file = join(dir, 'extra', `${arch}.tokenizer.json`);
+      const json = JSON.parse(readFileSync(file, 'utf8')) as { added_tokens: { id: number; content: string }[] };
+      expect(json.added_tokens.map((t) => [t.id, t.content])).toEqual(SPECIALS[arch].map((s, i) => [i, s]));
+      const e = await Tokenizer.fromFile(file).encode('Jane Smith of London ordered 40 chairs.');
+      const bert = SPECIALS[arch][0] === '[PAD]';
+      expect(e.getIds()[0], arch).toBe(bert ? 2 : 0); // [CLS] / <s>
+      expect(e.getIds().at(-1), arch).toBe(bert ? 3 : 2); // [SEP] / </s>
+      expect(
+        e
+          .getIds()
+          .slice(1, -1)
+          .every((id) => id >= 5),
+        arch,
+      ).toBe(true);
+    }
   });
 
   it.skipIf(!numpy && !IN_CI)("the numpy synth generator reproduces the fixtures' tensor hashes", () => {

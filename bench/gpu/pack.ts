@@ -11,6 +11,7 @@
  *   lib/libvulkan.so.1           the Vulkan loader, from Debian's libvulkan1 .deb (`apt-get download`)
  *   runner.mjs                   bench/gpu/runner.ts and what it imports of src/ and bench/, one esbuild bundle
  *   run, *.py                    the entry script and the Python phases (bench/gpu/)
+ *   extra/<arch>.tokenizer.json  phase 7's tokenizers, trained here (bench/gpu/extraTokenizers.ts)
  *   expected-hashes.json         synth tensor hashes from $WGBERT_FIXTURES/synth/index.json (default
  *                                ../shared/fixtures)
  *   manifest.json                every file's path, bytes and sha256 (and the raw file's, for .xz)
@@ -44,6 +45,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BenchGpuError, firstLine } from './common.js';
+import { EXTRA_ARCHS, writeExtraTokenizers } from './extraTokenizers.js';
 
 const GPU_DIR = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = resolve(GPU_DIR, '../..');
@@ -318,8 +320,15 @@ export async function packRunDir(out: string, opts: PackOptions): Promise<Manife
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+  const tokenizers = mkdtempSync(join(tmpdir(), 'wgbert-gpu-tokenizers-'));
+  try {
+    for (const file of await writeExtraTokenizers(ROOT, tokenizers)) add(file, `extra/${basename(file)}`);
+  } finally {
+    rmSync(tokenizers, { recursive: true, force: true });
+  }
   add(join(GPU_DIR, 'run'), 'run', '755');
-  for (const py of ['runtools.py', 'synth.py', 'torch_bench.py', 'report.py']) add(join(GPU_DIR, py), py);
+  for (const py of ['runtools.py', 'synth.py', 'torch_bench.py', 'report.py', 'extra_archs.py'])
+    add(join(GPU_DIR, py), py);
 
   const manifest: Manifest = {
     format: 'wgbert-gpu-run-1',
@@ -457,6 +466,13 @@ async function rehearse(opts: PackOptions, icd: string, keep: boolean): Promise<
     if (!results.some((x) => x.phase === 'compare' && typeof x.max_abs === 'number'))
       problems.push('no logits comparison');
     if (!results.some((x) => x.phase === 'sweep' && typeof x.gflops === 'number')) problems.push('no sweep result');
+    const extras = results.filter((x) => x.phase === 'extra' && x.event === 'extra');
+    const extraSkipped = extras.some((x) => typeof x.skipped === 'string');
+    for (const arch of extraSkipped ? [] : EXTRA_ARCHS) {
+      const x = extras.find((y) => y.arch === arch);
+      if (typeof x?.file !== 'string' || !existsSync(join(outDir, x.file)))
+        problems.push(`phase extra: no ${arch} reference (${JSON.stringify(x ?? 'no record')})`);
+    }
     if (problems.length > 0)
       throw new BenchGpuError('pack --rehearse', `the rehearsal failed:\n  ${problems.join('\n  ')}`);
     console.log(`rehearsal: ok (${((performance.now() - t0) / 1000).toFixed(1)} s in all)`);
