@@ -108,7 +108,7 @@ function withSpecials(json: string, arch: ExtraArch): string {
           sep: ['</s>', id('</s>')],
           cls: ['<s>', id('<s>')],
           trim_offsets: true,
-          add_prefix_space: arch === 'roberta' ? false : true,
+          add_prefix_space: arch !== 'roberta',
         };
   if (arch === 'roberta')
     t.decoder = { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true };
