@@ -15,7 +15,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['kernels/'],
   ['backends/'],
   ['engine/'],
-  ['pipeline/', 'eval/'],
+  ['pipeline/', 'eval/', 'invoice/'],
   ['serve/'],
   ['node/', 'cli/', 'browser.ts', 'index.ts', 'node.ts'],
 ];

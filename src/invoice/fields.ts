@@ -1,0 +1,282 @@
+/**
+ * The invoice fields, by small documented rules over the lines and the NER entities (docs/invoices.md has the
+ * rule list and what each was measured to do). A label ("Invoice No.", "Due date", "Bill to", "Total", …, in
+ * English and German) finds a line; its value is the rest of that line after the label, else the nearest
+ * neighbour to the right or below (./layout.ts). Values with a checkable shape are checked: dates parse
+ * (./dates.ts), amounts parse (./money.ts), IBANs pass mod 97 and VAT ids match their country's format
+ * (./ids.ts). Seller and buyer are the ORG (else PER) entity of the block under their label, else that block's
+ * first line; without a seller label, the first ORG entity on page 1 outside the buyer's block, else the
+ * first line of the page.
+ */
+import type { DateOrder, DateParser } from './dates.js';
+import { findIbans, findVatIds } from './ids.js';
+import { neighbours, spanBox, type Box, type PlacedLine } from './layout.js';
+import { currencyIn, parseAmounts } from './money.js';
+
+/** One extracted field: its value, the text it came from, where that text is, and how sure the rule is. */
+export interface InvoiceField<T> {
+  value: T;
+  text: string;
+  /** From 1. */
+  page: number;
+  /** [x0, y0, x1, y1]: image pixels (OCR) or PDF points (text layer); zeros for text files. */
+  box: Box;
+  /** 0 … 1: the rule's own confidence times the lowest word confidence (OCR) or the entity score. */
+  confidence: number;
+}
+
+export interface InvoiceFields {
+  invoice_number: InvoiceField<string> | null;
+  issue_date: InvoiceField<string> | null;
+  due_date: InvoiceField<string> | null;
+  seller: InvoiceField<string> | null;
+  buyer: InvoiceField<string> | null;
+  total: InvoiceField<number> | null;
+  tax: InvoiceField<number> | null;
+  currency: InvoiceField<string> | null;
+  iban: InvoiceField<string> | null;
+  vat_id: InvoiceField<string> | null;
+}
+
+export const FIELD_NAMES = [
+  'invoice_number',
+  'issue_date',
+  'due_date',
+  'seller',
+  'buyer',
+  'total',
+  'tax',
+  'currency',
+  'iban',
+  'vat_id',
+] as const satisfies readonly (keyof InvoiceFields)[];
+
+/** An NER entity on a line (aggregated to words), in the line's characters. */
+export interface LineEntity {
+  line: PlacedLine;
+  start: number;
+  end: number;
+  group: string;
+  score: number;
+}
+
+// ---------------------------------------------------------------------------------------------- labels
+
+const LABEL = {
+  number:
+    /\b(?:invoice|rechnung|rechnungs|facture|factura|fattura)[\s-]*(?:no\.?|number|num\.?|nr\.?|nummer|#|n[°º]\.?)?\s*[:#]?\s*/i,
+  numberAlone: /^(?:no\.?|number|nr\.?|#)\s*[:#]?\s*/i,
+  due: /\b(?:due(?: date)?|payment due|pay by|payable by|fällig(?: am| bis)?|zahlbar bis|zahlungsziel)\b\s*:?\s*/i,
+  issue: /\b(?:(?:invoice|issue|billing|rechnungs)[\s-]?date|date of issue|dated?|datum|rechnungsdatum)\b\s*:?\s*/i,
+  total:
+    /\b(?:grand total|total (?:due|amount|payable)|amount due|balance due|total|gesamtbetrag|gesamtsumme|rechnungsbetrag|endbetrag|summe)\b\s*(?:\([^)]*\))?\s*:?\s*/i,
+  notTotal: /sub\s*-?total|zwischensumme|netto|net amount|total excl|before tax/i,
+  tax: /\b(?:vat|tax|sales tax|mwst\.?|ust\.?|umsatzsteuer|mehrwertsteuer|tva|iva)\b/i,
+  notTax: /vat\s*(?:id|reg|no|number|nr)|ust-?id|tax\s*(?:id|number|no)|steuer-?n(?:umme)?r|incl|inkl|excl|zzgl/i,
+  vat: /\b(?:vat|ust|tva|iva|mwst|tax)[\s-]*(?:id|reg\.?|no\.?|number|nr\.?|idnr\.?|identification)/i,
+  iban: /\biban\b/i,
+  // parties: labels start their line ("Werner-von-Siemens-Straße" is no "von" label)
+  buyer:
+    /^\s*(?:bill(?:ed)? to|invoice to|sold to|ship to|customer|client|buyer|recipient|rechnungsempfänger|empfänger|kunde)\b\s*:?\s*/i,
+  seller: /^\s*(?:from|seller|supplier|vendor|issued by|bill from|von|absender|lieferant|rechnungssteller)\b\s*:?\s*/i,
+};
+
+const field = <T>(value: T, line: PlacedLine, start: number, end: number, confidence: number): InvoiceField<T> => {
+  const s = spanBox(line, start, end);
+  return {
+    value,
+    text: line.text.slice(start, end),
+    page: line.page,
+    box: s.box,
+    confidence: +(confidence * s.confidence).toFixed(3),
+  };
+};
+
+/** The text after a label on its own line, and each neighbour line: where the label's value may be. */
+function candidates(lines: readonly PlacedLine[], line: PlacedLine, labelEnd: number) {
+  const out: { line: PlacedLine; from: number }[] = [];
+  if (line.text.slice(labelEnd).trim() !== '') out.push({ line, from: labelEnd });
+  for (const n of neighbours(lines, line)) out.push({ line: n, from: 0 });
+  return out;
+}
+
+function labelled(lines: readonly PlacedLine[], label: RegExp, not?: RegExp) {
+  const out: { line: PlacedLine; end: number }[] = [];
+  for (const line of lines) {
+    const m = label.exec(line.text);
+    if (m && !(not && not.test(line.text))) out.push({ line, end: m.index + m[0].length });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------- fields
+
+function invoiceNumber(lines: readonly PlacedLine[]): InvoiceField<string> | null {
+  const token = /^[A-Z0-9][A-Z0-9\-/._]*\d[A-Z0-9\-/._]*/i;
+  for (const label of [LABEL.number, LABEL.numberAlone]) {
+    for (const { line, end } of labelled(lines, label)) {
+      for (const c of candidates(lines, line, end)) {
+        const rest = c.line.text.slice(c.from);
+        const lead = rest.length - rest.trimStart().length;
+        const m = token.exec(rest.trimStart());
+        if (!m || /^\d{1,2}[./]\d{1,2}[./]\d{2,4}$/.test(m[0]) || /^\d{4}-\d{2}-\d{2}$/.test(m[0])) continue;
+        const value = m[0].replace(/[.,]$/, '');
+        const start = c.from + lead;
+        return field(value, c.line, start, start + value.length, c.line === line ? 0.9 : 0.75);
+      }
+    }
+  }
+  return null;
+}
+
+function dateField(
+  lines: readonly PlacedLine[],
+  dates: DateParser,
+  order: DateOrder,
+  label: RegExp,
+  not?: RegExp,
+): InvoiceField<string> | null {
+  for (const { line, end } of labelled(lines, label, not)) {
+    for (const c of candidates(lines, line, end)) {
+      const d = dates.find(c.line.text.slice(c.from), order)[0];
+      if (d) return field(d.iso, c.line, c.from + d.start, c.from + d.end, c.line === line ? 0.9 : 0.75);
+    }
+  }
+  return null;
+}
+
+function amountField(
+  lines: readonly PlacedLine[],
+  label: RegExp,
+  not: RegExp,
+  pick: 'largest' | 'last',
+): InvoiceField<number> | null {
+  let best: InvoiceField<number> | null = null;
+  for (const { line, end } of labelled(lines, label, not)) {
+    for (const c of candidates(lines, line, end)) {
+      const amounts = parseAmounts(c.line.text.slice(c.from));
+      const a = pick === 'largest' ? amounts.sort((x, y) => y.value - x.value)[0] : amounts.at(-1);
+      if (!a) continue;
+      const f = field(a.value, c.line, c.from + a.start, c.from + a.end, c.line === line ? 0.9 : 0.75);
+      if (pick === 'last') return f;
+      if (!best || f.value > best.value) best = f;
+      break;
+    }
+  }
+  return best;
+}
+
+function currencyField(lines: readonly PlacedLine[], total: InvoiceField<number> | null): InvoiceField<string> | null {
+  if (total) {
+    const line = lines.find((l) => l.page === total.page && l.text.includes(total.text));
+    const c = currencyIn(total.text);
+    if (c && line) {
+      const at = line.text.indexOf(total.text);
+      return field(c, line, at, at + total.text.length, 0.9);
+    }
+  }
+  const counts = new Map<string, { n: number; line: PlacedLine }>();
+  for (const line of lines) {
+    const c = currencyIn(line.text);
+    if (c) counts.set(c, { n: (counts.get(c)?.n ?? 0) + 1, line: counts.get(c)?.line ?? line });
+  }
+  const top = [...counts].sort((a, b) => b[1].n - a[1].n)[0];
+  return top ? field(top[0], top[1].line, 0, top[1].line.text.length, 0.6) : null;
+}
+
+function idField(
+  lines: readonly PlacedLine[],
+  find: (text: string) => { value: string; start: number; end: number }[],
+  label: RegExp,
+): InvoiceField<string> | null {
+  const ordered = [...lines.filter((l) => label.test(l.text)), ...lines.filter((l) => !label.test(l.text))];
+  for (const line of ordered) {
+    const [id] = find(line.text);
+    if (id) return field(id.value, line, id.start, id.end, label.test(line.text) ? 0.95 : 0.8);
+  }
+  return null;
+}
+
+/** The party under a label: an ORG (else PER) entity in its first lines, else the first line's text. */
+function party(
+  lines: readonly PlacedLine[],
+  entities: readonly LineEntity[],
+  label: RegExp,
+): { field: InvoiceField<string>; block: PlacedLine[] } | null {
+  for (const { line, end } of labelled(lines, label)) {
+    const block = candidates(lines, line, end).slice(0, 3);
+    if (block.length === 0) continue;
+    for (const group of ['ORG', 'PER']) {
+      for (const c of block.slice(0, 2)) {
+        const e = entities.find((x) => x.line === c.line && x.group === group && x.start >= c.from);
+        if (e)
+          return {
+            field: field(clean(e.line.text.slice(e.start, e.end)), e.line, e.start, e.end, e.score),
+            block: block.map((b) => b.line),
+          };
+      }
+    }
+    const first = block[0]!;
+    const text = first.line.text.slice(first.from).trim();
+    const start = first.line.text.indexOf(text, first.from);
+    return { field: field(clean(text), first.line, start, start + text.length, 0.5), block: block.map((b) => b.line) };
+  }
+  return null;
+}
+
+const clean = (s: string) => s.replace(/^[\s:,-]+|[\s:,]+$/g, '');
+
+/**
+ * The seller without a label: an ORG entity in the top part of page 1 (the letterhead: the first 30 % of the
+ * page, or of the lines of a text file) outside the buyer's block, else the first line there that is not the
+ * document's title. Entities that are codes (IBAN, BIC, VAT, or 4+ digits) do not count.
+ */
+function sellerFallback(
+  lines: readonly PlacedLine[],
+  entities: readonly LineEntity[],
+  buyerBlock: readonly PlacedLine[],
+  pageHeight: number,
+): InvoiceField<string> | null {
+  const page1 = lines.filter((l) => l.page === 1);
+  const top = (l: PlacedLine) =>
+    l.placed ? l.box[1] < 0.3 * pageHeight : l.index < Math.max(3, Math.ceil(0.3 * page1.length));
+  const e = entities.find((x) => {
+    const text = x.line.text.slice(x.start, x.end);
+    return (
+      x.group === 'ORG' && top(x.line) && !buyerBlock.includes(x.line) && !/\b(?:IBAN|BIC|VAT|USt)\b|\d{4}/.test(text)
+    );
+  });
+  if (e) return field(clean(e.line.text.slice(e.start, e.end)), e.line, e.start, e.end, e.score * 0.8);
+  const first = page1.find(
+    (l) =>
+      top(l) && l.text.trim() !== '' && !buyerBlock.includes(l) && !/^(?:invoice|rechnung|facture)\b/i.test(l.text),
+  );
+  return first ? field(clean(first.text), first, 0, first.text.length, 0.4) : null;
+}
+
+/** Every field of an invoice, from its lines and their entities. */
+export function invoiceFields(
+  lines: readonly PlacedLine[],
+  entities: readonly LineEntity[],
+  dates: DateParser,
+  pageHeight: number,
+): InvoiceFields {
+  const total = amountField(lines, LABEL.total, LABEL.notTotal, 'largest');
+  const currency = currencyField(lines, total);
+  const order: DateOrder = currency?.value === 'USD' ? 'month-first' : 'day-first';
+  const buyer = party(lines, entities, LABEL.buyer);
+  const seller =
+    party(lines, entities, LABEL.seller)?.field ?? sellerFallback(lines, entities, buyer?.block ?? [], pageHeight);
+  return {
+    invoice_number: invoiceNumber(lines),
+    issue_date: dateField(lines, dates, order, LABEL.issue, LABEL.due),
+    due_date: dateField(lines, dates, order, LABEL.due),
+    seller,
+    buyer: buyer?.field ?? null,
+    total,
+    tax: amountField(lines, LABEL.tax, new RegExp(`${LABEL.notTax.source}|${LABEL.total.source}`, 'i'), 'last'),
+    currency,
+    iban: idField(lines, findIbans, LABEL.iban),
+    vat_id: idField(lines, findVatIds, LABEL.vat),
+  };
+}
