@@ -56,3 +56,10 @@ export {
 export { fsModelSource } from './node/fsSource.js';
 export { serve, SERVE_DEFAULTS } from './serve/serve.js';
 export type { ServeHandle, ServeStats, ServeOptions, AccessLogEntry } from './serve/serve.js';
+export { extractInvoice } from './node/invoice/extractInvoice.js';
+export type { ExtractInvoiceOptions } from './node/invoice/extractInvoice.js';
+export { readInvoiceDocument } from './node/invoice/read.js';
+export { extractFromDocument } from './invoice/extract.js';
+export type { InvoiceResult, InvoiceEntity, Segmentation } from './invoice/extract.js';
+export type { InvoiceFields, InvoiceField } from './invoice/fields.js';
+export type { InvoiceDocument, DocPage, DocLine, DocWord } from './invoice/document.js';

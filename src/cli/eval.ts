@@ -18,6 +18,7 @@ import { wordPredictor } from '../eval/wordPredictor.js';
 import { MODEL_OPTIONS_USAGE, backendOptions, parseModelCommand, wantsHelp, type Command } from './args.js';
 import { withModel } from './defaultModel.js';
 import { DEFAULT_MODELS } from '../pipeline/pipeline.js';
+import { runEvalInvoices } from './invoice.js';
 
 const EVAL_OPTIONS_USAGE = `Options:
   --data <file>            the corpus file (required)
@@ -55,6 +56,7 @@ export const EVAL_USAGE =
   `[--predictions FILE] [--json]
   wgbert eval pos --data file.conllu --column upos|xpos [--model DIR] [...]
   wgbert eval pos --data eng.testb --column 2      (CoNLL-2003's POS column)
+  wgbert eval invoices --data test/invoices [--split test|dev|all] [--files png,pdf,scan]
 
 wgbert eval conll2003 --help and wgbert eval pos --help give each corpus's protocol and options.
 
@@ -62,13 +64,14 @@ wgbert eval conll2003 --help and wgbert eval pos --help give each corpus's proto
 
 export async function runEval(args: string[]): Promise<number> {
   const [corpus, ...rest] = args;
+  if (corpus === 'invoices') return runEvalInvoices(rest);
   if (corpus !== 'conll2003' && corpus !== 'pos') {
     if (wantsHelp(args)) {
       console.log(EVAL_USAGE);
       return 0;
     }
     throw new InputError(
-      `eval needs a corpus: conll2003 or pos${corpus === undefined ? '' : `, got "${corpus}"`} ` +
+      `eval needs a corpus: conll2003, pos or invoices${corpus === undefined ? '' : `, got "${corpus}"`} ` +
         '(see wgbert eval --help)',
     );
   }

@@ -15,6 +15,7 @@ import { runEval } from './eval.js';
 import { runDownload } from './download.js';
 import { runConvert } from './convert.js';
 import { runServe } from './serve.js';
+import { runInvoice } from './invoice.js';
 
 const USAGE = `wgbert — BERT token classification (NER, POS) on WebGPU or the CPU
 
@@ -24,6 +25,8 @@ Usage:
   wgbert token-classification <text>   as ner (Hugging Face's other name for the task)
   wgbert logits <text|-> [options]     tokens, ids, offsets and logits [S][C]
   wgbert eval conll2003|pos --data F   entity F1 / POS accuracy on a corpus
+  wgbert invoice <file.png|pdf|txt>    an invoice's fields (dates, parties, totals, IBAN, …) and entities
+  wgbert eval invoices --data DIR      the invoice extractor's field accuracy on a labelled set
   wgbert download <org/name>           fetch a model from the Hugging Face hub into its cache
   wgbert convert <dir>                 a checkpoint → model.safetensors, fp32 / fp16 / bf16
   wgbert serve [--port 8080]           an NER service speaking Hugging Face's Inference API
@@ -67,6 +70,8 @@ export async function run(argv: string[]): Promise<number> {
         return await runConvert(rest);
       case 'serve':
         return await runServe(rest);
+      case 'invoice':
+        return await runInvoice(rest);
       default:
         throw new InputError(`unknown command "${command}" (see wgbert --help)`);
     }
