@@ -4,7 +4,7 @@
  * same row, and the lines below it in the same column — which is where invoices put a label's value. Text
  * files have no boxes: there a line's neighbours are simply the lines after it.
  */
-import type { DocLine, InvoiceDocument } from './document.js';
+import { lineOf, type DocLine, type DocWord, type InvoiceDocument } from './document.js';
 
 export type Box = [number, number, number, number];
 
@@ -17,11 +17,34 @@ export interface PlacedLine extends DocLine {
   placed: boolean;
 }
 
+/**
+ * The document's lines in reading order, a line cut where a gap between two words is wider than
+ * `GAP_CHARS` characters: OCR gives two columns on one row as one line ("From: Acme GmbH   Bill to: Globex
+ * Ltd"), and a label's value is then its own column's.
+ */
 export function placedLines(doc: InvoiceDocument): PlacedLine[] {
   const out: PlacedLine[] = [];
   for (const p of doc.pages)
-    for (const l of p.lines) out.push({ ...l, page: p.page, index: out.length, placed: p.unit !== 'none' });
+    for (const l of p.lines)
+      for (const part of p.unit === 'none' ? [l] : splitAtGaps(l))
+        out.push({ ...part, page: p.page, index: out.length, placed: p.unit !== 'none' });
   return out;
+}
+
+export const GAP_CHARS = 3;
+
+function splitAtGaps(line: DocLine): DocLine[] {
+  const chars = line.words.reduce((n, w) => n + w.text.length, 0);
+  const width = line.words.reduce((n, w) => n + (w.box[2] - w.box[0]), 0);
+  const charWidth = chars > 0 ? width / chars : 0;
+  if (charWidth <= 0) return [line];
+  const parts: DocWord[][] = [[]];
+  for (const [i, w] of line.words.entries()) {
+    const prev = line.words[i - 1];
+    if (prev && w.box[0] - prev.box[2] > GAP_CHARS * charWidth) parts.push([]);
+    parts.at(-1)!.push(w);
+  }
+  return parts.length === 1 ? [line] : parts.map(lineOf);
 }
 
 /** The box of text [start, end) of a line, and the lowest confidence of its words. */
