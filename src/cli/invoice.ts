@@ -16,7 +16,7 @@ import { closeOcr } from '../node/invoice/ocr.js';
 import { MODEL_OPTIONS_USAGE, backendOptions, parseModelCommand, type Command } from './args.js';
 import { withModel } from './defaultModel.js';
 
-const COMMON = `  --segment line|block|page  what the NER model reads at a time (default line)
+const COMMON = `  --segment line|block|page  what the NER model reads at a time (default page)
   --max-pages <n>          pages read at most (default 20); the rest are reported, not read
 ${MODEL_OPTIONS_USAGE}
   --json                   JSON on stdout (no progress)
@@ -51,7 +51,7 @@ const EXTRA = {
 } as const;
 
 function segmentOf(v: unknown): Segmentation {
-  const s = (v ?? 'line') as Segmentation;
+  const s = (v ?? 'page') as Segmentation;
   if (!SEGMENTATIONS.includes(s))
     throw new InputError(`--segment must be one of ${SEGMENTATIONS.join(', ')}, got "${String(v)}"`);
   return s;

@@ -61,12 +61,13 @@ export interface LineEntity {
 }
 
 // ---------------------------------------------------------------------------------------------- labels
+// An umlaut in a label is any one character: OCR reads "Fällig" as "Fallig" or "Fillig".
 
 const LABEL = {
   number:
-    /\b(?:invoice|rechnung|rechnungs|facture|factura|fattura)[\s-]*(?:no\.?|number|num\.?|nr\.?|nummer|#|n[°º]\.?)?\s*[:#]?\s*/i,
+    /\b(?:invoice|rechnungs?|facture|factura|fattura)(?:[\s-]*(no\.?|number|num\.?|nr\.?|nummer|#|n[°º]\.?))?\s*[:#]?\s*/i,
   numberAlone: /^(?:no\.?|number|nr\.?|#)\s*[:#]?\s*/i,
-  due: /\b(?:due(?: date)?|payment due|pay by|payable by|fällig(?: am| bis)?|zahlbar bis|zahlungsziel)\b\s*:?\s*/i,
+  due: /\b(?:due(?: date)?|payment due|pay by|payable by|f.llig(?: am| bis)?|zahlbar bis|zahlungsziel)\b\s*:?\s*/i,
   issue: /\b(?:(?:invoice|issue|billing|rechnungs)[\s-]?date|date of issue|dated?|datum|rechnungsdatum)\b\s*:?\s*/i,
   total:
     /\b(?:grand total|total (?:due|amount|payable)|amount due|balance due|total|gesamtbetrag|gesamtsumme|rechnungsbetrag|endbetrag|summe)\b\s*(?:\([^)]*\))?\s*:?\s*/i,
@@ -76,9 +77,11 @@ const LABEL = {
   vat: /\b(?:vat|ust|tva|iva|mwst|tax)[\s-]*(?:id|reg\.?|no\.?|number|nr\.?|idnr\.?|identification)/i,
   iban: /\biban\b/i,
   // parties: labels start their line ("Werner-von-Siemens-Straße" is no "von" label)
+  // (and end at a colon or the line's end: "Customer ref:" is no buyer label)
   buyer:
-    /^\s*(?:bill(?:ed)? to|invoice to|sold to|ship to|customer|client|buyer|recipient|rechnungsempfänger|empfänger|kunde)\b\s*:?\s*/i,
-  seller: /^\s*(?:from|seller|supplier|vendor|issued by|bill from|von|absender|lieferant|rechnungssteller)\b\s*:?\s*/i,
+    /^\s*(?:bill(?:ed)? to|invoice to|sold to|ship to|customer|client|buyer|recipient|rechnungsempf.nger|empf.nger|kunde)\s*(?::\s*|$)/i,
+  seller:
+    /^\s*(?:from|seller|supplier|vendor|issued by|bill from|von|absender|lieferant|rechnungssteller)\s*(?::\s*|$)/i,
 };
 
 const field = <T>(value: T, line: PlacedLine, start: number, end: number, confidence: number): InvoiceField<T> => {
@@ -93,18 +96,18 @@ const field = <T>(value: T, line: PlacedLine, start: number, end: number, confid
 };
 
 /** The text after a label on its own line, and each neighbour line: where the label's value may be. */
-function candidates(lines: readonly PlacedLine[], line: PlacedLine, labelEnd: number) {
+function candidates(lines: readonly PlacedLine[], line: PlacedLine, labelEnd: number, right = true) {
   const out: { line: PlacedLine; from: number }[] = [];
   if (line.text.slice(labelEnd).trim() !== '') out.push({ line, from: labelEnd });
-  for (const n of neighbours(lines, line)) out.push({ line: n, from: 0 });
+  for (const n of neighbours(lines, line, 3, right)) out.push({ line: n, from: 0 });
   return out;
 }
 
 function labelled(lines: readonly PlacedLine[], label: RegExp, not?: RegExp) {
-  const out: { line: PlacedLine; end: number }[] = [];
+  const out: { line: PlacedLine; end: number; match: RegExpExecArray }[] = [];
   for (const line of lines) {
     const m = label.exec(line.text);
-    if (m && !(not && not.test(line.text))) out.push({ line, end: m.index + m[0].length });
+    if (m && !(not && not.test(line.text))) out.push({ line, end: m.index + m[0].length, match: m });
   }
   return out;
 }
@@ -114,8 +117,10 @@ function labelled(lines: readonly PlacedLine[], label: RegExp, not?: RegExp) {
 function invoiceNumber(lines: readonly PlacedLine[]): InvoiceField<string> | null {
   const token = /^[A-Z0-9][A-Z0-9\-/._]*\d[A-Z0-9\-/._]*/i;
   for (const label of [LABEL.number, LABEL.numberAlone]) {
-    for (const { line, end } of labelled(lines, label)) {
-      for (const c of candidates(lines, line, end)) {
+    for (const { line, end, match } of labelled(lines, label)) {
+      // "Invoice" alone (a title) gives a value on its own line only; "Invoice No." looks beside and under too
+      const named = label === LABEL.numberAlone || match[1] !== undefined;
+      for (const c of candidates(lines, line, end).filter((x) => named || x.line === line)) {
         const rest = c.line.text.slice(c.from);
         const lead = rest.length - rest.trimStart().length;
         const m = token.exec(rest.trimStart());
@@ -184,12 +189,16 @@ function currencyField(lines: readonly PlacedLine[], total: InvoiceField<number>
   return top ? field(top[0], top[1].line, 0, top[1].line.text.length, 0.6) : null;
 }
 
+/** Lines about the buyer's own ids ("Ihre USt-IdNr.", "Your VAT ID", "Customer VAT"): not the seller's. */
+const THEIRS = /\b(?:[ITl]hre|your|customer|client|kunden|buyer)\b/i;
+
 function idField(
   lines: readonly PlacedLine[],
   find: (text: string) => { value: string; start: number; end: number }[],
   label: RegExp,
 ): InvoiceField<string> | null {
-  const ordered = [...lines.filter((l) => label.test(l.text)), ...lines.filter((l) => !label.test(l.text))];
+  const mine = lines.filter((l) => !THEIRS.test(l.text));
+  const ordered = [...mine.filter((l) => label.test(l.text)), ...mine.filter((l) => !label.test(l.text))];
   for (const line of ordered) {
     const [id] = find(line.text);
     if (id) return field(id.value, line, id.start, id.end, label.test(line.text) ? 0.95 : 0.8);
@@ -197,39 +206,88 @@ function idField(
   return null;
 }
 
-/** The party under a label: an ORG (else PER) entity in its first lines, else the first line's text. */
+/**
+ * The party under a label: in the first line of its block (the rest of the label's line, then the lines under
+ * it) that has one, an ORG or PER entity widened to the whole name (`nameRun`), or the line itself when it
+ * reads as a name (`nameLike`); else the block's first line.
+ */
 function party(
   lines: readonly PlacedLine[],
   entities: readonly LineEntity[],
   label: RegExp,
 ): { field: InvoiceField<string>; block: PlacedLine[] } | null {
   for (const { line, end } of labelled(lines, label)) {
-    const block = candidates(lines, line, end).slice(0, 3);
+    const block = candidates(lines, line, end, false).slice(0, 3);
     if (block.length === 0) continue;
-    for (const group of ['ORG', 'PER']) {
-      for (const c of block.slice(0, 2)) {
-        const e = entities.find((x) => x.line === c.line && x.group === group && x.start >= c.from);
-        if (e)
-          return {
-            field: field(clean(e.line.text.slice(e.start, e.end)), e.line, e.start, e.end, e.score),
-            block: block.map((b) => b.line),
-          };
+    const blockLines = block.map((b) => b.line);
+    for (const c of block) {
+      const e =
+        entities.find((x) => x.line === c.line && x.group === 'ORG' && x.start >= c.from) ??
+        entities.find((x) => x.line === c.line && x.group === 'PER' && x.start >= c.from);
+      if (e) {
+        const [s, t] = nameRun(e.line.text, e.start, e.end, c.from);
+        return { field: field(e.line.text.slice(s, t), e.line, s, t, e.score), block: blockLines };
+      }
+      const rest = clean(c.line.text.slice(c.from));
+      if (nameLike(rest)) {
+        const s = c.line.text.indexOf(rest, c.from);
+        return { field: field(rest, c.line, s, s + rest.length, 0.6), block: blockLines };
       }
     }
     const first = block[0]!;
-    const text = first.line.text.slice(first.from).trim();
+    const text = clean(first.line.text.slice(first.from));
     const start = first.line.text.indexOf(text, first.from);
-    return { field: field(clean(text), first.line, start, start + text.length, 0.5), block: block.map((b) => b.line) };
+    return { field: field(text, first.line, start, start + text.length, 0.5), block: blockLines };
   }
   return null;
 }
 
-const clean = (s: string) => s.replace(/^[\s:,-]+|[\s:,]+$/g, '');
+/** Words that continue a company's or person's name: capitalised words, connectors, legal forms. */
+const NAME_WORD =
+  /^(?:\p{Lu}[\p{L}\p{M}'’.-]*|&|and|und|et|y|e|de|del|della|di|da|du|des|van|von|der|den|ten|z|o\.o\.|bin|al)$/u;
 
 /**
- * The seller without a label: an ORG entity in the top part of page 1 (the letterhead: the first 30 % of the
- * page, or of the lines of a text file) outside the buyer's block, else the first line there that is not the
- * document's title. Entities that are codes (IBAN, BIC, VAT, or 4+ digits) do not count.
+ * An entity's span widened, within [from, line end), over the name words around it — NER tags "Greco" of
+ * "Officine Greco S.r.l." — and never past a separator (· , | : ; or a word with a digit).
+ */
+export function nameRun(text: string, start: number, end: number, from = 0): [number, number] {
+  const words = [...text.matchAll(/\S+/g)].filter((m) => m.index >= from);
+  const at = (i: number) => words[i]!;
+  const isName = (w: string) => NAME_WORD.test(w.replace(/,$/, '')) && !/\d|[·|:;]/.test(w);
+  let i0 = words.findIndex((m) => m.index + m[0].length > start);
+  let i1 = -1;
+  for (const [i, m] of words.entries()) if (m.index < end) i1 = i;
+  if (i0 < 0 || i1 < i0) return [start, end];
+  while (i0 > 0 && isName(at(i0 - 1)[0]) && !at(i0 - 1)[0].endsWith(',')) i0--;
+  while (i1 + 1 < words.length && isName(at(i1 + 1)[0]) && !at(i1)[0].endsWith(',')) i1++;
+  const last = at(i1);
+  const s = Math.min(start, at(i0).index);
+  const t = Math.max(end, last.index + last[0].replace(/,$/, '').length);
+  return [s, t];
+}
+
+const clean = (s: string) => s.replace(/^[\s:,-]+|[\s:,]+$/g, '');
+
+/** Legal forms that end a company's name. */
+const LEGAL_FORM =
+  /(?:^|\s)(?:GmbH|AG|KG|SE|SAS|SARL|SA|S\.A\.|S\.L\.|S\.r\.l\.|S\.p\.A\.|B\.V\.|N\.V\.|Inc\.?|LLC|Ltd\.?|PLC|LLP|Sp\. z o\.o\.|A\/S|AB|Oy)(?=$|[\s,·])/;
+
+/** A line that is just a name: a few name words, no digits (not an address, not a logo's initials). */
+function nameLike(text: string): boolean {
+  const words = text.split(/\s+/).filter(Boolean);
+  return (
+    words.length >= 1 &&
+    words.length <= 7 &&
+    !/^\p{Lu}{1,3}$/u.test(text) &&
+    words.every((w) => NAME_WORD.test(w.replace(/,$/, '')) || LEGAL_FORM.test(` ${w}`))
+  );
+}
+
+/**
+ * The seller without a label, in the top part of page 1 (the letterhead: its first 30 %, or of the lines of a
+ * text file), outside the buyer's block: a line naming a company by its legal form (GmbH, Ltd, SAS, …), else
+ * an ORG entity, widened to the whole name, else the first line that reads as a name. Codes (IBAN, BIC, VAT,
+ * 4+ digits) are not names.
  */
 function sellerFallback(
   lines: readonly PlacedLine[],
@@ -239,18 +297,25 @@ function sellerFallback(
 ): InvoiceField<string> | null {
   const page1 = lines.filter((l) => l.page === 1);
   const top = (l: PlacedLine) =>
-    l.placed ? l.box[1] < 0.3 * pageHeight : l.index < Math.max(3, Math.ceil(0.3 * page1.length));
+    !buyerBlock.includes(l) &&
+    (l.placed ? l.box[1] < 0.3 * pageHeight : l.index < Math.max(3, Math.ceil(0.3 * page1.length)));
+  const letterhead = page1.filter(top);
+  const legal = letterhead.find((l) => LEGAL_FORM.test(l.text) && !/\b(?:IBAN|BIC)\b/.test(l.text));
+  if (legal) {
+    const m = LEGAL_FORM.exec(legal.text)!;
+    const formEnd = m.index + m[0].length;
+    const [s, t] = nameRun(legal.text, m.index + (m[0].length - m[0].trimStart().length), formEnd);
+    return field(legal.text.slice(s, t), legal, s, t, 0.7);
+  }
   const e = entities.find((x) => {
     const text = x.line.text.slice(x.start, x.end);
-    return (
-      x.group === 'ORG' && top(x.line) && !buyerBlock.includes(x.line) && !/\b(?:IBAN|BIC|VAT|USt)\b|\d{4}/.test(text)
-    );
+    return x.group === 'ORG' && letterhead.includes(x.line) && !/\b(?:IBAN|BIC|VAT|USt)\b|\d{4}/.test(text);
   });
-  if (e) return field(clean(e.line.text.slice(e.start, e.end)), e.line, e.start, e.end, e.score * 0.8);
-  const first = page1.find(
-    (l) =>
-      top(l) && l.text.trim() !== '' && !buyerBlock.includes(l) && !/^(?:invoice|rechnung|facture)\b/i.test(l.text),
-  );
+  if (e) {
+    const [s, t] = nameRun(e.line.text, e.start, e.end);
+    return field(e.line.text.slice(s, t), e.line, s, t, e.score * 0.8);
+  }
+  const first = letterhead.find((l) => nameLike(clean(l.text)) && !/^(?:invoice|rechnung|facture)\b/i.test(l.text));
   return first ? field(clean(first.text), first, 0, first.text.length, 0.4) : null;
 }
 

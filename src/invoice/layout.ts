@@ -19,8 +19,8 @@ export interface PlacedLine extends DocLine {
 
 /**
  * The document's lines in reading order, a line cut where a gap between two words is wider than
- * `GAP_CHARS` characters: OCR gives two columns on one row as one line ("From: Acme GmbH   Bill to: Globex
- * Ltd"), and a label's value is then its own column's.
+ * `GAP_CHARS` characters (a word space is about half of one): OCR gives two columns on one row as one line
+ * ("From: Acme GmbH   Bill to: Globex Ltd"), and a logo's initials sit beside the name they abbreviate.
  */
 export function placedLines(doc: InvoiceDocument): PlacedLine[] {
   const out: PlacedLine[] = [];
@@ -31,7 +31,7 @@ export function placedLines(doc: InvoiceDocument): PlacedLine[] {
   return out;
 }
 
-export const GAP_CHARS = 3;
+export const GAP_CHARS = 1.6;
 
 function splitAtGaps(line: DocLine): DocLine[] {
   const chars = line.words.reduce((n, w) => n + w.text.length, 0);
@@ -73,15 +73,16 @@ export function spanBox(line: DocLine, start: number, end: number): { box: Box; 
 const height = (b: Box) => Math.max(1, b[3] - b[1]);
 
 /**
- * Where a label's value may be, nearest first: the line to the right on the same row, then up to `below`
- * lines under it that overlap its column (text files: the next `below` lines).
+ * Where a label's value may be, nearest first: the line to the right on the same row (unless `right` is
+ * false), then up to `below` lines under it that overlap its column (text files: the next `below` lines).
  */
-export function neighbours(lines: readonly PlacedLine[], label: PlacedLine, below = 3): PlacedLine[] {
+export function neighbours(lines: readonly PlacedLine[], label: PlacedLine, below = 3, right = true): PlacedLine[] {
   if (!label.placed) return lines.slice(label.index + 1, label.index + 1 + below);
   const [x0, y0, x1, y1] = label.box;
   const mid = (y0 + y1) / 2;
   const samePage = lines.filter((l) => l.page === label.page && l !== label);
-  const right = samePage
+  const beside = samePage
+    .filter((_) => right)
     .filter((l) => l.box[0] >= x1 - 2 && Math.abs((l.box[1] + l.box[3]) / 2 - mid) < height(label.box) / 2)
     .sort((a, b) => a.box[0] - b.box[0])
     .slice(0, 1);
@@ -91,5 +92,5 @@ export function neighbours(lines: readonly PlacedLine[], label: PlacedLine, belo
     .filter((l) => l.box[1] - y1 < 6 * height(label.box))
     .sort((a, b) => a.box[1] - b.box[1] || a.box[0] - b.box[0])
     .slice(0, below);
-  return [...right, ...under];
+  return [...beside, ...under];
 }

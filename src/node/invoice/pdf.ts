@@ -259,6 +259,16 @@ function groupLines(placed: Placed[]): DocLine[] {
         const charW = Math.max(prev.charW, p.charW);
         // The same glyphs drawn twice, a hair apart (fake bold, shadows): keep one.
         if (p.word.text === prev.word.text && Math.abs(p.word.box[0] - prev.word.box[0]) < 0.5 * charW) continue;
+        // Touching pieces of one word (a ligature such as "ffi" is its own text item): join them.
+        if (Math.abs(p.word.box[0] - prev.word.box[2]) < 0.1 * Math.min(prev.size, p.size)) {
+          const [a, b] = [prev.word.box, p.word.box];
+          prev.word = {
+            text: prev.word.text + p.word.text,
+            box: [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])],
+            confidence: 1,
+          };
+          continue;
+        }
         if (p.word.box[0] - prev.word.box[2] > COLUMN_GAP_CHARS * charW) flush();
       }
       current.push(p);
