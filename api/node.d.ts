@@ -1,4 +1,4 @@
-// node: 77 exports
+// node: 90 exports
 export interface AccessLogEntry {
     time: string;
     method: string;
@@ -80,6 +80,34 @@ export class ConfigError extends WgbertError {
 }
 export const DEFAULT_MODELS: Record<Task, string>;
 export type DefaultStrategy<T extends Task> = T extends 'pos' ? 'word' : 'none';
+export interface DocLine {
+    text: string;
+    words: DocWord[];
+    wordStarts: number[];
+    box: [
+        number,
+        number,
+        number,
+        number
+    ];
+}
+export interface DocPage {
+    page: number;
+    width: number;
+    height: number;
+    unit: 'px' | 'pt' | 'none';
+    lines: DocLine[];
+}
+export interface DocWord {
+    text: string;
+    box: [
+        number,
+        number,
+        number,
+        number
+    ];
+    confidence: number;
+}
 export interface DoneProgressInfo {
     status: 'done';
     name: string;
@@ -118,6 +146,14 @@ export interface Encoding {
 export type EntitiesFor<I, S extends AggregationStrategy> = I extends string ? EntityOf<S>[] : EntityOf<S>[][];
 export type Entity = TokenEntity | GroupedEntity | WordEntity;
 export type EntityOf<S extends AggregationStrategy> = S extends 'none' ? TokenEntity : S extends 'word' ? WordEntity : GroupedEntity;
+export function extractFromDocument(doc: InvoiceDocument, ner: TokenClassificationPipeline, opts?: ExtractOptions): Promise<InvoiceResult>;
+export function extractInvoice(input: string | {
+    bytes: Uint8Array;
+    name: string;
+}, options?: ExtractInvoiceOptions): Promise<InvoiceResult>;
+export interface ExtractInvoiceOptions extends ExtractOptions, ReadOptions {
+    ner?: TokenClassificationPipeline;
+}
 export interface FileLike extends Blob {
     readonly name: string;
     readonly webkitRelativePath?: string;
@@ -184,6 +220,55 @@ export class InputError extends WgbertError {
     readonly name: string;
     constructor(message: string);
 }
+export interface InvoiceDocument {
+    source: 'ocr' | 'pdf-text' | 'text';
+    pages: DocPage[];
+    pageCount: number;
+    readMs: number;
+}
+export interface InvoiceEntity {
+    entity_group: string;
+    word: string;
+    score: number;
+    page: number;
+    box: Box;
+}
+export interface InvoiceField<T> {
+    value: T;
+    text: string;
+    page: number;
+    box: Box;
+    confidence: number;
+}
+export interface InvoiceFields {
+    invoice_number: InvoiceField<string> | null;
+    issue_date: InvoiceField<string> | null;
+    due_date: InvoiceField<string> | null;
+    seller: InvoiceField<string> | null;
+    buyer: InvoiceField<string> | null;
+    total: InvoiceField<number> | null;
+    tax: InvoiceField<number> | null;
+    currency: InvoiceField<string> | null;
+    iban: InvoiceField<string> | null;
+    vat_id: InvoiceField<string> | null;
+}
+export interface InvoiceResult {
+    fields: InvoiceFields;
+    entities: InvoiceEntity[];
+    pages: {
+        page: number;
+        width: number;
+        height: number;
+        unit: 'px' | 'pt' | 'none';
+    }[];
+    source: InvoiceDocument['source'];
+    pageCount: number;
+    timings: {
+        readMs: number;
+        nerMs: number;
+        fieldsMs: number;
+    };
+}
 export function jsonSnippet(value: unknown, max?: number): string;
 export function loadModel(model: string | ModelSource, opts?: LoadModelOptions): Promise<BertModel>;
 export interface LoadModelOptions extends BertModelLimits {
@@ -235,6 +320,7 @@ export interface ProgressStatusInfo {
     loaded: number;
     total: number;
 }
+export function readInvoiceDocument(input: InvoiceInput, opts?: ReadOptions): Promise<InvoiceDocument>;
 export function readSafetensors(src: ByteSource, file: string, opts?: {
     names?: string[];
     maxHeaderBytes?: number;
@@ -257,6 +343,7 @@ export class SafetensorsError extends WgbertError {
         offset?: number;
     });
 }
+export type Segmentation = 'line' | 'block' | 'page';
 export function serve(options: ServeOptions): Promise<ServeHandle>;
 export const SERVE_DEFAULTS: Readonly<ServeLimits & {
     host: string;
@@ -401,6 +488,12 @@ interface BertTokenizerConfig {
     modelMaxLength: number;
     maxInputCharsPerWord: number;
 }
+type Box = [
+    number,
+    number,
+    number,
+    number
+];
 type CompressedFormat = 'int-quantized' | 'naive-quantized' | 'pack-quantized';
 interface CompressedTensorsConfig {
     groups: QuantizationGroup[];
@@ -426,12 +519,19 @@ interface EncodeOptions {
     stride?: number;
 }
 type Env = Record<string, string | undefined>;
+interface ExtractOptions {
+    segment?: Segmentation;
+}
 interface ForwardResult {
     values: Float32Array;
     batch: number;
     seq: number;
     numLabels: number;
 }
+type InvoiceInput = string | {
+    bytes: Uint8Array;
+    name: string;
+};
 type ModelResolver = (location: string, opts: ResolveOptions) => Promise<ModelSource>;
 interface NormalizerSettings {
     cleanText: boolean;
@@ -459,6 +559,11 @@ interface QuantizationGroup {
     format: CompressedFormat;
 }
 type QuantizedDtype = 'q8' | 'q4';
+interface ReadOptions {
+    maxPages?: number;
+    maxBytes?: number;
+    ocrTimeoutMs?: number;
+}
 interface ResolveOptions {
     hubEndpoint?: string;
     revision?: string;

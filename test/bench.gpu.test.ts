@@ -153,7 +153,7 @@ describe.skipIf(missing.length > 0 && !IN_CI)('GPU run packer (bench/gpu/pack.ts
     expect(expected.models['synth-large']).toEqual(index!.configs['synth-large']!.tensor_sha256_named);
   });
 
-  it("phase 7's tokenizers: one per architecture, specials at ids 0-4, re-read by Hugging Face's tokenizers", async () => {
+  it("phase 7's tokenizers: one per architecture, specials at ids 0-4, re-read by HF's tokenizers", async () => {
     const { Tokenizer } = createRequire(import.meta.url)('tokenizers') as {
       Tokenizer: { fromFile(f: string): { encode(s: string): Promise<{ getTokens(): string[]; getIds(): number[] }> } };
     };

@@ -295,7 +295,7 @@ describe.skipIf(!gpu)('WebGPU subgroup reductions and fused attention score tile
     buf.destroy();
   });
 
-  it('synth-odd model, subgroups on and off (backend option), vs the reference logits (max |Δ| ≤ 1e-3, same argmax)', async () => {
+  it('synth-odd, subgroups on / off (backend option) vs the reference logits (|Δ| ≤ 1e-3, same argmax)', async () => {
     const index = fixtureJson<{ cases: SynthCase[] }>('synth/index.json');
     const cases = (index?.cases ?? []).filter((c) => c.config === 'synth-odd');
     if (cases.length === 0) return;

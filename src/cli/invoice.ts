@@ -16,7 +16,7 @@ import { closeOcr } from '../node/invoice/ocr.js';
 import { MODEL_OPTIONS_USAGE, backendOptions, parseModelCommand, type Command } from './args.js';
 import { withModel } from './defaultModel.js';
 
-const COMMON = `  --segment line|block|page  what the NER model reads at a time (default page)
+const COMMON = `  --segment line|block|page  what the NER model reads at a time (default line)
   --max-pages <n>          pages read at most (default 20); the rest are reported, not read
 ${MODEL_OPTIONS_USAGE}
   --json                   JSON on stdout (no progress)
@@ -33,7 +33,8 @@ pixels, or PDF points from the page's top-left. Without --model: the demo NER mo
 Options:
 ${COMMON}`;
 
-export const EVAL_INVOICES_USAGE = `Usage: wgbert eval invoices --data <dir> [--split test|dev|all] [--files png,pdf,scan] [options]
+export const EVAL_INVOICES_USAGE = `Usage: wgbert eval invoices --data <dir> [--split test|dev|all]
+                            [--files png,pdf,scan] [options]
 
 Scores the invoice extractor on a labelled set (test/invoices/: index.json, and per invoice <id>.json with
 its true fields and files): per field precision and recall, fields right per invoice (of 10) and the
@@ -51,7 +52,7 @@ const EXTRA = {
 } as const;
 
 function segmentOf(v: unknown): Segmentation {
-  const s = (v ?? 'page') as Segmentation;
+  const s = (v ?? 'line') as Segmentation;
   if (!SEGMENTATIONS.includes(s))
     throw new InputError(`--segment must be one of ${SEGMENTATIONS.join(', ')}, got "${String(v)}"`);
   return s;

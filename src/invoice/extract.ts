@@ -20,7 +20,7 @@ export type Segmentation = 'line' | 'block' | 'page';
 export const SEGMENTATIONS: readonly Segmentation[] = ['line', 'block', 'page'];
 
 export interface ExtractOptions {
-  /** Default 'page': on the dev invoices all three give the same fields, and 'page' runs NER 1.8× faster. */
+  /** Default 'line': the same fields as 'page' on the dev invoices, and entities that never run across lines. */
   segment?: Segmentation;
 }
 
@@ -114,7 +114,7 @@ export async function extractFromDocument(
   ner: TokenClassificationPipeline,
   opts: ExtractOptions = {},
 ): Promise<InvoiceResult> {
-  const how = opts.segment ?? 'page';
+  const how = opts.segment ?? 'line';
   if (!SEGMENTATIONS.includes(how))
     throw new InputError(`segment: "${String(how)}" is not one of ${SEGMENTATIONS.join(', ')}`);
   if (ner.task === 'pos') throw new InputError("the invoice extractor needs an 'ner' pipeline, not 'pos'");

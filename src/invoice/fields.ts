@@ -61,16 +61,35 @@ export interface LineEntity {
 }
 
 // ---------------------------------------------------------------------------------------------- labels
+
+const NUMBER_WORDS = 'no\\.?|number|num\\.?|nr\\.?|nummer|#|n[°º]\\.?';
+const TOTAL_WORDS = [
+  'grand total',
+  'total (?:due|amount|payable)',
+  'amount due',
+  'balance due',
+  'total',
+  'gesamtbetrag',
+  'gesamtsumme',
+  'rechnungsbetrag',
+  'endbetrag',
+  'summe',
+];
+/** Any of `words` as a whole word, then `after`, case-insensitively. */
+const labelOf = (words: string[], after: string) => new RegExp(`\\b(?:${words.join('|')})${after}`, 'i');
+/** A party label: it starts its line and ends at a colon or the line's end. */
+const partyLabel = (words: string[]) => new RegExp(`^\\s*(?:${words.join('|')})\\s*(?::\\s*|$)`, 'i');
 // An umlaut in a label is any one character: OCR reads "Fällig" as "Fallig" or "Fillig".
 
 const LABEL = {
-  number:
-    /\b(?:invoice|rechnungs?|facture|factura|fattura)(?:[\s-]*(no\.?|number|num\.?|nr\.?|nummer|#|n[°º]\.?))?\s*[:#]?\s*/i,
+  number: labelOf(
+    ['invoice', 'rechnungs?', 'facture', 'factura', 'fattura'],
+    `(?:[\\s-]*(${NUMBER_WORDS}))?\\s*[:#]?\\s*`,
+  ),
   numberAlone: /^(?:no\.?|number|nr\.?|#)\s*[:#]?\s*/i,
   due: /\b(?:due(?: date)?|payment due|pay by|payable by|f.llig(?: am| bis)?|zahlbar bis|zahlungsziel)\b\s*:?\s*/i,
   issue: /\b(?:(?:invoice|issue|billing|rechnungs)[\s-]?date|date of issue|dated?|datum|rechnungsdatum)\b\s*:?\s*/i,
-  total:
-    /\b(?:grand total|total (?:due|amount|payable)|amount due|balance due|total|gesamtbetrag|gesamtsumme|rechnungsbetrag|endbetrag|summe)\b\s*(?:\([^)]*\))?\s*:?\s*/i,
+  total: labelOf(TOTAL_WORDS, '\\b\\s*(?:\\([^)]*\\))?\\s*:?\\s*'),
   notTotal: /sub\s*-?total|zwischensumme|netto|net amount|total excl|before tax/i,
   tax: /\b(?:vat|tax|sales tax|mwst\.?|ust\.?|umsatzsteuer|mehrwertsteuer|tva|iva)\b/i,
   notTax: /vat\s*(?:id|reg|no|number|nr)|ust-?id|tax\s*(?:id|number|no)|steuer-?n(?:umme)?r|incl|inkl|excl|zzgl/i,
@@ -78,8 +97,19 @@ const LABEL = {
   iban: /\biban\b/i,
   // parties: labels start their line ("Werner-von-Siemens-Straße" is no "von" label)
   // (and end at a colon or the line's end: "Customer ref:" is no buyer label)
-  buyer:
-    /^\s*(?:bill(?:ed)? to|invoice to|sold to|ship to|customer|client|buyer|recipient|rechnungsempf.nger|empf.nger|kunde)\s*(?::\s*|$)/i,
+  buyer: partyLabel([
+    'bill(?:ed)? to',
+    'invoice to',
+    'sold to',
+    'ship to',
+    'customer',
+    'client',
+    'buyer',
+    'recipient',
+    'rechnungsempf.nger',
+    'empf.nger',
+    'kunde',
+  ]),
   seller:
     /^\s*(?:from|seller|supplier|vendor|issued by|bill from|von|absender|lieferant|rechnungssteller)\s*(?::\s*|$)/i,
 };
@@ -269,8 +299,31 @@ export function nameRun(text: string, start: number, end: number, from = 0): [nu
 const clean = (s: string) => s.replace(/^[\s:,-]+|[\s:,]+$/g, '');
 
 /** Legal forms that end a company's name. */
-const LEGAL_FORM =
-  /(?:^|\s)(?:GmbH|AG|KG|SE|SAS|SARL|SA|S\.A\.|S\.L\.|S\.r\.l\.|S\.p\.A\.|B\.V\.|N\.V\.|Inc\.?|LLC|Ltd\.?|PLC|LLP|Sp\. z o\.o\.|A\/S|AB|Oy)(?=$|[\s,·])/;
+const LEGAL_FORMS = [
+  'GmbH',
+  'AG',
+  'KG',
+  'SE',
+  'SAS',
+  'SARL',
+  'SA',
+  'S\\.A\\.',
+  'S\\.L\\.',
+  'S\\.r\\.l\\.',
+  'S\\.p\\.A\\.',
+  'B\\.V\\.',
+  'N\\.V\\.',
+  'Inc\\.?',
+  'LLC',
+  'Ltd\\.?',
+  'PLC',
+  'LLP',
+  'Sp\\. z o\\.o\\.',
+  'A/S',
+  'AB',
+  'Oy',
+];
+const LEGAL_FORM = new RegExp(`(?:^|\\s)(?:${LEGAL_FORMS.join('|')})(?=$|[\\s,·])`);
 
 /** A line that is just a name: a few name words, no digits (not an address, not a logo's initials). */
 function nameLike(text: string): boolean {

@@ -82,7 +82,7 @@ const VAT = new RegExp(
     'NL\\d{9}B\\d{2}|PL\\d{10}|PT\\d{9}|RO\\d{2,10}|SE\\d{12}|SI\\d{8}|SK\\d{10})$',
 );
 
-/** VAT ids in a line: runs of letters, digits, spaces, dots and dashes that make one of the formats (not in an IBAN). */
+/** VAT ids in a line: runs of letters, digits, spaces, dots, dashes making one of the formats (not in an IBAN). */
 export function findVatIds(text: string): FoundId[] {
   const out: FoundId[] = [];
   const ibans = findIbans(text); // "DE89 3704 0044 …" would read as a German VAT id
