@@ -1,4 +1,4 @@
-// browser: 63 exports
+// browser: 73 exports
 export type AggregationStrategy = 'none' | 'simple' | 'first' | 'average' | 'max' | 'word';
 export type BackendOption = 'cpu' | 'webgpu' | 'auto';
 export interface BertConfig {
@@ -106,6 +106,9 @@ export interface Encoding {
 export type EntitiesFor<I, S extends AggregationStrategy> = I extends string ? EntityOf<S>[] : EntityOf<S>[][];
 export type Entity = TokenEntity | GroupedEntity | WordEntity;
 export type EntityOf<S extends AggregationStrategy> = S extends 'none' ? TokenEntity : S extends 'word' ? WordEntity : GroupedEntity;
+export function extractInvoice(file: Blob & {
+    name?: string;
+}, options: WebExtractInvoiceOptions): Promise<InvoiceResult>;
 export interface FileLike extends Blob {
     readonly name: string;
     readonly webkitRelativePath?: string;
@@ -140,6 +143,53 @@ export class InputError extends WgbertError {
     readonly name: string;
     constructor(message: string);
 }
+export interface InvoiceAssets {
+    tesseract?: TesseractAssets;
+    pdfjs?: PdfjsAssets;
+}
+export interface InvoiceEntity {
+    entity_group: string;
+    word: string;
+    score: number;
+    page: number;
+    box: Box;
+}
+export interface InvoiceField<T> {
+    value: T;
+    text: string;
+    page: number;
+    box: Box;
+    confidence: number;
+}
+export interface InvoiceFields {
+    invoice_number: InvoiceField<string> | null;
+    issue_date: InvoiceField<string> | null;
+    due_date: InvoiceField<string> | null;
+    seller: InvoiceField<string> | null;
+    buyer: InvoiceField<string> | null;
+    total: InvoiceField<number> | null;
+    tax: InvoiceField<number> | null;
+    currency: InvoiceField<string> | null;
+    iban: InvoiceField<string> | null;
+    vat_id: InvoiceField<string> | null;
+}
+export interface InvoiceResult {
+    fields: InvoiceFields;
+    entities: InvoiceEntity[];
+    pages: {
+        page: number;
+        width: number;
+        height: number;
+        unit: 'px' | 'pt' | 'none';
+    }[];
+    source: InvoiceDocument['source'];
+    pageCount: number;
+    timings: {
+        readMs: number;
+        nerMs: number;
+        fieldsMs: number;
+    };
+}
 export function jsonSnippet(value: unknown, max?: number): string;
 export function loadModel(model: string | ModelSource, opts?: LoadModelOptions): Promise<BertModel>;
 export interface LoadModelOptions extends BertModelLimits {
@@ -167,6 +217,11 @@ export interface ModelSource {
     exists(file: string): Promise<boolean>;
     open(file: string): Promise<ByteSource>;
     readText(file: string): Promise<string>;
+}
+export interface PdfjsAssets {
+    workerSrc: string;
+    cMapUrl?: string;
+    standardFontDataUrl?: string;
 }
 export function pipeline<T extends Task>(task: T, options?: PipelineOptions): Promise<TokenClassificationPipeline<T>>;
 export function pipeline<T extends Task>(task: T, model?: ModelArgument, options?: LoadModelOptions): Promise<TokenClassificationPipeline<T>>;
@@ -210,6 +265,7 @@ export class SafetensorsError extends WgbertError {
         offset?: number;
     });
 }
+export type Segmentation = 'line' | 'block' | 'page';
 export function setModelResolver(r: ModelResolver): void;
 export type StrategyOf<O, D extends AggregationStrategy> = Extract<OptionValue<O, 'aggregation', OptionValue<O, 'aggregation_strategy', D>>, AggregationStrategy>;
 export type Task = 'ner' | 'token-classification' | 'pos';
@@ -221,6 +277,11 @@ export class Tensor {
     get size(): number;
     reshape(shape: readonly number[]): Tensor;
     toString(): string;
+}
+export interface TesseractAssets {
+    workerPath: string;
+    corePath: string;
+    langPath: string;
 }
 export interface TokenClassificationPipeline<T extends Task = Task> {
     <I extends string | readonly string[], const O extends CallOptions = {}>(input: I, opts?: O): Promise<EntitiesFor<I, StrategyOf<O, DefaultStrategy<T>>>>;
@@ -262,6 +323,13 @@ export interface UrlSourceOptions {
     cache?: boolean | string;
     fetch?: typeof fetch;
     init?: RequestInit;
+}
+export interface WebExtractInvoiceOptions {
+    ner?: TokenClassificationPipeline;
+    assets: InvoiceAssets;
+    maxPages?: number;
+    maxBytes?: number;
+    segment?: Segmentation;
 }
 export class WeightsError extends WgbertError {
     readonly name: string;
@@ -319,10 +387,44 @@ interface BertTokenizerConfig {
     modelMaxLength: number;
     maxInputCharsPerWord: number;
 }
+type Box = [
+    number,
+    number,
+    number,
+    number
+];
 type CompressedFormat = 'int-quantized' | 'naive-quantized' | 'pack-quantized';
 interface CompressedTensorsConfig {
     groups: QuantizationGroup[];
     ignore: string[];
+}
+interface DocLine {
+    text: string;
+    words: DocWord[];
+    wordStarts: number[];
+    box: [
+        number,
+        number,
+        number,
+        number
+    ];
+}
+interface DocPage {
+    page: number;
+    width: number;
+    height: number;
+    unit: 'px' | 'pt' | 'none';
+    lines: DocLine[];
+}
+interface DocWord {
+    text: string;
+    box: [
+        number,
+        number,
+        number,
+        number
+    ];
+    confidence: number;
 }
 interface EncodeOptions {
     addSpecialTokens?: boolean;
@@ -335,6 +437,12 @@ interface ForwardResult {
     batch: number;
     seq: number;
     numLabels: number;
+}
+interface InvoiceDocument {
+    source: 'ocr' | 'pdf-text' | 'text';
+    pages: DocPage[];
+    pageCount: number;
+    readMs: number;
 }
 type ModelResolver = (location: string, opts: ResolveOptions) => Promise<ModelSource>;
 interface NormalizerSettings {

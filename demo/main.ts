@@ -9,7 +9,7 @@
  *
  * Each line of the text is its own input (./lines.ts), all lines in one `pipeline()` call through the public
  * API only. Timings: tokenizing alone (`model.tokenizer.encode`), then the pipeline call (tokenize, forward
- * pass, Hugging Face's post-processing).
+ * pass, Hugging Face's post-processing). The Invoice tab is ./invoice.ts (it uses the pipeline loaded here).
  */
 import {
   fileListModelSource,
@@ -22,6 +22,7 @@ import {
   type ModelSource,
   type TokenClassificationPipeline,
 } from '../src/browser.js';
+import { initInvoiceTab } from './invoice.js';
 import { shiftEntities, splitLines } from './lines.js';
 import { SAMPLE_INVOICE } from './sample.js';
 
@@ -81,7 +82,7 @@ const ui = {
   modelInfo: $('model-info'),
   backendNote: $('backend-note'),
   aggregation: $<HTMLSelectElement>('aggregation'),
-  tabs: Array.from(document.querySelectorAll<HTMLButtonElement>('[role=tab]')),
+  tabs: Array.from(document.querySelectorAll<HTMLButtonElement>('[role=tab][data-task]')),
   taskNote: $('task-note'),
   text: $<HTMLTextAreaElement>('text'),
   run: $<HTMLButtonElement>('run'),
@@ -513,6 +514,11 @@ ui.aggregation.addEventListener('change', () => {
   if (state.last !== undefined) void run();
 });
 for (const t of ui.tabs) t.addEventListener('click', () => selectTask(t.dataset.task as Task));
+initInvoiceTab({
+  pipeline: () => loadPipeline().then((l) => l.pipe),
+  textTabs: ui.tabs,
+  onLeave: renderTaskNote,
+});
 ui.run.addEventListener('click', () => void run());
 ui.sample.addEventListener('click', () => {
   ui.text.value = SAMPLE_INVOICE;

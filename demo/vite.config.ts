@@ -3,10 +3,15 @@
  * library from ../src (through src/browser.ts). The shipped model weights/demo-ner is served at
  * ./models/demo-ner/ — by a middleware in dev and preview, and copied into the static build — so the page loads it
  * with a plain URL, exactly as it would load a model from any web server.
+ *
+ * The Invoice tab's engines are served from the page's own origin the same way (never a CDN), under vendor/:
+ * tesseract.js (its ES module, worker, LSTM core builds, English traineddata), pdfjs-dist (module and worker)
+ * and chrono-node (its ES modules); index.html's import map names them, so the library's by-name imports of
+ * these optional packages resolve to them. samples/invoice.png is test/invoices/t5-01.png.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
@@ -74,12 +79,79 @@ function demoModels(): Plugin {
   };
 }
 
+// ---------------------------------------------------------------------------------------------- vendor files
+
+const NM = join(REPO, 'node_modules');
+
+/** Every file under `dir`, relative to it ('/' separators). */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)).split('\\').join('/'));
+}
+
+/** URL path (under the site root) → file on disk: what the Invoice tab loads, on demand. */
+function vendorFiles(): Map<string, string> {
+  const m = new Map<string, string>([
+    ['vendor/tesseract/tesseract.esm.min.js', join(NM, 'tesseract.js/dist/tesseract.esm.min.js')],
+    ['vendor/tesseract/worker.min.js', join(NM, 'tesseract.js/dist/worker.min.js')],
+    ['vendor/tesseract/lang/eng.traineddata.gz', join(NM, '@tesseract.js-data/eng/4.0.0/eng.traineddata.gz')],
+    ['vendor/pdfjs/pdf.min.mjs', join(NM, 'pdfjs-dist/build/pdf.min.mjs')],
+    ['vendor/pdfjs/pdf.worker.min.mjs', join(NM, 'pdfjs-dist/build/pdf.worker.min.mjs')],
+    ['samples/invoice.png', join(REPO, 'test/invoices/t5-01.png')],
+  ]);
+  // The LSTM-only builds (the OCR runs OEM 1): tesseract.js picks relaxed SIMD, SIMD or plain by the browser.
+  for (const build of ['relaxedsimd-lstm', 'simd-lstm', 'lstm'])
+    m.set(
+      `vendor/tesseract/core/tesseract-core-${build}.wasm.js`,
+      join(NM, `tesseract.js-core/tesseract-core-${build}.wasm.js`),
+    );
+  const chrono = join(NM, 'chrono-node/dist/esm');
+  for (const f of filesUnder(chrono)) if (f.endsWith('.js')) m.set(`vendor/chrono/${f}`, join(chrono, f));
+  for (const [url, path] of m) if (!existsSync(path)) m.delete(url);
+  return m;
+}
+
+const VENDOR_TYPES: Record<string, string> = {
+  js: 'text/javascript',
+  mjs: 'text/javascript',
+  png: 'image/png',
+  gz: 'application/octet-stream',
+};
+
+function demoVendor(): Plugin {
+  let files: Map<string, string> | undefined;
+  const middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const url = decodeURIComponent((req.url ?? '').split('?')[0]!).replace(/^\//, '');
+    files ??= vendorFiles();
+    const path = files.get(url);
+    if (path === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+    res.setHeader('content-type', VENDOR_TYPES[path.split('.').pop()!] ?? 'application/octet-stream');
+    res.setHeader('content-length', String(statSync(path).size));
+    res.end(req.method === 'HEAD' ? undefined : readFileSync(path));
+  };
+  return {
+    name: 'wgbert:demo-vendor',
+    configureServer(server) {
+      server.middlewares.use(middleware);
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(middleware);
+    },
+    generateBundle() {
+      for (const [url, path] of vendorFiles())
+        this.emitFile({ type: 'asset', fileName: url, source: readFileSync(path) });
+    },
+  };
+}
+
 export default defineConfig({
   root: DEMO,
   base: './',
   publicDir: false,
   appType: 'mpa', // unknown paths are 404s, not index.html: the model loader asks for optional files
-  plugins: [demoModels()],
+  plugins: [demoModels(), demoVendor()],
   server: { fs: { allow: [REPO] } },
   build: {
     outDir: join(DEMO, 'dist'),

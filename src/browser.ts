@@ -19,6 +19,9 @@
  *   const hub = await pipeline('ner', { model: 'dbmdz/bert-large-cased-finetuned-conll03-english' });
  *
  * Picked folders: `pipeline('ner', { model: fileListModelSource(input.files) })`.
+ *
+ * Invoices: `extractInvoice(file, { ner, assets })` (src/web/invoice/extractInvoice.ts) reads a picked PNG /
+ * JPEG (OCR, tesseract.js) or PDF (its text layer, pdfjs-dist), their workers and data from `assets` URLs.
  */
 import { setModelResolver, type ResolveOptions } from './io/platform.js';
 import { DEFAULT_HUB_ENDPOINT, checkRevision, hubResolveBase, looksLikeRepoId } from './io/repoId.js';
@@ -53,3 +56,9 @@ setModelResolver(async (location, opts = {}) => {
 });
 
 export * from './index.js';
+export { extractInvoice } from './web/invoice/extractInvoice.js';
+export type { InvoiceAssets, WebExtractInvoiceOptions } from './web/invoice/extractInvoice.js';
+export type { TesseractAssets } from './web/invoice/ocr.js';
+export type { PdfjsAssets } from './web/invoice/pdf.js';
+export type { InvoiceResult, InvoiceEntity, Segmentation } from './invoice/extract.js';
+export type { InvoiceFields, InvoiceField } from './invoice/fields.js';

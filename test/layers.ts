@@ -17,7 +17,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['engine/'],
   ['pipeline/', 'eval/', 'invoice/'],
   ['serve/'],
-  ['node/', 'cli/', 'browser.ts', 'index.ts', 'node.ts'],
+  ['node/', 'web/', 'cli/', 'browser.ts', 'index.ts', 'node.ts'],
 ];
 
 export interface ImportEdge {

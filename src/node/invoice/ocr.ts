@@ -15,6 +15,7 @@
  * with its box in image pixels and its confidence in 0 … 1. Two columns close together on one row can come
  * out as one line (the PDF reader splits them at a wide gap; this one keeps tesseract's lines as they are).
  */
+import { splitByShare } from '../../invoice/pdfText.js';
 import { InputError } from '../../errors.js';
 import { type DocLine, type DocPage, type DocWord, lineOf } from '../../invoice/document.js';
 import { importOptional } from './optional.js';
@@ -307,22 +308,6 @@ function pageOf(blocks: TessBlock[], info: ImageInfo, page: number): DocPage {
         if (words.length > 0) lines.push(lineOf(words));
       }
   return { page, width, height, unit: 'px', lines };
-}
-
-/**
- * The whitespace-separated words of `text` laid along [x0, x1], each its share of the width by character
- * position (a PDF text item or an OCR word spans the whole string).
- */
-export function splitByShare(text: string, x0: number, x1: number): { text: string; x0: number; x1: number }[] {
-  const out: { text: string; x0: number; x1: number }[] = [];
-  const n = text.length;
-  if (n === 0) return out;
-  for (const m of text.matchAll(/\S+/g)) {
-    const s = m.index;
-    const e = s + m[0].length;
-    out.push({ text: m[0], x0: x0 + ((x1 - x0) * s) / n, x1: x0 + ((x1 - x0) * e) / n });
-  }
-  return out;
 }
 
 // ------------------------------------------------------------------------------------- image headers

@@ -6,7 +6,8 @@
  * origin at the page's top-left, y down (the page's rotation and crop box applied); the page size is the
  * viewport's. Words are grouped into lines by baseline (within half a font size), sorted by x, and a gap of
  * more than 3 character widths starts a new line: two columns on one baseline are two lines, left one first.
- * Text outside the page is dropped, duplicated glyph runs (fake bold) are kept once.
+ * Text outside the page is dropped, duplicated glyph runs (fake bold) are kept once. Those words-and-lines
+ * rules are src/invoice/pdfText.ts's, shared with the browser's reader (src/web/invoice/pdf.ts).
  *
  * Only the first `maxPages` pages (default 20) are read; `pageCount` is the file's real number. A page
  * without a text layer (a scanned page) comes back with no lines: OCR of scanned PDFs is not done yet, so a
@@ -16,34 +17,23 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { InputError } from '../../errors.js';
-import { type DocLine, type DocPage, type DocWord, type InvoiceDocument, lineOf } from '../../invoice/document.js';
-import { splitByShare } from './ocr.js';
+import type { DocPage, InvoiceDocument } from '../../invoice/document.js';
+import {
+  checkPdfFrame,
+  DEFAULT_MAX_PAGES,
+  firstLine,
+  openError,
+  pageOf,
+  type PdfTextStyle,
+  type PdfViewport,
+} from '../../invoice/pdfText.js';
 import { importOptional } from './optional.js';
 
-/** Default page limit. */
-export const DEFAULT_MAX_PAGES = 20;
-
-/** A gap between two words on one baseline wider than this many character widths starts a new line. */
-const COLUMN_GAP_CHARS = 3;
+export { DEFAULT_MAX_PAGES } from '../../invoice/pdfText.js';
 
 // ------------------------------------------------------------------- the part of pdfjs-dist used here
+// (text items, styles and the viewport: src/invoice/pdfText.ts, which turns them into words and lines)
 
-interface PdfTextItem {
-  str: string;
-  width: number;
-  height: number;
-  transform: number[];
-  fontName?: string;
-}
-interface PdfTextStyle {
-  ascent?: number;
-  descent?: number;
-}
-interface PdfViewport {
-  width: number;
-  height: number;
-  convertToViewportPoint(x: number, y: number): number[];
-}
 interface PdfPage {
   getViewport(params: { scale: number }): PdfViewport;
   getTextContent(): Promise<{ items: unknown[]; styles: Record<string, PdfTextStyle> }>;
@@ -146,150 +136,3 @@ export async function readPdfText(bytes: Uint8Array, name: string, opts: PdfOpti
     await task.destroy().catch(() => {});
   }
 }
-
-const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
-
-/** A PDF starts with %PDF- (within its first 1 KB) and ends with %%EOF; a file cut short lacks the latter. */
-function checkPdfFrame(bytes: Uint8Array, name: string): void {
-  if (!latin1(bytes.subarray(0, 1024)).includes('%PDF-')) throw new InputError(`${name}: not a PDF (no %PDF- header)`);
-  // Some writers leave bytes after %%EOF: look in the last 64 KB, a few characters at a time.
-  const tail = bytes.subarray(Math.max(0, bytes.length - 65536));
-  let found = false;
-  for (let i = 0; i < tail.length && !found; i += 8192) found = latin1(tail.subarray(i, i + 8197)).includes('%%EOF');
-  if (!found) throw new InputError(`${name}: truncated PDF (no %%EOF marker at its end): the file was cut short`);
-}
-
-function openError(e: unknown, name: string): InputError {
-  const kind = (e as { name?: unknown } | null)?.name;
-  if (kind === 'PasswordException')
-    return new InputError(
-      `${name}: the PDF is encrypted (password-protected): remove the password ` +
-        '(e.g. `qpdf --decrypt --password=PASSWORD in.pdf out.pdf`) and read the decrypted file',
-    );
-  if (kind === 'InvalidPDFException') return new InputError(`${name}: corrupt PDF (${firstLine(e)})`);
-  return new InputError(`${name}: the PDF could not be read: ${firstLine(e)}`);
-}
-
-// ------------------------------------------------------------------- words and lines
-
-interface Placed {
-  word: DocWord;
-  /** Baseline y on the page (viewport). */
-  base: number;
-  /** Font size (pt). */
-  size: number;
-  /** The item's mean character width (pt). */
-  charW: number;
-}
-
-/** Control and format characters (soft hyphens, zero-width spaces, BOMs): not part of any word. */
-const JUNK = /[\p{Cc}\p{Cf}]/gu;
-
-function pageOf(n: number, vp: PdfViewport, items: unknown[], styles: Record<string, PdfTextStyle>): DocPage {
-  const W = vp.width;
-  const H = vp.height;
-  const placed: Placed[] = [];
-  for (const it of items) {
-    if (!isTextItem(it) || it.str.trim() === '') continue;
-    const [a = 0, b = 0, c = 0, d = 0, e = 0, f = 0] = it.transform;
-    const along = Math.hypot(a, b);
-    const up = Math.hypot(c, d);
-    const size = up > 0 ? up : it.height;
-    if (!(size > 0) || !(it.width >= 0)) continue;
-    const [ux, uy] = along > 0 ? [a / along, b / along] : [1, 0];
-    const [vx, vy] = up > 0 ? [c / up, d / up] : [0, 1];
-    const style = it.fontName === undefined ? undefined : styles[it.fontName];
-    const ascent = inRange(style?.ascent, 0.5, 1.2) ?? 0.8;
-    const descent = inRange(style?.descent, -0.5, 0) ?? -0.2;
-    const charW = Math.max(it.width / it.str.length, 0.3 * size);
-    for (const piece of splitByShare(it.str, 0, it.width)) {
-      const text = piece.text.replace(JUNK, '');
-      if (text === '') continue;
-      // The word's four corners on the page: along the baseline from x0 to x1, up from descent to ascent.
-      const xs: number[] = [];
-      const ys: number[] = [];
-      let base = 0;
-      for (const t of [piece.x0, piece.x1])
-        for (const k of [descent * size, 0, ascent * size]) {
-          const [X = 0, Y = 0] = vp.convertToViewportPoint(e + ux * t + vx * k, f + uy * t + vy * k);
-          if (k === 0) base += Y / 2;
-          else {
-            xs.push(X);
-            ys.push(Y);
-          }
-        }
-      const box: DocWord['box'] = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
-      if (box[2] <= 0 || box[3] <= 0 || box[0] >= W || box[1] >= H) continue; // off the page: not visible
-      box[0] = Math.max(box[0], 0);
-      box[1] = Math.max(box[1], 0);
-      box[2] = Math.min(box[2], W);
-      box[3] = Math.min(box[3], H);
-      placed.push({ word: { text, box, confidence: 1 }, base, size, charW });
-    }
-  }
-  return { page: n, width: W, height: H, unit: 'pt', lines: groupLines(placed) };
-}
-
-/**
- * Words into lines: rows of words whose baselines are within half a font size of the row's (top to bottom),
- * each row sorted by x and cut where the gap to the next word exceeds COLUMN_GAP_CHARS character widths.
- */
-function groupLines(placed: Placed[]): DocLine[] {
-  const sorted = [...placed].sort((p, q) => p.base - q.base || p.word.box[0] - q.word.box[0]);
-  const rows: { base: number; size: number; words: Placed[] }[] = [];
-  for (const p of sorted) {
-    const row = rows[rows.length - 1];
-    if (row !== undefined && Math.abs(p.base - row.base) <= 0.5 * Math.max(row.size, p.size)) {
-      row.words.push(p);
-      row.base += (p.base - row.base) / row.words.length; // running mean
-      row.size = Math.max(row.size, p.size);
-    } else rows.push({ base: p.base, size: p.size, words: [p] });
-  }
-  const lines: DocLine[] = [];
-  for (const row of rows) {
-    row.words.sort((p, q) => p.word.box[0] - q.word.box[0]);
-    let current: Placed[] = [];
-    const flush = () => {
-      if (current.length > 0) lines.push(lineOf(current.map((p) => p.word)));
-      current = [];
-    };
-    for (const p of row.words) {
-      const prev = current[current.length - 1];
-      if (prev !== undefined) {
-        const charW = Math.max(prev.charW, p.charW);
-        // The same glyphs drawn twice, a hair apart (fake bold, shadows): keep one.
-        if (p.word.text === prev.word.text && Math.abs(p.word.box[0] - prev.word.box[0]) < 0.5 * charW) continue;
-        // Touching pieces of one word (a ligature such as "ffi" is its own text item): join them.
-        if (Math.abs(p.word.box[0] - prev.word.box[2]) < 0.1 * Math.min(prev.size, p.size)) {
-          const [a, b] = [prev.word.box, p.word.box];
-          prev.word = {
-            text: prev.word.text + p.word.text,
-            box: [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])],
-            confidence: 1,
-          };
-          continue;
-        }
-        if (p.word.box[0] - prev.word.box[2] > COLUMN_GAP_CHARS * charW) flush();
-      }
-      current.push(p);
-    }
-    flush();
-  }
-  return lines;
-}
-
-function isTextItem(it: unknown): it is PdfTextItem {
-  const o = it as Partial<PdfTextItem> | null;
-  return (
-    typeof o?.str === 'string' &&
-    Array.isArray(o.transform) &&
-    o.transform.length >= 6 &&
-    typeof o.width === 'number' &&
-    Number.isFinite(o.width)
-  );
-}
-
-const inRange = (v: number | undefined, lo: number, hi: number) =>
-  v !== undefined && Number.isFinite(v) && v >= lo && v <= hi ? v : undefined;
-
-const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
