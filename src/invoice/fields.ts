@@ -137,7 +137,7 @@ function labelled(lines: readonly PlacedLine[], label: RegExp, not?: RegExp) {
   const out: { line: PlacedLine; end: number; match: RegExpExecArray }[] = [];
   for (const line of lines) {
     const m = label.exec(line.text);
-    if (m && !(not && not.test(line.text))) out.push({ line, end: m.index + m[0].length, match: m });
+    if (m && !not?.test(line.text)) out.push({ line, end: m.index + m[0].length, match: m });
   }
   return out;
 }

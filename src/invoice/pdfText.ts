@@ -7,7 +7,7 @@
  * import here: the readers load it and pass its items in.
  */
 import { InputError } from '../errors.js';
-import { type DocLine, type DocPage, type DocWord, lineOf } from './document.js';
+import { type DocLine, type DocPage, type DocWord, lineOf, type InvoiceDocument } from './document.js';
 
 /** Default page limit. */
 export const DEFAULT_MAX_PAGES = 20;
@@ -200,4 +200,55 @@ export function splitByShare(text: string, x0: number, x1: number): { text: stri
     out.push({ text: m[0], x0: x0 + ((x1 - x0) * s) / n, x1: x0 + ((x1 - x0) * e) / n });
   }
   return out;
+}
+
+// ------------------------------------------------------------------- the part of pdfjs-dist both readers use
+
+export interface PdfPage {
+  getViewport(params: { scale: number }): PdfViewport;
+  getTextContent(): Promise<{ items: unknown[]; styles: Record<string, PdfTextStyle> }>;
+  cleanup(): unknown;
+}
+export interface PdfDocument {
+  numPages: number;
+  getPage(pageNumber: number): Promise<PdfPage>;
+}
+export interface PdfLoadingTask {
+  promise: Promise<PdfDocument>;
+  destroy(): Promise<void>;
+}
+
+/**
+ * The text layer of an opened PDF (pdfjs-dist's loading task, Node's build or the browser's): its first
+ * `maxPages` pages as words and lines, the real page count, typed errors naming the file and the page.
+ */
+export async function readPdfPages(
+  task: PdfLoadingTask,
+  name: string,
+  maxPages: number,
+  t0: number,
+): Promise<InvoiceDocument> {
+  try {
+    let doc: PdfDocument;
+    try {
+      doc = await task.promise;
+    } catch (e) {
+      throw openError(e, name);
+    }
+    const pageCount = doc.numPages;
+    const pages: DocPage[] = [];
+    for (let n = 1; n <= Math.min(pageCount, maxPages); n++) {
+      try {
+        const page = await doc.getPage(n);
+        const content = await page.getTextContent();
+        pages.push(pageOf(n, page.getViewport({ scale: 1 }), content.items, content.styles));
+        page.cleanup();
+      } catch (e) {
+        throw new InputError(`${name}, page ${n}: the PDF page could not be read: ${firstLine(e)}`);
+      }
+    }
+    return { source: 'pdf-text', pages, pageCount, readMs: performance.now() - t0 };
+  } finally {
+    await task.destroy().catch(() => {});
+  }
 }

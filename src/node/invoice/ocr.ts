@@ -15,9 +15,9 @@
  * with its box in image pixels and its confidence in 0 … 1. Two columns close together on one row can come
  * out as one line (the PDF reader splits them at a wide gap; this one keeps tesseract's lines as they are).
  */
-import { splitByShare } from '../../invoice/pdfText.js';
+import { tesseractPage, type TessBlock } from '../../invoice/tesseractPage.js';
 import { InputError } from '../../errors.js';
-import { type DocLine, type DocPage, type DocWord, lineOf } from '../../invoice/document.js';
+import type { DocPage } from '../../invoice/document.js';
 import { importOptional } from './optional.js';
 
 /** Default per-page OCR timeout (ms). */
@@ -28,20 +28,6 @@ export const MAX_OCR_PIXELS = 50_000_000;
 
 // ------------------------------------------------------------------- the part of tesseract.js used here
 
-interface TessBbox {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
-interface TessWord {
-  text: string;
-  confidence: number;
-  bbox: TessBbox;
-}
-interface TessBlock {
-  paragraphs: { lines: { words: TessWord[] }[] }[];
-}
 /** The worker_threads Worker behind a tesseract worker (the `worker` field of what createWorker returns). */
 interface ThreadStream {
   unpipe(destination?: unknown): unknown;
@@ -284,30 +270,7 @@ async function recognizePage(
   } finally {
     thread?.unref?.();
   }
-  return pageOf(result.data.blocks ?? [], info, page);
-}
-
-/** Tesseract's blocks as a page: its lines in its order, empty words dropped, boxes clamped to the image. */
-function pageOf(blocks: TessBlock[], info: ImageInfo, page: number): DocPage {
-  const { width, height } = info;
-  const cx = (v: number) => Math.min(Math.max(v, 0), width);
-  const cy = (v: number) => Math.min(Math.max(v, 0), height);
-  const lines: DocLine[] = [];
-  for (const block of blocks)
-    for (const para of block.paragraphs ?? [])
-      for (const line of para.lines ?? []) {
-        const words: DocWord[] = [];
-        for (const w of line.words ?? []) {
-          const b = w.bbox;
-          const conf = Number.isFinite(w.confidence) ? Math.min(Math.max(w.confidence / 100, 0), 1) : 0;
-          // A tesseract word has no spaces; should one ever, its pieces share the box by their characters.
-          const text = (w.text ?? '').replace(/[\p{Cc}\p{Cf}]/gu, '');
-          for (const piece of splitByShare(text, b.x0, b.x1))
-            words.push({ text: piece.text, box: [cx(piece.x0), cy(b.y0), cx(piece.x1), cy(b.y1)], confidence: conf });
-        }
-        if (words.length > 0) lines.push(lineOf(words));
-      }
-  return { page, width, height, unit: 'px', lines };
+  return tesseractPage(result.data.blocks ?? [], info.width, info.height, page);
 }
 
 // ------------------------------------------------------------------------------------- image headers

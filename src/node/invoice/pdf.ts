@@ -17,16 +17,8 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { InputError } from '../../errors.js';
-import type { DocPage, InvoiceDocument } from '../../invoice/document.js';
-import {
-  checkPdfFrame,
-  DEFAULT_MAX_PAGES,
-  firstLine,
-  openError,
-  pageOf,
-  type PdfTextStyle,
-  type PdfViewport,
-} from '../../invoice/pdfText.js';
+import type { InvoiceDocument } from '../../invoice/document.js';
+import { checkPdfFrame, DEFAULT_MAX_PAGES, readPdfPages, type PdfLoadingTask } from '../../invoice/pdfText.js';
 import { importOptional } from './optional.js';
 
 export { DEFAULT_MAX_PAGES } from '../../invoice/pdfText.js';
@@ -34,19 +26,6 @@ export { DEFAULT_MAX_PAGES } from '../../invoice/pdfText.js';
 // ------------------------------------------------------------------- the part of pdfjs-dist used here
 // (text items, styles and the viewport: src/invoice/pdfText.ts, which turns them into words and lines)
 
-interface PdfPage {
-  getViewport(params: { scale: number }): PdfViewport;
-  getTextContent(): Promise<{ items: unknown[]; styles: Record<string, PdfTextStyle> }>;
-  cleanup(): unknown;
-}
-interface PdfDocument {
-  numPages: number;
-  getPage(pageNumber: number): Promise<PdfPage>;
-}
-interface PdfLoadingTask {
-  promise: Promise<PdfDocument>;
-  destroy(): Promise<void>;
-}
 interface PdfJs {
   getDocument(src: Record<string, unknown>): PdfLoadingTask;
 }
@@ -111,28 +90,5 @@ export async function readPdfText(bytes: Uint8Array, name: string, opts: PdfOpti
     useWorkerFetch: false,
     ...pdfjsDataUrls(),
   });
-  try {
-    let doc: PdfDocument;
-    try {
-      doc = await task.promise;
-    } catch (e) {
-      throw openError(e, name);
-    }
-    const pageCount = doc.numPages;
-    const pages: DocPage[] = [];
-    for (let n = 1; n <= Math.min(pageCount, maxPages); n++) {
-      try {
-        const page = await doc.getPage(n);
-        const viewport = page.getViewport({ scale: 1 });
-        const content = await page.getTextContent();
-        pages.push(pageOf(n, viewport, content.items, content.styles));
-        page.cleanup();
-      } catch (e) {
-        throw new InputError(`${name}, page ${n}: the PDF page could not be read: ${firstLine(e)}`);
-      }
-    }
-    return { source: 'pdf-text', pages, pageCount, readMs: performance.now() - t0 };
-  } finally {
-    await task.destroy().catch(() => {});
-  }
+  return readPdfPages(task, name, maxPages, t0);
 }

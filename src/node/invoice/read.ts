@@ -10,7 +10,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InputError } from '../../errors.js';
-import { type DocLine, type DocWord, type InvoiceDocument, lineOf } from '../../invoice/document.js';
+import { textDocument } from '../../invoice/textDocument.js';
+import type { InvoiceDocument } from '../../invoice/document.js';
 import { isJpeg, isPng, ocrImage } from './ocr.js';
 import { readPdfText } from './pdf.js';
 
@@ -60,7 +61,7 @@ export async function readInvoiceDocument(input: InvoiceInput, opts: ReadOptions
     case 'pdf':
       return readPdfText(bytes, name, opts.maxPages !== undefined ? { maxPages: opts.maxPages } : {});
     case 'text':
-      return { ...readText(bytes, name), readMs: performance.now() - t0 };
+      return { ...textDocument(bytes, name), readMs: performance.now() - t0 };
   }
 }
 
@@ -135,28 +136,4 @@ function kindOf(bytes: Uint8Array, name: string): 'image' | 'pdf' | 'text' {
   throw new InputError(
     `${name}: unsupported file type${ext !== '' ? ` '${ext}'` : ''}${zip}; supported: ${SUPPORTED_TYPES}`,
   );
-}
-
-/** Control and format characters (soft hyphens, zero-width spaces, BOMs): not part of any word. */
-const JUNK = /[\p{Cc}\p{Cf}]/gu;
-
-/** A UTF-8 text file as one page: non-blank lines, words split on whitespace, boxes 0, confidence 1. */
-function readText(bytes: Uint8Array, name: string): Omit<InvoiceDocument, 'readMs'> {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new InputError(`${name}: not UTF-8 text`);
-  }
-  if (text.includes('\u0000')) throw new InputError(`${name}: not a text file (it has NUL bytes)`);
-  const lines: DocLine[] = [];
-  for (const raw of text.split(/\r\n|\r|\n/)) {
-    const words: DocWord[] = raw
-      .split(/\s+/)
-      .map((w) => w.replace(JUNK, ''))
-      .filter((w) => w !== '')
-      .map((w) => ({ text: w, box: [0, 0, 0, 0], confidence: 1 }));
-    if (words.length > 0) lines.push(lineOf(words));
-  }
-  return { source: 'text', pages: [{ page: 1, width: 0, height: 0, unit: 'none', lines }], pageCount: 1 };
 }

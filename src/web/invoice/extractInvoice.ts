@@ -9,7 +9,8 @@
  *   const { fields } = await extractInvoice(input.files[0], { ner, assets: { tesseract: {…}, pdfjs: {…} } });
  */
 import { InputError } from '../../errors.js';
-import { type DocLine, type DocWord, type InvoiceDocument, lineOf } from '../../invoice/document.js';
+import { textDocument } from '../../invoice/textDocument.js';
+import type { InvoiceDocument } from '../../invoice/document.js';
 import { extractFromDocument, type Segmentation, type InvoiceResult } from '../../invoice/extract.js';
 import type { TokenClassificationPipeline } from '../../pipeline/pipeline.js';
 import { ocrImageBlob, type TesseractAssets } from './ocr.js';
@@ -81,7 +82,7 @@ export async function readInvoiceBlob(
         options.maxPages !== undefined ? { maxPages: options.maxPages } : {},
       );
     case 'text':
-      return { ...readText(new Uint8Array(await file.arrayBuffer()), name), readMs: performance.now() - t0 };
+      return { ...textDocument(new Uint8Array(await file.arrayBuffer()), name), readMs: performance.now() - t0 };
   }
 }
 
@@ -105,25 +106,4 @@ function kindOf(head: Uint8Array, name: string, type: string): 'image' | 'pdf' |
     `${name}: unsupported file type${type !== '' ? ` '${type}'` : ext !== '' ? ` '${ext}'` : ''}; ` +
       'supported: PNG, JPEG (OCR), PDF (its text layer), plain UTF-8 text',
   );
-}
-
-/** A UTF-8 text file as one page: non-blank lines, words split on whitespace, boxes 0, confidence 1. */
-function readText(bytes: Uint8Array, name: string): Omit<InvoiceDocument, 'readMs'> {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new InputError(`${name}: not UTF-8 text`);
-  }
-  if (text.includes('\u0000')) throw new InputError(`${name}: not a text file (it has NUL bytes)`);
-  const lines: DocLine[] = [];
-  for (const raw of text.split(/\r\n|\r|\n/)) {
-    const words: DocWord[] = raw
-      .split(/\s+/)
-      .map((w) => w.replace(/[\p{Cc}\p{Cf}]/gu, ''))
-      .filter((w) => w !== '')
-      .map((w) => ({ text: w, box: [0, 0, 0, 0], confidence: 1 }));
-    if (words.length > 0) lines.push(lineOf(words));
-  }
-  return { source: 'text', pages: [{ page: 1, width: 0, height: 0, unit: 'none', lines }], pageCount: 1 };
 }

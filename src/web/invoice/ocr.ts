@@ -12,8 +12,8 @@
  * as tesseract.js applies it).
  */
 import { InputError } from '../../errors.js';
-import { type DocLine, type DocPage, type DocWord, lineOf } from '../../invoice/document.js';
-import { splitByShare } from '../../invoice/pdfText.js';
+import type { DocPage } from '../../invoice/document.js';
+import { tesseractPage, type TessBlock } from '../../invoice/tesseractPage.js';
 
 /** Where tesseract.js's parts are served (same origin, or any origin the page's CSP allows). */
 export interface TesseractAssets {
@@ -34,14 +34,6 @@ export const MAX_WEB_OCR_PIXELS = 50_000_000;
 
 // ------------------------------------------------------------------- the part of tesseract.js used here
 
-interface TessWord {
-  text: string;
-  confidence: number;
-  bbox: { x0: number; y0: number; x1: number; y1: number };
-}
-interface TessBlock {
-  paragraphs: { lines: { words: TessWord[] }[] }[];
-}
 interface TessWorker {
   setParameters(params: Record<string, string>): Promise<unknown>;
   recognize(
@@ -185,7 +177,7 @@ async function recognize(image: Blob, name: string, urls: TesseractAssets, page:
   } catch (e) {
     throw new InputError(`${name}: OCR failed: ${message(e)}`);
   }
-  return pageOf(blocks, width, height, page);
+  return tesseractPage(blocks, width, height, page);
 }
 
 /** The decoded image's size (EXIF orientation applied); an image the browser cannot decode → InputError. */
@@ -198,27 +190,6 @@ async function imageSize(image: Blob, name: string): Promise<{ width: number; he
   } catch (e) {
     throw new InputError(`${name}: the image could not be decoded (corrupt or truncated?): ${message(e)}`);
   }
-}
-
-/** Tesseract's blocks as a page: its lines in its order, empty words dropped, boxes clamped to the image. */
-export function pageOf(blocks: TessBlock[], width: number, height: number, page: number): DocPage {
-  const cx = (v: number) => Math.min(Math.max(v, 0), width);
-  const cy = (v: number) => Math.min(Math.max(v, 0), height);
-  const lines: DocLine[] = [];
-  for (const block of blocks)
-    for (const para of block.paragraphs ?? [])
-      for (const line of para.lines ?? []) {
-        const words: DocWord[] = [];
-        for (const w of line.words ?? []) {
-          const b = w.bbox;
-          const conf = Number.isFinite(w.confidence) ? Math.min(Math.max(w.confidence / 100, 0), 1) : 0;
-          const text = (w.text ?? '').replace(/[\p{Cc}\p{Cf}]/gu, '');
-          for (const piece of splitByShare(text, b.x0, b.x1))
-            words.push({ text: piece.text, box: [cx(piece.x0), cy(b.y0), cx(piece.x1), cy(b.y1)], confidence: conf });
-        }
-        if (words.length > 0) lines.push(lineOf(words));
-      }
-  return { page, width, height, unit: 'px', lines };
 }
 
 /** An error's message (tesseract.js rejects with strings like "Error: …"), on one line. */

@@ -7,15 +7,13 @@
  * An encrypted, truncated or corrupt PDF → InputError naming the file.
  */
 import { InputError } from '../../errors.js';
-import type { DocPage, InvoiceDocument } from '../../invoice/document.js';
+import type { InvoiceDocument } from '../../invoice/document.js';
 import {
   checkPdfFrame,
   DEFAULT_MAX_PAGES,
   firstLine,
-  openError,
-  pageOf,
-  type PdfTextStyle,
-  type PdfViewport,
+  readPdfPages,
+  type PdfLoadingTask,
 } from '../../invoice/pdfText.js';
 
 /** Where pdfjs-dist's parts are served. */
@@ -30,17 +28,8 @@ export interface PdfjsAssets {
 
 // ------------------------------------------------------------------- the part of pdfjs-dist used here
 
-interface PdfPage {
-  getViewport(params: { scale: number }): PdfViewport;
-  getTextContent(): Promise<{ items: unknown[]; styles: Record<string, PdfTextStyle> }>;
-  cleanup(): unknown;
-}
-interface PdfDocument {
-  numPages: number;
-  getPage(pageNumber: number): Promise<PdfPage>;
-}
 interface PdfJs {
-  getDocument(src: Record<string, unknown>): { promise: Promise<PdfDocument>; destroy(): Promise<void> };
+  getDocument(src: Record<string, unknown>): PdfLoadingTask;
   GlobalWorkerOptions: { workerSrc: string };
 }
 
@@ -91,27 +80,5 @@ export async function readPdfBlob(
     ...(assets?.cMapUrl !== undefined ? { cMapUrl: assets.cMapUrl, cMapPacked: true } : {}),
     ...(assets?.standardFontDataUrl !== undefined ? { standardFontDataUrl: assets.standardFontDataUrl } : {}),
   });
-  try {
-    let doc: PdfDocument;
-    try {
-      doc = await task.promise;
-    } catch (e) {
-      throw openError(e, name);
-    }
-    const pageCount = doc.numPages;
-    const pages: DocPage[] = [];
-    for (let n = 1; n <= Math.min(pageCount, maxPages); n++) {
-      try {
-        const page = await doc.getPage(n);
-        const content = await page.getTextContent();
-        pages.push(pageOf(n, page.getViewport({ scale: 1 }), content.items, content.styles));
-        page.cleanup();
-      } catch (e) {
-        throw new InputError(`${name}, page ${n}: the PDF page could not be read: ${firstLine(e)}`);
-      }
-    }
-    return { source: 'pdf-text', pages, pageCount, readMs: performance.now() - t0 };
-  } finally {
-    await task.destroy().catch(() => {});
-  }
+  return readPdfPages(task, name, maxPages, t0);
 }
