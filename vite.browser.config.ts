@@ -50,7 +50,8 @@ export default defineConfig({
     },
     rolldownOptions: {
       platform: 'browser',
-      output: { codeSplitting: false },
+      // The map names ../../src/…, which the package ships: no second copy of the sources inside it.
+      output: { codeSplitting: false, sourcemapExcludeSources: true },
     },
   },
 });
