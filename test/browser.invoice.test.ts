@@ -7,14 +7,13 @@
  * warm: a second page), NER, end to end. Chromium: WGBERT_CHROMIUM or /usr/bin/chromium; missing → skip
  * (fail under CI).
  */
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveIsolated, type StaticServer } from '../bench/browser/server.js';
 import { CHROMIUM_PATH, CHROMIUM_QUIET_ARGS } from '../bench/browser/chromium.js';
 import { InputError } from '../src/errors.js';
 import type { TokenClassificationPipeline } from '../src/pipeline/pipeline.js';
@@ -26,38 +25,6 @@ const INVOICES = join(REPO_ROOT, 'test/invoices');
 const TRUTH = JSON.parse(readFileSync(join(INVOICES, 't5-01.json'), 'utf8')) as {
   fields: { total: number; invoice_number: string; issue_date: string };
 };
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.css': 'text/css',
-  '.json': 'application/json',
-  '.png': 'image/png',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-function serveStatic(root: string): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
-    if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return;
-    }
-    res.writeHead(200, {
-      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-      'content-length': statSync(file).size,
-    });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }),
-    ),
-  );
-}
 
 interface Field {
   value: unknown;
@@ -103,7 +70,7 @@ if (!chromiumThere) {
 
 describe.skipIf(!chromiumThere)('demo Invoice tab in Chromium', () => {
   let outDir: string;
-  let server: Server;
+  let server: StaticServer | undefined;
   let url: string;
   let browser: Browser;
   let page: Page;
@@ -118,7 +85,8 @@ describe.skipIf(!chromiumThere)('demo Invoice tab in Chromium', () => {
       logLevel: 'warn',
       build: { outDir, emptyOutDir: true },
     });
-    ({ server, url } = await serveStatic(outDir));
+    server = await serveIsolated({ '/': outDir });
+    url = server.url;
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_QUIET_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     page.on('request', (r) => {
@@ -135,7 +103,7 @@ describe.skipIf(!chromiumThere)('demo Invoice tab in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((r) => server?.close(r));
+    await server?.close();
     if (outDir) rmSync(outDir, { recursive: true, force: true });
   });
 

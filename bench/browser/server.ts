@@ -17,6 +17,8 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
   '.txt': 'text/plain; charset=utf-8',
   '.svg': 'image/svg+xml',
+  '.css': 'text/css',
+  '.png': 'image/png',
 };
 export const ISOLATION_HEADERS = {
   'cross-origin-opener-policy': 'same-origin',
