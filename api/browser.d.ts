@@ -176,12 +176,7 @@ export interface InvoiceFields {
 export interface InvoiceResult {
     fields: InvoiceFields;
     entities: InvoiceEntity[];
-    pages: {
-        page: number;
-        width: number;
-        height: number;
-        unit: 'px' | 'pt' | 'none';
-    }[];
+    pages: Pick<DocPage, 'page' | 'width' | 'height' | 'unit' | 'source'>[];
     source: InvoiceDocument['source'];
     pageCount: number;
     timings: {
@@ -329,6 +324,8 @@ export interface WebExtractInvoiceOptions {
     assets: InvoiceAssets;
     maxPages?: number;
     maxBytes?: number;
+    ocrTimeoutMs?: number;
+    pdfOcr?: boolean;
     segment?: Segmentation;
 }
 export class WeightsError extends WgbertError {
@@ -414,6 +411,7 @@ interface DocPage {
     width: number;
     height: number;
     unit: 'px' | 'pt' | 'none';
+    source: 'ocr' | 'pdf-text' | 'text';
     lines: DocLine[];
 }
 interface DocWord {
@@ -439,7 +437,7 @@ interface ForwardResult {
     numLabels: number;
 }
 interface InvoiceDocument {
-    source: 'ocr' | 'pdf-text' | 'text';
+    source: 'ocr' | 'pdf-text' | 'pdf-ocr' | 'text';
     pages: DocPage[];
     pageCount: number;
     readMs: number;

@@ -96,6 +96,7 @@ export interface DocPage {
     width: number;
     height: number;
     unit: 'px' | 'pt' | 'none';
+    source: 'ocr' | 'pdf-text' | 'text';
     lines: DocLine[];
 }
 export interface DocWord {
@@ -221,7 +222,7 @@ export class InputError extends WgbertError {
     constructor(message: string);
 }
 export interface InvoiceDocument {
-    source: 'ocr' | 'pdf-text' | 'text';
+    source: 'ocr' | 'pdf-text' | 'pdf-ocr' | 'text';
     pages: DocPage[];
     pageCount: number;
     readMs: number;
@@ -255,12 +256,7 @@ export interface InvoiceFields {
 export interface InvoiceResult {
     fields: InvoiceFields;
     entities: InvoiceEntity[];
-    pages: {
-        page: number;
-        width: number;
-        height: number;
-        unit: 'px' | 'pt' | 'none';
-    }[];
+    pages: Pick<DocPage, 'page' | 'width' | 'height' | 'unit' | 'source'>[];
     source: InvoiceDocument['source'];
     pageCount: number;
     timings: {
@@ -563,6 +559,7 @@ interface ReadOptions {
     maxPages?: number;
     maxBytes?: number;
     ocrTimeoutMs?: number;
+    pdfOcr?: boolean;
 }
 interface ResolveOptions {
     hubEndpoint?: string;

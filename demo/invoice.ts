@@ -1,12 +1,15 @@
 /**
  * The demo's Invoice tab: a dropped or picked PNG / JPEG / PDF (or the sample, samples/invoice.png) goes through
- * `extractInvoice` with the page's loaded NER pipeline; the image (a PDF: its page 1, rendered by pdf.js) is
- * shown with every entity and every found field boxed and labelled (boxes in percent of the page, so they scale
- * with the displayed size), with the fields table and the timings. The engines' files are this site's
- * (vendor/, demo/vite.config.ts), loaded only when the tab is used.
+ * `extractInvoice` with the page's loaded NER pipeline; the image (a PDF: each page read, rendered by pdf.js) is
+ * shown with every entity and every found field boxed and labelled on its page (boxes in percent of the page,
+ * so they scale with the displayed size), with the fields table and the timings. A scanned PDF (pages without a
+ * text layer) is OCR'd page by page. The engines' files are this site's (vendor/, demo/vite.config.ts), loaded
+ * only when the tab is used.
  *
  * For tests: when a run ends, <body data-invoice="done"> (or "error") and `window.__wgbertInvoice` holds
- * { status, name, source, fields, entities, timings: { readMs, nerMs, fieldsMs, totalMs, renderMs }, error }.
+ * { status, name, source, fields, entities, pages, timings: { readMs, nerMs, fieldsMs, totalMs, renderMs }, boxes,
+ * error }. Each page is a `.invoice-page[data-page=n]` in #invoice-stage, its image or canvas and its
+ * `.invoice-boxes` layer.
  */
 import {
   extractInvoice,
@@ -32,7 +35,7 @@ export interface InvoiceRun {
   entities?: InvoiceResult['entities'];
   pages?: InvoiceResult['pages'];
   timings?: { readMs: number; nerMs: number; fieldsMs: number; totalMs: number; renderMs: number };
-  /** Boxes drawn on page 1. */
+  /** Boxes drawn, on all pages. */
   boxes?: number;
   error?: string;
 }
@@ -43,19 +46,21 @@ declare global {
   }
 }
 
-// pdf.js, for drawing page 1 (the import map names the same module extractInvoice uses).
+// pdf.js, for drawing the pages (the import map names the same module extractInvoice uses).
 interface PdfRenderPage {
   getViewport(p: { scale: number }): { width: number; height: number };
   render(p: Record<string, unknown>): { promise: Promise<void> };
 }
 interface PdfRenderJs {
   getDocument(src: Record<string, unknown>): {
-    promise: Promise<{ getPage(n: number): Promise<PdfRenderPage> }>;
+    promise: Promise<{ numPages: number; getPage(n: number): Promise<PdfRenderPage> }>;
     destroy(): Promise<void>;
   };
   GlobalWorkerOptions: { workerSrc: string };
 }
 const PDFJS = 'pdfjs-dist';
+/** Pages drawn at most: extractInvoice's default page limit. */
+const MAX_PAGES = 20;
 
 const el = <T extends HTMLElement>(id: string): T => {
   const e = document.getElementById(id);
@@ -87,9 +92,6 @@ export function initInvoiceTab(deps: InvoiceTabDeps): void {
     status: el('invoice-status'),
     error: el('invoice-error'),
     stage: el('invoice-stage'),
-    image: el<HTMLImageElement>('invoice-image'),
-    canvas: el<HTMLCanvasElement>('invoice-canvas'),
-    boxes: el('invoice-boxes'),
     fields: el<HTMLTableElement>('invoice-fields').querySelector('tbody')!,
     timings: el('invoice-timings'),
   };
@@ -116,46 +118,72 @@ export function initInvoiceTab(deps: InvoiceTabDeps): void {
     ui.status.textContent = text;
   };
 
-  async function drawPage(file: Blob, pdf: boolean): Promise<{ target: HTMLElement; ms: number }> {
+  /** A page's frame in the stage: its picture (an image or a canvas) under a layer for the boxes. */
+  function addPage(n: number, picture: HTMLImageElement | HTMLCanvasElement): HTMLElement {
+    const frame = document.createElement('div');
+    frame.className = 'invoice-page';
+    frame.dataset.page = String(n);
+    const boxes = document.createElement('div');
+    boxes.className = 'invoice-boxes';
+    frame.append(picture, boxes);
+    ui.stage.append(frame);
+    return frame;
+  }
+
+  /** Draws the file: an image as it is, a PDF's pages (up to MAX_PAGES) by pdf.js. */
+  async function drawPages(file: Blob, pdf: boolean): Promise<{ pages: number; ms: number }> {
     const t0 = performance.now();
     ui.stage.hidden = false;
-    ui.boxes.replaceChildren();
+    ui.stage.replaceChildren();
     if (imageUrl !== undefined) URL.revokeObjectURL(imageUrl);
     imageUrl = undefined;
     if (!pdf) {
-      ui.canvas.hidden = true;
+      const image = document.createElement('img');
+      image.alt = 'The invoice';
       imageUrl = URL.createObjectURL(file);
-      ui.image.src = imageUrl;
-      ui.image.hidden = false;
-      await ui.image.decode();
-      return { target: ui.image, ms: performance.now() - t0 };
+      image.src = imageUrl;
+      addPage(1, image);
+      await image.decode();
+      return { pages: 1, ms: performance.now() - t0 };
     }
-    ui.image.hidden = true;
-    ui.image.removeAttribute('src');
     const pdfjs = (await import(/* @vite-ignore */ PDFJS)) as PdfRenderJs;
     pdfjs.GlobalWorkerOptions.workerSrc = new URL(ASSETS.pdfjs!.workerSrc, location.href).href;
     const task = pdfjs.getDocument({ data: new Uint8Array(await file.arrayBuffer()), isEvalSupported: false });
+    let pages = 0;
     try {
-      const page = await (await task.promise).getPage(1);
-      const base = page.getViewport({ scale: 1 });
-      // Enough pixels for the displayed width on this screen (at least 2× the page's points).
-      const scale = Math.max(2, (ui.stage.clientWidth * devicePixelRatio) / base.width);
-      const viewport = page.getViewport({ scale });
-      ui.canvas.width = Math.ceil(viewport.width);
-      ui.canvas.height = Math.ceil(viewport.height);
-      ui.canvas.hidden = false;
-      const ctx = ui.canvas.getContext('2d')!;
-      await page.render({ canvas: ui.canvas, canvasContext: ctx, viewport }).promise;
+      const doc = await task.promise;
+      for (let n = 1; n <= Math.min(doc.numPages, MAX_PAGES); n++) {
+        const page = await doc.getPage(n);
+        const base = page.getViewport({ scale: 1 });
+        // Enough pixels for the displayed width on this screen (at least 2× the page's points).
+        const scale = Math.max(2, (ui.stage.clientWidth * devicePixelRatio) / base.width);
+        const viewport = page.getViewport({ scale });
+        const canvas = document.createElement('canvas');
+        canvas.width = Math.ceil(viewport.width);
+        canvas.height = Math.ceil(viewport.height);
+        addPage(n, canvas);
+        await page.render({ canvas, canvasContext: canvas.getContext('2d')!, viewport }).promise;
+        pages = n;
+      }
     } finally {
       await task.destroy().catch(() => {});
     }
-    return { target: ui.canvas, ms: performance.now() - t0 };
+    return { pages, ms: performance.now() - t0 };
   }
 
-  /** A labelled box over the page, in percent of the page's size. */
-  function addBox(box: number[], W: number, H: number, label: string, kind: 'entity' | 'field', hue: number) {
+  /** A labelled box over page `n`, in percent of the page's size (false: no such page drawn, or no box). */
+  function addBox(
+    n: number,
+    box: number[],
+    W: number,
+    H: number,
+    label: string,
+    kind: 'entity' | 'field',
+    hue: number,
+  ) {
+    const layer = ui.stage.querySelector(`.invoice-page[data-page="${n}"] .invoice-boxes`);
     const [x0 = 0, y0 = 0, x1 = 0, y1 = 0] = box;
-    if (!(W > 0 && H > 0) || x1 <= x0 || y1 <= y0) return false;
+    if (layer === null || !(W > 0 && H > 0) || x1 <= x0 || y1 <= y0) return false;
     const pct = (v: number, of: number) => `${((Math.min(Math.max(v, 0), of) / of) * 100).toFixed(3)}%`;
     const d = document.createElement('div');
     d.className = `invoice-box ${kind}`;
@@ -170,7 +198,7 @@ export function initInvoiceTab(deps: InvoiceTabDeps): void {
     tag.className = 'invoice-tag';
     tag.textContent = label;
     d.append(tag);
-    ui.boxes.append(d);
+    layer.append(d);
     return true;
   }
 
@@ -195,13 +223,21 @@ export function initInvoiceTab(deps: InvoiceTabDeps): void {
 
   function renderTimings(t: NonNullable<InvoiceRun['timings']>, r: InvoiceResult, backend: string): void {
     const ms = (v: number) => `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
-    const read = r.source === 'ocr' ? 'OCR (tesseract.js)' : r.source === 'pdf-text' ? 'PDF text layer' : 'text';
+    const ocrPages = r.pages.filter((p) => p.source === 'ocr').length;
+    const read =
+      r.source === 'ocr'
+        ? 'OCR (tesseract.js)'
+        : r.source === 'pdf-text'
+          ? 'PDF text layer'
+          : r.source === 'pdf-ocr'
+            ? `PDF, ${ocrPages} scanned page${ocrPages === 1 ? '' : 's'} OCR'd (tesseract.js)`
+            : 'text';
     const items: [string, string][] = [
       ['read', `${ms(t.readMs)} — ${read}, ${r.pages.length} of ${r.pageCount} page${r.pageCount === 1 ? '' : 's'}`],
       ['NER', `${ms(t.nerMs)} on ${backend}`],
       ['fields', ms(t.fieldsMs)],
       ['end to end', ms(t.totalMs)],
-      ['draw page 1', ms(t.renderMs)],
+      ['draw', ms(t.renderMs)],
     ];
     ui.timings.replaceChildren(
       ...items.flatMap(([k, v]) => {
@@ -226,24 +262,22 @@ export function initInvoiceTab(deps: InvoiceTabDeps): void {
       const ner = await deps.pipeline();
       const head = new Uint8Array(await file.slice(0, 5).arrayBuffer());
       const pdf = String.fromCharCode(...head) === '%PDF-';
-      status('running', pdf ? `Reading ${name} (pdf.js)…` : `Reading ${name} (OCR: tesseract.js, first use loads it)…`);
-      const drawn = drawPage(file, pdf);
+      const reader = pdf ? 'pdf.js; OCR for scanned pages' : 'OCR: tesseract.js, first use loads it';
+      status('running', `Reading ${name} (${reader})…`);
+      const drawn = drawPages(file, pdf);
       drawn.catch(() => {});
       const t0 = performance.now();
       const r = await extractInvoice(file, { ner, assets: ASSETS });
       const totalMs = performance.now() - t0;
-      const { target, ms: renderMs } = await drawn;
-      const page = r.pages[0];
+      const { ms: renderMs } = await drawn;
+      const size = new Map(r.pages.map((p) => [p.page, p]));
+      const box = (n: number, b: number[], label: string, kind: 'entity' | 'field', hue: number) => {
+        const p = size.get(n);
+        return p === undefined ? 0 : Number(addBox(n, b, p.width, p.height, label, kind, hue));
+      };
       let boxes = 0;
-      if (page !== undefined && target.isConnected) {
-        for (const e of r.entities)
-          if (e.page === 1)
-            boxes += Number(
-              addBox(e.box, page.width, page.height, e.entity_group, 'entity', HUES[e.entity_group] ?? 0),
-            );
-        for (const [k, f] of Object.entries(r.fields))
-          if (f !== null && f.page === 1) boxes += Number(addBox(f.box, page.width, page.height, k, 'field', 350));
-      }
+      for (const e of r.entities) boxes += box(e.page, e.box, e.entity_group, 'entity', HUES[e.entity_group] ?? 0);
+      for (const [k, f] of Object.entries(r.fields)) if (f !== null) boxes += box(f.page, f.box, k, 'field', 350);
       renderFields(r);
       const timings = { ...r.timings, totalMs, renderMs };
       renderTimings(timings, r, ner.backend);

@@ -5,7 +5,9 @@
  *
  * - `wgbert eval invoices --split test`: on the held-out templates (t5–t8, which the rules were not written
  *   against), at least 7 of the 10 fields right per invoice on average, from the PNGs (OCR) and from the PDFs
- *   (text layer): the issue's target. Measured 2026-12-01: PDF 9.15, PNG 8.50, degraded scans 7.86.
+ *   (text layer): the issue's target. Measured 2026-12-01: PDF 9.15, PNG 8.50, degraded scans 7.86. And the
+ *   scanned PDFs (the 7 held-out scans as black-and-white 300 dpi PDFs without a text layer, read by rendering
+ *   and OCR): at least 6 (measured 6.43; a floor against regressions, the 1-bit scans lose letters to OCR).
  * - `wgbert invoice <pdf> --json`: every field as { value, text, page, box, confidence }, boxes inside the page.
  * - Bad files: one error line naming the file, exit status 1.
  */
@@ -32,6 +34,7 @@ interface EvalResult {
   invoices: number;
   fieldsRight: number;
   charAccuracy: number;
+  wordRecall: number;
   perField: { field: string; precision: number; recall: number }[];
 }
 
@@ -40,20 +43,27 @@ describe('invoices through the wgbert command', () => {
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('eval invoices: ≥ 7 of 10 fields right on the held-out templates, PNG and PDF', { timeout: 300_000 }, async () => {
-    const r = await wgbert(['eval', 'invoices', '--data', DATA, '--split', 'test', '--files', 'pdf,png', '--json']);
+    const files = 'pdf,png,scan-pdf';
+    const r = await wgbert(['eval', 'invoices', '--data', DATA, '--split', 'test', '--files', files, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { split: string; results: EvalResult[] };
     expect(out.split).toBe('test');
-    for (const kind of ['pdf', 'png']) {
+    for (const [kind, invoices, floor] of [
+      ['pdf', 20, 7],
+      ['png', 20, 7],
+      ['scan-pdf', 7, 6],
+    ] as const) {
       const res = out.results.find((x) => x.files === kind)!;
       console.log(
         `[invoices] ${kind}: ${res.invoices} held-out invoices, ${res.fieldsRight.toFixed(2)} / 10 fields right, ` +
-          `character accuracy ${(100 * res.charAccuracy).toFixed(1)} %; ` +
+          `character accuracy ${(100 * res.charAccuracy).toFixed(1)} %, word recall ` +
+          `${(100 * res.wordRecall).toFixed(1)} %; ` +
           res.perField.map((f) => `${f.field} ${f.precision}/${f.recall}`).join(', '),
       );
-      expect(res.invoices).toBe(20);
-      expect(res.fieldsRight).toBeGreaterThanOrEqual(7);
+      expect(res.invoices).toBe(invoices);
+      expect(res.fieldsRight).toBeGreaterThanOrEqual(floor);
       expect(res.charAccuracy).toBeGreaterThan(0.5);
+      expect(res.wordRecall).toBeGreaterThan(0.7);
     }
   });
 

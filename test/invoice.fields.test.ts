@@ -123,7 +123,9 @@ function doc(rows: { text: string; x0: number; y: number }[], placed: boolean): 
   });
   return {
     source: placed ? 'pdf-text' : 'text',
-    pages: [{ page: 1, width: 595, height: 842, unit: placed ? 'pt' : 'none', lines }],
+    pages: [
+      { page: 1, width: 595, height: 842, unit: placed ? 'pt' : 'none', source: placed ? 'pdf-text' : 'text', lines },
+    ],
     pageCount: 1,
     readMs: 0,
   };

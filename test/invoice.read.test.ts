@@ -15,9 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_PATH, CHROMIUM_QUIET_ARGS } from '../bench/browser/chromium.js';
 import { InputError } from '../src/errors.js';
 import type { DocPage, InvoiceDocument } from '../src/invoice/document.js';
+import { lineOf } from '../src/invoice/document.js';
+import { OCR_DPI, ocrPageInPoints, ocrRenderScale } from '../src/invoice/pdfText.js';
+import { MAX_OCR_PIXELS } from '../src/invoice/tesseractPage.js';
 import { importOptional } from '../src/node/invoice/optional.js';
 import { closeOcr, readInvoiceDocument } from '../src/node/invoice/read.js';
-import { IN_CI } from './fixtures.js';
+import { decodeToGrey } from '../scripts/invoices/png.js';
+import { scanPdf } from '../scripts/invoices/scanPdf.js';
+import { IN_CI, REPO_ROOT } from './fixtures.js';
 
 const HAVE_CHROMIUM = existsSync(CHROMIUM_PATH);
 if (!HAVE_CHROMIUM) {
@@ -235,6 +240,89 @@ describe('invoice readers without a browser', () => {
     await expect(missing).rejects.toThrow('npm i wgbert-no-such-package');
   });
 
+  it('scanned PDF pages: rendered at 300 dpi (fewer pixels past the OCR limit), boxes scaled back to points', () => {
+    expect(OCR_DPI).toBe(300);
+    expect(ocrRenderScale(595.28, 841.89, MAX_OCR_PIXELS)).toBe(300 / 72);
+    // A 5 m × 5 m poster (14 173 pt square): 300 dpi would be 3.5 G pixels.
+    const big = ocrRenderScale(14173, 14173, MAX_OCR_PIXELS);
+    expect((14173 * big) ** 2).toBeLessThanOrEqual(MAX_OCR_PIXELS);
+    expect((14173 * big) ** 2).toBeGreaterThan(0.99 * MAX_OCR_PIXELS);
+    const s = 300 / 72;
+    const px: DocPage = {
+      page: 1,
+      width: 2480,
+      height: 3508,
+      unit: 'px',
+      source: 'ocr',
+      lines: [
+        lineOf([
+          { text: 'Total', box: [300, 600, 600, 650], confidence: 0.9 },
+          { text: '12.00', box: [650, 600, 900, 650], confidence: 0.8 },
+        ]),
+      ],
+    };
+    const vp = { width: 595.2, height: 841.92, convertToViewportPoint: (x: number, y: number) => [x, y] };
+    const pt = ocrPageInPoints(px, 3, vp, s);
+    expect(pt).toMatchObject({ page: 3, width: 595.2, height: 841.92, unit: 'pt', source: 'ocr' });
+    expect(pt.lines[0]!.text).toBe('Total 12.00');
+    expect(pt.lines[0]!.words[1]).toEqual({
+      text: '12.00',
+      box: [650 / s, 600 / s, 900 / s, 650 / s],
+      confidence: 0.8,
+    });
+    expect(pt.lines[0]!.box).toEqual([300 / s, 600 / s, 900 / s, 650 / s]);
+  });
+
+  it('reads a scanned invoice PDF (no text layer) by OCR, boxes in points; pdfOcr false does not', async () => {
+    const path = join(REPO_ROOT, 'test/invoices/t5-02.scan.pdf');
+    const truth = JSON.parse(readFileSync(join(REPO_ROOT, 'test/invoices/t5-02.json'), 'utf8')) as {
+      fields: { invoice_number: string; seller: string };
+    };
+    const doc = await readInvoiceDocument(path);
+    console.log(`[pdf-ocr] t5-02.scan.pdf: ${doc.pages[0]?.lines.length} lines in ${doc.readMs.toFixed(0)} ms`);
+    expect(doc.source).toBe('pdf-ocr');
+    expect(doc.pages).toHaveLength(1);
+    const p = doc.pages[0]!;
+    expect(p).toMatchObject({ page: 1, unit: 'pt', source: 'ocr' });
+    expect(p.width).toBeCloseTo(595.2, 1);
+    expect(p.height).toBeCloseTo(841.92, 1);
+    checkPage(p);
+    const text = lineTexts(doc).join('\n');
+    expect(text).toContain(truth.fields.invoice_number);
+    // The big "Invoice" title is in the top-left eighth of the page, in points.
+    const title = p.lines.find((l) => l.text === 'Invoice');
+    expect(title, text).toBeDefined();
+    expect(title!.box[2]).toBeLessThan(p.width / 2);
+    expect(title!.box[3]).toBeLessThan(p.height / 8);
+    const off = await readInvoiceDocument(path, { pdfOcr: false });
+    expect(off.source).toBe('pdf-text');
+    expect(off.pages.map((q) => q.lines.length)).toEqual([0]);
+    await inputError(readInvoiceDocument(path, { pdfOcr: 'no' as unknown as boolean }), 'pdfOcr');
+    const slow = await inputError(readInvoiceDocument(path, { ocrTimeoutMs: 1 }), `${path}, page 1 (scanned)`);
+    expect(slow).toContain('ocrTimeoutMs');
+  }, 120_000);
+
+  it('reads a PDF of a text page and a scanned page: page 1 from its text layer, page 2 by OCR', async () => {
+    const scan = decodeToGrey(readFileSync(join(REPO_ROOT, 'test/invoices/t7-01.png')));
+    const cover = ['Cover note: the invoice follows overleaf.', 'Kind regards, Accounts'];
+    const pdf = scanPdf([
+      { text: cover, width: 595.28, height: 841.89 },
+      { image: scan, dpi: 150, threshold: 170 },
+    ]);
+    const truth = JSON.parse(readFileSync(join(REPO_ROOT, 'test/invoices/t7-01.json'), 'utf8')) as {
+      fields: { invoice_number: string };
+    };
+    const doc = await readInvoiceDocument({ bytes: new Uint8Array(pdf), name: 'mixed.pdf' });
+    expect(doc.source).toBe('pdf-ocr');
+    expect(doc.pages.map((p) => [p.page, p.source, p.unit])).toEqual([
+      [1, 'pdf-text', 'pt'],
+      [2, 'ocr', 'pt'],
+    ]);
+    expect(doc.pages[0]!.lines.map((l) => l.text)).toEqual(cover);
+    expect(doc.pages[1]!.lines.map((l) => l.text).join('\n')).toContain(truth.fields.invoice_number);
+    for (const p of doc.pages) checkPage(p);
+  }, 120_000);
+
   it('rejects a truncated PDF and an encrypted one (hand-built)', async () => {
     const pdf = minimalPdf();
     await inputError(readInvoiceDocument({ bytes: pdf.subarray(0, pdf.length >> 1), name: 'cut.pdf' }), 'cut.pdf');
@@ -328,12 +416,17 @@ describe.skipIf(!HAVE_CHROMIUM)('invoice readers on a rendered invoice', () => {
     expect(all.pages).toHaveLength(30);
   }, 120_000);
 
-  it('an image-only PDF (a scan) gives pages without lines', async () => {
+  it("an image-only PDF printed by Chromium: OCR'd, ≥ 90 % of the words", async () => {
     const doc = await readInvoiceDocument(file('scan.pdf'));
-    expect(doc.source).toBe('pdf-text');
-    expect(doc.pageCount).toBeGreaterThanOrEqual(1);
-    expect(doc.pages.every((p) => p.lines.length === 0)).toBe(true);
-  });
+    expect(doc.source).toBe('pdf-ocr');
+    expect(doc.pages[0]).toMatchObject({ page: 1, unit: 'pt', source: 'ocr' });
+    checkPage(doc.pages[0]!);
+    const expected = EXPECTED_LINES.flatMap((l) => l.split(' '));
+    const words = new Set(lineTexts(doc).flatMap((l) => l.split(' ')));
+    const share = expected.filter((w) => words.has(w)).length / expected.length;
+    console.log(`[pdf-ocr] Chromium's image-only PDF: ${(100 * share).toFixed(0)} % of the words`);
+    expect(share).toBeGreaterThanOrEqual(0.9);
+  }, 120_000);
 
   it('rejects a truncated PDF, truncated or corrupt images; OCR works on after a failed decode', async () => {
     const pdf = readFileSync(file('invoice.pdf'));

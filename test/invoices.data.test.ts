@@ -37,7 +37,7 @@ interface Truth {
   template: string;
   split: string;
   language: string;
-  files: { png: string; pdf: string; scan?: string };
+  files: { png: string; pdf: string; scan?: string; scanPdf?: string };
   degraded?: { rotate: number; blur: number; noise: number; seed: number };
   fields: Record<string, unknown>;
   text: string;
@@ -151,7 +151,7 @@ describe('invoice set (test/invoices)', () => {
     for (const { id, files } of truths) {
       expect(files.png, id).toBe(`${id}.png`);
       expect(files.pdf, id).toBe(`${id}.pdf`);
-      for (const name of [files.png, files.pdf, files.scan].filter((f) => f !== undefined)) {
+      for (const name of [files.png, files.pdf, files.scan, files.scanPdf].filter((f) => f !== undefined)) {
         const path = join(DIR, name);
         expect(existsSync(path), name).toBe(true);
         const bytes = readFileSync(path);
@@ -172,6 +172,7 @@ describe('invoice set (test/invoices)', () => {
     expect(new Set(scanned.map((t) => t.template))).toEqual(new Set(truths.map((t) => t.template)));
     for (const t of truths) {
       expect(t.files.scan === undefined ? undefined : `${t.id}.scan.png`, t.id).toBe(t.files.scan);
+      expect(t.files.scan === undefined ? undefined : `${t.id}.scan.pdf`, t.id).toBe(t.files.scanPdf);
       expect(t.degraded !== undefined, t.id).toBe(t.files.scan !== undefined);
       expect(index.invoices.find((e) => e.id === t.id)?.scan, t.id).toBe(t.files.scan !== undefined);
       if (t.degraded === undefined) continue;
@@ -182,6 +183,18 @@ describe('invoice set (test/invoices)', () => {
       expect(blur, t.id).toBeLessThanOrEqual(1);
       expect(noise, t.id).toBeGreaterThanOrEqual(0.2);
       expect(noise, t.id).toBeLessThanOrEqual(0.5);
+    }
+  });
+
+  it('makes each scanned PDF one A4 page of one 300 dpi 1-bit image and no text (no font, no text operators)', () => {
+    for (const { id, files } of truths.filter((t) => t.files.scanPdf !== undefined)) {
+      const pdf = readFileSync(join(DIR, files.scanPdf!)).toString('latin1');
+      expect(pdf.match(/\/Type \/Page\b/g)?.length, id).toBe(1);
+      expect(pdf, id).toMatch(/\/MediaBox \[0 0 595\.\d+ 841\.\d+\]/);
+      expect(pdf, id).toContain('/Subtype /Image /Width 2480 /Height 3508 /ColorSpace /DeviceGray /BitsPerComponent 1');
+      expect(pdf, id).not.toContain('/Font');
+      expect(pdf, id).not.toMatch(/\bBT\b/);
+      expect(pdf.trimEnd().endsWith('%%EOF'), id).toBe(true);
     }
   });
 

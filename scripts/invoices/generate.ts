@@ -4,18 +4,20 @@
  *
  * 8 templates (./templates.ts) × 5 seeded records (./data.ts) are rendered by headless Chromium (playwright-core)
  * to an A4 PDF with a text layer and an A4 PNG at 150 dpi, converted here to 8-bit grey. About a third also get a
- * degraded "scan": rotated, blurred and noisy. Each invoice gets a JSON with its ground truth and the page's text
- * (document.body.innerText); index.json lists them. The image steps run in this file (a small PNG codec on
- * node:zlib), seeded, so a rerun writes the same JSON and, with the same Chromium, the same images.
+ * degraded "scan": rotated, blurred and noisy, as a PNG and as a PDF of the scan alone (black and white, no text
+ * layer, as a document scanner writes: ./scanPdf.ts). Each invoice gets a JSON with its ground truth and the
+ * page's text (document.body.innerText); index.json lists them. The image steps run here and in ./png.ts (a small
+ * PNG codec on node:zlib), seeded, so a rerun writes the same JSON and, with the same Chromium, the same images.
  */
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { crc32, deflateSync, inflateSync } from 'node:zlib';
 import { chromium, type Page } from 'playwright-core';
 import { CHROMIUM_PATH, CHROMIUM_QUIET_ARGS } from '../../bench/browser/chromium.js';
 import { type InvoiceRecord, makeInvoice, makeRng, type Rng, seedFrom } from './data.js';
+import { decodeToGrey, encodeGrey, type GreyImage } from './png.js';
+import { scanPdf } from './scanPdf.js';
 import { TEMPLATES, type Template } from './templates.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -27,95 +29,12 @@ const A4_CSS = { width: 794, height: 1123 };
 const PNG_WIDTH = 1240;
 /** Scans keep 16 grey levels (like ImageMagick's -posterize 16): 8-bit noise does not compress (~0.8 MB a page). */
 const SCAN_GREY_LEVELS = 16;
-
-// ---------------------------------------------------------------------------------------------------------------
-// PNG in and out (8-bit, non-interlaced)
-
-interface GreyImage {
-  width: number;
-  height: number;
-  /** One byte a pixel, row after row; 0 black, 255 white. */
-  pixels: Uint8Array;
-}
-
-/** The PNG predictor of a filter type from the bytes left (a), up (b) and up-left (c); 4 is Paeth's. */
-function predict(filter: number, a: number, b: number, c: number): number {
-  if (filter === 0) return 0;
-  if (filter === 1) return a;
-  if (filter === 2) return b;
-  if (filter === 3) return (a + b) >> 1;
-  const p = a + b - c;
-  const pa = Math.abs(p - a);
-  const pb = Math.abs(p - b);
-  const pc = Math.abs(p - c);
-  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-}
-
-/** Decodes an 8-bit PNG (grey, RGB, with or without alpha) to grey (Rec. 601 luma; alpha over white). */
-function decodeToGrey(png: Buffer): GreyImage {
-  let [width, height, channels] = [0, 0, 0];
-  const idat: Buffer[] = [];
-  for (let pos = 8; pos < png.length; ) {
-    const length = png.readUInt32BE(pos);
-    const type = png.toString('latin1', pos + 4, pos + 8);
-    const data = png.subarray(pos + 8, pos + 8 + length);
-    if (type === 'IHDR') {
-      [width, height] = [data.readUInt32BE(0), data.readUInt32BE(4)];
-      channels = ({ 0: 1, 2: 3, 4: 2, 6: 4 } as Record<number, number>)[data[9]!] ?? 0;
-      if (data[8] !== 8 || channels === 0 || data[12] !== 0) throw new Error('only 8-bit non-interlaced PNGs');
-    } else if (type === 'IDAT') idat.push(data);
-    pos += 12 + length;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
-  const stride = width * channels;
-  const bytes = new Uint8Array(height * stride);
-  for (let y = 0; y < height; y++) {
-    const [filter, from, at] = [raw[y * (stride + 1)]!, y * (stride + 1) + 1, y * stride];
-    for (let i = 0; i < stride; i++) {
-      const a = i >= channels ? bytes[at + i - channels]! : 0;
-      const b = y > 0 ? bytes[at + i - stride]! : 0;
-      const c = i >= channels && y > 0 ? bytes[at + i - stride - channels]! : 0;
-      bytes[at + i] = (raw[from + i]! + predict(filter, a, b, c)) & 255;
-    }
-  }
-  const pixels = new Uint8Array(width * height);
-  for (let i = 0; i < pixels.length; i++) {
-    const p = i * channels;
-    const grey = channels >= 3 ? 0.299 * bytes[p]! + 0.587 * bytes[p + 1]! + 0.114 * bytes[p + 2]! : bytes[p]!;
-    const alpha = channels % 2 === 0 ? bytes[p + channels - 1]! / 255 : 1;
-    pixels[i] = Math.round(grey * alpha + 255 * (1 - alpha));
-  }
-  return { width, height, pixels };
-}
-
-function chunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-  return Buffer.concat([head, data, crc]);
-}
-
 /**
- * Encodes an 8-bit grey PNG. Every row is stored unfiltered (filter type 0): on these pages (flat white, text,
- * noise) that deflates smaller than the adaptive filters do.
+ * The scanned PDFs are what an office scanner's black-and-white mode writes: 300 dpi (the scan, scaled up 2×),
+ * 1 bit per pixel, black below this grey level — set light, so that the templates' grey text survives the blur
+ * (at 128 the lightest labels vanish; 170 read best of 128, 170 and 200 at 300 dpi, by OCR word recall).
  */
-function encodeGrey(image: GreyImage): Buffer {
-  const { width, height, pixels } = image;
-  const raw = Buffer.alloc((width + 1) * height);
-  for (let y = 0; y < height; y++) raw.set(pixels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 0, 0, 0, 0], 8); // depth 8, colour type 0 (grey), deflate, filter method 0, no interlace
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(raw, { level: 9 })),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
+const SCAN_PDF_THRESHOLD = 170;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Scan degradations, as ImageMagick's `-background white -rotate R -blur 0xB -attenuate N +noise Gaussian`
@@ -151,6 +70,26 @@ function rotate(image: GreyImage, degrees: number): GreyImage {
     }
   }
   return { width, height, pixels: out };
+}
+
+/** Scales up 2× (bilinear, pixel centres aligned, edges clamped). */
+function upscale2(image: GreyImage): GreyImage {
+  const { width, height, pixels } = image;
+  const [W, H] = [2 * width, 2 * height];
+  const at = (x: number, y: number) => pixels[Math.min(y, height - 1) * width + Math.min(x, width - 1)]!;
+  const out = new Uint8Array(W * H);
+  for (let y = 0; y < H; y++) {
+    const sy = Math.max((y + 0.5) / 2 - 0.5, 0);
+    const [y0, fy] = [Math.floor(sy), sy - Math.floor(sy)];
+    for (let x = 0; x < W; x++) {
+      const sx = Math.max((x + 0.5) / 2 - 0.5, 0);
+      const [x0, fx] = [Math.floor(sx), sx - Math.floor(sx)];
+      const top = at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx;
+      const bottom = at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx;
+      out[y * W + x] = Math.round(top * (1 - fy) + bottom * fy);
+    }
+  }
+  return { width: W, height: H, pixels: out };
 }
 
 /** Separable Gaussian blur with standard deviation `sigma` (kernel radius 3 sigma, edges clamped). */
@@ -273,7 +212,11 @@ function groundTruth(template: Template, invoice: InvoiceRecord, text: string, d
     template: template.id,
     split: template.split,
     language: template.language,
-    files: { png: `${id}.png`, pdf: `${id}.pdf`, ...(degradation === null ? {} : { scan: `${id}.scan.png` }) },
+    files: {
+      png: `${id}.png`,
+      pdf: `${id}.pdf`,
+      ...(degradation === null ? {} : { scan: `${id}.scan.png`, scanPdf: `${id}.scan.pdf` }),
+    },
     ...(degradation === null ? {} : { degraded: degradation }),
     fields: {
       invoice_number: invoice.number,
@@ -291,8 +234,8 @@ function groundTruth(template: Template, invoice: InvoiceRecord, text: string, d
   };
 }
 
-/** The files an earlier run wrote (t3-02.png, t3-02.scan.png, t3-02.pdf, t3-02.json, index.json). */
-const GENERATED = /^(t\d+-\d\d(\.scan)?\.png|t\d+-\d\d\.(pdf|json)|index\.json)$/;
+/** The files an earlier run wrote (t3-02.png, t3-02.scan.png, t3-02.pdf, t3-02.scan.pdf, t3-02.json, index.json). */
+const GENERATED = /^(t\d+-\d\d(\.scan)?\.(png|pdf)|t\d+-\d\d\.json|index\.json)$/;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { out: { type: 'string', default: join(REPO_ROOT, 'test/invoices') } } });
@@ -315,8 +258,13 @@ async function main(): Promise<void> {
         const degradation = isScanned(t, k) ? drawDegradation(id) : null;
         writeFileSync(join(out, `${id}.png`), png);
         writeFileSync(join(out, `${id}.pdf`), pdf);
-        if (degradation !== null)
-          writeFileSync(join(out, `${id}.scan.png`), encodeGrey(degrade(decodeToGrey(png), degradation)));
+        if (degradation !== null) {
+          const scan = degrade(decodeToGrey(png), degradation);
+          writeFileSync(join(out, `${id}.scan.png`), encodeGrey(scan));
+          // 2480 × 3508 px at 300 dpi: an A4 page of 595.2 × 841.9 pt.
+          const page = { image: upscale2(scan), dpi: 300, threshold: SCAN_PDF_THRESHOLD };
+          writeFileSync(join(out, `${id}.scan.pdf`), scanPdf([page]));
+        }
         const truth = groundTruth(template, invoice, text, degradation);
         writeFileSync(join(out, `${id}.json`), `${JSON.stringify(truth, null, 2)}\n`);
         index.push({
@@ -336,7 +284,7 @@ async function main(): Promise<void> {
 
   const sizes: Record<string, number> = {};
   for (const name of readdirSync(out)) {
-    const kind = name.endsWith('.scan.png') ? 'scan.png' : (name.split('.').pop() ?? '');
+    const kind = /\.scan\.(png|pdf)$/.test(name) ? name.slice(-8) : (name.split('.').pop() ?? '');
     sizes[kind] = (sizes[kind] ?? 0) + statSync(join(out, name)).size;
   }
   const total = Object.values(sizes).reduce((a, b) => a + b, 0);

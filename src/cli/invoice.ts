@@ -9,7 +9,14 @@ import { InputError } from '../errors.js';
 import { pipeline, type TokenClassificationPipeline } from '../pipeline/pipeline.js';
 import { extractFromDocument, SEGMENTATIONS, type InvoiceResult, type Segmentation } from '../invoice/extract.js';
 import { FIELD_NAMES } from '../invoice/fields.js';
-import { charAccuracy, scoreFields, scoreInvoice, type InvoiceScore, type TruthFields } from '../invoice/evaluate.js';
+import {
+  charAccuracy,
+  wordRecall,
+  scoreFields,
+  scoreInvoice,
+  type InvoiceScore,
+  type TruthFields,
+} from '../invoice/evaluate.js';
 import { renderProgress } from '../eval/progress.js';
 import { readInvoiceDocument } from '../node/invoice/read.js';
 import { closeOcr } from '../node/invoice/ocr.js';
@@ -34,16 +41,19 @@ Options:
 ${COMMON}`;
 
 export const EVAL_INVOICES_USAGE = `Usage: wgbert eval invoices --data <dir> [--split test|dev|all]
-                            [--files png,pdf,scan] [options]
+                            [--files png,pdf,scan,scan-pdf] [options]
 
 Scores the invoice extractor on a labelled set (test/invoices/: index.json, and per invoice <id>.json with
 its true fields and files): per field precision and recall, fields right per invoice (of 10) and the
-share of invoices with all 10 right, the reader's character accuracy against the true text, and the time
-to read (OCR or PDF) and to run NER, per page. Default split: test (the held-out templates).
+share of invoices with all 10 right, the reader's character accuracy against the true text (in reading
+order) and its word recall (order-free), and the time to read (OCR or PDF) and to run NER, per page.
+Default split: test (the held-out templates).
 
   --data <dir>             the set (required)
   --split test|dev|all     which templates (default test)
-  --files png,pdf,scan     which renderings (default all three; scan: the degraded PNGs)
+  --files png,pdf,scan,scan-pdf
+                           which renderings (default all four; scan: the degraded PNGs; scan-pdf: the same
+                           scans as PDFs without a text layer, read by rendering and OCR)
 ${COMMON}`;
 
 const EXTRA = {
@@ -117,13 +127,15 @@ interface Truth {
   id: string;
   template: string;
   split: 'dev' | 'test';
-  files: Partial<Record<'png' | 'pdf' | 'scan', string>>;
+  files: Partial<Record<'png' | 'pdf' | 'scan' | 'scanPdf', string>>;
   fields: TruthFields;
   text: string;
 }
 
-const KINDS = ['png', 'pdf', 'scan'] as const;
+const KINDS = ['png', 'pdf', 'scan', 'scan-pdf'] as const;
 type Kind = (typeof KINDS)[number];
+/** Each kind's key in a truth's `files`. */
+const FILE_KEY = { png: 'png', pdf: 'pdf', scan: 'scan', 'scan-pdf': 'scanPdf' } as const;
 
 export async function runEvalInvoices(args: string[]): Promise<number> {
   const cmd: Command = { name: 'wgbert eval invoices', usage: EVAL_INVOICES_USAGE };
@@ -141,7 +153,8 @@ export async function runEvalInvoices(args: string[]): Promise<number> {
   const split = (values.split ?? 'test') as string;
   if (!['test', 'dev', 'all'].includes(split)) throw new InputError(`--split must be test, dev or all, got "${split}"`);
   const kinds = ((values.files as string | undefined) ?? KINDS.join(',')).split(',') as Kind[];
-  for (const k of kinds) if (!KINDS.includes(k)) throw new InputError(`--files: "${k}" is not png, pdf or scan`);
+  for (const k of kinds)
+    if (!KINDS.includes(k)) throw new InputError(`--files: "${k}" is not one of ${KINDS.join(', ')}`);
   const segment = segmentOf(values.segment);
   const maxPages = maxPagesOf(values['max-pages']);
 
@@ -154,7 +167,9 @@ export async function runEvalInvoices(args: string[]): Promise<number> {
   const ids = index.invoices.filter((x) => split === 'all' || x.split === split).map((x) => x.id);
   const truths: Truth[] = [];
   for (const id of ids) truths.push(JSON.parse(await readFile(join(data, `${id}.json`), 'utf8')) as Truth);
-  const jobs = truths.flatMap((t) => kinds.filter((k) => t.files[k] !== undefined).map((k) => ({ t, k })));
+  const jobs = truths.flatMap((t) =>
+    kinds.filter((k) => t.files[FILE_KEY[k]] !== undefined).map((k) => ({ t, k, file: t.files[FILE_KEY[k]]! })),
+  );
   if (jobs.length === 0) throw new InputError(`--data ${data}: no ${kinds.join('/')} files in split ${split}`);
 
   const tty = process.stderr.isTTY && !values.json;
@@ -165,6 +180,7 @@ export async function runEvalInvoices(args: string[]): Promise<number> {
       scores: InvoiceScore[];
       pairs: { got: InvoiceResult['fields']; want: TruthFields }[];
       acc: number[];
+      words: number[];
       readMs: number[];
       nerMs: number[];
       pages: number;
@@ -172,17 +188,19 @@ export async function runEvalInvoices(args: string[]): Promise<number> {
   >();
   const started = performance.now();
   try {
-    for (const [i, { t, k }] of jobs.entries()) {
+    for (const [i, { t, k, file }] of jobs.entries()) {
       if (tty)
         process.stderr.write(
           `\r${renderProgress({ done: i, total: jobs.length, elapsedMs: performance.now() - started, unit: 'file' })}`,
         );
-      const doc = await readInvoiceDocument(join(data, t.files[k]!), { maxPages });
+      const doc = await readInvoiceDocument(join(data, file), { maxPages });
       const r = await extractFromDocument(doc, ner, { segment });
-      const p = per.get(k) ?? { scores: [], pairs: [], acc: [], readMs: [], nerMs: [], pages: 0 };
+      const p = per.get(k) ?? { scores: [], pairs: [], acc: [], words: [], readMs: [], nerMs: [], pages: 0 };
       p.scores.push(scoreInvoice(t.id, r.fields, t.fields));
       p.pairs.push({ got: r.fields, want: t.fields });
-      p.acc.push(charAccuracy(doc.pages.map((pg) => pg.lines.map((l) => l.text).join('\n')).join('\n'), t.text));
+      const read = doc.pages.map((pg) => pg.lines.map((l) => l.text).join('\n')).join('\n');
+      p.acc.push(charAccuracy(read, t.text));
+      p.words.push(wordRecall(read, t.text));
       p.readMs.push(doc.readMs);
       p.nerMs.push(r.timings.nerMs);
       p.pages += doc.pages.length;
@@ -200,6 +218,7 @@ export async function runEvalInvoices(args: string[]): Promise<number> {
     fieldsRight: +mean(p.scores.map((s) => s.right)).toFixed(3),
     allRight: +(p.scores.filter((s) => s.right === FIELD_NAMES.length).length / p.scores.length).toFixed(3),
     charAccuracy: +mean(p.acc).toFixed(4),
+    wordRecall: +mean(p.words).toFixed(4),
     readMsPerPage: +(p.readMs.reduce((s, x) => s + x, 0) / p.pages).toFixed(1),
     nerMsPerPage: +(p.nerMs.reduce((s, x) => s + x, 0) / p.pages).toFixed(1),
     perField: scoreFields(p.pairs).map((f) => ({
@@ -217,7 +236,8 @@ export async function runEvalInvoices(args: string[]): Promise<number> {
   for (const r of report) {
     console.log(
       `\n${r.files}: ${r.invoices} invoices; fields right ${r.fieldsRight.toFixed(2)} / 10 on average, all 10 on ` +
-        `${(100 * r.allRight).toFixed(0)} %; character accuracy ${(100 * r.charAccuracy).toFixed(1)} %; ` +
+        `${(100 * r.allRight).toFixed(0)} %; character accuracy ${(100 * r.charAccuracy).toFixed(1)} %, ` +
+        `word recall ${(100 * r.wordRecall).toFixed(1)} %; ` +
         `read ${r.readMsPerPage.toFixed(0)} ms and NER ${r.nerMsPerPage.toFixed(0)} ms per page`,
     );
     console.log('| field | precision | recall | right | wrong | missed |\n|---|---:|---:|---:|---:|---:|');

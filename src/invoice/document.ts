@@ -4,8 +4,9 @@
  * src/invoice/extract.ts, which runs NER over the lines and maps entities back to page and box through the
  * words' character offsets.
  *
- * Coordinates: image pixels (unit 'px', origin top-left) for OCR, PDF points (unit 'pt', origin top-left of
- * the page, y growing downwards: the PDF's own y flipped) for text layers; a text file has no boxes (all 0).
+ * Coordinates: image pixels (unit 'px', origin top-left) for OCR of an image, PDF points (unit 'pt', origin
+ * top-left of the page, y growing downwards: the PDF's own y flipped) for every page of a PDF — its text layer,
+ * or the OCR of a page that has none (rendered, then scaled back to points); a text file has no boxes (all 0).
  */
 
 /** One word: its text (no spaces), its box [x0, y0, x1, y1], and the reader's confidence in 0 … 1. */
@@ -32,12 +33,18 @@ export interface DocPage {
   width: number;
   height: number;
   unit: 'px' | 'pt' | 'none';
+  /** How this page's text was obtained: OCR (of an image, or of a PDF page without a text layer), a PDF's text
+   * layer, a text file. */
+  source: 'ocr' | 'pdf-text' | 'text';
   lines: DocLine[];
 }
 
 export interface InvoiceDocument {
-  /** How the text was obtained. */
-  source: 'ocr' | 'pdf-text' | 'text';
+  /**
+   * How the text was obtained: OCR of an image, a PDF's text layer, a PDF at least one of whose pages had no
+   * text layer and was OCR'd ('pdf-ocr'; each page's `source` says which), a text file.
+   */
+  source: 'ocr' | 'pdf-text' | 'pdf-ocr' | 'text';
   pages: DocPage[];
   /** Pages the file has (more than `pages.length` when a page limit cut it short: then a reported, bounded run). */
   pageCount: number;

@@ -3,7 +3,9 @@
  * given, how many are right) and recall (of the values the invoice has, how many were found right); per invoice,
  * how many of the ten fields are right (a field the invoice does not have is right when nothing is given); and
  * the readers' character accuracy, 1 − the edit distance between the read text and the true text ÷ the true
- * text's length, whitespace collapsed.
+ * text's length, whitespace collapsed (so reading order counts: two columns read row by row cost as much as
+ * misread letters), and their word recall, which does not depend on order: the share of the true text's words
+ * (as a multiset) that the read text has, exactly.
  *
  * Right means: dates and ids equal; amounts within half a cent; names equal after case folding and collapsing
  * spaces and punctuation at the ends ("Acme Corporation," = "acme corporation").
@@ -86,4 +88,22 @@ export function editDistance(a: string, b: string): number {
 export function charAccuracy(read: string, truth: string): number {
   const [r, t] = [read, truth].map((s) => s.replace(/\s+/g, ' ').trim());
   return t!.length === 0 ? (r!.length === 0 ? 1 : 0) : Math.max(0, 1 - editDistance(r!, t!) / t!.length);
+}
+
+/** Of the true text's words (a multiset, split on whitespace), the share the read text has too; order-free. */
+export function wordRecall(read: string, truth: string): number {
+  const have = new Map<string, number>();
+  for (const w of read.split(/\s+/)) if (w !== '') have.set(w, (have.get(w) ?? 0) + 1);
+  let total = 0;
+  let found = 0;
+  for (const w of truth.split(/\s+/)) {
+    if (w === '') continue;
+    total++;
+    const n = have.get(w) ?? 0;
+    if (n > 0) {
+      found++;
+      have.set(w, n - 1);
+    }
+  }
+  return total === 0 ? 1 : found / total;
 }

@@ -11,7 +11,7 @@ import type { TokenClassificationPipeline } from '../pipeline/pipeline.js';
 import type { GroupedEntity } from '../pipeline/entities.js';
 import { InputError } from '../errors.js';
 import { loadDateParser } from './dates.js';
-import type { InvoiceDocument } from './document.js';
+import type { DocPage, InvoiceDocument } from './document.js';
 import { invoiceFields, type InvoiceFields, type LineEntity } from './fields.js';
 import { placedLines, spanBox, type Box, type PlacedLine } from './layout.js';
 
@@ -35,7 +35,7 @@ export interface InvoiceEntity {
 export interface InvoiceResult {
   fields: InvoiceFields;
   entities: InvoiceEntity[];
-  pages: { page: number; width: number; height: number; unit: 'px' | 'pt' | 'none' }[];
+  pages: Pick<DocPage, 'page' | 'width' | 'height' | 'unit' | 'source'>[];
   source: InvoiceDocument['source'];
   /** Pages in the file (more than `pages.length` when a page limit cut the read short). */
   pageCount: number;
@@ -138,7 +138,7 @@ export async function extractFromDocument(
   return {
     fields,
     entities,
-    pages: doc.pages.map((p) => ({ page: p.page, width: p.width, height: p.height, unit: p.unit })),
+    pages: doc.pages.map((p) => ({ page: p.page, width: p.width, height: p.height, unit: p.unit, source: p.source })),
     source: doc.source,
     pageCount: doc.pageCount,
     timings: { readMs: doc.readMs, nerMs: t1 - t0, fieldsMs: t2 - t1 },

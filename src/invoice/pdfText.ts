@@ -3,8 +3,10 @@
  * (src/web/invoice/pdf.ts): the file's frame check (%PDF- header, %%EOF trailer), pdfjs's open errors as
  * InputErrors, and a page's text items → words (each word its share of the item's width, boxes from the
  * item's transform and the font's ascent / descent, in viewport coordinates) → lines by baseline, cut where a
- * gap exceeds 3 character widths (columns), ligature pieces joined, fake-bold duplicates dropped. No pdfjs
- * import here: the readers load it and pass its items in.
+ * gap exceeds 3 character widths (columns), ligature pieces joined, fake-bold duplicates dropped. A page with
+ * no text at all (a scan) goes to the reader's OCR hook instead: rendered at OCR_DPI (fewer pixels when the page
+ * would exceed the OCR limit), recognized, and its boxes scaled back to points. No pdfjs import here: the
+ * readers load it and pass its items in.
  */
 import { InputError } from '../errors.js';
 import { type DocLine, type DocPage, type DocWord, lineOf, type InvoiceDocument } from './document.js';
@@ -118,7 +120,7 @@ export function pageOf(n: number, vp: PdfViewport, items: unknown[], styles: Rec
       placed.push({ word: { text, box, confidence: 1 }, base, size, charW });
     }
   }
-  return { page: n, width: W, height: H, unit: 'pt', lines: groupLines(placed) };
+  return { page: n, width: W, height: H, unit: 'pt', source: 'pdf-text', lines: groupLines(placed) };
 }
 
 /**
@@ -202,11 +204,51 @@ export function splitByShare(text: string, x0: number, x1: number): { text: stri
   return out;
 }
 
+// ------------------------------------------------------------------- scanned pages
+
+/** A PDF page without a text layer is rendered at this resolution for OCR (tesseract's own recommendation). */
+export const OCR_DPI = 300;
+
+/**
+ * The scale (pixels per point) to render a page of `width` × `height` points at for OCR: OCR_DPI, or less
+ * when that would exceed `maxPixels`.
+ */
+export function ocrRenderScale(width: number, height: number, maxPixels: number): number {
+  const scale = OCR_DPI / 72;
+  const pixels = width * height * scale * scale;
+  return pixels <= maxPixels ? scale : scale * Math.sqrt(maxPixels / pixels) * 0.999;
+}
+
+/** An OCR'd rendering of page `n` (pixels at `scale` per point) as that page in points, the viewport's size. */
+export function ocrPageInPoints(ocr: DocPage, n: number, vp: PdfViewport, scale: number): DocPage {
+  const pt = (b: DocWord['box']): DocWord['box'] => [
+    Math.min(b[0] / scale, vp.width),
+    Math.min(b[1] / scale, vp.height),
+    Math.min(b[2] / scale, vp.width),
+    Math.min(b[3] / scale, vp.height),
+  ];
+  const lines = ocr.lines.map((l) => lineOf(l.words.map((w) => ({ ...w, box: pt(w.box) }))));
+  return { page: n, width: vp.width, height: vp.height, unit: 'pt', source: 'ocr', lines };
+}
+
+/**
+ * What a reader does with a page that has no text: render it (a canvas of its own kind) and OCR it, giving
+ * the page in points (ocrPageInPoints). Errors it throws should be InputErrors naming the file and page.
+ */
+export type ScannedPageReader = (page: PdfPage, n: number) => Promise<DocPage>;
+
 // ------------------------------------------------------------------- the part of pdfjs-dist both readers use
+
+export interface PdfRenderTask {
+  promise: Promise<void>;
+  cancel(): void;
+}
 
 export interface PdfPage {
   getViewport(params: { scale: number }): PdfViewport;
   getTextContent(): Promise<{ items: unknown[]; styles: Record<string, PdfTextStyle> }>;
+  /** Draws the page into `canvas` (Node: an @napi-rs/canvas; the browser: a canvas or OffscreenCanvas). */
+  render(params: { canvas: unknown; viewport: PdfViewport; background?: string }): PdfRenderTask;
   cleanup(): unknown;
 }
 export interface PdfDocument {
@@ -220,13 +262,15 @@ export interface PdfLoadingTask {
 
 /**
  * The text layer of an opened PDF (pdfjs-dist's loading task, Node's build or the browser's): its first
- * `maxPages` pages as words and lines, the real page count, typed errors naming the file and the page.
+ * `maxPages` pages as words and lines, the real page count, typed errors naming the file and the page. Pages
+ * with no text go to `scanned` when given (OCR), else stay empty.
  */
 export async function readPdfPages(
   task: PdfLoadingTask,
   name: string,
   maxPages: number,
   t0: number,
+  scanned?: ScannedPageReader,
 ): Promise<InvoiceDocument> {
   try {
     let doc: PdfDocument;
@@ -241,13 +285,16 @@ export async function readPdfPages(
       try {
         const page = await doc.getPage(n);
         const content = await page.getTextContent();
-        pages.push(pageOf(n, page.getViewport({ scale: 1 }), content.items, content.styles));
+        const text = pageOf(n, page.getViewport({ scale: 1 }), content.items, content.styles);
+        pages.push(text.lines.length === 0 && scanned !== undefined ? await scanned(page, n) : text);
         page.cleanup();
       } catch (e) {
+        if (e instanceof InputError) throw e;
         throw new InputError(`${name}, page ${n}: the PDF page could not be read: ${firstLine(e)}`);
       }
     }
-    return { source: 'pdf-text', pages, pageCount, readMs: performance.now() - t0 };
+    const source = pages.some((p) => p.source === 'ocr') ? 'pdf-ocr' : 'pdf-text';
+    return { source, pages, pageCount, readMs: performance.now() - t0 };
   } finally {
     await task.destroy().catch(() => {});
   }

@@ -1,10 +1,21 @@
 /**
  * Tesseract's recognition result as a document page, for both OCR readers (Node's src/node/invoice/ocr.ts and
  * the browser's src/web/invoice/ocr.ts): its lines in its reading order (blocks → paragraphs → lines), words
- * with their boxes (image pixels, clamped to the image) and confidences (tesseract's 0–100 as 0 … 1).
+ * with their boxes (image pixels, clamped to the image) and confidences (tesseract's 0–100 as 0 … 1); and the
+ * settings both readers share.
  */
 import { type DocLine, type DocPage, type DocWord, lineOf } from './document.js';
 import { splitByShare } from './pdfText.js';
+
+/** Default per-page OCR timeout (ms). */
+export const DEFAULT_OCR_TIMEOUT_MS = 60_000;
+
+/** Largest image OCR accepts, in pixels (an A4 page at 600 dpi is 35 M): tesseract's WebAssembly heap is bounded. */
+export const MAX_OCR_PIXELS = 50_000_000;
+
+/** tesseract's OEM.LSTM_ONLY and PSM.AUTO (automatic page segmentation: blocks and columns by layout analysis). */
+export const OEM_LSTM_ONLY = 1;
+export const PSM_AUTO = '3';
 
 /** The part of tesseract.js's `blocks` output the readers use. */
 export interface TessWord {
@@ -35,5 +46,5 @@ export function tesseractPage(blocks: TessBlock[], width: number, height: number
         }
         if (words.length > 0) lines.push(lineOf(words));
       }
-  return { page, width, height, unit: 'px', lines };
+  return { page, width, height, unit: 'px', source: 'ocr', lines };
 }

@@ -26,5 +26,9 @@ export function textDocument(bytes: Uint8Array, name: string): Omit<InvoiceDocum
       .map((w) => ({ text: w, box: [0, 0, 0, 0], confidence: 1 }));
     if (words.length > 0) lines.push(lineOf(words));
   }
-  return { source: 'text', pages: [{ page: 1, width: 0, height: 0, unit: 'none', lines }], pageCount: 1 };
+  return {
+    source: 'text',
+    pages: [{ page: 1, width: 0, height: 0, unit: 'none', source: 'text', lines }],
+    pageCount: 1,
+  };
 }

@@ -15,16 +15,19 @@
  * with its box in image pixels and its confidence in 0 … 1. Two columns close together on one row can come
  * out as one line (the PDF reader splits them at a wide gap; this one keeps tesseract's lines as they are).
  */
-import { tesseractPage, type TessBlock } from '../../invoice/tesseractPage.js';
+import {
+  DEFAULT_OCR_TIMEOUT_MS,
+  MAX_OCR_PIXELS,
+  OEM_LSTM_ONLY,
+  PSM_AUTO,
+  tesseractPage,
+  type TessBlock,
+} from '../../invoice/tesseractPage.js';
 import { InputError } from '../../errors.js';
 import type { DocPage } from '../../invoice/document.js';
 import { importOptional } from './optional.js';
 
-/** Default per-page OCR timeout (ms). */
-export const DEFAULT_OCR_TIMEOUT_MS = 60_000;
-
-/** Largest image OCR accepts, in pixels (an A4 page at 600 dpi is 35 M). Tesseract's WebAssembly heap is bounded. */
-export const MAX_OCR_PIXELS = 50_000_000;
+export { DEFAULT_OCR_TIMEOUT_MS, MAX_OCR_PIXELS } from '../../invoice/tesseractPage.js';
 
 // ------------------------------------------------------------------- the part of tesseract.js used here
 
@@ -64,10 +67,6 @@ interface TessData {
   gzip: boolean;
   langPath: string;
 }
-
-/** tesseract's OEM.LSTM_ONLY and PSM.AUTO. */
-const OEM_LSTM_ONLY = 1;
-const PSM_AUTO = '3';
 
 // ------------------------------------------------------------------------------------- the engine
 

@@ -1,5 +1,6 @@
 /**
- * Loads the invoice readers' optional packages (tesseract.js and its English data for OCR, pdfjs-dist for PDFs)
+ * Loads the invoice readers' optional packages (tesseract.js and its English data for OCR, pdfjs-dist for PDFs,
+ * @napi-rs/canvas to render scanned PDF pages for OCR)
  * on demand, with a dynamic import() of a computed name: neither bundlers nor the type checker see them, so
  * wgbert builds, type-checks and runs without them, and only the reader that needs one asks for it. A missing
  * package becomes an InputError saying what to install.
@@ -11,6 +12,7 @@ const INSTALL: Record<string, string> = {
   'tesseract.js': 'npm i tesseract.js @tesseract.js-data/eng',
   '@tesseract.js-data/eng': 'npm i tesseract.js @tesseract.js-data/eng',
   'pdfjs-dist': 'npm i pdfjs-dist',
+  '@napi-rs/canvas': 'npm i @napi-rs/canvas',
 };
 
 /** The package a module specifier names: 'pdfjs-dist/legacy/build/pdf.mjs' → 'pdfjs-dist', '@a/b/c' → '@a/b'. */

@@ -9,16 +9,30 @@
  * Text outside the page is dropped, duplicated glyph runs (fake bold) are kept once. Those words-and-lines
  * rules are src/invoice/pdfText.ts's, shared with the browser's reader (src/web/invoice/pdf.ts).
  *
- * Only the first `maxPages` pages (default 20) are read; `pageCount` is the file's real number. A page
- * without a text layer (a scanned page) comes back with no lines: OCR of scanned PDFs is not done yet, so a
- * caller finding every page empty should say so. An encrypted (password) PDF, a file that is not a PDF, or
- * one that is truncated (no %%EOF marker at its end) or corrupt → InputError naming the file.
+ * A page without a text layer (a scan) is rendered by pdfjs onto an @napi-rs/canvas (the optional package
+ * pdfjs-dist itself uses in Node) at 300 dpi, encoded as PNG and OCR'd (./ocr.ts, under the per-page timeout);
+ * its boxes come back in points like the rest (`source: 'ocr'` on the page). `ocr: false` leaves such pages
+ * empty instead.
+ *
+ * Only the first `maxPages` pages (default 20) are read; `pageCount` is the file's real number. An encrypted
+ * (password) PDF, a file that is not a PDF, or one that is truncated (no %%EOF marker at its end) or corrupt →
+ * InputError naming the file.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { InputError } from '../../errors.js';
 import type { InvoiceDocument } from '../../invoice/document.js';
-import { checkPdfFrame, DEFAULT_MAX_PAGES, readPdfPages, type PdfLoadingTask } from '../../invoice/pdfText.js';
+import {
+  checkPdfFrame,
+  DEFAULT_MAX_PAGES,
+  firstLine,
+  ocrPageInPoints,
+  ocrRenderScale,
+  type PdfLoadingTask,
+  readPdfPages,
+  type ScannedPageReader,
+} from '../../invoice/pdfText.js';
+import { MAX_OCR_PIXELS, ocrImage } from './ocr.js';
 import { importOptional } from './optional.js';
 
 export { DEFAULT_MAX_PAGES } from '../../invoice/pdfText.js';
@@ -70,6 +84,44 @@ function pdfjsDataUrls(): Record<string, string | boolean> {
 export interface PdfOptions {
   /** Read at most this many pages (default 20); `pageCount` still reports them all. */
   maxPages?: number;
+  /** OCR the pages that have no text layer (default true); false leaves them empty. */
+  ocr?: boolean;
+  /** OCR: the longest one page may take, in ms (default 60 000). */
+  ocrTimeoutMs?: number;
+}
+
+// ------------------------------------------------------------------- scanned pages
+
+/** The part of @napi-rs/canvas used here. */
+interface NapiCanvas {
+  createCanvas(width: number, height: number): { toBuffer(mime: 'image/png'): Uint8Array };
+}
+
+/** Renders a page onto an @napi-rs/canvas at the OCR resolution and OCRs the PNG (see the module header). */
+function scannedPageReader(name: string, ocrTimeoutMs: number | undefined): ScannedPageReader {
+  return async (page, n) => {
+    const canvasLib = await importOptional<NapiCanvas>(
+      '@napi-rs/canvas',
+      'OCR of scanned PDF pages (pages without a text layer)',
+      (m) => typeof m?.createCanvas === 'function',
+    );
+    const vp = page.getViewport({ scale: 1 });
+    const scale = ocrRenderScale(vp.width, vp.height, MAX_OCR_PIXELS);
+    const viewport = page.getViewport({ scale });
+    const canvas = canvasLib.createCanvas(Math.ceil(viewport.width), Math.ceil(viewport.height));
+    let png: Uint8Array;
+    try {
+      await page.render({ canvas, viewport, background: 'white' }).promise;
+      png = canvas.toBuffer('image/png');
+    } catch (e) {
+      throw new InputError(`${name}, page ${n}: the scanned page could not be rendered for OCR: ${firstLine(e)}`);
+    }
+    const ocr = await ocrImage(png, `${name}, page ${n} (scanned)`, {
+      page: n,
+      ...(ocrTimeoutMs !== undefined ? { timeoutMs: ocrTimeoutMs } : {}),
+    });
+    return ocrPageInPoints(ocr, n, vp, scale);
+  };
 }
 
 /** The text layer of a PDF (`name` is for messages). See the module header. */
@@ -90,5 +142,11 @@ export async function readPdfText(bytes: Uint8Array, name: string, opts: PdfOpti
     useWorkerFetch: false,
     ...pdfjsDataUrls(),
   });
-  return readPdfPages(task, name, maxPages, t0);
+  return readPdfPages(
+    task,
+    name,
+    maxPages,
+    t0,
+    opts.ocr === false ? undefined : scannedPageReader(name, opts.ocrTimeoutMs),
+  );
 }

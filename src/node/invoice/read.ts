@@ -4,8 +4,7 @@
  * their text layer (./pdf.ts), .txt files one page of lines split on newlines and words on whitespace (no
  * boxes: all 0, unit 'none'). A path's size is checked (stat) before anything is read. Every problem a file
  * can have — missing, empty, too big, of an unsupported type, corrupt, truncated, encrypted, too slow to OCR —
- * is an InputError naming it. A PDF whose pages have no text layer (a scan) comes back with empty pages: OCR of
- * scanned PDFs is not done yet.
+ * is an InputError naming it. A PDF's pages without a text layer (scans) are rendered and OCR'd (./pdf.ts).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
@@ -21,7 +20,8 @@ export { closeOcr } from './ocr.js';
 export const DEFAULT_MAX_BYTES = 50 * 1024 * 1024;
 
 /** The file types read, for messages. */
-export const SUPPORTED_TYPES = '.png, .jpg/.jpeg (OCR), .pdf (its text layer), .txt (plain UTF-8 text)';
+export const SUPPORTED_TYPES =
+  '.png, .jpg/.jpeg (OCR), .pdf (its text layer; OCR for scanned pages), .txt (plain UTF-8 text)';
 
 /** A file path, or a file's bytes with a name (its extension picks the reader when the content does not). */
 export type InvoiceInput = string | { bytes: Uint8Array; name: string };
@@ -33,6 +33,8 @@ export interface ReadOptions {
   maxBytes?: number;
   /** OCR: the longest one page may take, in ms (default 60 000). */
   ocrTimeoutMs?: number;
+  /** PDFs: OCR the pages that have no text layer (scans; default true); false leaves them empty. */
+  pdfOcr?: boolean;
 }
 
 /** The same as ReadOptions. */
@@ -48,6 +50,8 @@ export async function readInvoiceDocument(input: InvoiceInput, opts: ReadOptions
     throw new InputError(`maxPages must be a positive integer, got ${opts.maxPages}`);
   if (opts.ocrTimeoutMs !== undefined && !(Number.isFinite(opts.ocrTimeoutMs) && opts.ocrTimeoutMs > 0))
     throw new InputError(`ocrTimeoutMs must be a positive number of ms, got ${opts.ocrTimeoutMs}`);
+  if (opts.pdfOcr !== undefined && typeof opts.pdfOcr !== 'boolean')
+    throw new InputError(`pdfOcr must be true or false, got ${JSON.stringify(opts.pdfOcr)}`);
   const { bytes, name } = typeof input === 'string' ? await readBounded(input, maxBytes) : checkBytes(input, maxBytes);
   const t0 = performance.now();
   switch (kindOf(bytes, name)) {
@@ -59,7 +63,11 @@ export async function readInvoiceDocument(input: InvoiceInput, opts: ReadOptions
       return { source: 'ocr', pages: [page], pageCount: 1, readMs: performance.now() - t0 };
     }
     case 'pdf':
-      return readPdfText(bytes, name, opts.maxPages !== undefined ? { maxPages: opts.maxPages } : {});
+      return readPdfText(bytes, name, {
+        ...(opts.maxPages !== undefined ? { maxPages: opts.maxPages } : {}),
+        ...(opts.pdfOcr !== undefined ? { ocr: opts.pdfOcr } : {}),
+        ...(opts.ocrTimeoutMs !== undefined ? { ocrTimeoutMs: opts.ocrTimeoutMs } : {}),
+      });
     case 'text':
       return { ...textDocument(bytes, name), readMs: performance.now() - t0 };
   }

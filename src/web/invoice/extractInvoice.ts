@@ -1,8 +1,9 @@
 /**
  * `extractInvoice(file, options)` in the browser: read a `File` / `Blob` — PNG or JPEG by OCR (./ocr.ts), PDF
- * by its text layer (./pdf.ts), plain text as lines — then its entities and fields (src/invoice/extract.ts)
- * with the NER pipeline given (required: the browser has no shipped model path). The reader is chosen by the
- * content's signature, else the MIME type or the name's extension. tesseract.js' and pdfjs' workers, core
+ * by its text layer or, for scanned pages, by rendering and OCR (./pdf.ts), plain text as lines — then its
+ * entities and fields (src/invoice/extract.ts) with the NER pipeline given (required: the browser has no
+ * shipped model path). The reader is chosen by the content's signature, else the MIME type or the name's
+ * extension. tesseract.js' and pdfjs' workers, core
  * and data come only from the URLs in `assets`.
  *
  *   const ner = await pipeline('ner', { model: '/models/demo-ner/' });
@@ -20,7 +21,7 @@ import { readPdfBlob, type PdfjsAssets } from './pdf.js';
 export const WEB_DEFAULT_MAX_BYTES = 50 * 1024 * 1024;
 
 export interface InvoiceAssets {
-  /** Needed for PNG / JPEG files. */
+  /** Needed for PNG / JPEG files, and for PDF pages without a text layer (scans). */
   tesseract?: TesseractAssets;
   /** Needed for PDF files. */
   pdfjs?: PdfjsAssets;
@@ -35,6 +36,10 @@ export interface WebExtractInvoiceOptions {
   maxPages?: number;
   /** Refuse files larger than this (default 50 MB). */
   maxBytes?: number;
+  /** OCR: the longest one page may take, in ms (default 60 000). */
+  ocrTimeoutMs?: number;
+  /** PDFs: OCR the pages that have no text layer (scans; default true); false leaves them empty. */
+  pdfOcr?: boolean;
   /** How the text goes to the model (default 'line'). */
   segment?: Segmentation;
 }
@@ -57,13 +62,18 @@ export async function extractInvoice(
 /** A file as the document model, by the reader its type picks. */
 export async function readInvoiceBlob(
   file: Blob & { name?: string },
-  options: Pick<WebExtractInvoiceOptions, 'assets' | 'maxPages' | 'maxBytes'>,
+  options: Pick<WebExtractInvoiceOptions, 'assets' | 'maxPages' | 'maxBytes' | 'ocrTimeoutMs' | 'pdfOcr'>,
 ): Promise<InvoiceDocument> {
   if (!(file instanceof Blob)) throw new InputError('extractInvoice: the input must be a File or Blob');
   const name = typeof file.name === 'string' && file.name !== '' ? file.name : '(unnamed file)';
   const maxBytes = options.maxBytes ?? WEB_DEFAULT_MAX_BYTES;
   if (!Number.isInteger(maxBytes) || maxBytes < 1)
     throw new InputError(`maxBytes must be a positive integer, got ${maxBytes}`);
+  if (options.ocrTimeoutMs !== undefined && !(Number.isFinite(options.ocrTimeoutMs) && options.ocrTimeoutMs > 0))
+    throw new InputError(`ocrTimeoutMs must be a positive number of ms, got ${options.ocrTimeoutMs}`);
+  if (options.pdfOcr !== undefined && typeof options.pdfOcr !== 'boolean')
+    throw new InputError(`pdfOcr must be true or false, got ${JSON.stringify(options.pdfOcr)}`);
+  const timeout = options.ocrTimeoutMs !== undefined ? { timeoutMs: options.ocrTimeoutMs } : {};
   if (file.size === 0) throw new InputError(`${name}: the file is empty`);
   if (file.size > maxBytes)
     throw new InputError(`${name}: the file is ${file.size} bytes, over the limit of ${maxBytes} (option maxBytes)`);
@@ -71,16 +81,14 @@ export async function readInvoiceBlob(
   const t0 = performance.now();
   switch (kindOf(head, name, file.type)) {
     case 'image': {
-      const page = await ocrImageBlob(file, name, options.assets?.tesseract, { page: 1 });
+      const page = await ocrImageBlob(file, name, options.assets?.tesseract, { page: 1, ...timeout });
       return { source: 'ocr', pages: [page], pageCount: 1, readMs: performance.now() - t0 };
     }
     case 'pdf':
-      return readPdfBlob(
-        file,
-        name,
-        options.assets?.pdfjs,
-        options.maxPages !== undefined ? { maxPages: options.maxPages } : {},
-      );
+      return readPdfBlob(file, name, options.assets?.pdfjs, {
+        ...(options.maxPages !== undefined ? { maxPages: options.maxPages } : {}),
+        ocr: options.pdfOcr === false ? false : { tesseract: options.assets?.tesseract, ...timeout },
+      });
     case 'text':
       return { ...textDocument(new Uint8Array(await file.arrayBuffer()), name), readMs: performance.now() - t0 };
   }
@@ -104,6 +112,6 @@ function kindOf(head: Uint8Array, name: string, type: string): 'image' | 'pdf' |
   if (ext === '.txt' || type.startsWith('text/plain')) return 'text';
   throw new InputError(
     `${name}: unsupported file type${type !== '' ? ` '${type}'` : ext !== '' ? ` '${ext}'` : ''}; ` +
-      'supported: PNG, JPEG (OCR), PDF (its text layer), plain UTF-8 text',
+      'supported: PNG, JPEG (OCR), PDF (its text layer; OCR for scanned pages), plain UTF-8 text',
   );
 }

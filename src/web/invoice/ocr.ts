@@ -3,7 +3,9 @@
  * use: a bundler or an import map must provide it). Its worker script, its WebAssembly core and the English
  * traineddata come only from the URLs the caller gives (`assets.tesseract`), never from tesseract.js's CDN
  * defaults: without them, an InputError naming the URLs to provide. One tesseract worker is started on first
- * use and reused for every page (`closeWebOcr()` ends it); pages are recognized one at a time.
+ * use and reused for every page (`closeWebOcr()` ends it); pages are recognized one at a time, each under a
+ * timeout (default 60 s): past it the worker is ended (it cannot be interrupted) and the next page starts a new
+ * one.
  *
  * As the Node reader (src/node/invoice/ocr.ts): page segmentation PSM 3 (automatic), LSTM only; the lines are
  * tesseract's own (blocks → paragraphs → lines → words, in its reading order), each word with its box in image
@@ -13,7 +15,14 @@
  */
 import { InputError } from '../../errors.js';
 import type { DocPage } from '../../invoice/document.js';
-import { tesseractPage, type TessBlock } from '../../invoice/tesseractPage.js';
+import {
+  DEFAULT_OCR_TIMEOUT_MS,
+  MAX_OCR_PIXELS,
+  OEM_LSTM_ONLY,
+  PSM_AUTO,
+  tesseractPage,
+  type TessBlock,
+} from '../../invoice/tesseractPage.js';
 
 /** Where tesseract.js's parts are served (same origin, or any origin the page's CSP allows). */
 export interface TesseractAssets {
@@ -28,9 +37,6 @@ export interface TesseractAssets {
   /** URL of the folder holding eng.traineddata.gz (node_modules/@tesseract.js-data/eng/4.0.0/). */
   langPath: string;
 }
-
-/** Largest image OCR accepts, in pixels (as in Node: tesseract's WebAssembly heap is bounded). */
-export const MAX_WEB_OCR_PIXELS = 50_000_000;
 
 // ------------------------------------------------------------------- the part of tesseract.js used here
 
@@ -51,10 +57,6 @@ interface Tesseract {
     config?: Record<string, string>,
   ): Promise<TessWorker>;
 }
-
-/** tesseract's OEM.LSTM_ONLY and PSM.AUTO. */
-const OEM_LSTM_ONLY = 1;
-const PSM_AUTO = '3';
 
 const TESSERACT = 'tesseract.js';
 
@@ -129,11 +131,13 @@ export async function closeWebOcr(): Promise<void> {
 export interface WebOcrOptions {
   /** Page number to give the result (from 1; default 1). */
   page?: number;
+  /** Longest the recognition of this page may take, in ms (default 60 000); past it, an InputError. */
+  timeoutMs?: number;
 }
 
 /**
  * OCR of one image (`name` is for messages): its words in tesseract's lines, boxes in image pixels. An image
- * the browser cannot decode, one over MAX_WEB_OCR_PIXELS, or an engine failure → InputError naming `name`.
+ * the browser cannot decode, one over MAX_OCR_PIXELS, an engine failure or a timeout → InputError naming `name`.
  */
 export function ocrImageBlob(
   image: Blob,
@@ -141,22 +145,31 @@ export function ocrImageBlob(
   assets: Partial<TesseractAssets> | undefined,
   opts: WebOcrOptions = {},
 ): Promise<DocPage> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_OCR_TIMEOUT_MS;
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0))
+    return Promise.reject(new InputError(`ocrTimeoutMs must be a positive number of ms, got ${timeoutMs}`));
   let urls: TesseractAssets;
   try {
     urls = tesseractUrls(assets);
   } catch (e) {
     return Promise.reject(e);
   }
-  const job = queue.then(() => recognize(image, name, urls, opts.page ?? 1));
+  const job = queue.then(() => recognize(image, name, urls, opts.page ?? 1, timeoutMs));
   queue = job.catch(() => {});
   return job;
 }
 
-async function recognize(image: Blob, name: string, urls: TesseractAssets, page: number): Promise<DocPage> {
+async function recognize(
+  image: Blob,
+  name: string,
+  urls: TesseractAssets,
+  page: number,
+  timeoutMs: number,
+): Promise<DocPage> {
   const { width, height } = await imageSize(image, name);
-  if (width * height > MAX_WEB_OCR_PIXELS)
+  if (width * height > MAX_OCR_PIXELS)
     throw new InputError(
-      `${name}: is ${width}×${height} px, over the ${MAX_WEB_OCR_PIXELS / 1e6} M pixels OCR accepts ` +
+      `${name}: is ${width}×${height} px, over the ${MAX_OCR_PIXELS / 1e6} M pixels OCR accepts ` +
         '(scale it down: 300 dpi is plenty)',
     );
   const key = `${urls.workerPath}|${urls.corePath}|${urls.langPath}`;
@@ -169,13 +182,29 @@ async function recognize(image: Blob, name: string, urls: TesseractAssets, page:
       if (engine === current) engine = undefined;
     });
   }
-  const worker = await engine.worker;
+  const current = engine;
+  const worker = await current.worker;
   let blocks: TessBlock[];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // The worker is busy with this page and cannot be interrupted: end it; the next page starts a new one.
+      if (engine === current) engine = undefined;
+      void worker.terminate().catch(() => {});
+      reject(
+        new InputError(
+          `${name}: OCR did not finish within ${timeoutMs} ms (option ocrTimeoutMs; ${width}×${height} px)`,
+        ),
+      );
+    }, timeoutMs);
+  });
   try {
-    const r = await worker.recognize(image, {}, { text: false, blocks: true });
+    const r = await Promise.race([worker.recognize(image, {}, { text: false, blocks: true }), timedOut]);
     blocks = r.data.blocks ?? [];
   } catch (e) {
-    throw new InputError(`${name}: OCR failed: ${message(e)}`);
+    throw e instanceof InputError ? e : new InputError(`${name}: OCR failed: ${message(e)}`);
+  } finally {
+    clearTimeout(timer);
   }
   return tesseractPage(blocks, width, height, page);
 }
