@@ -6,6 +6,8 @@
  * text layer) is OCR'd page by page. The engines' files are this site's (vendor/, demo/vite.config.ts), loaded
  * only when the tab is used.
  *
+ * `?ocr-timeout=MS` sets extractInvoice's per-page OCR timeout (default 60 s).
+ *
  * For tests: when a run ends, <body data-invoice="done"> (or "error") and `window.__wgbertInvoice` holds
  * { status, name, source, fields, entities, pages, timings: { readMs, nerMs, fieldsMs, totalMs, renderMs }, boxes,
  * error }. Each page is a `.invoice-page[data-page=n]` in #invoice-stage, its image or canvas and its
@@ -77,6 +79,12 @@ export interface InvoiceTabDeps {
   textTabs: HTMLButtonElement[];
   /** Called when a text tab is picked again (to restore its selection state). */
   onLeave: () => void;
+}
+
+/** `?ocr-timeout=MS` as extractInvoice's option (a value that is not a positive number is passed on, and refused). */
+function ocrTimeout(): { ocrTimeoutMs?: number } {
+  const v = new URLSearchParams(location.search).get('ocr-timeout');
+  return v === null ? {} : { ocrTimeoutMs: Number(v) };
 }
 
 /** Wires the Invoice tab. */
@@ -267,7 +275,7 @@ export function initInvoiceTab(deps: InvoiceTabDeps): void {
       const drawn = drawPages(file, pdf);
       drawn.catch(() => {});
       const t0 = performance.now();
-      const r = await extractInvoice(file, { ner, assets: ASSETS });
+      const r = await extractInvoice(file, { ner, assets: ASSETS, ...ocrTimeout() });
       const totalMs = performance.now() - t0;
       const { ms: renderMs } = await drawn;
       const size = new Map(r.pages.map((p) => [p.page, p]));

@@ -97,6 +97,32 @@ describe('invoices through the wgbert command', () => {
     expect(out.entities.length).toBeGreaterThan(0);
   });
 
+  it("invoice on a scanned PDF: its page OCR'd ('pdf-ocr'); --no-pdf-ocr leaves it empty", {
+    timeout: 120_000,
+  }, async () => {
+    const file = join(DATA, 't5-02.scan.pdf');
+    const truth = JSON.parse(readFileSync(join(DATA, 't5-02.json'), 'utf8')) as { fields: Record<string, unknown> };
+    const r = await wgbert(['invoice', file, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      source: string;
+      pages: { page: number; unit: string; source: string }[];
+      fields: Record<string, { value: unknown; page: number } | null>;
+    };
+    expect(out.source).toBe('pdf-ocr');
+    expect(out.pages).toEqual([expect.objectContaining({ page: 1, unit: 'pt', source: 'ocr' })]);
+    expect(out.fields.invoice_number?.value).toBe(truth.fields.invoice_number);
+    expect(out.fields.issue_date?.value).toBe(truth.fields.issue_date);
+    const off = await wgbert(['invoice', file, '--json', '--no-pdf-ocr']);
+    expect(off.code, off.stderr).toBe(0);
+    const empty = JSON.parse(off.stdout) as typeof out;
+    expect(empty.source).toBe('pdf-text');
+    expect(Object.values(empty.fields).every((f) => f === null)).toBe(true);
+    const bad = await wgbert(['invoice', file, '--ocr-timeout', '0']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--ocr-timeout must be a positive number of ms');
+  });
+
   it('a bad file: one error line that names it, exit status 1', { timeout: 60_000 }, async () => {
     const empty = join(tmp, 'empty.pdf');
     writeFileSync(empty, '');

@@ -1,5 +1,6 @@
 /**
- * `wgbert invoice <file>`: an invoice's fields and entities (PNG / JPEG by OCR, PDF by its text layer, .txt),
+ * `wgbert invoice <file>`: an invoice's fields and entities (PNG / JPEG by OCR, PDF by its text layer or, for
+ * scanned pages, by OCR; .txt),
  * and `wgbert eval invoices --data <dir>`: how well that does on a labelled set (test/invoices/: per field
  * precision / recall, fields right per invoice, the readers' character accuracy, and times).
  */
@@ -18,13 +19,15 @@ import {
   type TruthFields,
 } from '../invoice/evaluate.js';
 import { renderProgress } from '../eval/progress.js';
-import { readInvoiceDocument } from '../node/invoice/read.js';
+import { readInvoiceDocument, type ReadOptions } from '../node/invoice/read.js';
 import { closeOcr } from '../node/invoice/ocr.js';
 import { MODEL_OPTIONS_USAGE, backendOptions, parseModelCommand, type Command } from './args.js';
 import { withModel } from './defaultModel.js';
 
 const COMMON = `  --segment line|block|page  what the NER model reads at a time (default line)
   --max-pages <n>          pages read at most (default 20); the rest are reported, not read
+  --ocr-timeout <ms>       the longest OCR of one page may take (default 60000)
+  --no-pdf-ocr             leave PDF pages without a text layer (scans) empty instead of OCR-ing them
 ${MODEL_OPTIONS_USAGE}
   --json                   JSON on stdout (no progress)
   -h, --help               this help`;
@@ -34,7 +37,8 @@ export const INVOICE_USAGE = `Usage: wgbert invoice <file.png|jpg|pdf|txt> [opti
 The invoice's fields — invoice_number, issue_date, due_date, seller, buyer, total, tax, currency, iban,
 vat_id; each { value, text, page, box: [x0, y0, x1, y1], confidence } or null — and its entities. Images
 are read by OCR (tesseract.js, optional: npm i tesseract.js @tesseract.js-data/eng), PDFs by their text
-layer (pdfjs-dist, optional: npm i pdfjs-dist); dates need chrono-node (npm i chrono-node). Boxes are image
+layer (pdfjs-dist, optional: npm i pdfjs-dist) — pages without one (scans) are rendered (@napi-rs/canvas,
+optional: npm i @napi-rs/canvas) and OCR'd; dates need chrono-node (npm i chrono-node). Boxes are image
 pixels, or PDF points from the page's top-left. Without --model: the demo NER model shipped in this package.
 
 Options:
@@ -59,7 +63,23 @@ ${COMMON}`;
 const EXTRA = {
   segment: { type: 'string' },
   'max-pages': { type: 'string' },
+  'ocr-timeout': { type: 'string' },
+  'no-pdf-ocr': { type: 'boolean' },
 } as const;
+
+/** The reader's options from the command line: page limit, OCR timeout, OCR of scanned PDF pages. */
+function readOptions(values: Record<string, unknown>): ReadOptions {
+  const opts: ReadOptions = { maxPages: maxPagesOf(values['max-pages']) };
+  const timeout = values['ocr-timeout'];
+  if (timeout !== undefined) {
+    const ms = Number(timeout);
+    if (!(Number.isFinite(ms) && ms > 0))
+      throw new InputError(`--ocr-timeout must be a positive number of ms, got "${String(timeout)}"`);
+    opts.ocrTimeoutMs = ms;
+  }
+  if (values['no-pdf-ocr'] === true) opts.pdfOcr = false;
+  return opts;
+}
 
 function segmentOf(v: unknown): Segmentation {
   const s = (v ?? 'line') as Segmentation;
@@ -90,13 +110,13 @@ export async function runInvoice(args: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new InputError('wgbert invoice needs one file (see wgbert invoice --help)');
   const segment = segmentOf(values.segment);
-  const maxPages = maxPagesOf(values['max-pages']);
+  const readOpts = readOptions(values);
   const tty = process.stderr.isTTY && !values.json;
   const say = (s: string) => tty && process.stderr.write(`${s}\n`);
   say(`reading ${positionals[0]}…`);
   const ner = await nerPipeline(values, 'invoice');
   try {
-    const doc = await readInvoiceDocument(positionals[0]!, { maxPages });
+    const doc = await readInvoiceDocument(positionals[0]!, readOpts);
     say(`${doc.source}: ${doc.pages.length} of ${doc.pageCount} pages in ${doc.readMs.toFixed(0)} ms; NER…`);
     const r = await extractFromDocument(doc, ner, { segment });
     if (values.json) console.log(JSON.stringify(r));
@@ -156,7 +176,7 @@ export async function runEvalInvoices(args: string[]): Promise<number> {
   for (const k of kinds)
     if (!KINDS.includes(k)) throw new InputError(`--files: "${k}" is not one of ${KINDS.join(', ')}`);
   const segment = segmentOf(values.segment);
-  const maxPages = maxPagesOf(values['max-pages']);
+  const readOpts = readOptions(values);
 
   let index: { invoices: { id: string; split: string }[] };
   try {
@@ -193,7 +213,7 @@ export async function runEvalInvoices(args: string[]): Promise<number> {
         process.stderr.write(
           `\r${renderProgress({ done: i, total: jobs.length, elapsedMs: performance.now() - started, unit: 'file' })}`,
         );
-      const doc = await readInvoiceDocument(join(data, file), { maxPages });
+      const doc = await readInvoiceDocument(join(data, file), readOpts);
       const r = await extractFromDocument(doc, ner, { segment });
       const p = per.get(k) ?? { scores: [], pairs: [], acc: [], words: [], readMs: [], nerMs: [], pages: 0 };
       p.scores.push(scoreInvoice(t.id, r.fields, t.fields));
