@@ -21,7 +21,8 @@
  * Picked folders: `pipeline('ner', { model: fileListModelSource(input.files) })`.
  *
  * Invoices: `extractInvoice(file, { ner, assets })` (src/web/invoice/extractInvoice.ts) reads a picked PNG /
- * JPEG (OCR, tesseract.js) or PDF (its text layer, pdfjs-dist), their workers and data from `assets` URLs.
+ * JPEG (OCR, tesseract.js) or PDF (its text layer, pdfjs-dist; scanned pages by OCR), their workers and data
+ * from `assets` URLs.
  */
 import { setModelResolver, type ResolveOptions } from './io/platform.js';
 import { DEFAULT_HUB_ENDPOINT, checkRevision, hubResolveBase, looksLikeRepoId } from './io/repoId.js';
