@@ -1,7 +1,7 @@
 /**
  * `extractInvoice(file, options)` in Node: read an invoice (PNG / JPEG by OCR, PDF by its text layer and scanned
- * pages by OCR, .txt), then its entities and fields (src/invoice/extract.ts) with an NER pipeline — the one given, or the shipped
- * demo model (offline).
+ * pages by OCR, .txt), then its entities and fields (src/invoice/extract.ts) with an NER pipeline — the one
+ * given, or the shipped demo model (offline).
  *
  *   import { extractInvoice } from 'wgbert';
  *   const { fields } = await extractInvoice('invoice.pdf');
