@@ -10,6 +10,7 @@
  */
 import { InputError } from '../errors.js';
 import { type DocLine, type DocPage, type DocWord, lineOf, type InvoiceDocument } from './document.js';
+import { MAX_OCR_PIXELS } from './tesseractPage.js';
 
 /** Default page limit. */
 export const DEFAULT_MAX_PAGES = 20;
@@ -231,11 +232,50 @@ export function ocrPageInPoints(ocr: DocPage, n: number, vp: PdfViewport, scale:
   return { page: n, width: vp.width, height: vp.height, unit: 'pt', source: 'ocr', lines };
 }
 
-/**
- * What a reader does with a page that has no text: render it (a canvas of its own kind) and OCR it, giving
- * the page in points (ocrPageInPoints). Errors it throws should be InputErrors naming the file and page.
- */
+/** What a reader does with a page that has no text: OCR it, giving the page in points. */
 export type ScannedPageReader = (page: PdfPage, n: number) => Promise<DocPage>;
+
+/** A platform's part of reading a scanned page: its canvas, its PNG encoder, its OCR. */
+export interface PageRasterizer<Png> {
+  canvas(width: number, height: number): Promise<unknown>;
+  png(canvas: unknown): Promise<Png>;
+  /** OCR of the PNG as page `n` (`label` names it in errors), under `timeoutMs`; boxes in its pixels. */
+  ocr(png: Png, label: string, n: number, timeoutMs: number): Promise<DocPage>;
+}
+
+/**
+ * Reads a page without text (see the module header): rendered at OCR_DPI within `timeoutMs` (a page that takes
+ * longer is cancelled), encoded, OCR'd within `timeoutMs`, and scaled back to points. Every failure is an
+ * InputError naming the file and page.
+ */
+export function scannedPageReader<Png>(name: string, timeoutMs: number, r: PageRasterizer<Png>): ScannedPageReader {
+  return async (page, n) => {
+    const vp = page.getViewport({ scale: 1 });
+    const scale = ocrRenderScale(vp.width, vp.height, MAX_OCR_PIXELS);
+    const viewport = page.getViewport({ scale });
+    const canvas = await r.canvas(Math.ceil(viewport.width), Math.ceil(viewport.height));
+    let png: Png;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const task = page.render({ canvas, viewport, background: 'white' });
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const why = `rendering the scanned page took over ${timeoutMs} ms (option ocrTimeoutMs)`;
+          reject(new InputError(`${name}, page ${n}: ${why}`));
+          task.cancel(); // after the reject: the race is already lost to it
+        }, timeoutMs);
+      });
+      await Promise.race([task.promise, late]);
+      png = await r.png(canvas);
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw new InputError(`${name}, page ${n}: the scanned page could not be rendered for OCR: ${firstLine(e)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    return ocrPageInPoints(await r.ocr(png, `${name}, page ${n} (scanned)`, n, timeoutMs), n, vp, scale);
+  };
+}
 
 // ------------------------------------------------------------------- the part of pdfjs-dist both readers use
 

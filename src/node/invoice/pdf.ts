@@ -25,14 +25,13 @@ import type { InvoiceDocument } from '../../invoice/document.js';
 import {
   checkPdfFrame,
   DEFAULT_MAX_PAGES,
-  firstLine,
-  ocrPageInPoints,
-  ocrRenderScale,
+  type PageRasterizer,
   type PdfLoadingTask,
   readPdfPages,
-  type ScannedPageReader,
+  scannedPageReader,
 } from '../../invoice/pdfText.js';
-import { MAX_OCR_PIXELS, ocrImage } from './ocr.js';
+import { DEFAULT_OCR_TIMEOUT_MS } from '../../invoice/tesseractPage.js';
+import { ocrImage } from './ocr.js';
 import { importOptional } from './optional.js';
 
 export { DEFAULT_MAX_PAGES } from '../../invoice/pdfText.js';
@@ -97,32 +96,21 @@ interface NapiCanvas {
   createCanvas(width: number, height: number): { toBuffer(mime: 'image/png'): Uint8Array };
 }
 
-/** Renders a page onto an @napi-rs/canvas at the OCR resolution and OCRs the PNG (see the module header). */
-function scannedPageReader(name: string, ocrTimeoutMs: number | undefined): ScannedPageReader {
-  return async (page, n) => {
-    const canvasLib = await importOptional<NapiCanvas>(
+type NapiCanvasElement = ReturnType<NapiCanvas['createCanvas']>;
+
+/** Node's part of reading a scanned page: an @napi-rs/canvas, its PNG encoder, ./ocr.ts. */
+const NODE_RASTERIZER: PageRasterizer<Uint8Array> = {
+  async canvas(width, height) {
+    const lib = await importOptional<NapiCanvas>(
       '@napi-rs/canvas',
       'OCR of scanned PDF pages (pages without a text layer)',
       (m) => typeof m?.createCanvas === 'function',
     );
-    const vp = page.getViewport({ scale: 1 });
-    const scale = ocrRenderScale(vp.width, vp.height, MAX_OCR_PIXELS);
-    const viewport = page.getViewport({ scale });
-    const canvas = canvasLib.createCanvas(Math.ceil(viewport.width), Math.ceil(viewport.height));
-    let png: Uint8Array;
-    try {
-      await page.render({ canvas, viewport, background: 'white' }).promise;
-      png = canvas.toBuffer('image/png');
-    } catch (e) {
-      throw new InputError(`${name}, page ${n}: the scanned page could not be rendered for OCR: ${firstLine(e)}`);
-    }
-    const ocr = await ocrImage(png, `${name}, page ${n} (scanned)`, {
-      page: n,
-      ...(ocrTimeoutMs !== undefined ? { timeoutMs: ocrTimeoutMs } : {}),
-    });
-    return ocrPageInPoints(ocr, n, vp, scale);
-  };
-}
+    return lib.createCanvas(width, height);
+  },
+  png: async (canvas) => (canvas as NapiCanvasElement).toBuffer('image/png'),
+  ocr: (png, label, n, timeoutMs) => ocrImage(png, label, { page: n, timeoutMs }),
+};
 
 /** The text layer of a PDF (`name` is for messages). See the module header. */
 export async function readPdfText(bytes: Uint8Array, name: string, opts: PdfOptions = {}): Promise<InvoiceDocument> {
@@ -142,11 +130,7 @@ export async function readPdfText(bytes: Uint8Array, name: string, opts: PdfOpti
     useWorkerFetch: false,
     ...pdfjsDataUrls(),
   });
-  return readPdfPages(
-    task,
-    name,
-    maxPages,
-    t0,
-    opts.ocr === false ? undefined : scannedPageReader(name, opts.ocrTimeoutMs),
-  );
+  const timeoutMs = opts.ocrTimeoutMs ?? DEFAULT_OCR_TIMEOUT_MS;
+  const scanned = opts.ocr === false ? undefined : scannedPageReader(name, timeoutMs, NODE_RASTERIZER);
+  return readPdfPages(task, name, maxPages, t0, scanned);
 }
