@@ -72,3 +72,19 @@ export function lineOf(words: DocWord[]): DocLine {
         ];
   return { text, words, wordStarts, box };
 }
+
+/**
+ * The whitespace-separated words of `text` laid along [x0, x1], each its share of the width by character
+ * position (a PDF text item, or an OCR word whose text has spaces, spans the whole string).
+ */
+export function splitByShare(text: string, x0: number, x1: number): { text: string; x0: number; x1: number }[] {
+  const out: { text: string; x0: number; x1: number }[] = [];
+  const n = text.length;
+  if (n === 0) return out;
+  for (const m of text.matchAll(/\S+/g)) {
+    const s = m.index;
+    const e = s + m[0].length;
+    out.push({ text: m[0], x0: x0 + ((x1 - x0) * s) / n, x1: x0 + ((x1 - x0) * e) / n });
+  }
+  return out;
+}

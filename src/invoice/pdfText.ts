@@ -9,7 +9,7 @@
  * readers load it and pass its items in.
  */
 import { InputError } from '../errors.js';
-import { type DocLine, type DocPage, type DocWord, lineOf, type InvoiceDocument } from './document.js';
+import { type DocLine, type DocPage, type DocWord, lineOf, type InvoiceDocument, splitByShare } from './document.js';
 import { MAX_OCR_PIXELS } from './tesseractPage.js';
 
 /** Default page limit. */
@@ -188,22 +188,6 @@ const inRange = (v: number | undefined, lo: number, hi: number) =>
 
 /** An error's message, first line only. */
 export const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
-
-/**
- * The whitespace-separated words of `text` laid along [x0, x1], each its share of the width by character
- * position (a PDF text item, or an OCR word whose text has spaces, spans the whole string).
- */
-export function splitByShare(text: string, x0: number, x1: number): { text: string; x0: number; x1: number }[] {
-  const out: { text: string; x0: number; x1: number }[] = [];
-  const n = text.length;
-  if (n === 0) return out;
-  for (const m of text.matchAll(/\S+/g)) {
-    const s = m.index;
-    const e = s + m[0].length;
-    out.push({ text: m[0], x0: x0 + ((x1 - x0) * s) / n, x1: x0 + ((x1 - x0) * e) / n });
-  }
-  return out;
-}
 
 // ------------------------------------------------------------------- scanned pages
 

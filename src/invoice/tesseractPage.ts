@@ -4,8 +4,7 @@
  * with their boxes (image pixels, clamped to the image) and confidences (tesseract's 0–100 as 0 … 1); and the
  * settings both readers share.
  */
-import { type DocLine, type DocPage, type DocWord, lineOf } from './document.js';
-import { splitByShare } from './pdfText.js';
+import { type DocLine, type DocPage, type DocWord, lineOf, splitByShare } from './document.js';
 
 /** Default per-page OCR timeout (ms). */
 export const DEFAULT_OCR_TIMEOUT_MS = 60_000;
