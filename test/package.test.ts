@@ -2,10 +2,21 @@
  * The package as an app meets it: `npm pack` of this checkout (dist/ is built by `npm test`'s pretest),
  * installed offline into a new app with no other dependency, then the app runs the CLI (`npx wgbert`), an
  * ESM script, README's TypeScript snippets (type-checked with moduleResolution node16 and bundler, and
- * the Node one compiled and run). Checks the tarball's contents and the installed size without Dawn.
+ * the Node one compiled and run), and `wgbert invoice` without its optional packages (an error saying what to
+ * install) and then with them (linked from this checkout's node_modules, as an app that installed them has
+ * them) on a scanned PDF. Checks the tarball's contents and the installed size without Dawn.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -211,4 +222,35 @@ describe('npm pack → a new app (offline)', () => {
       },
     );
   }
+
+  // Last: it adds the optional packages to the app's node_modules (the size test above sees only wgbert).
+  it("wgbert invoice: without its optional packages, one error line saying what to install; with them, a scan's fields", {
+    timeout: 180_000,
+  }, async () => {
+    const pdf = join(REPO_ROOT, 'test', 'invoices', 't5-02.scan.pdf');
+    const truth = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'invoices', 't5-02.json'), 'utf8')) as {
+      fields: { invoice_number: string; total: number };
+    };
+    const bare = await sh('npx', ['wgbert', 'invoice', pdf], APP);
+    expect(bare.code).toBe(1);
+    expect(bare.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bare.stderr).toContain(
+      "needs the optional package 'pdfjs-dist', which is not installed: run `npm i pdfjs-dist`",
+    );
+    const peers = ['pdfjs-dist', '@napi-rs/canvas', 'tesseract.js', '@tesseract.js-data/eng', 'chrono-node'];
+    mkdirSync(join(APP, 'node_modules', '@napi-rs'));
+    mkdirSync(join(APP, 'node_modules', '@tesseract.js-data'));
+    for (const p of peers) symlinkSync(join(REPO_ROOT, 'node_modules', p), join(APP, 'node_modules', p), 'dir');
+    const r = await sh('npx', ['wgbert', 'invoice', pdf, '--json'], APP);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      source: string;
+      pages: { source: string }[];
+      fields: Record<string, { value: unknown } | null>;
+    };
+    expect(out.source).toBe('pdf-ocr');
+    expect(out.pages.map((p) => p.source)).toEqual(['ocr']);
+    expect(out.fields.invoice_number?.value).toBe(truth.fields.invoice_number);
+    expect(out.fields.total?.value).toBe(truth.fields.total);
+  });
 });
