@@ -224,7 +224,7 @@ describe('npm pack → a new app (offline)', () => {
   }
 
   // Last: it adds the optional packages to the app's node_modules (the size test above sees only wgbert).
-  it("wgbert invoice: without its optional packages, one error line saying what to install; with them, a scan's fields", {
+  it("wgbert invoice: no optional packages → an error saying what to install; with them, a scan's fields", {
     timeout: 180_000,
   }, async () => {
     const pdf = join(REPO_ROOT, 'test', 'invoices', 't5-02.scan.pdf');
