@@ -319,13 +319,9 @@ export interface UrlSourceOptions {
     fetch?: typeof fetch;
     init?: RequestInit;
 }
-export interface WebExtractInvoiceOptions {
+export interface WebExtractInvoiceOptions extends ReaderOptions {
     ner?: TokenClassificationPipeline;
     assets: InvoiceAssets;
-    maxPages?: number;
-    maxBytes?: number;
-    ocrTimeoutMs?: number;
-    pdfOcr?: boolean;
     segment?: Segmentation;
 }
 export class WeightsError extends WgbertError {
@@ -469,6 +465,12 @@ interface QuantizationGroup {
     format: CompressedFormat;
 }
 type QuantizedDtype = 'q8' | 'q4';
+interface ReaderOptions {
+    maxPages?: number;
+    maxBytes?: number;
+    ocrTimeoutMs?: number;
+    pdfOcr?: boolean;
+}
 interface ResolveOptions {
     hubEndpoint?: string;
     revision?: string;

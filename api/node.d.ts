@@ -555,12 +555,13 @@ interface QuantizationGroup {
     format: CompressedFormat;
 }
 type QuantizedDtype = 'q8' | 'q4';
-interface ReadOptions {
+interface ReaderOptions {
     maxPages?: number;
     maxBytes?: number;
     ocrTimeoutMs?: number;
     pdfOcr?: boolean;
 }
+type ReadOptions = ReaderOptions;
 interface ResolveOptions {
     hubEndpoint?: string;
     revision?: string;

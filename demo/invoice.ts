@@ -19,6 +19,7 @@ import {
   type InvoiceResult,
   type TokenClassificationPipeline,
 } from '../src/browser.js';
+import { showTimings } from './timings.js';
 
 const ASSETS: InvoiceAssets = {
   tesseract: {
@@ -247,16 +248,7 @@ export function initInvoiceTab(deps: InvoiceTabDeps): void {
       ['end to end', ms(t.totalMs)],
       ['draw', ms(t.renderMs)],
     ];
-    ui.timings.replaceChildren(
-      ...items.flatMap(([k, v]) => {
-        const dt = document.createElement('dt');
-        dt.textContent = k;
-        const dd = document.createElement('dd');
-        dd.textContent = v;
-        dd.dataset.timing = k;
-        return [dt, dd];
-      }),
-    );
+    showTimings(ui.timings, items);
   }
 
   async function run(file: Blob & { name?: string }): Promise<void> {

@@ -23,6 +23,7 @@ import {
   type TokenClassificationPipeline,
 } from '../src/browser.js';
 import { initInvoiceTab } from './invoice.js';
+import { showTimings } from './timings.js';
 import { shiftEntities, splitLines } from './lines.js';
 import { SAMPLE_INVOICE } from './sample.js';
 
@@ -372,16 +373,7 @@ function renderTimings(t: Timings, backend: BackendName, loadMs: number): void {
     ['total', ms(t.total)],
     ['tokens', `${t.tokens} in ${t.lines} line${t.lines === 1 ? '' : 's'}`],
   ];
-  ui.timings.replaceChildren(
-    ...items.flatMap(([k, v]) => {
-      const dt = document.createElement('dt');
-      dt.textContent = k;
-      const dd = document.createElement('dd');
-      dd.textContent = v;
-      dd.dataset.timing = k;
-      return [dt, dd];
-    }),
-  );
+  showTimings(ui.timings, items);
 }
 
 async function run(): Promise<void> {

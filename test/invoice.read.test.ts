@@ -18,7 +18,7 @@ import type { DocPage, InvoiceDocument } from '../src/invoice/document.js';
 import { lineOf } from '../src/invoice/document.js';
 import { OCR_DPI, ocrPageInPoints, ocrRenderScale } from '../src/invoice/pdfText.js';
 import { MAX_OCR_PIXELS } from '../src/invoice/tesseractPage.js';
-import { importOptional } from '../src/node/invoice/optional.js';
+import { importOptional } from '../src/invoice/optional.js';
 import { closeOcr, readInvoiceDocument } from '../src/node/invoice/read.js';
 import { decodeToGrey } from '../scripts/invoices/png.js';
 import { scanPdf } from '../scripts/invoices/scanPdf.js';

@@ -4,7 +4,7 @@
  * "14.03.2026"). Only complete dates count (day, month and year all written). A slash date whose order is
  * ambiguous (03/04/2026) is read month-first on US-dollar invoices and day-first otherwise (`DateOrder`).
  */
-import { InputError } from '../errors.js';
+import { importOptional } from './optional.js';
 
 export type DateOrder = 'day-first' | 'month-first';
 
@@ -35,14 +35,10 @@ let chrono: Promise<Chrono> | undefined;
 
 /** chrono-node, imported once; an InputError saying what to install when it is missing. */
 export function loadDateParser(): Promise<DateParser> {
-  const name = 'chrono-node';
-  chrono ??= (import(/* @vite-ignore */ name) as Promise<Chrono & { default?: Chrono }>).then(
-    (m) => (m.en ? m : m.default!),
+  chrono ??= importOptional<Chrono>('chrono-node', 'Invoice dates', (m) => typeof m?.en?.parse === 'function').catch(
     (e: unknown) => {
-      chrono = undefined;
-      throw new InputError(
-        `invoice dates need the optional package chrono-node: npm i chrono-node (${(e as Error).message})`,
-      );
+      chrono = undefined; // the next call tries again
+      throw e;
     },
   );
   return chrono.then((c) => ({ find: (text, order) => findDates(c, text, order) }));

@@ -25,7 +25,8 @@ import {
 } from '../../invoice/tesseractPage.js';
 import { InputError } from '../../errors.js';
 import type { DocPage } from '../../invoice/document.js';
-import { importOptional } from './optional.js';
+import { importOptional } from '../../invoice/optional.js';
+import { checkReaderOptions } from '../../invoice/readOptions.js';
 
 export { DEFAULT_OCR_TIMEOUT_MS, MAX_OCR_PIXELS } from '../../invoice/tesseractPage.js';
 
@@ -217,8 +218,7 @@ export interface OcrOptions {
  */
 export function ocrImage(bytes: Uint8Array, name: string, opts: OcrOptions = {}): Promise<DocPage> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_OCR_TIMEOUT_MS;
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0))
-    return Promise.reject(new InputError(`ocrTimeoutMs must be a positive number of ms, got ${timeoutMs}`));
+  checkReaderOptions({ ocrTimeoutMs: timeoutMs });
   const info = imageInfo(bytes, name);
   const job = queue.then(() => recognizePage(bytes, name, info, opts.page ?? 1, timeoutMs));
   queue = job.catch(() => {});

@@ -20,7 +20,6 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { InputError } from '../../errors.js';
 import type { InvoiceDocument } from '../../invoice/document.js';
 import {
   checkPdfFrame,
@@ -30,9 +29,10 @@ import {
   readPdfPages,
   scannedPageReader,
 } from '../../invoice/pdfText.js';
+import { checkReaderOptions } from '../../invoice/readOptions.js';
 import { DEFAULT_OCR_TIMEOUT_MS } from '../../invoice/tesseractPage.js';
 import { ocrImage } from './ocr.js';
-import { importOptional } from './optional.js';
+import { importOptional } from '../../invoice/optional.js';
 
 export { DEFAULT_MAX_PAGES } from '../../invoice/pdfText.js';
 
@@ -116,8 +116,7 @@ const NODE_RASTERIZER: PageRasterizer<Uint8Array> = {
 export async function readPdfText(bytes: Uint8Array, name: string, opts: PdfOptions = {}): Promise<InvoiceDocument> {
   const t0 = performance.now();
   const maxPages = opts.maxPages ?? DEFAULT_MAX_PAGES;
-  if (!Number.isInteger(maxPages) || maxPages < 1)
-    throw new InputError(`maxPages must be a positive integer, got ${maxPages}`);
+  checkReaderOptions({ maxPages });
   checkPdfFrame(bytes, name);
   const pdfjs = await loadPdfJs();
   const task = pdfjs.getDocument({

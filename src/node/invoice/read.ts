@@ -9,6 +9,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InputError } from '../../errors.js';
+import { checkReaderOptions, type ReaderOptions } from '../../invoice/readOptions.js';
 import { textDocument } from '../../invoice/textDocument.js';
 import type { InvoiceDocument } from '../../invoice/document.js';
 import { isJpeg, isPng, ocrImage } from './ocr.js';
@@ -26,32 +27,15 @@ export const SUPPORTED_TYPES =
 /** A file path, or a file's bytes with a name (its extension picks the reader when the content does not). */
 export type InvoiceInput = string | { bytes: Uint8Array; name: string };
 
-export interface ReadOptions {
-  /** PDFs: read at most this many pages (default 20); the document's `pageCount` still reports them all. */
-  maxPages?: number;
-  /** Refuse files larger than this (default 50 MB), checked before reading. */
-  maxBytes?: number;
-  /** OCR: the longest one page may take, in ms (default 60 000). */
-  ocrTimeoutMs?: number;
-  /** PDFs: OCR the pages that have no text layer (scans; default true); false leaves them empty. */
-  pdfOcr?: boolean;
-}
+export type ReadOptions = ReaderOptions;
 
 /** The same as ReadOptions. */
 export type ReadInvoiceOptions = ReadOptions;
 
 /** Reads an invoice image, PDF or text file (see the module header). */
 export async function readInvoiceDocument(input: InvoiceInput, opts: ReadOptions = {}): Promise<InvoiceDocument> {
+  checkReaderOptions(opts);
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-  if (!Number.isInteger(maxBytes) || maxBytes < 1)
-    throw new InputError(`maxBytes must be a positive integer, got ${maxBytes}`);
-  // The other options are checked by their readers too; here so that a bad one fails whatever the file.
-  if (opts.maxPages !== undefined && !(Number.isInteger(opts.maxPages) && opts.maxPages >= 1))
-    throw new InputError(`maxPages must be a positive integer, got ${opts.maxPages}`);
-  if (opts.ocrTimeoutMs !== undefined && !(Number.isFinite(opts.ocrTimeoutMs) && opts.ocrTimeoutMs > 0))
-    throw new InputError(`ocrTimeoutMs must be a positive number of ms, got ${opts.ocrTimeoutMs}`);
-  if (opts.pdfOcr !== undefined && typeof opts.pdfOcr !== 'boolean')
-    throw new InputError(`pdfOcr must be true or false, got ${JSON.stringify(opts.pdfOcr)}`);
   const { bytes, name } = typeof input === 'string' ? await readBounded(input, maxBytes) : checkBytes(input, maxBytes);
   const t0 = performance.now();
   switch (kindOf(bytes, name)) {

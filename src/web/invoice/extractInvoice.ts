@@ -10,6 +10,7 @@
  *   const { fields } = await extractInvoice(input.files[0], { ner, assets: { tesseract: {…}, pdfjs: {…} } });
  */
 import { InputError } from '../../errors.js';
+import { checkReaderOptions, type ReaderOptions } from '../../invoice/readOptions.js';
 import { textDocument } from '../../invoice/textDocument.js';
 import type { InvoiceDocument } from '../../invoice/document.js';
 import { extractFromDocument, type Segmentation, type InvoiceResult } from '../../invoice/extract.js';
@@ -27,19 +28,12 @@ export interface InvoiceAssets {
   pdfjs?: PdfjsAssets;
 }
 
-export interface WebExtractInvoiceOptions {
+/** The readers' limits and switches (maxPages, maxBytes, ocrTimeoutMs, pdfOcr: src/invoice/readOptions.ts), and: */
+export interface WebExtractInvoiceOptions extends ReaderOptions {
   /** The NER pipeline (required). */
   ner?: TokenClassificationPipeline;
   /** URLs of the OCR and PDF engines' files (see ./ocr.ts and ./pdf.ts). */
   assets: InvoiceAssets;
-  /** PDFs: read at most this many pages (default 20); the result's `pageCount` still reports them all. */
-  maxPages?: number;
-  /** Refuse files larger than this (default 50 MB). */
-  maxBytes?: number;
-  /** OCR: the longest one page may take, in ms (default 60 000). */
-  ocrTimeoutMs?: number;
-  /** PDFs: OCR the pages that have no text layer (scans; default true); false leaves them empty. */
-  pdfOcr?: boolean;
   /** How the text goes to the model (default 'line'). */
   segment?: Segmentation;
 }
@@ -66,13 +60,8 @@ export async function readInvoiceBlob(
 ): Promise<InvoiceDocument> {
   if (!(file instanceof Blob)) throw new InputError('extractInvoice: the input must be a File or Blob');
   const name = typeof file.name === 'string' && file.name !== '' ? file.name : '(unnamed file)';
+  checkReaderOptions(options);
   const maxBytes = options.maxBytes ?? WEB_DEFAULT_MAX_BYTES;
-  if (!Number.isInteger(maxBytes) || maxBytes < 1)
-    throw new InputError(`maxBytes must be a positive integer, got ${maxBytes}`);
-  if (options.ocrTimeoutMs !== undefined && !(Number.isFinite(options.ocrTimeoutMs) && options.ocrTimeoutMs > 0))
-    throw new InputError(`ocrTimeoutMs must be a positive number of ms, got ${options.ocrTimeoutMs}`);
-  if (options.pdfOcr !== undefined && typeof options.pdfOcr !== 'boolean')
-    throw new InputError(`pdfOcr must be true or false, got ${JSON.stringify(options.pdfOcr)}`);
   const timeout = options.ocrTimeoutMs !== undefined ? { timeoutMs: options.ocrTimeoutMs } : {};
   if (file.size === 0) throw new InputError(`${name}: the file is empty`);
   if (file.size > maxBytes)

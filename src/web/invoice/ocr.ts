@@ -23,6 +23,8 @@ import {
   tesseractPage,
   type TessBlock,
 } from '../../invoice/tesseractPage.js';
+import { importOptional } from '../../invoice/optional.js';
+import { checkReaderOptions } from '../../invoice/readOptions.js';
 
 /** Where tesseract.js's parts are served (same origin, or any origin the page's CSP allows). */
 export interface TesseractAssets {
@@ -58,8 +60,6 @@ interface Tesseract {
   ): Promise<TessWorker>;
 }
 
-const TESSERACT = 'tesseract.js';
-
 /** The assets' URLs, checked and made absolute (the worker resolves them against its own, blob-free URL). */
 export function tesseractUrls(assets: Partial<TesseractAssets> | undefined): TesseractAssets {
   const missing = (['workerPath', 'corePath', 'langPath'] as const).filter(
@@ -80,14 +80,11 @@ let engine: { key: string; worker: Promise<TessWorker> } | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 
 async function startWorker(urls: TesseractAssets): Promise<TessWorker> {
-  let tess: Tesseract;
-  try {
-    const m = (await import(/* @vite-ignore */ TESSERACT)) as Partial<Tesseract> & { default?: Tesseract };
-    tess = typeof m.createWorker === 'function' ? (m as Tesseract) : m.default!;
-    if (typeof tess?.createWorker !== 'function') throw new Error('no createWorker export');
-  } catch (e) {
-    throw new InputError(`OCR of images needs the optional package tesseract.js (npm i tesseract.js): ${message(e)}`);
-  }
+  const tess = await importOptional<Tesseract>(
+    'tesseract.js',
+    'OCR of images',
+    (m) => typeof m?.createWorker === 'function',
+  );
   let failStart: (e: unknown) => void = () => {};
   let starting = true;
   const failed = new Promise<never>((_, reject) => {
@@ -146,10 +143,9 @@ export function ocrImageBlob(
   opts: WebOcrOptions = {},
 ): Promise<DocPage> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_OCR_TIMEOUT_MS;
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0))
-    return Promise.reject(new InputError(`ocrTimeoutMs must be a positive number of ms, got ${timeoutMs}`));
   let urls: TesseractAssets;
   try {
+    checkReaderOptions({ ocrTimeoutMs: timeoutMs });
     urls = tesseractUrls(assets);
   } catch (e) {
     return Promise.reject(e);

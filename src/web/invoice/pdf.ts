@@ -11,17 +11,17 @@
  */
 import { InputError } from '../../errors.js';
 import type { InvoiceDocument } from '../../invoice/document.js';
+import { importOptional } from '../../invoice/optional.js';
 import {
   checkPdfFrame,
   DEFAULT_MAX_PAGES,
-  firstLine,
-  ocrPageInPoints,
-  ocrRenderScale,
+  type PageRasterizer,
   readPdfPages,
   type PdfLoadingTask,
-  type ScannedPageReader,
+  scannedPageReader,
 } from '../../invoice/pdfText.js';
-import { MAX_OCR_PIXELS } from '../../invoice/tesseractPage.js';
+import { checkReaderOptions } from '../../invoice/readOptions.js';
+import { DEFAULT_OCR_TIMEOUT_MS } from '../../invoice/tesseractPage.js';
 import { ocrImageBlob, type TesseractAssets } from './ocr.js';
 
 /** Where pdfjs-dist's parts are served. */
@@ -41,8 +41,6 @@ interface PdfJs {
   GlobalWorkerOptions: { workerSrc: string };
 }
 
-const PDFJS = 'pdfjs-dist';
-
 /** pdfjs-dist, its worker pointed at `assets.workerSrc` (checked: a missing URL is an InputError). */
 export async function loadWebPdfJs(assets: Partial<PdfjsAssets> | undefined): Promise<PdfJs> {
   if (typeof assets?.workerSrc !== 'string' || assets.workerSrc === '')
@@ -50,14 +48,7 @@ export async function loadWebPdfJs(assets: Partial<PdfjsAssets> | undefined): Pr
       'reading PDFs in the browser needs the URL of pdfjs-dist/build/pdf.worker.min.mjs, served by your site: ' +
         'assets.pdfjs.workerSrc',
     );
-  let pdfjs: PdfJs;
-  try {
-    const m = (await import(/* @vite-ignore */ PDFJS)) as Partial<PdfJs> & { default?: PdfJs };
-    pdfjs = typeof m.getDocument === 'function' ? (m as PdfJs) : m.default!;
-    if (typeof pdfjs?.getDocument !== 'function') throw new Error('no getDocument export');
-  } catch (e) {
-    throw new InputError(`reading PDFs needs the optional package pdfjs-dist (npm i pdfjs-dist): ${firstLine(e)}`);
-  }
+  const pdfjs = await importOptional<PdfJs>('pdfjs-dist', 'Reading PDFs', (m) => typeof m?.getDocument === 'function');
   pdfjs.GlobalWorkerOptions.workerSrc = new URL(assets.workerSrc, globalThis.location?.href).href;
   return pdfjs;
 }
@@ -82,27 +73,12 @@ async function pngOf(canvas: OffscreenCanvas | HTMLCanvasElement): Promise<Blob>
   );
 }
 
-/** Renders a page at the OCR resolution and OCRs it (see the module header). */
-function scannedPageReader(name: string, ocr: Exclude<WebPdfOptions['ocr'], false | undefined>): ScannedPageReader {
-  return async (page, n) => {
-    const vp = page.getViewport({ scale: 1 });
-    const scale = ocrRenderScale(vp.width, vp.height, MAX_OCR_PIXELS);
-    const viewport = page.getViewport({ scale });
-    let png: Blob;
-    try {
-      const canvas = makeCanvas(Math.ceil(viewport.width), Math.ceil(viewport.height));
-      await page.render({ canvas, viewport, background: 'white' }).promise;
-      png = await pngOf(canvas);
-    } catch (e) {
-      throw new InputError(`${name}, page ${n}: the scanned page could not be rendered for OCR: ${firstLine(e)}`);
-    }
-    const page1 = await ocrImageBlob(png, `${name}, page ${n} (scanned)`, ocr.tesseract, {
-      page: n,
-      ...(ocr.timeoutMs !== undefined ? { timeoutMs: ocr.timeoutMs } : {}),
-    });
-    return ocrPageInPoints(page1, n, vp, scale);
-  };
-}
+/** The browser's part of reading a scanned page: a canvas, its PNG, ./ocr.ts with the given tesseract URLs. */
+const webRasterizer = (tesseract: Partial<TesseractAssets> | undefined): PageRasterizer<Blob> => ({
+  canvas: async (width, height) => makeCanvas(width, height),
+  png: (canvas) => pngOf(canvas as OffscreenCanvas | HTMLCanvasElement),
+  ocr: (png, label, n, timeoutMs) => ocrImageBlob(png, label, tesseract, { page: n, timeoutMs }),
+});
 
 /** The text layer of a PDF (`name` is for messages). See the module header. */
 export async function readPdfBlob(
@@ -113,8 +89,7 @@ export async function readPdfBlob(
 ): Promise<InvoiceDocument> {
   const t0 = performance.now();
   const maxPages = opts.maxPages ?? DEFAULT_MAX_PAGES;
-  if (!Number.isInteger(maxPages) || maxPages < 1)
-    throw new InputError(`maxPages must be a positive integer, got ${maxPages}`);
+  checkReaderOptions({ maxPages });
   const bytes = new Uint8Array(await file.arrayBuffer());
   checkPdfFrame(bytes, name);
   const pdfjs = await loadWebPdfJs(assets);
@@ -125,6 +100,10 @@ export async function readPdfBlob(
     ...(assets?.cMapUrl !== undefined ? { cMapUrl: assets.cMapUrl, cMapPacked: true } : {}),
     ...(assets?.standardFontDataUrl !== undefined ? { standardFontDataUrl: assets.standardFontDataUrl } : {}),
   });
-  const scanned = opts.ocr === false || opts.ocr === undefined ? undefined : scannedPageReader(name, opts.ocr);
+  const ocr = opts.ocr === false ? undefined : opts.ocr;
+  const scanned =
+    ocr === undefined
+      ? undefined
+      : scannedPageReader(name, ocr.timeoutMs ?? DEFAULT_OCR_TIMEOUT_MS, webRasterizer(ocr.tesseract));
   return readPdfPages(task, name, maxPages, t0, scanned);
 }
